@@ -1,0 +1,67 @@
+"""Errors a use case raises, by meaning; shared.http.problems turns each into RFC 9457 JSON.
+
+Domain and service code raise these and never build HTTP responses themselves.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class KuaicheError(Exception):
+    """Base: `status` is the HTTP status, `title` a short summary, `detail` says why."""
+
+    status = 400
+    title = "Bad request"
+
+    def __init__(self, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+
+class InvalidInput(KuaicheError):
+    """The request is well formed but a value breaks a rule (422). `errors` lists fields."""
+
+    status = 422
+    title = "Invalid input"
+
+    def __init__(self, detail: str, errors: list[dict[str, Any]] | None = None, **extra: Any):
+        super().__init__(detail, **extra)
+        self.errors = errors or []
+
+
+class NotFound(KuaicheError):
+    status = 404
+    title = "Not found"
+
+
+class RuleViolation(KuaicheError):
+    """The move is forbidden by a domain rule in the current state (409)."""
+
+    status = 409
+    title = "Conflict with the rules"
+
+
+class PreconditionFailed(KuaicheError):
+    """If-Match names a version that is no longer current (412)."""
+
+    status = 412
+    title = "Precondition failed"
+
+
+class Unauthenticated(KuaicheError):
+    status = 401
+    title = "Unauthenticated"
+
+
+class Forbidden(KuaicheError):
+    status = 403
+    title = "Forbidden"
+
+
+class DependencyUnavailable(KuaicheError):
+    """A database or the bus is down (503, never 500)."""
+
+    status = 503
+    title = "Service unavailable"
