@@ -65,3 +65,10 @@ class DependencyUnavailable(KuaicheError):
 
     status = 503
     title = "Service unavailable"
+
+
+class PreconditionRequired(KuaicheError):
+    """A conditional write came without If-Match (428)."""
+
+    status = 428
+    title = "Precondition required"

@@ -9,17 +9,10 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from services.registry.domain.enums import Level, Stage, Track
-
-# A decimal that is serialised as a string in JSON (never a float).
-Amount = Annotated[Decimal, PlainSerializer(lambda v: format(v, "f"), return_type=str, when_used="json")]
-NonNegativeAmount = Annotated[
-    Decimal,
-    Field(ge=0, max_digits=18, decimal_places=4),
-    PlainSerializer(lambda v: format(v, "f"), return_type=str, when_used="json"),
-]
+from services.registry.domain.enums import Level, ListChangeKind, Stage, Track
+from shared.amounts import Amount, NonNegativeAmount
 
 
 class Location(BaseModel):
@@ -35,7 +28,9 @@ class ProjectFields(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     name: Annotated[str, Field(min_length=1, max_length=200)]
-    county: Annotated[str, Field(pattern=r"^\d{6}$", description="6-digit division code; old codes resolve")]
+    county: Annotated[
+        str, Field(pattern=r"^\d{6}$", description="6-digit division code; old codes resolve")
+    ]
     level: Level | None = None
     track: Track
     stage: Stage = Stage.PLANNING
@@ -63,3 +58,215 @@ class ProjectCreate(ProjectFields):
 
     actual_start: dt.date | None = None
     actual_completion: dt.date | None = None
+
+
+class ProjectUpdate(BaseModel):
+    """PATCH /v1/projects/{id} (with If-Match). Level and stage change only through list
+    changes and stage moves, which are audited; the county owns the project and stays."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    track: Track | None = None
+    code: str | None = None
+    total_investment: NonNegativeAmount | None = None
+    planned_start: dt.date | None = None
+    planned_completion: dt.date | None = None
+    owner: str | None = Field(None, max_length=200)
+    leader: str | None = Field(None, max_length=100)
+    service_officer: str | None = Field(None, max_length=100)
+    responsible_unit: str | None = Field(None, max_length=200)
+    industry: str | None = Field(None, max_length=100)
+    tags: list[Annotated[str, Field(min_length=1, max_length=50)]] | None = None
+    content: str | None = Field(None, max_length=4000)
+    location: Location | None = None
+
+
+class ProjectCodeInfo(BaseModel):
+    format: str
+    year: int
+    month: int | None
+    region: str
+
+
+class ProjectPublic(BaseModel):
+    id: str
+    name: str
+    county: str
+    county_name: str | None
+    level: Level | None
+    level_label: str | None
+    key: bool
+    track: Track
+    stage: Stage
+    stage_label: str
+    code: str | None
+    code_info: ProjectCodeInfo | None
+    total_investment: Amount
+    planned_start: dt.date | None
+    planned_completion: dt.date | None
+    actual_start: dt.date | None
+    actual_completion: dt.date | None
+    withdrawn_on: dt.date | None
+    owner: str | None
+    leader: str | None
+    service_officer: str | None
+    responsible_unit: str | None
+    industry: str | None
+    tags: list[str]
+    content: str | None
+    location: Location | None
+    version: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class ProjectPage(BaseModel):
+    items: list[ProjectPublic]
+    total: int
+
+
+class Created(BaseModel):
+    id: str
+    version: int
+
+
+class StageMoveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    stage: Stage
+    date: dt.date
+    reason: str | None = Field(None, max_length=2000)
+
+
+class StageChangePublic(BaseModel):
+    from_stage: Stage | None
+    to_stage: Stage
+    date: dt.date
+    reason: str | None
+    actor: str
+    at: dt.datetime
+
+
+class PlanIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    annual_investment: NonNegativeAmount
+    monthly_targets: dict[Annotated[int, Field(ge=1, le=12)], NonNegativeAmount] = Field(
+        default_factory=dict, description="cumulative target by month 1–12, 万元"
+    )
+
+
+class PlanPublic(BaseModel):
+    project_id: str
+    year: int
+    annual_investment: Amount
+    monthly_targets: dict[int, Amount]
+    version: int
+
+
+class ReportIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    period: Annotated[str, Field(description="YYYY-MM")]
+    ytd_investment: NonNegativeAmount
+    month_investment: NonNegativeAmount
+    started: bool = False
+    progress_note: str | None = Field(None, max_length=4000, description="形象进度")
+    correction_note: str | None = Field(
+        None, max_length=2000, description="required when YTD is below the previous month's"
+    )
+
+
+class ReportPublic(BaseModel):
+    project_id: str
+    period: str
+    ytd_investment: Amount
+    month_investment: Amount
+    started: bool
+    progress_note: str | None
+    correction_note: str | None
+    submitted_by: str
+    submitted_at: dt.datetime
+
+
+class ProgressPublic(BaseModel):
+    project_id: str
+    year: int
+    annual_plan: Amount | None
+    ytd_actual: Amount
+    target_to_date: Amount | None
+    completion_rate: Amount | None
+    time_elapsed: Amount
+    lag_points: Amount | None
+    plan_rate_to_date: Amount | None
+    as_of: str = Field(description="the month the figures stand at, YYYY-MM")
+    reports: list[ReportPublic]
+
+
+class MilestoneIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    planned_date: dt.date
+    actual_date: dt.date | None = None
+    note: str | None = Field(None, max_length=2000)
+
+
+class MilestoneUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    actual_date: dt.date | None = None
+    planned_date: dt.date | None = None
+    note: str | None = Field(None, max_length=2000)
+
+
+class MilestonePublic(BaseModel):
+    id: str
+    project_id: str
+    name: str
+    planned_date: dt.date
+    actual_date: dt.date | None
+    note: str | None
+    overdue: bool
+    days_overdue: int
+
+
+class ListChangeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    kind: ListChangeKind
+    level: Level | None = Field(None, description="the new level, for added and adjusted")
+    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+    effective_date: dt.date
+
+
+class ListChangePublic(BaseModel):
+    id: int
+    project_id: str
+    kind: ListChangeKind
+    from_level: Level | None
+    to_level: Level | None
+    reason: str
+    effective_date: dt.date
+    actor: str
+    at: dt.datetime
+
+
+class ImportResult(BaseModel):
+    imported: int
+    ids: list[str]
+
+
+class DivisionPublic(BaseModel):
+    code: str
+    name: str
+    kind: str
+    official: bool
+    old_codes: list[str]
+
+
+class RegionPublic(BaseModel):
+    code: str
+    name: str
+    divisions: list[DivisionPublic]

@@ -1,0 +1,229 @@
+"""`kuaiche`: run the suite, mint development tokens, migrate.
+
+kuaiche up [--demo] [--data-dir DIR]      every service, one process, each on its own port
+kuaiche token --role ROLE [--county CODE] [--department NAME] [--data-dir DIR]
+kuaiche migrate [--service NAME]
+kuaiche serve NAME [--host H] [--port P]   one service's API (distributed stack)
+kuaiche worker NAME                        one service's relay and consumers
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import uvicorn
+
+from kuaiche.services import SERVICES
+from shared.auth import Role, issue_token
+from shared.bus.base import Bus
+from shared.bus.inprocess import InProcessBus
+from shared.config import CommonEnv, ServiceSettings, jwt_secret_for, load_settings
+from shared.http.app import build_app
+from shared.migrations import upgrade
+from shared.runtime import open_runtime, run_worker
+from shared.service import ServiceDefinition
+
+log = logging.getLogger("kuaiche")
+
+
+class _Server(uvicorn.Server):
+    """uvicorn server whose signals are handled once for all servers by `up`."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def _selected(name: str | None) -> list[ServiceDefinition]:
+    if name is None:
+        return list(SERVICES.values())
+    if name not in SERVICES:
+        raise SystemExit(f"unknown service {name!r}; known: {', '.join(SERVICES)}")
+    return [SERVICES[name]]
+
+
+async def migrate(names: list[ServiceDefinition], data_dir: Path | None = None) -> None:
+    for definition in names:
+        settings = load_settings(definition.name, data_dir=data_dir)
+        await upgrade(definition, settings.database_url)
+        print(f"migrated {definition.name}", flush=True)
+
+
+def _install_stop(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+
+async def up(demo: bool, data_dir: Path | None) -> None:
+    definitions = list(SERVICES.values())
+    settings = {d.name: load_settings(d.name, data_dir=data_dir) for d in definitions}
+    embedded = all(s.kafka_bootstrap is None for s in settings.values())
+    bus: Bus | None = InProcessBus() if embedded else None
+    await migrate(definitions, data_dir)
+    if demo:
+        for d in definitions:
+            if d.load_demo is not None:
+                runtime = await open_runtime(d, settings[d.name], bus)
+                try:
+                    print(await d.load_demo(runtime), flush=True)
+                finally:
+                    await runtime.close()
+    servers = [
+        _Server(
+            uvicorn.Config(
+                build_app(d, settings[d.name], bus=bus, with_worker=True),
+                host=settings[d.name].host,
+                port=settings[d.name].port,
+                log_level="warning",
+            )
+        )
+        for d in definitions
+    ]
+    stop = asyncio.Event()
+    _install_stop(stop)
+    tasks = [asyncio.create_task(s.serve()) for s in servers]
+    while not all(s.started for s in servers):
+        if any(t.done() for t in tasks):
+            for t in tasks:
+                if t.done() and t.exception():
+                    raise t.exception()  # type: ignore[misc]
+            raise SystemExit("a service failed to start (is its port taken?)")
+        await asyncio.sleep(0.05)
+    any_settings = next(iter(settings.values()))
+    print(
+        "\nkuaiche is up" + (" (embedded: SQLite + in-process bus)" if embedded else ""), flush=True
+    )
+    for d in definitions:
+        s = settings[d.name]
+        print(f"  {d.name:<14} http://{s.host}:{s.port}   docs: http://{s.host}:{s.port}/docs")
+    print(f"  data dir       {any_settings.data_dir}")
+    token = issue_token(
+        any_settings.jwt_secret.get_secret_value(), role=Role.COMMANDER, subject="commander"
+    )
+    print(f"\ncommander token (Authorization: Bearer ...):\n{token}\n\nCtrl-C stops.", flush=True)
+    await stop.wait()
+    print("stopping...", flush=True)
+    for s in servers:
+        s.should_exit = True
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def serve(name: str, host: str | None, port: int | None) -> None:
+    definition = _selected(name)[0]
+    settings = load_settings(definition.name)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            build_app(definition, settings),
+            host=host or settings.host,
+            port=port or settings.port,
+            log_level="info",
+            proxy_headers=True,
+        )
+    )
+    await server.serve()
+
+
+async def worker(name: str) -> None:
+    definition = _selected(name)[0]
+    settings: ServiceSettings = load_settings(definition.name)
+    runtime = await open_runtime(definition, settings)
+    stop = asyncio.Event()
+    _install_stop(stop)
+    print(f"{definition.name} worker running; SIGTERM stops", flush=True)
+    try:
+        await run_worker(runtime, stop)
+    finally:
+        await runtime.close()
+
+
+def token(
+    role: str,
+    county: str | None,
+    department: str | None,
+    subject: str | None,
+    data_dir: Path | None,
+    days: int,
+) -> str:
+    import datetime as dt
+
+    from services.registry.domain.regions import load_region_table
+
+    common = CommonEnv()
+    if data_dir is not None:
+        common.data_dir = data_dir
+    if county:
+        county = load_region_table(common.regions_file).resolve(county).code
+    return issue_token(
+        jwt_secret_for(common),
+        role=Role(role),
+        subject=subject,
+        county=county,
+        department=department,
+        ttl=dt.timedelta(days=days),
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="kuaiche", description="快车道 key-project command platform"
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_up = sub.add_parser("up", help="run every service in one process")
+    p_up.add_argument("--demo", action="store_true", help="load the Binzhou 2020 demo scenario")
+    p_up.add_argument(
+        "--data-dir", type=Path, help="embedded state (default .kuaiche or $KUAICHE_DATA_DIR)"
+    )
+    p_tok = sub.add_parser("token", help="print a signed development JWT")
+    p_tok.add_argument("--role", required=True, choices=[r.value for r in Role])
+    p_tok.add_argument("--county", help="division code (county role)")
+    p_tok.add_argument("--department", help="department name (department role)")
+    p_tok.add_argument("--subject", help="who the token is for")
+    p_tok.add_argument("--days", type=int, default=30, help="validity in days")
+    p_tok.add_argument("--data-dir", type=Path)
+    p_mig = sub.add_parser("migrate", help="Alembic upgrade for every service (or one)")
+    p_mig.add_argument("--service", choices=list(SERVICES))
+    p_mig.add_argument("--data-dir", type=Path)
+    p_serve = sub.add_parser("serve", help="one service's HTTP API")
+    p_serve.add_argument("service", choices=list(SERVICES))
+    p_serve.add_argument("--host")
+    p_serve.add_argument("--port", type=int)
+    p_work = sub.add_parser("worker", help="one service's outbox relay and consumers")
+    p_work.add_argument("service", choices=list(SERVICES))
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("aiokafka").setLevel(logging.WARNING)
+
+    try:
+        if args.command == "up":
+            asyncio.run(up(args.demo, args.data_dir))
+        elif args.command == "token":
+            print(
+                token(
+                    args.role, args.county, args.department, args.subject, args.data_dir, args.days
+                )
+            )
+        elif args.command == "migrate":
+            asyncio.run(migrate(_selected(args.service), args.data_dir))
+        elif args.command == "serve":
+            asyncio.run(serve(args.service, args.host, args.port))
+        elif args.command == "worker":
+            asyncio.run(worker(args.service))
+    except KeyboardInterrupt:
+        pass
+    except ValueError as exc:  # settings refused (e.g. a weak secret in production)
+        print(f"kuaiche: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,8 @@
+"""The composition root's list of services. Only this package (the CLI) sees them all."""
+
+from __future__ import annotations
+
+from services.registry.main import SERVICE as REGISTRY
+from shared.service import ServiceDefinition
+
+SERVICES: dict[str, ServiceDefinition] = {s.name: s for s in (REGISTRY,)}

@@ -1,0 +1,402 @@
+"""HTTP routes of the registry: parse, authorise (via the use case), call, shape the answer."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated
+
+from fastapi import APIRouter, File, Header, Query, Response, UploadFile, status
+
+from services.registry import importing, service
+from services.registry.domain.clock import today_in_shanghai
+from services.registry.domain.enums import LEVEL_LABELS, STAGE_LABELS, Level, Stage, Track
+from services.registry.domain.regions import RegionTable, load_region_table
+from services.registry.models import ListChange, Milestone, MonthlyReport, Project
+from services.registry.schemas import (
+    Created,
+    DivisionPublic,
+    ImportResult,
+    ListChangeIn,
+    ListChangePublic,
+    Location,
+    MilestoneIn,
+    MilestonePublic,
+    MilestoneUpdate,
+    PlanIn,
+    PlanPublic,
+    ProgressPublic,
+    ProjectCodeInfo,
+    ProjectCreate,
+    ProjectPage,
+    ProjectPublic,
+    ProjectUpdate,
+    RegionPublic,
+    ReportIn,
+    ReportPublic,
+    StageChangePublic,
+    StageMoveIn,
+)
+from shared.errors import InvalidInput
+from shared.http.app import CurrentUser, DbSession, RuntimeDep, Uow
+
+router = APIRouter(prefix="/v1", tags=["registry"])
+
+MAX_IMPORT_BYTES = 20 * 1024 * 1024
+
+
+def regions_of(runtime: RuntimeDep) -> RegionTable:
+    return load_region_table(runtime.settings.regions_file)
+
+
+def _public(p: Project, regions: RegionTable) -> ProjectPublic:
+    division = regions.find(p.county)
+    return ProjectPublic(
+        id=p.id,
+        name=p.name,
+        county=p.county,
+        county_name=division.name if division else None,
+        level=Level(p.level) if p.level else None,
+        level_label=LEVEL_LABELS[Level(p.level)] if p.level else None,
+        key=p.level is not None,
+        track=Track(p.track),
+        stage=Stage(p.stage),
+        stage_label=STAGE_LABELS[Stage(p.stage)],
+        code=p.code,
+        code_info=ProjectCodeInfo(
+            format=p.code_format, year=p.code_year, month=p.code_month, region=p.code_region
+        )
+        if p.code and p.code_format and p.code_year and p.code_region
+        else None,
+        total_investment=p.total_investment,
+        planned_start=p.planned_start,
+        planned_completion=p.planned_completion,
+        actual_start=p.actual_start,
+        actual_completion=p.actual_completion,
+        withdrawn_on=p.withdrawn_on,
+        owner=p.owner,
+        leader=p.leader,
+        service_officer=p.service_officer,
+        responsible_unit=p.responsible_unit,
+        industry=p.industry,
+        tags=list(p.tags or []),
+        content=p.content,
+        location=Location(lng=p.lng, lat=p.lat)
+        if p.lng is not None and p.lat is not None
+        else None,
+        version=p.version,
+        created_at=p.created_at,
+        updated_at=p.updated_at,
+    )
+
+
+def _etag(response: Response, project: Project) -> None:
+    response.headers["ETag"] = f'"{project.version}"'
+
+
+@router.get("/regions", response_model=RegionPublic)
+async def regions(runtime: RuntimeDep, _: CurrentUser) -> RegionPublic:
+    table = regions_of(runtime)
+    return RegionPublic(
+        code=table.code,
+        name=table.name,
+        divisions=[
+            DivisionPublic(
+                code=d.code,
+                name=d.name,
+                kind=d.kind,
+                official=d.official,
+                old_codes=list(d.old_codes),
+            )
+            for d in table.divisions
+        ],
+    )
+
+
+@router.get("/regions/{code}", response_model=DivisionPublic)
+async def region(code: str, runtime: RuntimeDep, _: CurrentUser) -> DivisionPublic:
+    from shared.errors import NotFound
+
+    d = regions_of(runtime).find(code)
+    if d is None:
+        raise NotFound(f"division {code} not found")
+    return DivisionPublic(
+        code=d.code, name=d.name, kind=d.kind, official=d.official, old_codes=list(d.old_codes)
+    )
+
+
+@router.post("/projects", status_code=status.HTTP_201_CREATED, response_model=Created)
+async def create_project(
+    body: ProjectCreate, uow: Uow, user: CurrentUser, runtime: RuntimeDep, response: Response
+) -> Created:
+    project = await service.register_project(uow, user, body, regions_of(runtime))
+    response.headers["Location"] = f"/v1/projects/{project.id}"
+    _etag(response, project)
+    return Created(id=project.id, version=project.version)
+
+
+@router.get("/projects", response_model=ProjectPage)
+async def list_projects(
+    session: DbSession,
+    user: CurrentUser,
+    runtime: RuntimeDep,
+    county: str | None = None,
+    level: Level | None = None,
+    key: bool | None = None,
+    stage: Stage | None = None,
+    track: Track | None = None,
+    tag: str | None = None,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> ProjectPage:
+    table = regions_of(runtime)
+    items, total = await service.list_projects(
+        session,
+        user,
+        service.ProjectFilter(
+            county=county,
+            level=level,
+            key=key,
+            stage=stage,
+            track=track.value if track else None,
+            tag=tag,
+            q=q,
+        ),
+        table,
+        limit,
+        offset,
+    )
+    return ProjectPage(items=[_public(p, table) for p in items], total=total)
+
+
+@router.get("/projects/import/template")
+async def import_template(
+    _: CurrentUser, format: Annotated[str, Query(pattern="^(xlsx|csv)$")] = "xlsx"
+) -> Response:
+    if format == "csv":
+        return Response(
+            importing.ledger_template_csv(),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="kuaiche-ledger-template.csv"'},
+        )
+    return Response(
+        importing.ledger_template_xlsx(),
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": 'attachment; filename="kuaiche-ledger-template.xlsx"'},
+    )
+
+
+@router.post("/projects/import", status_code=status.HTTP_201_CREATED, response_model=ImportResult)
+async def import_ledger(
+    file: Annotated[UploadFile, File()], uow: Uow, user: CurrentUser, runtime: RuntimeDep
+) -> ImportResult:
+    user.require_writer()
+    content = await file.read(MAX_IMPORT_BYTES + 1)
+    if len(content) > MAX_IMPORT_BYTES:
+        raise InvalidInput(
+            "the file is larger than 20 MiB", errors=[{"field": "file", "message": "too large"}]
+        )
+    table = regions_of(runtime)
+    rows = importing.parse_ledger(file.filename or "", content, regions=table)
+    projects = await service.import_projects(uow, user, rows, table)
+    return ImportResult(imported=len(projects), ids=[p.id for p in projects])
+
+
+@router.get("/projects/{project_id}")
+async def get_project(
+    project_id: str, session: DbSession, user: CurrentUser, runtime: RuntimeDep, response: Response
+) -> dict:
+    project = await service.get_project(session, user, project_id)
+    _etag(response, project)
+    history = await service.stage_history(session, project_id)
+    body = _public(project, regions_of(runtime)).model_dump(mode="json")
+    body["stage_history"] = [
+        StageChangePublic(
+            from_stage=Stage(h.from_stage) if h.from_stage else None,
+            to_stage=Stage(h.to_stage),
+            date=h.date,
+            reason=h.reason,
+            actor=h.actor,
+            at=h.at,
+        ).model_dump(mode="json")
+        for h in history
+    ]
+    return body
+
+
+@router.patch("/projects/{project_id}", response_model=ProjectPublic)
+async def patch_project(
+    project_id: str,
+    body: ProjectUpdate,
+    uow: Uow,
+    user: CurrentUser,
+    runtime: RuntimeDep,
+    response: Response,
+    if_match: Annotated[str | None, Header()] = None,
+) -> ProjectPublic:
+    expected = service.parse_if_match(if_match)
+    project = await service.update_project(uow, user, project_id, expected, body)
+    _etag(response, project)
+    return _public(project, regions_of(runtime))
+
+
+@router.post("/projects/{project_id}/stage", response_model=ProjectPublic)
+async def move_stage(
+    project_id: str,
+    body: StageMoveIn,
+    uow: Uow,
+    user: CurrentUser,
+    runtime: RuntimeDep,
+    response: Response,
+) -> ProjectPublic:
+    project = await service.move_stage(uow, user, project_id, body)
+    _etag(response, project)
+    return _public(project, regions_of(runtime))
+
+
+@router.put("/projects/{project_id}/plans/{year}", response_model=PlanPublic)
+async def put_plan(
+    project_id: str, year: int, body: PlanIn, uow: Uow, user: CurrentUser
+) -> PlanPublic:
+    project, plan = await service.set_plan(uow, user, project_id, year, body)
+    return PlanPublic(
+        project_id=project_id,
+        year=year,
+        annual_investment=plan.annual_investment,
+        monthly_targets={int(m): Decimal(v) for m, v in plan.monthly_targets.items()},
+        version=project.version,
+    )
+
+
+def _report(r: MonthlyReport) -> ReportPublic:
+    return ReportPublic(
+        project_id=r.project_id,
+        period=f"{r.year:04d}-{r.month:02d}",
+        ytd_investment=r.ytd_investment,
+        month_investment=r.month_investment,
+        started=r.started,
+        progress_note=r.progress_note,
+        correction_note=r.correction_note,
+        submitted_by=r.submitted_by,
+        submitted_at=r.submitted_at,
+    )
+
+
+@router.post(
+    "/projects/{project_id}/reports",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ReportPublic,
+)
+async def submit_report(
+    project_id: str, body: ReportIn, uow: Uow, user: CurrentUser
+) -> ReportPublic:
+    return _report(await service.submit_report(uow, user, project_id, body))
+
+
+@router.get("/projects/{project_id}/progress", response_model=ProgressPublic)
+async def get_progress(
+    project_id: str,
+    session: DbSession,
+    user: CurrentUser,
+    year: Annotated[int, Query(ge=2000, le=2100)],
+    as_of: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None,
+) -> ProgressPublic:
+    view = await service.progress(session, user, project_id, year, as_of)
+    f = view.figures
+    return ProgressPublic(
+        project_id=project_id,
+        year=year,
+        annual_plan=view.annual_plan,
+        ytd_actual=view.ytd_actual,
+        target_to_date=view.target_to_date,
+        completion_rate=f.completion_rate,
+        time_elapsed=f.time_elapsed,
+        lag_points=f.lag_points,
+        plan_rate_to_date=f.plan_rate_to_date,
+        as_of=f"{year:04d}-{view.as_of_month:02d}",
+        reports=[_report(r) for r in view.reports],
+    )
+
+
+def _milestone(m: Milestone, today: dt.date) -> MilestonePublic:
+    days = service.milestone_overdue(m, today)
+    return MilestonePublic(
+        id=m.id,
+        project_id=m.project_id,
+        name=m.name,
+        planned_date=m.planned_date,
+        actual_date=m.actual_date,
+        note=m.note,
+        overdue=days > 0,
+        days_overdue=days,
+    )
+
+
+@router.post(
+    "/projects/{project_id}/milestones",
+    status_code=status.HTTP_201_CREATED,
+    response_model=MilestonePublic,
+)
+async def add_milestone(
+    project_id: str, body: MilestoneIn, uow: Uow, user: CurrentUser
+) -> MilestonePublic:
+    return _milestone(await service.add_milestone(uow, user, project_id, body), today_in_shanghai())
+
+
+@router.patch("/projects/{project_id}/milestones/{milestone_id}", response_model=MilestonePublic)
+async def update_milestone(
+    project_id: str, milestone_id: str, body: MilestoneUpdate, uow: Uow, user: CurrentUser
+) -> MilestonePublic:
+    return _milestone(
+        await service.update_milestone(uow, user, project_id, milestone_id, body),
+        today_in_shanghai(),
+    )
+
+
+@router.get("/projects/{project_id}/milestones")
+async def list_milestones(
+    project_id: str, session: DbSession, user: CurrentUser, overdue: bool | None = None
+) -> dict:
+    today = today_in_shanghai()
+    items = [_milestone(m, today) for m in await service.list_milestones(session, user, project_id)]
+    if overdue is not None:
+        items = [m for m in items if m.overdue == overdue]
+    return {"items": [m.model_dump(mode="json") for m in items], "total": len(items)}
+
+
+def _list_change(c: ListChange) -> ListChangePublic:
+    return ListChangePublic(
+        id=c.id,
+        project_id=c.project_id,
+        kind=c.kind,
+        from_level=c.from_level,
+        to_level=c.to_level,
+        reason=c.reason,
+        effective_date=c.effective_date,
+        actor=c.actor,
+        at=c.at,
+    )
+
+
+@router.post(
+    "/projects/{project_id}/list-changes",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ListChangePublic,
+)
+async def change_list(
+    project_id: str, body: ListChangeIn, uow: Uow, user: CurrentUser
+) -> ListChangePublic:
+    return _list_change(await service.change_list(uow, user, project_id, body))
+
+
+@router.get("/projects/{project_id}/list-changes")
+async def project_list_changes(project_id: str, session: DbSession, user: CurrentUser) -> dict:
+    items = await service.list_changes(session, user, project_id, None)
+    return {"items": [_list_change(c).model_dump(mode="json") for c in items], "total": len(items)}
+
+
+@router.get("/list-changes")
+async def all_list_changes(session: DbSession, user: CurrentUser, year: int | None = None) -> dict:
+    items = await service.list_changes(session, user, None, year)
+    return {"items": [_list_change(c).model_dump(mode="json") for c in items], "total": len(items)}

@@ -1,0 +1,124 @@
+"""Settings: `KUAICHE_*` for what all services share, `KUAICHE_<SERVICE>_*` for one service.
+
+Nothing is read at import time; `load_settings("registry")` reads the environment when called.
+The embedded default (no URLs set) is SQLite files under the data dir and the in-process bus.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SERVICE_PORTS: dict[str, int] = {
+    "registry": 8001,
+    "factors": 8002,
+    "issues": 8003,
+    "scoring": 8004,
+    "notifications": 8005,
+}
+
+DEV_SECRET_FILE = "dev-jwt-secret"
+MIN_SECRET_LENGTH = 32
+
+
+class CommonEnv(BaseSettings):
+    """`KUAICHE_*`: what every service reads unless its own prefix overrides it."""
+
+    model_config = SettingsConfigDict(env_prefix="KUAICHE_", extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+    data_dir: Path = Path(".kuaiche")
+    # May contain `{service}`: postgresql+asyncpg://u:p@host/kuaiche_{service}
+    database_url: str | None = None
+    kafka_bootstrap: str | None = None
+    jwt_secret: SecretStr | None = None
+    relay_interval: float = 0.5
+    consumer_max_attempts: int = 3
+    regions_file: str | None = None
+
+
+class ServiceEnv(BaseSettings):
+    """`KUAICHE_<SERVICE>_*`: per-service overrides (the prefix is set per service)."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    database_url: str | None = None
+    kafka_bootstrap: str | None = None
+    port: int | None = None
+    host: str | None = None
+
+
+class ServiceSettings(BaseModel):
+    """Resolved settings of one service; tests build these directly."""
+
+    service: str
+    environment: Literal["development", "production"] = "development"
+    host: str = "127.0.0.1"
+    port: int
+    database_url: str
+    kafka_bootstrap: str | None = None
+    jwt_secret: SecretStr
+    data_dir: Path
+    relay_interval: float = 0.5
+    consumer_max_attempts: int = 3
+    regions_file: str | None = None
+
+    @model_validator(mode="after")
+    def _refuse_weak_secrets(self) -> ServiceSettings:
+        if len(self.jwt_secret.get_secret_value()) < MIN_SECRET_LENGTH:
+            raise ValueError(f"the JWT secret must have at least {MIN_SECRET_LENGTH} characters")
+        if self.environment == "production" and self.database_url.startswith("sqlite"):
+            raise ValueError("production needs a PostgreSQL database URL, not SQLite")
+        return self
+
+    @property
+    def is_embedded(self) -> bool:
+        return self.kafka_bootstrap is None
+
+
+def dev_jwt_secret(data_dir: Path) -> str:
+    """The development signing secret kept in the data dir, made on first use, so that
+    `kuaiche token` and `kuaiche up` with the same data dir agree."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / DEV_SECRET_FILE
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48), encoding="utf-8")
+        path.chmod(0o600)
+    return path.read_text(encoding="utf-8").strip()
+
+
+def jwt_secret_for(common: CommonEnv) -> str:
+    if common.jwt_secret is not None:
+        return common.jwt_secret.get_secret_value()
+    if common.environment == "production":
+        raise ValueError("KUAICHE_JWT_SECRET must be set in production")
+    return dev_jwt_secret(common.data_dir.resolve())
+
+
+def load_settings(service: str, *, data_dir: Path | None = None) -> ServiceSettings:
+    common = CommonEnv()
+    if data_dir is not None:
+        common.data_dir = data_dir
+    own = ServiceEnv(_env_prefix=f"KUAICHE_{service.upper()}_")  # type: ignore[call-arg]
+    data = common.data_dir.resolve()
+    url = own.database_url or common.database_url
+    if url is None:
+        data.mkdir(parents=True, exist_ok=True)
+        url = f"sqlite+aiosqlite:///{data / f'{service}.sqlite3'}"
+    return ServiceSettings(
+        service=service,
+        environment=common.environment,
+        host=own.host or "127.0.0.1",
+        port=own.port or SERVICE_PORTS[service],
+        database_url=url.replace("{service}", service),
+        kafka_bootstrap=own.kafka_bootstrap or common.kafka_bootstrap,
+        jwt_secret=SecretStr(jwt_secret_for(common)),
+        data_dir=data,
+        relay_interval=common.relay_interval,
+        consumer_max_attempts=common.consumer_max_attempts,
+        regions_file=common.regions_file,
+    )

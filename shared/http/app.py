@@ -1,0 +1,143 @@
+"""The app factory every service uses: problem handlers, auth, health, metrics, lifespan.
+
+`build_app(definition, settings)` builds nothing at import; the lifespan opens the runtime
+(engine, bus) and, with `with_worker=True` (the embedded `kuaiche up`), runs the worker too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.auth import Principal, decode_token
+from shared.bus.base import Bus
+from shared.config import ServiceSettings
+from shared.errors import Unauthenticated
+from shared.http.problems import install_problem_handlers, problem
+from shared.runtime import Runtime, open_runtime, run_worker
+from shared.service import ServiceDefinition
+from shared.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+def get_runtime(request: Request) -> Runtime:
+    return request.app.state.runtime  # type: ignore[no-any-return]
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with get_runtime(request).session_factory() as session:
+        yield session
+
+
+def get_uow(request: Request) -> UnitOfWork:
+    return get_runtime(request).uow()
+
+
+def current_principal(request: Request) -> Principal:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthenticated("a bearer token is required")
+    secret = get_runtime(request).settings.jwt_secret.get_secret_value()
+    return decode_token(secret, token.strip())
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+DbSession = Annotated[AsyncSession, Depends(get_session)]
+Uow = Annotated[UnitOfWork, Depends(get_uow)]
+CurrentUser = Annotated[Principal, Depends(current_principal)]
+
+
+def build_app(
+    definition: ServiceDefinition,
+    settings: ServiceSettings,
+    *,
+    bus: Bus | None = None,
+    with_worker: bool = False,
+    on_ready: Callable[[Runtime], Awaitable[None]] | None = None,
+) -> FastAPI:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = await open_runtime(definition, settings, bus)
+        app.state.runtime = runtime
+        stop = asyncio.Event()
+        worker: asyncio.Task[None] | None = None
+        if with_worker:
+            worker = asyncio.create_task(
+                run_worker(runtime, stop), name=f"{settings.service}-worker"
+            )
+        try:
+            if on_ready:
+                await on_ready(runtime)
+            yield
+        finally:
+            stop.set()
+            if worker is not None:
+                await worker
+            await runtime.close()
+
+    app = FastAPI(
+        title=f"kuaiche {definition.title}",
+        version="1",
+        lifespan=lifespan,
+        responses={401: {"description": "no or invalid token"}},
+    )
+    install_problem_handlers(app)
+    _install_metrics_middleware(app)
+
+    @app.get("/livez", tags=["ops"])
+    async def livez() -> dict[str, str]:
+        return {"status": "alive", "service": settings.service}
+
+    @app.get("/readyz", tags=["ops"])
+    async def readyz(runtime: RuntimeDep) -> Response:
+        checks: dict[str, str] = {}
+        try:
+            async with runtime.engine.connect() as conn:
+                await asyncio.wait_for(conn.execute(text("SELECT 1")), 5)
+            checks["database"] = "ok"
+        except Exception as exc:
+            checks["database"] = f"unavailable: {type(exc).__name__}"
+        try:
+            await asyncio.wait_for(runtime.bus.ping(), 8)
+            checks["bus"] = "ok"
+        except Exception as exc:
+            checks["bus"] = f"unavailable: {type(exc).__name__}"
+        if all(v == "ok" for v in checks.values()):
+            return JSONResponse({"status": "ready", "checks": checks})
+        resp = problem(503, "Service unavailable", "a dependency is unavailable", checks=checks)
+        return resp
+
+    @app.get("/metrics", tags=["ops"])
+    async def metrics(runtime: RuntimeDep) -> Response:
+        return Response(runtime.metrics.render(), media_type="text/plain; version=0.0.4")
+
+    for router in definition.routers:
+        app.include_router(router)
+    return app
+
+
+def _install_metrics_middleware(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def _measure(request: Request, call_next):  # type: ignore[no-untyped-def]
+        started = time.perf_counter()
+        response = await call_next(request)
+        runtime = getattr(request.app.state, "runtime", None)
+        if runtime is not None:
+            route = request.scope.get("route")
+            path = getattr(route, "path", "unmatched")
+            runtime.metrics.http_requests.labels(request.method, path, response.status_code).inc()
+            runtime.metrics.http_latency.labels(request.method, path).observe(
+                time.perf_counter() - started
+            )
+        return response

@@ -1,0 +1,206 @@
+"""Idempotent consumers: each event id is recorded in the consumer's `inbox` table in the same
+transaction as the handler's effect, so a redelivered event is a no-op. The offset is committed
+only after that transaction. An event that keeps failing goes, after bounded retries, to the
+topic's dead-letter topic with the error, and the consumer moves on; a database that is down is
+not the event's fault, so then the consumer waits and reads the same events again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared.bus.base import Bus, Consumer, Message, OutgoingMessage
+from shared.db import UTCDateTime, utcnow
+from shared.events.catalogue import EVENT_TYPES
+from shared.events.envelope import CloudEvent
+from shared.events.topics import dead_letter_topic
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[AsyncSession, CloudEvent, Any], Awaitable[None]]
+
+
+def inbox_columns() -> list[Column]:  # type: ignore[type-arg]
+    return [
+        Column("consumer", String(100), primary_key=True),
+        Column("event_id", String(36), primary_key=True),
+        Column("event_type", String(200), nullable=False),
+        Column("topic", String(200), nullable=False),
+        Column("partition", Integer, nullable=False),
+        Column("offset", Integer, nullable=False),
+        Column("processed_at", UTCDateTime(), nullable=False),
+    ]
+
+
+def inbox_table(metadata: MetaData) -> Table:
+    return Table("inbox", metadata, *inbox_columns())
+
+
+class Outcome(enum.StrEnum):
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"
+    IGNORED = "ignored"  # a type this consumer has no handler for
+    DEAD_LETTERED = "dead_lettered"
+
+
+class InfrastructureDown(Exception):
+    """The database could not be reached: retry the same events later, do not dead-letter."""
+
+
+def _is_infrastructure(exc: BaseException) -> bool:
+    if isinstance(exc, (OperationalError, InterfaceError, ConnectionError, OSError)):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+class InboxConsumer:
+    def __init__(
+        self,
+        name: str,
+        bus: Bus,
+        session_factory: async_sessionmaker[AsyncSession],
+        table: Table,
+        topics: Sequence[str],
+        handlers: Mapping[str, Handler],
+        *,
+        max_attempts: int = 3,
+        retry_backoff: float = 0.1,
+        on_outcome: Callable[[Outcome], None] | None = None,
+    ) -> None:
+        self.name = name
+        self.bus = bus
+        self.session_factory = session_factory
+        self.table = table
+        self.topics = tuple(topics)
+        self.handlers = dict(handlers)
+        self.max_attempts = max_attempts
+        self.retry_backoff = retry_backoff
+        self.on_outcome = on_outcome
+
+    async def run(self, stop: asyncio.Event, consumer: Consumer | None = None) -> None:
+        consumer = consumer or self.bus.consumer(self.name, self.topics)
+        await consumer.start()
+        try:
+            while not stop.is_set():
+                messages = await consumer.fetch(timeout=0.5)
+                try:
+                    await self.process_batch(consumer, messages)
+                except InfrastructureDown:
+                    log.warning("consumer %s: database unavailable; retrying", self.name)
+                    await consumer.rewind()
+                    await asyncio.sleep(1.0)
+        finally:
+            await consumer.stop()
+
+    async def process_batch(self, consumer: Consumer, messages: Sequence[Message]) -> None:
+        last: dict[tuple[str, int], Message] = {}
+        try:
+            for message in messages:
+                await self.handle(message)
+                last[(message.topic, message.partition)] = message
+        finally:
+            for message in last.values():
+                await consumer.commit(message)
+
+    async def handle(self, message: Message) -> Outcome:
+        outcome = await self._handle(message)
+        if self.on_outcome:
+            self.on_outcome(outcome)
+        return outcome
+
+    async def _handle(self, message: Message) -> Outcome:
+        try:
+            event = CloudEvent.from_json(message.value)
+        except ValidationError as exc:
+            return await self._dead_letter(message, f"not a CloudEvent: {exc}")
+        handler = self.handlers.get(event.type)
+        if handler is None:
+            return Outcome.IGNORED
+        try:
+            payload: BaseModel = EVENT_TYPES[event.type].model_validate(event.data)
+        except (KeyError, ValidationError) as exc:
+            return await self._dead_letter(message, f"payload does not match {event.type}: {exc}")
+
+        error: BaseException | None = None
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                return await self._apply_once(message, event, payload, handler)
+            except IntegrityError as exc:
+                if await self._already_applied(event.id):
+                    return Outcome.DUPLICATE
+                error = exc
+            except Exception as exc:
+                if _is_infrastructure(exc):
+                    raise InfrastructureDown(str(exc)) from exc
+                error = exc
+            log.warning(
+                "consumer %s: %s failed (attempt %d): %r", self.name, event.id, attempt, error
+            )
+            await asyncio.sleep(self.retry_backoff * attempt)
+        return await self._dead_letter(message, f"{type(error).__name__}: {error}")
+
+    async def _apply_once(
+        self, message: Message, event: CloudEvent, payload: BaseModel, handler: Handler
+    ) -> Outcome:
+        async with self.session_factory() as session, session.begin():
+            seen = await session.scalar(
+                select(self.table.c.event_id).where(
+                    self.table.c.consumer == self.name, self.table.c.event_id == event.id
+                )
+            )
+            if seen is not None:
+                return Outcome.DUPLICATE
+            await session.execute(
+                insert(self.table).values(
+                    consumer=self.name,
+                    event_id=event.id,
+                    event_type=event.type,
+                    topic=message.topic,
+                    partition=message.partition,
+                    offset=message.offset,
+                    processed_at=utcnow(),
+                )
+            )
+            await handler(session, event, payload)
+        return Outcome.APPLIED
+
+    async def _already_applied(self, event_id: str) -> bool:
+        async with self.session_factory() as session:
+            found = await session.scalar(
+                select(self.table.c.event_id).where(
+                    self.table.c.consumer == self.name, self.table.c.event_id == event_id
+                )
+            )
+            return found is not None
+
+    async def _dead_letter(self, message: Message, error: str) -> Outcome:
+        log.error(
+            "consumer %s: dead-lettering %s@%s: %s", self.name, message.topic, message.offset, error
+        )
+        await self.bus.publish(
+            [
+                OutgoingMessage(
+                    topic=dead_letter_topic(message.topic),
+                    key=message.key,
+                    value=message.value,
+                    headers=(
+                        *message.headers,
+                        ("dlq.consumer", self.name.encode()),
+                        ("dlq.error", error[:4000].encode("utf-8", "replace")),
+                        ("dlq.topic", message.topic.encode()),
+                        ("dlq.partition", str(message.partition).encode()),
+                        ("dlq.offset", str(message.offset).encode()),
+                    ),
+                )
+            ]
+        )
+        return Outcome.DEAD_LETTERED

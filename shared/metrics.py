@@ -1,0 +1,36 @@
+"""Prometheus metrics, one registry per service so each /metrics speaks for its own service
+even when `kuaiche up` runs them all in one process."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+
+
+class Metrics:
+    def __init__(self, service: str) -> None:
+        self.service = service
+        self.registry = CollectorRegistry()
+        self.http_requests = Counter(
+            "kuaiche_http_requests",
+            "HTTP requests",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.http_latency = Histogram(
+            "kuaiche_http_request_seconds",
+            "HTTP request latency",
+            ["method", "route"],
+            registry=self.registry,
+        )
+        self.events_published = Counter(
+            "kuaiche_outbox_published", "events the outbox relay published", registry=self.registry
+        )
+        self.events_consumed = Counter(
+            "kuaiche_events_consumed",
+            "events consumed, by outcome",
+            ["outcome"],
+            registry=self.registry,
+        )
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,201 @@
+"""Transactional outbox: events are rows written in the same transaction as the change; a relay
+publishes them to the bus in order and marks them published.
+
+The relay never pages by "last id seen": a row whose transaction commits late (a lower id
+becoming visible after higher ones) would be skipped. It takes the oldest rows that are not
+yet published, every time. Per-aggregate order holds because every change of an aggregate
+updates its row (its version), so two changes of one aggregate commit one after the other and
+take outbox ids in that order. With several replicas on PostgreSQL, one relay at a time
+publishes, under a transaction-scoped advisory lock; on SQLite, BEGIN IMMEDIATE serialises.
+Delivery is at-least-once (a crash after publishing and before marking republishes); consumers
+deduplicate by event id in their inbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import zlib
+from collections.abc import Callable
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    insert,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared.bus.base import Bus, OutgoingMessage
+from shared.db import UTCDateTime, is_postgres, utcnow
+from shared.events.envelope import CONTENT_TYPE, CloudEvent
+
+log = logging.getLogger(__name__)
+
+
+def outbox_columns() -> list[Column]:  # type: ignore[type-arg]
+    """The outbox's columns, used by the table and by each service's first migration."""
+    return [
+        Column(
+            "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+        ),
+        Column("event_id", String(36), nullable=False, unique=True),
+        Column("topic", String(200), nullable=False),
+        Column("key", String(200), nullable=False),
+        Column("type", String(200), nullable=False),
+        Column("payload", Text, nullable=False),
+        Column("created_at", UTCDateTime(), nullable=False),
+        Column("published_at", UTCDateTime(), nullable=True),
+    ]
+
+
+def outbox_table(metadata: MetaData) -> Table:
+    table = Table("outbox", metadata, *outbox_columns())
+    Index(
+        "ix_outbox_unpublished",
+        table.c.id,
+        postgresql_where=table.c.published_at.is_(None),
+        sqlite_where=table.c.published_at.is_(None),
+    )
+    return table
+
+
+async def write_event(session: AsyncSession, table: Table, topic: str, event: CloudEvent) -> None:
+    """Add `event` to the outbox inside the caller's transaction."""
+    await session.execute(
+        insert(table).values(
+            event_id=event.id,
+            topic=topic,
+            key=event.partitionkey,
+            type=event.type,
+            payload=event.to_json().decode("utf-8"),
+            created_at=utcnow(),
+        )
+    )
+
+
+def advisory_lock_key(name: str) -> int:
+    return zlib.crc32(f"kuaiche-outbox-relay:{name}".encode())
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        name: str,
+        session_factory: async_sessionmaker[AsyncSession],
+        bus: Bus,
+        table: Table,
+        *,
+        batch_size: int = 500,
+        interval: float = 0.5,
+        on_published: Callable[[int], None] | None = None,
+    ) -> None:
+        self.name = name
+        self.session_factory = session_factory
+        self.bus = bus
+        self.table = table
+        self.batch_size = batch_size
+        self.interval = interval
+        self.on_published = on_published
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Called after a commit that wrote events, so they go out without waiting a tick."""
+        self._wake.set()
+
+    async def publish_pending(self) -> int:
+        """Publish one batch of the oldest unpublished rows; returns how many were published
+        (0 as well when another relay holds the lock)."""
+        t = self.table
+        async with self.session_factory() as session, session.begin():
+            if is_postgres(session):
+                locked = await session.scalar(
+                    text("SELECT pg_try_advisory_xact_lock(:key)"),
+                    {"key": advisory_lock_key(self.name)},
+                )
+                if not locked:
+                    return 0
+            rows = (
+                await session.execute(
+                    select(t.c.id, t.c.topic, t.c.key, t.c.type, t.c.payload)
+                    .where(t.c.published_at.is_(None))
+                    .order_by(t.c.id)
+                    .limit(self.batch_size)
+                )
+            ).all()
+            if not rows:
+                return 0
+            await self.bus.publish(
+                [
+                    OutgoingMessage(
+                        topic=r.topic,
+                        key=r.key,
+                        value=r.payload.encode("utf-8"),
+                        headers=(
+                            ("content-type", CONTENT_TYPE.encode()),
+                            ("ce_type", r.type.encode()),
+                        ),
+                    )
+                    for r in rows
+                ]
+            )
+            await session.execute(
+                update(t).where(t.c.id.in_([r.id for r in rows])).values(published_at=utcnow())
+            )
+        if self.on_published:
+            self.on_published(len(rows))
+        return len(rows)
+
+    async def pending(self) -> int:
+        async with self.session_factory() as session:
+            count = await session.scalar(
+                select(text("count(*)"))
+                .select_from(self.table)
+                .where(self.table.c.published_at.is_(None))
+            )
+            return int(count or 0)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        failures = 0
+        while not stop.is_set():
+            try:
+                published = await self.publish_pending()
+                failures = 0
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                failures += 1
+                log.exception("outbox relay %s failed (attempt %d); retrying", self.name, failures)
+                published = 0
+                await _sleep_or_stop(stop, min(30.0, self.interval * 2**failures))
+                continue
+            if published >= self.batch_size:
+                continue
+            self._wake.clear()
+            waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
+            _done, pending = await asyncio.wait(
+                waiters, timeout=self.interval, return_when=asyncio.FIRST_COMPLETED
+            )
+            for task in pending:
+                task.cancel()
+        # Last sweep so a clean stop leaves nothing behind that was committed before it.
+        try:
+            while await self.publish_pending():
+                pass
+        except Exception:
+            log.exception("outbox relay %s: final sweep failed", self.name)
+
+
+async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), seconds)
+    except TimeoutError:
+        pass

@@ -1,0 +1,33 @@
+"""What a service is, for the composition root: its tables, routes, consumers and demo.
+
+Each service's `main.py` declares one ServiceDefinition; `shared.runtime` and `shared.http.app`
+turn it into a running API and worker the same way for every service.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from fastapi import APIRouter
+from sqlalchemy import MetaData, Table
+
+if TYPE_CHECKING:
+    from shared.inbox import InboxConsumer
+    from shared.runtime import Runtime
+
+
+@dataclass(frozen=True)
+class ServiceDefinition:
+    name: str
+    title: str
+    source: str  # CloudEvents source, e.g. kuaiche/registry
+    topic: str  # the topic this service publishes to
+    metadata: MetaData
+    outbox: Table
+    inbox: Table
+    migrations_package: str  # e.g. services.registry.migrations
+    routers: Sequence[APIRouter]
+    consumers: Callable[[Runtime], list[InboxConsumer]] = field(default=lambda rt: [])
+    load_demo: Callable[[Runtime], Awaitable[str]] | None = None

@@ -1,0 +1,95 @@
+"""Unit of work: one transaction for a use case, and the events it emits go into the outbox in
+that same transaction. Use cases take a UnitOfWork and never commit anything else."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any, ClassVar, Protocol
+
+from pydantic import BaseModel
+from sqlalchemy import Table
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared.events.envelope import CloudEvent
+from shared.outbox import write_event
+
+
+class EventPayload(Protocol):
+    TYPE: ClassVar[str]
+
+    def model_dump(self, *, mode: str = ...) -> dict[str, Any]: ...
+
+
+class UnitOfWork:
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        *,
+        outbox: Table,
+        source: str,
+        topic: str,
+        after_commit: Callable[[], None] | None = None,
+    ) -> None:
+        self._session_factory = session_factory
+        self.outbox = outbox
+        self.source = source
+        self.topic = topic
+        self._after_commit = after_commit
+        self._session: AsyncSession | None = None
+        self.emitted: list[CloudEvent] = []
+
+    @property
+    def session(self) -> AsyncSession:
+        if self._session is None:
+            raise RuntimeError("UnitOfWork used outside `async with`")
+        return self._session
+
+    async def __aenter__(self) -> UnitOfWork:
+        self._session = self._session_factory()
+        await self._session.begin()
+        self.emitted = []
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        session = self.session
+        try:
+            if exc_type is None and session.in_transaction():
+                await session.commit()
+                if self.emitted and self._after_commit:
+                    self._after_commit()
+            else:
+                await session.rollback()
+        finally:
+            await session.close()
+            self._session = None
+
+    async def emit(
+        self,
+        payload: BaseModel,
+        *,
+        subject: str,
+        county: str | None,
+        actor: str,
+        sequence: int,
+        key: str | None = None,
+    ) -> CloudEvent:
+        """Record `payload` (a catalogue model with a TYPE) as an event of this transaction."""
+        event = CloudEvent(
+            source=self.source,
+            type=payload.TYPE,  # type: ignore[attr-defined]
+            subject=subject,
+            data=payload.model_dump(mode="json"),
+            county=county,
+            actor=actor,
+            sequence=sequence,
+            partitionkey=key or subject,
+        )
+        await write_event(self.session, self.outbox, self.topic, event)
+        self.emitted.append(event)
+        return event
