@@ -19,7 +19,9 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
         _serialise_sqlite_writers(engine)
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, **kwargs)
+    if "poolclass" not in kwargs:
+        kwargs = {"pool_size": 10, "max_overflow": 20, "pool_pre_ping": True, **kwargs}
+    return create_async_engine(url, **kwargs)
 
 
 def _serialise_sqlite_writers(engine: AsyncEngine) -> None:

@@ -17,9 +17,14 @@ def ensure_readable(principal: Principal, county: str, project_id: str) -> None:
         raise NotFound(f"project {project_id} not found")
 
 
-def ensure_writable(principal: Principal, county: str) -> None:
+def ensure_writer(principal: Principal) -> None:
+    """Only the command office and county users change projects."""
     if principal.role in (Role.VIEWER, Role.DEPARTMENT):
         raise Forbidden(f"a {principal.role} may not change projects")
+
+
+def ensure_writable(principal: Principal, county: str) -> None:
+    ensure_writer(principal)
     if principal.role is Role.COUNTY and principal.county != county:
         raise Forbidden(f"a county user of {principal.county} may not change projects of {county}")
 

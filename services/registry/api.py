@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Header, Query, Response, UploadFile, status
 
-from services.registry import importing, service
+from services.registry import access, importing, service
 from services.registry.domain.clock import today_in_shanghai
 from services.registry.domain.enums import LEVEL_LABELS, STAGE_LABELS, Level, Stage, Track
 from services.registry.domain.regions import RegionTable, load_region_table
@@ -191,7 +191,7 @@ async def import_template(
 async def import_ledger(
     file: Annotated[UploadFile, File()], uow: Uow, user: CurrentUser, runtime: RuntimeDep
 ) -> ImportResult:
-    user.require_writer()
+    access.ensure_writer(user)  # a department may not import either, not only a viewer
     content = await file.read(MAX_IMPORT_BYTES + 1)
     if len(content) > MAX_IMPORT_BYTES:
         raise InvalidInput(

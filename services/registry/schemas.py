@@ -6,7 +6,6 @@ Amounts are Decimal and travel as JSON strings (万元 unless said otherwise).
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -18,8 +17,9 @@ from shared.amounts import Amount, NonNegativeAmount
 class Location(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    lng: Annotated[Decimal, Field(ge=-180, le=180)]
-    lat: Annotated[Decimal, Field(ge=-90, le=90)]
+    # Amount: the canonical decimal text ("117.9708", as sent), not the column's "117.970800"
+    lng: Annotated[Amount, Field(ge=-180, le=180)]
+    lat: Annotated[Amount, Field(ge=-90, le=90)]
 
 
 class ProjectFields(BaseModel):

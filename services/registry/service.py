@@ -122,7 +122,7 @@ async def _load_for_write(session: AsyncSession, principal: Principal, project_i
     )
     if project is None:
         raise NotFound(f"project {project_id} not found")
-    access.ensure_readable(principal, project.county, project_id)
+    # Writing another county's project is 403 (reading it is 404): DESIGN.md, issue 2.
     access.ensure_writable(principal, project.county)
     return project
 
@@ -308,6 +308,7 @@ async def update_project(
         for key in changed:
             setattr(project, key, changes[key])
         _check_dates(project.planned_start, project.planned_completion)
+        code = project.code  # read now: after a failed flush the session cannot load it
         try:
             await _touch(uow.session, project)
         except StaleDataError:
@@ -315,7 +316,7 @@ async def update_project(
                 f"project {project_id} changed meanwhile; fetch it again"
             ) from None
         except IntegrityError:
-            raise RuleViolation(f"project code {project.code} is already registered") from None
+            raise RuleViolation(f"project code {code} is already registered") from None
         await _emit(
             uow, project, principal, ev.ProjectUpdated(**snapshot(project), changed=changed)
         )
@@ -328,13 +329,19 @@ async def move_stage(
     async with uow:
         project = await _load_for_write(uow.session, principal, project_id)
         current = Stage(project.stage)
-        planned = plan_stage_move(
-            current,
-            move.stage,
-            on=move.date,
-            actual_start=project.actual_start,
-            today=today_in_shanghai(),
-        )
+        try:
+            planned = plan_stage_move(
+                current,
+                move.stage,
+                on=move.date,
+                actual_start=project.actual_start,
+                today=today_in_shanghai(),
+            )
+        except InvalidInput as exc:  # the domain calls the move's date `on`; the API `date`
+            for error in exc.errors:
+                if error.get("field") == "on":
+                    error["field"] = "date"
+            raise
         project.stage = planned.to_stage.value
         project.actual_start = planned.actual_start
         project.actual_completion = planned.actual_completion
@@ -501,7 +508,12 @@ async def progress(
         ).all()
     )
     if as_of is not None:
-        as_year, as_month = parse_period(as_of)
+        try:
+            as_year, as_month = parse_period(as_of)
+        except InvalidInput as exc:  # the query parameter is `as_of`, not `period`
+            for error in exc.errors:
+                error["field"] = "as_of"
+            raise
         if as_year != year:
             raise InvalidInput(
                 "as_of must lie in the year asked for",

@@ -361,3 +361,34 @@ def test_row_cap(monkeypatch: pytest.MonkeyPatch) -> None:
     rows += [[f"p{i}", "滨城区", "实施类", "1"] for i in range(3)]
     errors = rejected("a.csv", csv_bytes(rows))
     assert errors[0]["row"] == 4
+
+
+def test_bad_project_code() -> None:
+    content = csv_bytes(
+        [
+            ["项目名称", "县区", "类别", "总投资", "阶段", "项目代码"],
+            ["a", "滨城区", "实施类", "1", "储备", "2013-371602-26-03-000001"],
+            ["b", "滨城区", "实施类", "1", "储备", "2020-371602-26-03"],
+        ]
+    )
+    errors = rejected("a.csv", content)
+    assert [(e["row"], e["column"]) for e in errors] == [(2, "项目代码"), (3, "项目代码")]
+
+
+def test_demo_library_round_trips_through_the_ledger() -> None:
+    """The demo library, written as a ledger in 亿元, reads back to the same projects."""
+    from services.registry.demo import demo_library
+
+    projects = [item.project for item in demo_library()[:300]]
+    header = [c.label for c in COLUMNS]
+    rows: list[list[object]] = [header]
+    for p in projects:
+        values = p.model_dump(mode="json")
+        values["total_investment"] = str(p.total_investment / 10000)
+        values["unit"] = "亿元"
+        values["tags"] = "；".join(p.tags)
+        values["lng"] = p.location.lng if p.location else None
+        values["lat"] = p.location.lat if p.location else None
+        rows.append([values.get(c.field) for c in COLUMNS])
+    parsed = parse_ledger("demo.xlsx", xlsx_bytes(rows))
+    assert parsed == projects

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Create .venv and install the project editable with its dev extras.
+# Re-installs only when .venv is missing/broken or pyproject.toml is newer than the stamp.
+#
+# Environment: PYTHON  interpreter to build the venv from (default: first of python3,
+#                      python3.13, python3.12, python3.11 that is >= 3.11)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv"
+STAMP="$VENV/.kuaiche-install-stamp"
+
+log() { echo "bootstrap.sh: $*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+py_ok() { "$1" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>/dev/null; }
+
+pick_python() {
+    if [[ -n "${PYTHON:-}" ]]; then
+        py_ok "$PYTHON" || die "PYTHON=$PYTHON is not Python >= 3.11"
+        echo "$PYTHON"; return
+    fi
+    local c
+    for c in python3 python3.13 python3.12 python3.11; do
+        if command -v "$c" >/dev/null 2>&1 && py_ok "$c"; then
+            echo "$c"; return
+        fi
+    done
+    die "no Python >= 3.11 found (apt-get install -y python3 python3-venv)"
+}
+
+if [[ ! -x "$VENV/bin/python" ]] || ! py_ok "$VENV/bin/python"; then
+    py="$(pick_python)"
+    log "creating $VENV with $py ($("$py" --version 2>&1))"
+    rm -rf "$VENV"
+    "$py" -m venv "$VENV" || die "'$py -m venv' failed (Debian: apt-get install -y python3-venv)"
+    "$VENV/bin/python" -m pip install -q --upgrade pip
+fi
+
+if [[ ! -f "$STAMP" || "$ROOT/pyproject.toml" -nt "$STAMP" ]]; then
+    log "installing the project (editable, with dev extras) into $VENV"
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e "$ROOT[dev]"
+    touch "$STAMP"
+fi
