@@ -77,3 +77,30 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+# SQLSTATE classes that mean "the database is not there right now", not "this input is bad":
+# 08 connection exception, 53 insufficient resources, 57 operator intervention (shutdown).
+_UNAVAILABLE_SQLSTATE_CLASSES = ("08", "53", "57")
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """True when `exc` says the database (or the network to it) is down: retry later, answer
+    503, never dead-letter an event for it."""
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+    if isinstance(exc, (OperationalError, InterfaceError, ConnectionError, TimeoutError)):
+        return True
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        cause: BaseException | None = exc.orig
+        while cause is not None:
+            sqlstate = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
+            if isinstance(sqlstate, str) and sqlstate[:2] in _UNAVAILABLE_SQLSTATE_CLASSES:
+                return True
+            if isinstance(cause, (ConnectionError, OSError)):
+                return True
+            cause = cause.__cause__
+        return False
+    return isinstance(exc, OSError)

@@ -15,11 +15,11 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select
-from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.bus.base import Bus, Consumer, Message, OutgoingMessage
-from shared.db import UTCDateTime, utcnow
+from shared.db import UTCDateTime, is_unavailable, utcnow
 from shared.events.catalogue import EVENT_TYPES
 from shared.events.envelope import CloudEvent
 from shared.events.topics import dead_letter_topic
@@ -54,12 +54,6 @@ class Outcome(enum.StrEnum):
 
 class InfrastructureDown(Exception):
     """The database could not be reached: retry the same events later, do not dead-letter."""
-
-
-def _is_infrastructure(exc: BaseException) -> bool:
-    if isinstance(exc, (OperationalError, InterfaceError, ConnectionError, OSError)):
-        return True
-    return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
 class InboxConsumer:
@@ -139,7 +133,7 @@ class InboxConsumer:
                     return Outcome.DUPLICATE
                 error = exc
             except Exception as exc:
-                if _is_infrastructure(exc):
+                if is_unavailable(exc):
                     raise InfrastructureDown(str(exc)) from exc
                 error = exc
             log.warning(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from services.registry import service
 from services.registry.demo import demo_library
 from services.registry.domain.regions import load_region_table
-from services.registry.schemas import PlanIn, ReportIn, StageMoveIn
+from services.registry.schemas import ListChangeIn, PlanIn, ReportIn, StageMoveIn
 from shared.auth import Principal, Role
 from shared.runtime import Runtime
 
@@ -51,5 +51,10 @@ async def load_demo(runtime: Runtime) -> str:
                     started=r.started,
                     progress_note=r.progress_note,
                 ),
+            )
+        for change in item.list_changes:
+            await service.change_list(
+                runtime.uow(), DEMO_LOADER, project.id,
+                ListChangeIn(kind=change.kind, level=change.level, reason=change.reason, effective_date=change.effective_date),
             )
     return f"registry: demo library loaded ({len(library)} projects)"

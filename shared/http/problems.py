@@ -8,9 +8,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from shared.db import is_unavailable
 from shared.errors import KuaicheError
 
 log = logging.getLogger(__name__)
@@ -48,11 +49,16 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         return problem(exc.status_code, str(exc.detail), str(exc.detail))
 
-    @app.exception_handler(OperationalError)
-    @app.exception_handler(InterfaceError)
-    async def _db_down(_: Request, exc: DBAPIError) -> JSONResponse:
-        log.error("database unavailable: %s", exc)
-        return problem(503, "Service unavailable", "the database is unavailable; retry later")
+    # Database and network errors are handled here rather than by the catch-all below, which
+    # Starlette re-raises after answering (so the server logs a crash for a down database).
+    @app.exception_handler(DBAPIError)
+    @app.exception_handler(OSError)
+    async def _database(_: Request, exc: Exception) -> JSONResponse:
+        if is_unavailable(exc):
+            log.error("database unavailable: %s", exc)
+            return problem(503, "Service unavailable", "the database is unavailable; retry later")
+        log.exception("database error", exc_info=exc)
+        return problem(500, "Internal error", "an unexpected error occurred; it has been logged")
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

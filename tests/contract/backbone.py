@@ -14,7 +14,10 @@ metadata = MetaData()
 outbox = outbox_table(metadata)
 inbox = inbox_table(metadata)
 counters = Table(
-    "counters", metadata, Column("name", String(200), primary_key=True), Column("value", Integer, nullable=False)
+    "counters",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("value", Integer, nullable=False),
 )
 
 
@@ -24,7 +27,9 @@ async def create_schema(engine: AsyncEngine) -> None:
 
 
 async def bump(session: AsyncSession, name: str) -> None:
-    done = await session.execute(update(counters).where(counters.c.name == name).values(value=counters.c.value + 1))
+    done = await session.execute(
+        update(counters).where(counters.c.name == name).values(value=counters.c.value + 1)
+    )
     if done.rowcount == 0:  # type: ignore[attr-defined]
         await session.execute(counters.insert().values(name=name, value=1))
 
@@ -33,7 +38,9 @@ async def counter(session: AsyncSession, name: str) -> int:
     return int(await session.scalar(select(counters.c.value).where(counters.c.name == name)) or 0)
 
 
-def event(subject: str = "p1", n: int = 1, type_: str = "kuaiche.project.milestone_updated.v1") -> CloudEvent:
+def event(
+    subject: str = "p1", n: int = 1, type_: str = "kuaiche.project.milestone_updated.v1"
+) -> CloudEvent:
     return CloudEvent(
         source="kuaiche/test",
         type=type_,

@@ -26,7 +26,9 @@ TYPE = "kuaiche.project.milestone_updated.v1"
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-async def sessions(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+async def sessions(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     if request.param == "postgres":
         url = await create_database(need("KUAICHE_TEST_POSTGRES_URL"))
     else:
@@ -51,7 +53,12 @@ async def published(bus: InProcessBus, topic: str = TOPIC) -> list[CloudEvent]:
 
 async def unpublished(sessions: async_sessionmaker[AsyncSession]) -> int:
     async with sessions() as s:
-        return int(await s.scalar(select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))) or 0)
+        return int(
+            await s.scalar(
+                select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
+            )
+            or 0
+        )
 
 
 def uow(sessions: async_sessionmaker[AsyncSession]) -> UnitOfWork:
@@ -61,7 +68,9 @@ def uow(sessions: async_sessionmaker[AsyncSession]) -> UnitOfWork:
 async def test_events_commit_with_the_change_and_roll_back_with_it(sessions) -> None:
     from shared.events.catalogue.registry import MilestoneUpdated
 
-    payload = MilestoneUpdated(project_id="p1", milestone_id="m1", name="n", planned_date="2020-01-01", actual_date=None)
+    payload = MilestoneUpdated(
+        project_id="p1", milestone_id="m1", name="n", planned_date="2020-01-01", actual_date=None
+    )
     async with uow(sessions) as unit:
         await bump(unit.session, "changes")
         await unit.emit(payload, subject="p1", county="371602", actor="t", sequence=1)
@@ -129,7 +138,16 @@ async def test_two_relays_never_publish_a_row_twice_nor_out_of_order(sessions) -
 
 # ---------------------------------------------------------------- inbox
 def consumer(sessions, bus, handler, max_attempts: int = 3) -> InboxConsumer:
-    return InboxConsumer("test-consumer", bus, sessions, inbox, [TOPIC], {TYPE: handler}, max_attempts=max_attempts, retry_backoff=0)
+    return InboxConsumer(
+        "test-consumer",
+        bus,
+        sessions,
+        inbox,
+        [TOPIC],
+        {TYPE: handler},
+        max_attempts=max_attempts,
+        retry_backoff=0,
+    )
 
 
 async def publish(bus: InProcessBus, *events: CloudEvent) -> None:
@@ -175,7 +193,9 @@ async def test_handler_effect_and_inbox_row_roll_back_together(sessions) -> None
         assert await counter(s, "p1") == 1  # the failed attempt's bump rolled back
 
 
-async def test_a_poison_event_goes_to_the_dead_letter_topic_and_the_consumer_goes_on(sessions) -> None:
+async def test_a_poison_event_goes_to_the_dead_letter_topic_and_the_consumer_goes_on(
+    sessions,
+) -> None:
     bus = InProcessBus()
 
     async def handler(session, ev, payload):

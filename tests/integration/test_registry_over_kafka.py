@@ -60,7 +60,15 @@ def projector(name: str, kafka: KafkaBus, sessions, topic: str) -> InboxConsumer
         await bump(session, "events")
         await bump(session, f"{event.subject}:seq:{event.sequence}")
 
-    return InboxConsumer(name, kafka, sessions, backbone.inbox, [topic], {REGISTERED: on_event, STAGE_CHANGED: on_event}, retry_backoff=0)
+    return InboxConsumer(
+        name,
+        kafka,
+        sessions,
+        backbone.inbox,
+        [topic],
+        {REGISTERED: on_event, STAGE_CHANGED: on_event},
+        retry_backoff=0,
+    )
 
 
 async def run_consumer(consumer: InboxConsumer, group: str | None = None):  # type: ignore[no-untyped-def]
@@ -76,20 +84,33 @@ async def test_registry_events_reach_a_consumer_once_even_when_redelivered(
     from services.registry.main import SERVICE
 
     definition = dataclasses.replace(SERVICE, topic=topic)
-    settings = make_settings("registry", await create_database(postgres_server), tmp_path, kafka=kafka.bootstrap)
+    settings = make_settings(
+        "registry", await create_database(postgres_server), tmp_path, kafka=kafka.bootstrap
+    )
     app, lifespan = await start_service(definition, settings, bus=kafka)
     try:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://r") as client:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://r"
+        ) as client:
             ids = []
             for n in range(3):
                 r = await client.post(
                     "/v1/projects",
-                    json={"name": f"邹平市项目{n}", "county": "371626", "track": "implementation", "total_investment": "5000"},
+                    json={
+                        "name": f"邹平市项目{n}",
+                        "county": "371626",
+                        "track": "implementation",
+                        "total_investment": "5000",
+                    },
                     headers=COMMANDER,
                 )
                 assert r.status_code == 201, r.text
                 ids.append(r.json()["id"])
-            r = await client.post(f"/v1/projects/{ids[0]}/stage", json={"stage": "started", "date": "2020-04-10"}, headers=COMMANDER)
+            r = await client.post(
+                f"/v1/projects/{ids[0]}/stage",
+                json={"stage": "started", "date": "2020-04-10"},
+                headers=COMMANDER,
+            )
             assert r.status_code == 200, r.text
 
         consumer = projector("projection", kafka, projection, topic)
@@ -104,7 +125,9 @@ async def test_registry_events_reach_a_consumer_once_even_when_redelivered(
         await task
         async with projection() as s:
             assert await counter(s, f"{ids[0]}:{STAGE_CHANGED}") == 1
-            assert await counter(s, f"{ids[0]}:seq:2") == 1  # the stage move is the project's version 2
+            assert (
+                await counter(s, f"{ids[0]}:seq:2") == 1
+            )  # the stage move is the project's version 2
             for pid in ids:
                 assert await counter(s, f"{pid}:{REGISTERED}") == 1
 
@@ -123,7 +146,9 @@ async def test_registry_events_reach_a_consumer_once_even_when_redelivered(
         await lifespan.__aexit__(None, None, None)
 
 
-async def test_a_late_commit_reaches_kafka(kafka: KafkaBus, topic: str, projection, postgres_server: str) -> None:
+async def test_a_late_commit_reaches_kafka(
+    kafka: KafkaBus, topic: str, projection, postgres_server: str
+) -> None:
     engine = make_engine(await create_database(postgres_server))
     await backbone.create_schema(engine)
     sessions = make_session_factory(engine)
@@ -158,7 +183,9 @@ async def _count_only(session, event: CloudEvent, payload) -> None:  # type: ign
     await bump(session, event.subject)
 
 
-async def test_a_poison_event_is_dead_lettered_on_kafka_and_the_consumer_goes_on(kafka: KafkaBus, topic: str, projection) -> None:
+async def test_a_poison_event_is_dead_lettered_on_kafka_and_the_consumer_goes_on(
+    kafka: KafkaBus, topic: str, projection
+) -> None:
     good = backbone.event("good", 1)
     await kafka.publish(
         [

@@ -40,8 +40,13 @@ def test_compose_runs_every_service_as_migrate_api_and_worker() -> None:
         assert f"{port}:{port}" in api["ports"]
         assert "healthcheck" in api
         for runner in (api, worker):
-            assert runner["depends_on"][f"{name}-migrate"]["condition"] == "service_completed_successfully"
-            assert runner["depends_on"]["kafka-init"]["condition"] == "service_completed_successfully"
+            assert (
+                runner["depends_on"][f"{name}-migrate"]["condition"]
+                == "service_completed_successfully"
+            )
+            assert (
+                runner["depends_on"]["kafka-init"]["condition"] == "service_completed_successfully"
+            )
         env = api["environment"]
         assert env[f"KUAICHE_{name.upper()}_DATABASE_URL"].startswith("postgresql+asyncpg://")
         assert env["KUAICHE_KAFKA_BOOTSTRAP"] and env["KUAICHE_ENVIRONMENT"] == "production"
@@ -93,6 +98,9 @@ def test_no_service_imports_another() -> None:
 def test_shared_imports_no_service() -> None:
     """import-linter's contract (pyproject.toml) holds: shared/ never imports a service."""
     result = subprocess.run(
-        [str(Path(sys.executable).parent / "lint-imports")], cwd=ROOT, capture_output=True, text=True
+        [str(Path(sys.executable).parent / "lint-imports")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
