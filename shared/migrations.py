@@ -82,13 +82,16 @@ def _configure_and_run(connection: Connection, target_metadata: MetaData) -> Non
 
 
 def create_backbone_tables() -> None:
-    """Create the service's `outbox` and `inbox` tables (call from its first migration)."""
+    """Create the service's `outbox`, `inbox` and `idempotency_keys` tables (call from its
+    first migration)."""
     import sqlalchemy as sa
     from alembic import op
 
+    from shared.idempotency import idempotency_columns
     from shared.inbox import inbox_columns
     from shared.outbox import outbox_columns
 
+    op.create_table("idempotency_keys", *idempotency_columns())
     op.create_table("inbox", *inbox_columns())
     op.create_table("outbox", *outbox_columns())
     op.create_index(
@@ -106,3 +109,4 @@ def drop_backbone_tables() -> None:
     op.drop_index("ix_outbox_unpublished", table_name="outbox")
     op.drop_table("outbox")
     op.drop_table("inbox")
+    op.drop_table("idempotency_keys")

@@ -27,6 +27,7 @@ class ServiceDefinition:
     metadata: MetaData
     outbox: Table
     inbox: Table
+    idempotency: Table
     migrations_package: str  # e.g. services.registry.migrations
     routers: Sequence[APIRouter]
     consumers: Callable[[Runtime], list[InboxConsumer]] = field(default=lambda rt: [])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.registry import api
-from services.registry.models import Base, inbox, outbox
+from services.registry.models import Base, idempotency, inbox, outbox
 from shared.bus.base import Bus
 from shared.config import ServiceSettings
 from shared.events.catalogue.registry import SOURCE
@@ -28,6 +28,7 @@ SERVICE = ServiceDefinition(
     metadata=Base.metadata,
     outbox=outbox,
     inbox=inbox,
+    idempotency=idempotency,
     migrations_package="services.registry.migrations",
     routers=[api.router],
     load_demo=_load_demo,

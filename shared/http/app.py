@@ -23,6 +23,7 @@ from shared.bus.base import Bus
 from shared.config import ServiceSettings
 from shared.errors import Unauthenticated
 from shared.http.problems import install_problem_handlers, problem
+from shared.idempotency import install_idempotency
 from shared.runtime import Runtime, open_runtime, run_worker
 from shared.service import ServiceDefinition
 from shared.uow import UnitOfWork
@@ -93,6 +94,7 @@ def build_app(
         responses={401: {"description": "no or invalid token"}},
     )
     install_problem_handlers(app)
+    install_idempotency(app)
     _install_metrics_middleware(app)
 
     @app.get("/livez", tags=["ops"])

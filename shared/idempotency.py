@@ -1,0 +1,180 @@
+"""Idempotency-Key for creating POSTs: a retried request gets the first answer.
+
+The key is claimed (a row per caller and key) before the request runs, so two concurrent
+retries cannot both create; the answer is stored when the request ends. A request that failed
+with 5xx releases its key, so it can be retried. A claim left by a crash expires after
+`STALE_AFTER`. Reusing a key for a different request is refused (422).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from typing import Any
+
+from fastapi import FastAPI, Request
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    delete,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.responses import Response
+
+from shared.auth import decode_token
+from shared.db import UTCDateTime, utcnow
+from shared.errors import Unauthenticated
+from shared.http.problems import problem
+
+HEADER = "idempotency-key"
+STALE_AFTER = dt.timedelta(minutes=2)
+MAX_KEY_LENGTH = 200
+
+
+def idempotency_columns() -> list[Column]:  # type: ignore[type-arg]
+    return [
+        Column("subject", String(200), primary_key=True),
+        Column("key", String(MAX_KEY_LENGTH), primary_key=True),
+        Column("method", String(10), nullable=False),
+        Column("path", String(500), nullable=False),
+        Column("request_hash", String(64), nullable=False),
+        Column("completed", Boolean, nullable=False),
+        Column("status_code", Integer, nullable=True),
+        Column("content_type", String(200), nullable=True),
+        Column("body", Text, nullable=True),
+        Column("headers", Text, nullable=True),
+        Column("created_at", UTCDateTime(), nullable=False),
+    ]
+
+
+def idempotency_table(metadata: MetaData) -> Table:
+    return Table("idempotency_keys", metadata, *idempotency_columns())
+
+
+REPLAYED_HEADERS = ("location", "etag")
+
+
+class IdempotencyMiddleware(BaseHTTPMiddleware):
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        key = request.headers.get(HEADER)
+        if request.method != "POST" or key is None:
+            return await call_next(request)
+        runtime = getattr(request.app.state, "runtime", None)
+        subject = _subject(request, runtime)
+        if runtime is None or subject is None:
+            return await call_next(request)  # auth answers 401 itself
+        if not key.strip() or len(key) > MAX_KEY_LENGTH:
+            return problem(
+                422, "Invalid input", f"Idempotency-Key must be 1–{MAX_KEY_LENGTH} characters"
+            )
+        table: Table = runtime.definition.idempotency
+        body = await request.body()
+        digest = hashlib.sha256(request.url.path.encode() + b"\n" + body).hexdigest()
+
+        answer = await _claim(runtime.session_factory, table, subject, key, request, digest)
+        if answer is not None:
+            return answer
+        try:
+            response = await call_next(request)
+        except Exception:
+            await _release(runtime.session_factory, table, subject, key)
+            raise
+        if response.status_code >= 500:
+            await _release(runtime.session_factory, table, subject, key)
+            return response
+        content = b"".join([chunk async for chunk in response.body_iterator])  # type: ignore[attr-defined]
+        kept = {h: response.headers[h] for h in REPLAYED_HEADERS if h in response.headers}
+        async with runtime.session_factory() as session, session.begin():
+            await session.execute(
+                update(table)
+                .where(table.c.subject == subject, table.c.key == key)
+                .values(
+                    completed=True,
+                    status_code=response.status_code,
+                    content_type=response.headers.get("content-type"),
+                    body=content.decode("utf-8", "replace"),
+                    headers=json.dumps(kept),
+                )
+            )
+        return Response(content, status_code=response.status_code, headers=dict(response.headers))
+
+
+def _subject(request: Request, runtime: Any) -> str | None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if runtime is None or scheme.lower() != "bearer" or not token:
+        return None
+    try:
+        return decode_token(runtime.settings.jwt_secret.get_secret_value(), token.strip()).actor
+    except Unauthenticated:
+        return None
+
+
+async def _claim(
+    sessions: Any, table: Table, subject: str, key: str, request: Request, digest: str
+) -> Response | None:
+    """Claim the key, or return the answer a request with it already has."""
+    for _ in range(2):
+        try:
+            async with sessions() as session, session.begin():
+                await session.execute(
+                    insert(table).values(
+                        subject=subject,
+                        key=key,
+                        method=request.method,
+                        path=request.url.path,
+                        request_hash=digest,
+                        completed=False,
+                        created_at=utcnow(),
+                    )
+                )
+            return None
+        except IntegrityError:
+            pass
+        async with sessions() as session, session.begin():
+            row = (
+                await session.execute(
+                    select(table).where(table.c.subject == subject, table.c.key == key)
+                )
+            ).one_or_none()
+            if row is None:
+                continue  # released meanwhile: claim again
+            if row.request_hash != digest:
+                return problem(
+                    422, "Invalid input", "this Idempotency-Key was used for a different request"
+                )
+            if row.completed:
+                headers = {**json.loads(row.headers or "{}"), "Idempotent-Replayed": "true"}
+                return Response(
+                    row.body or "",
+                    status_code=row.status_code,
+                    media_type=row.content_type,
+                    headers=headers,
+                )
+            if utcnow() - row.created_at > STALE_AFTER:
+                await session.execute(
+                    delete(table).where(table.c.subject == subject, table.c.key == key)
+                )
+                continue
+            return problem(
+                409, "Conflict", "a request with this Idempotency-Key is still being processed"
+            )
+    return problem(409, "Conflict", "a request with this Idempotency-Key is still being processed")
+
+
+async def _release(sessions: Any, table: Table, subject: str, key: str) -> None:
+    async with sessions() as session, session.begin():
+        await session.execute(delete(table).where(table.c.subject == subject, table.c.key == key))
+
+
+def install_idempotency(app: FastAPI) -> None:
+    app.add_middleware(IdempotencyMiddleware)
