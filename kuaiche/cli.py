@@ -66,7 +66,10 @@ async def up(demo: bool, data_dir: Path | None) -> None:
     definitions = list(SERVICES.values())
     settings = {d.name: load_settings(d.name, data_dir=data_dir) for d in definitions}
     embedded = all(s.kafka_bootstrap is None for s in settings.values())
-    bus: Bus | None = InProcessBus() if embedded else None
+    data = next(iter(settings.values())).data_dir
+    bus: Bus | None = InProcessBus(log_path=data / "bus.sqlite3") if embedded else None
+    if bus is not None:
+        await bus.start()
     await migrate(definitions, data_dir)
     if demo:
         for d in definitions:
@@ -114,6 +117,8 @@ async def up(demo: bool, data_dir: Path | None) -> None:
     for s in servers:
         s.should_exit = True
     await asyncio.gather(*tasks, return_exceptions=True)
+    if bus is not None:
+        await bus.stop()
 
 
 async def serve(name: str, host: str | None, port: int | None) -> None:

@@ -1,15 +1,20 @@
-"""In-process bus for the embedded default: append-only logs per topic partition, held in
-memory, with consumer groups that keep committed positions, so the code above the bus is the
-same as on Kafka. The log lives as long as the process: `kuaiche up` stops relays first and lets
-consumers drain before it exits.
+"""In-process bus for the embedded default: append-only logs per topic partition with consumer
+groups that keep committed positions, so the code above the bus is the same as on Kafka.
+
+With `log_path` (what `kuaiche up` uses) the log and the committed positions are also written to
+a SQLite file, so a restart keeps them like Kafka would: a consumer that starts later still reads
+every event from the beginning, and one that had committed goes on from there.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import sqlite3
 import zlib
 from collections import defaultdict
 from collections.abc import Sequence
+from pathlib import Path
 
 from shared.bus.base import Bus, Consumer, Message, OutgoingMessage
 
@@ -21,18 +26,46 @@ def partition_for(key: str, partitions: int = PARTITIONS) -> int:
 
 
 class InProcessBus(Bus):
-    def __init__(self, partitions: int = PARTITIONS) -> None:
+    def __init__(self, partitions: int = PARTITIONS, log_path: Path | None = None) -> None:
         self.partitions = partitions
+        self.log_path = log_path
         self._logs: dict[tuple[str, int], list[Message]] = defaultdict(list)
         self._committed: dict[tuple[str, str, int], int] = {}  # (group, topic, partition) -> next
         self._topics: set[str] = set()
         self._changed = asyncio.Condition()
+        self._db: sqlite3.Connection | None = None
 
     async def start(self) -> None:
-        return None
+        if self.log_path is None or self._db is not None:
+            return
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.log_path, isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS messages (topic TEXT, partition INTEGER, offset INTEGER,"
+            " key TEXT, value BLOB, headers TEXT, PRIMARY KEY (topic, partition, offset))"
+        )
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS committed (grp TEXT, topic TEXT, partition INTEGER,"
+            " position INTEGER, PRIMARY KEY (grp, topic, partition))"
+        )
+        for topic, partition, offset, key, value, headers in db.execute(
+            "SELECT topic, partition, offset, key, value, headers FROM messages ORDER BY topic, partition, offset"
+        ):
+            pairs = tuple((k, bytes.fromhex(v)) for k, v in json.loads(headers))
+            self._logs[(topic, partition)].append(
+                Message(topic, key, bytes(value), pairs, partition, offset)
+            )
+        for group, topic, partition, position in db.execute(
+            "SELECT grp, topic, partition, position FROM committed"
+        ):
+            self._committed[(group, topic, partition)] = position
+        self._db = db
 
     async def stop(self) -> None:
-        return None
+        if self._db is not None:
+            self._db.close()
+            self._db = None
 
     async def ping(self) -> None:
         return None
@@ -42,10 +75,32 @@ class InProcessBus(Bus):
 
     async def publish(self, messages: Sequence[OutgoingMessage]) -> None:
         async with self._changed:
+            added: list[Message] = []
             for m in messages:
                 partition = partition_for(m.key, self.partitions)
-                log = self._logs[(m.topic, partition)]
-                log.append(Message(m.topic, m.key, m.value, tuple(m.headers), partition, len(log)))
+                offset = len(self._logs[(m.topic, partition)]) + sum(
+                    1 for a in added if (a.topic, a.partition) == (m.topic, partition)
+                )
+                added.append(Message(m.topic, m.key, m.value, tuple(m.headers), partition, offset))
+            if self._db is not None:  # durable first, then visible
+                with self._db:
+                    self._db.execute("BEGIN")
+                    self._db.executemany(
+                        "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?)",
+                        [
+                            (
+                                a.topic,
+                                a.partition,
+                                a.offset,
+                                a.key,
+                                a.value,
+                                json.dumps([(k, v.hex()) for k, v in a.headers]),
+                            )
+                            for a in added
+                        ],
+                    )
+            for a in added:
+                self._logs[(a.topic, a.partition)].append(a)
             self._changed.notify_all()
 
     def consumer(self, group: str, topics: Sequence[str]) -> Consumer:
@@ -61,6 +116,12 @@ class InProcessBus(Bus):
     def set_committed(self, group: str, topic: str, partition: int, position: int) -> None:
         key = (group, topic, partition)
         self._committed[key] = max(self._committed.get(key, 0), position)
+        if self._db is not None:
+            self._db.execute(
+                "INSERT INTO committed VALUES (?, ?, ?, ?) ON CONFLICT (grp, topic, partition)"
+                " DO UPDATE SET position = excluded.position",
+                (group, topic, partition, self._committed[key]),
+            )
 
     async def wait_for_change(self, timeout: float) -> None:
         async with self._changed:

@@ -57,7 +57,9 @@ async def _progress(registry, pid: str, year: int = 2020, **params: Any) -> dict
 async def test_put_plan_stores_it_and_emits_plan_set(registry):
     project = await create_project(registry)
     before = await outbox_count(registry)
-    r = await _plan(registry, project["id"], 2020, "1200", {"3": "200", "6": "600.50", "12": "1200"})
+    r = await _plan(
+        registry, project["id"], 2020, "1200", {"3": "200", "6": "600.50", "12": "1200"}
+    )
     assert r.status_code == 200, r.text
     body = r.json()
     assert body == {
@@ -267,9 +269,9 @@ async def test_resubmitting_a_period_replaces_it(registry):
         registry, before, REPORT_SUBMITTED, await read_project(registry, project["id"])
     )
     progress = await _progress(registry, project["id"])
-    assert [(x["period"], x["ytd_investment"], x["progress_note"]) for x in progress["reports"]] == [
-        ("2020-04", "320", "主体施工")
-    ]
+    assert [
+        (x["period"], x["ytd_investment"], x["progress_note"]) for x in progress["reports"]
+    ] == [("2020-04", "320", "主体施工")]
     assert progress["ytd_actual"] == "320"
 
 

@@ -178,7 +178,12 @@ async def test_an_old_format_code_is_parsed_and_keeps_its_old_region(registry):
     code = unique_code("old", region="371624")
     project = await create_project(registry, county="371624", code=code)
     assert project["county"] == ZHANHUA
-    assert project["code_info"] == {"format": "old", "year": 2019, "month": None, "region": "371624"}
+    assert project["code_info"] == {
+        "format": "old",
+        "year": 2019,
+        "month": None,
+        "region": "371624",
+    }
 
 
 async def test_a_code_is_stored_trimmed_and_upper_case(registry):
@@ -469,13 +474,20 @@ async def test_patch_changing_the_code_reparses_it(registry):
         f"/v1/projects/{project['id']}", json={"code": code}, headers={**COMMANDER, "If-Match": "1"}
     )
     assert r.status_code == 200, r.text
-    assert r.json()["code_info"] == {"format": "old", "year": 2019, "month": None, "region": BINCHENG}
+    assert r.json()["code_info"] == {
+        "format": "old",
+        "year": 2019,
+        "month": None,
+        "region": BINCHENG,
+    }
 
 
 async def test_patch_with_a_stale_version_is_412_and_writes_nothing(registry):
     project = await create_project(registry)
     r = await registry.client.patch(
-        f"/v1/projects/{project['id']}", json={"owner": "甲"}, headers={**COMMANDER, "If-Match": "1"}
+        f"/v1/projects/{project['id']}",
+        json={"owner": "甲"},
+        headers={**COMMANDER, "If-Match": "1"},
     )
     assert r.status_code == 200
     async with nothing_written(registry, project["id"]):
@@ -543,7 +555,9 @@ async def test_patch_to_a_code_another_project_has_is_409(registry):
     project = await create_project(registry)
     async with nothing_written(registry, project["id"]):
         r = await registry.client.patch(
-            f"/v1/projects/{project['id']}", json={"code": code}, headers={**COMMANDER, "If-Match": "1"}
+            f"/v1/projects/{project['id']}",
+            json={"code": code},
+            headers={**COMMANDER, "If-Match": "1"},
         )
     assert code in problem(r, 409)["detail"]
 

@@ -112,9 +112,7 @@ async def test_a_move_dated_today_is_allowed(registry):
 async def test_a_county_moves_its_own_project(registry):
     project = await create_project(registry, county=BINCHENG)
     before = await outbox_count(registry)
-    r = await move(
-        registry, project["id"], "started", "2020-04-01", headers=county_token(BINCHENG)
-    )
+    r = await move(registry, project["id"], "started", "2020-04-01", headers=county_token(BINCHENG))
     assert r.status_code == 200, r.text
     now = await read_project(registry, project["id"])
     await one_new_event(registry, before, STAGE_CHANGED, now, actor=county_actor(BINCHENG))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
@@ -13,12 +14,17 @@ from shared.bus.kafka import KafkaBus
 from tests.conftest import need
 
 
-@pytest.fixture(params=["inprocess", "kafka"])
-async def bus(request: pytest.FixtureRequest) -> AsyncIterator[Bus]:
-    if request.param == "kafka":
-        instance: Bus = KafkaBus(need("KUAICHE_TEST_KAFKA_BOOTSTRAP"))
-    else:
-        instance = InProcessBus()
+def make_bus(kind: str, tmp_path: Path) -> Bus:
+    if kind == "kafka":
+        return KafkaBus(need("KUAICHE_TEST_KAFKA_BOOTSTRAP"))
+    if kind == "inprocess-durable":
+        return InProcessBus(log_path=tmp_path / "bus.sqlite3")
+    return InProcessBus()
+
+
+@pytest.fixture(params=["inprocess", "inprocess-durable", "kafka"])
+async def bus(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Bus]:
+    instance = make_bus(request.param, tmp_path)
     await instance.start()
     yield instance
     await instance.stop()
@@ -114,3 +120,37 @@ async def test_headers_travel_with_the_message(bus: Bus) -> None:
         await consumer.stop()
     assert message.header("ce_type") == b"t.v1"
     assert message.key == "k"
+
+
+@pytest.mark.parametrize("kind", ["inprocess-durable", "kafka"])
+async def test_the_log_and_committed_positions_survive_a_restart(kind: str, tmp_path: Path) -> None:
+    group = f"g-{uuid.uuid4().hex}"
+    before = make_bus(kind, tmp_path)
+    await before.start()
+    topic = await fresh_topic(before)
+    await before.publish(
+        messages(topic, "k", 4) + [OutgoingMessage(topic, "h", b"x", (("ce_type", b"t.v1"),))]
+    )
+    consumer = before.consumer(group, [topic])
+    await consumer.start()
+    got = await read(consumer, 5)
+    await consumer.commit(next(m for m in got if m.value == b"k-1"))
+    await consumer.stop()
+    await before.stop()
+
+    after = make_bus(kind, tmp_path)  # a new process, same log
+    await after.start()
+    try:
+        resumed = after.consumer(group, [topic])
+        await resumed.start()
+        rest = await read(resumed, 3)
+        await resumed.stop()
+        assert [m.value for m in rest if m.key == "k"] == [b"k-2", b"k-3"]
+        newcomer = after.consumer(f"g-{uuid.uuid4().hex}", [topic])
+        await newcomer.start()
+        everything = await read(newcomer, 5)
+        await newcomer.stop()
+        assert len(everything) == 5
+        assert next(m for m in everything if m.key == "h").header("ce_type") == b"t.v1"
+    finally:
+        await after.stop()
