@@ -114,8 +114,8 @@ async def up(demo: bool, data_dir: Path | None) -> None:
     print(f"\ncommander token (Authorization: Bearer ...):\n{token}\n\nCtrl-C stops.", flush=True)
     await stop.wait()
     print("stopping...", flush=True)
-    for s in servers:
-        s.should_exit = True
+    for server in servers:
+        server.should_exit = True
     await asyncio.gather(*tasks, return_exceptions=True)
     if bus is not None:
         await bus.stop()

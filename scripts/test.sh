@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The test command: import contracts, lint, then pytest against a real PostgreSQL and Kafka.
+# The test command: import contracts, lint, types, then pytest against a real PostgreSQL and Kafka.
 #
 #   scripts/test.sh [pytest args...]      e.g. scripts/test.sh -x -k registry tests/unit
 #
@@ -34,6 +34,9 @@ step "import contracts: lint-imports"
 
 step "lint: ruff check ."
 .venv/bin/ruff check .
+
+step "types: mypy shared services kuaiche"
+.venv/bin/mypy shared services kuaiche
 
 step "pytest (postgres $KUAICHE_TEST_POSTGRES_URL, kafka $KUAICHE_TEST_KAFKA_BOOTSTRAP)"
 exec .venv/bin/python -m pytest "$@"

@@ -102,7 +102,7 @@ def decode_token(secret: str, token: str) -> Principal:
     except jwt.InvalidTokenError as exc:
         raise Unauthenticated(f"invalid token: {exc}") from None
     try:
-        role = Role(claims.get("role"))
+        role = Role(str(claims.get("role")))
     except ValueError:
         raise Unauthenticated("the token has no valid role") from None
     county = claims.get("county")

@@ -103,7 +103,7 @@ def load_settings(service: str, *, data_dir: Path | None = None) -> ServiceSetti
     common = CommonEnv()
     if data_dir is not None:
         common.data_dir = data_dir
-    own = ServiceEnv(_env_prefix=f"KUAICHE_{service.upper()}_")  # type: ignore[call-arg]
+    own = ServiceEnv(_env_prefix=f"KUAICHE_{service.upper()}_")
     data = common.data_dir.resolve()
     url = own.database_url or common.database_url
     if url is None:

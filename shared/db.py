@@ -49,11 +49,8 @@ def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession
 
 
 def is_postgres(bind: AsyncEngine | AsyncSession) -> bool:
-    return (
-        bind.bind.dialect.name == "postgresql"
-        if isinstance(bind, AsyncSession)
-        else (bind.dialect.name == "postgresql")
-    )
+    engine = bind.get_bind() if isinstance(bind, AsyncSession) else bind
+    return engine.dialect.name == "postgresql"
 
 
 def utcnow() -> dt.datetime:

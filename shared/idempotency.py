@@ -41,7 +41,7 @@ STALE_AFTER = dt.timedelta(minutes=2)
 MAX_KEY_LENGTH = 200
 
 
-def idempotency_columns() -> list[Column]:  # type: ignore[type-arg]
+def idempotency_columns() -> list[Column]:
     return [
         Column("subject", String(200), primary_key=True),
         Column("key", String(MAX_KEY_LENGTH), primary_key=True),

@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 Handler = Callable[[AsyncSession, CloudEvent, Any], Awaitable[None]]
 
 
-def inbox_columns() -> list[Column]:  # type: ignore[type-arg]
+def inbox_columns() -> list[Column]:
     return [
         Column("consumer", String(100), primary_key=True),
         Column("event_id", String(36), primary_key=True),

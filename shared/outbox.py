@@ -41,7 +41,7 @@ from shared.events.envelope import CONTENT_TYPE, CloudEvent
 log = logging.getLogger(__name__)
 
 
-def outbox_columns() -> list[Column]:  # type: ignore[type-arg]
+def outbox_columns() -> list[Column]:
     """The outbox's columns, used by the table and by each service's first migration."""
     return [
         Column(

@@ -87,7 +87,7 @@ async def open_runtime(
     return runtime
 
 
-def _count(metrics: Metrics):  # type: ignore[no-untyped-def]
+def _count(metrics: Metrics):
     def on_outcome(outcome: Outcome) -> None:
         metrics.events_consumed.labels(outcome=str(outcome)).inc()
 

@@ -198,8 +198,8 @@ async def import_ledger(
             "the file is larger than 20 MiB", errors=[{"field": "file", "message": "too large"}]
         )
     table = regions_of(runtime)
-    rows = importing.parse_ledger(file.filename or "", content, regions=table)
-    projects = await service.import_projects(uow, user, rows, table)
+    rows = importing.read_ledger(file.filename or "", content, regions=table)
+    projects = await service.import_projects(uow, user, rows, table, label=importing.column_label)
     return ImportResult(imported=len(projects), ids=[p.id for p in projects])
 
 

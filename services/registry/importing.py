@@ -317,10 +317,23 @@ def _is_title(row: list[Cell]) -> bool:
 def parse_ledger(
     filename: str, content: bytes, regions: RegionTable | None = None
 ) -> list[ProjectCreate]:
-    """Every project of the ledger, or InvalidInput listing every problem (nothing imported).
+    """Every project of the ledger, or InvalidInput listing every problem (nothing imported)."""
+    return [project for _, project in read_ledger(filename, content, regions)]
+
+
+def column_label(field: str) -> str:
+    """The template's header for a field, for errors found after parsing."""
+    return _label(field)
+
+
+def read_ledger(
+    filename: str, content: bytes, regions: RegionTable | None = None
+) -> list[tuple[int, ProjectCreate]]:
+    """Every project of the ledger with its spreadsheet row number, or InvalidInput listing
+    every problem (nothing imported).
 
     Errors are `{"row": n, "column": header, "message": text}` with n the spreadsheet row
-    (header row = 1, first data row = 2).
+    (header row = 1, first data row = 2, more under a title line).
     """
     ctx = _Context(regions or load_region_table())
     rows = _rows(filename, content)
@@ -383,7 +396,7 @@ def parse_ledger(
     if errors:
         raise InvalidInput(f"ledger rejected: {len(errors)} errors", errors=errors)
 
-    projects: list[ProjectCreate] = []
+    projects: list[tuple[int, ProjectCreate]] = []
     first_seen_name: dict[tuple[str, str], int] = {}
     first_seen_code: dict[str, int] = {}
     data_rows = 0
@@ -422,7 +435,7 @@ def parse_ledger(
                     )
                 else:
                     first_seen_code[project.code] = number
-            projects.append(project)
+            projects.append((number, project))
         errors.extend(row_errors)
 
     if data_rows == 0 and not errors:

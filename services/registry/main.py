@@ -14,7 +14,7 @@ from shared.http.app import build_app
 from shared.service import ServiceDefinition
 
 
-async def _load_demo(runtime):  # type: ignore[no-untyped-def]
+async def _load_demo(runtime):
     from services.registry.seed import load_demo
 
     return await load_demo(runtime)

@@ -54,7 +54,14 @@ async def load_demo(runtime: Runtime) -> str:
             )
         for change in item.list_changes:
             await service.change_list(
-                runtime.uow(), DEMO_LOADER, project.id,
-                ListChangeIn(kind=change.kind, level=change.level, reason=change.reason, effective_date=change.effective_date),
+                runtime.uow(),
+                DEMO_LOADER,
+                project.id,
+                ListChangeIn(
+                    kind=change.kind,
+                    level=change.level,
+                    reason=change.reason,
+                    effective_date=change.effective_date,
+                ),
             )
     return f"registry: demo library loaded ({len(library)} projects)"

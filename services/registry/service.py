@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
@@ -46,6 +46,7 @@ from shared.auth import Principal
 from shared.db import utcnow
 from shared.errors import (
     InvalidInput,
+    KuaicheError,
     NotFound,
     PreconditionFailed,
     PreconditionRequired,
@@ -200,45 +201,42 @@ async def register_project(
 
 
 async def import_projects(
-    uow: UnitOfWork, principal: Principal, rows: Sequence[ProjectCreate], regions: RegionTable
+    uow: UnitOfWork,
+    principal: Principal,
+    rows: Sequence[tuple[int, ProjectCreate]],
+    regions: RegionTable,
+    label: Callable[[str], str] = str,
 ) -> list[Project]:
-    """All or nothing: every row is checked before anything is written, and the inserts share
-    one transaction, so one bad row leaves nothing behind."""
+    """All or nothing: every row (spreadsheet row number, project) is checked before anything
+    is written, and the inserts share one transaction, so one bad row leaves nothing behind.
+    Errors name the row and the column (`label` turns a field into the file's header)."""
     today = today_in_shanghai()
     errors: list[dict[str, Any]] = []
     seen_codes: dict[str, int] = {}
-    for index, row in enumerate(rows, start=2):
-        for check in (
-            lambda r=row: access.ensure_writable(principal, regions.resolve(r.county).code),
-            lambda r=row: validate_initial_stage(
-                r.stage, r.actual_start, r.actual_completion, today
-            ),
-            lambda r=row: _check_dates(r.planned_start, r.planned_completion),
-            lambda r=row: _code_fields(r.code),
-        ):
+
+    def report(number: int, field: str, message: str) -> None:
+        errors.append({"row": number, "column": label(field) if field else "", "message": message})
+
+    for number, row in rows:
+        checks: list[Callable[[ProjectCreate], object]] = [
+            lambda r: access.ensure_writable(principal, regions.resolve(r.county).code),
+            lambda r: validate_initial_stage(r.stage, r.actual_start, r.actual_completion, today),
+            lambda r: _check_dates(r.planned_start, r.planned_completion),
+            lambda r: _code_fields(r.code),
+        ]
+        for check in checks:
             try:
-                check()
-            except (InvalidInput, RuleViolation) as exc:
-                fields = getattr(exc, "errors", None) or [{"field": "", "message": exc.detail}]
-                errors += [
-                    {"row": index, "column": f.get("field", ""), "message": f["message"]}
-                    for f in fields
-                ]
-            except Exception as exc:  # Forbidden: a row outside the caller's county
-                errors.append(
-                    {"row": index, "column": "county", "message": getattr(exc, "detail", str(exc))}
-                )
+                check(row)
+            except InvalidInput as exc:
+                for f in exc.errors or [{"field": "", "message": exc.detail}]:
+                    report(number, str(f.get("field") or ""), str(f["message"]))
+            except KuaicheError as exc:  # Forbidden: a row outside the caller's county
+                report(number, "county", exc.detail)
         if row.code:
             code = row.code.strip().upper()
             if code in seen_codes:
-                errors.append(
-                    {
-                        "row": index,
-                        "column": "code",
-                        "message": f"same code as row {seen_codes[code]}",
-                    }
-                )
-            seen_codes[code] = index
+                report(number, "code", f"same code as row {seen_codes[code]}")
+            seen_codes[code] = number
     async with uow:
         if seen_codes:
             taken = (
@@ -246,19 +244,14 @@ async def import_projects(
                     select(Project.code).where(Project.code.in_(list(seen_codes)))
                 )
             ).all()
-            errors += [
-                {
-                    "row": seen_codes[c],
-                    "column": "code",
-                    "message": f"code {c} is already registered",
-                }
-                for c in taken
-            ]
+            for existing in taken:
+                if existing is not None:
+                    report(seen_codes[existing], "code", f"code {existing} is already registered")
         if errors:
             raise InvalidInput(
                 f"ledger rejected: {len(errors)} errors; nothing was imported", errors=errors
             )
-        return [await _new_project(uow, principal, row, regions, today) for row in rows]
+        return [await _new_project(uow, principal, row, regions, today) for _, row in rows]
 
 
 def parse_if_match(header: str | None) -> int:
@@ -436,6 +429,16 @@ async def submit_report(
             .order_by(MonthlyReport.month.desc())
             .limit(1)
         )
+        next_ytd = await uow.session.scalar(
+            select(MonthlyReport.ytd_investment)
+            .where(
+                MonthlyReport.project_id == project_id,
+                MonthlyReport.year == year,
+                MonthlyReport.month > month,
+            )
+            .order_by(MonthlyReport.month)
+            .limit(1)
+        )
         validate_report(
             data.period,
             data.ytd_investment,
@@ -443,6 +446,7 @@ async def submit_report(
             data.correction_note,
             previous_ytd,
             today_in_shanghai(),
+            next_ytd=next_ytd,
         )
         report = await uow.session.scalar(
             select(MonthlyReport).where(
@@ -570,6 +574,7 @@ async def update_milestone(
 ) -> Milestone:
     async with uow:
         project = await _load_for_write(uow.session, principal, project_id)
+        _refuse_if_withdrawn(project, "a milestone update")
         milestone = await uow.session.get(Milestone, milestone_id)
         if milestone is None or milestone.project_id != project_id:
             raise NotFound(f"milestone {milestone_id} not found")
@@ -763,7 +768,7 @@ async def list_projects(
     limit: int,
     offset: int,
 ) -> tuple[list[Project], int]:
-    query: Select[tuple[Project]] = select(Project)
+    query = select(Project)
     county = regions.resolve(f.county).code if f.county else None
     own = access.county_filter(principal, county)
     if county is not None and own != county:
@@ -779,8 +784,15 @@ async def list_projects(
     if f.track is not None:
         query = query.where(Project.track == f.track)
     if f.q:
-        pattern = f"%{f.q.strip()}%"
-        query = query.where(or_(Project.name.like(pattern), Project.code.like(pattern.upper())))
+        # % and _ are data here, not wildcards
+        needle = f.q.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{needle}%"
+        query = query.where(
+            or_(
+                Project.name.like(pattern, escape="\\"),
+                Project.code.like(pattern.upper(), escape="\\"),
+            )
+        )
     query = query.order_by(Project.created_at, Project.id)
     if f.tag is not None:  # tags are a JSON list; filtered here to stay portable across databases
         rows = [p for p in (await session.scalars(query)).all() if f.tag in (p.tags or [])]

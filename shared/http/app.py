@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 
 def get_runtime(request: Request) -> Runtime:
-    return request.app.state.runtime  # type: ignore[no-any-return]
+    return request.app.state.runtime
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -131,7 +131,7 @@ def build_app(
 
 def _install_metrics_middleware(app: FastAPI) -> None:
     @app.middleware("http")
-    async def _measure(request: Request, call_next):  # type: ignore[no-untyped-def]
+    async def _measure(request: Request, call_next):
         started = time.perf_counter()
         response = await call_next(request)
         runtime = getattr(request.app.state, "runtime", None)

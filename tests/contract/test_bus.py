@@ -129,7 +129,7 @@ async def test_the_log_and_committed_positions_survive_a_restart(kind: str, tmp_
     await before.start()
     topic = await fresh_topic(before)
     await before.publish(
-        messages(topic, "k", 4) + [OutgoingMessage(topic, "h", b"x", (("ce_type", b"t.v1"),))]
+        [*messages(topic, "k", 4), OutgoingMessage(topic, "h", b"x", (("ce_type", b"t.v1"),))]
     )
     consumer = before.consumer(group, [topic])
     await consumer.start()

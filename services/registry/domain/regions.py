@@ -77,6 +77,10 @@ def load_region_table(path: str | None = None) -> RegionTable:
     if path:
         raw = json.loads(Path(path).read_text(encoding="utf-8"))
     else:
-        text = resources.files("services.registry").joinpath("data/regions/binzhou.json").read_text("utf-8")
+        text = (
+            resources.files("services.registry")
+            .joinpath("data/regions/binzhou.json")
+            .read_text("utf-8")
+        )
         raw = json.loads(text)
     return parse_region_table(raw)

@@ -35,11 +35,13 @@ def validate_report(
     correction_note: str | None,
     previous_ytd: Decimal | None,
     today: date,
+    next_ytd: Decimal | None = None,
 ) -> tuple[int, int]:
     """Check a monthly report and return its (year, month).
 
     `previous_ytd` is the year-to-date figure of the latest earlier report in the same year
-    (None if this is the year's first). `today` is the date in Shanghai.
+    (None if this is the year's first); `next_ytd` that of the earliest later one, when an
+    earlier month is reported again. `today` is the date in Shanghai.
     """
     year, month = parse_period(period)
     if (year, month) > (today.year, today.month):
@@ -78,6 +80,12 @@ def validate_report(
             f"the year-to-date investment ({ytd_investment}) is lower than the previous "
             f"report's ({previous_ytd}); it is cumulative, so a lower figure needs a correction "
             "note saying why",
+        )
+    if ytd_ok and next_ytd is not None and ytd_investment > next_ytd and not has_note:
+        add(
+            "ytd_investment",
+            f"the year-to-date investment ({ytd_investment}) is above the next month's report "
+            f"({next_ytd}); it is cumulative, so this needs a correction note saying why",
         )
 
     if errors:

@@ -155,3 +155,36 @@ def test_without_argument_gives_a_date_near_now():
         (shanghai_now - timedelta(minutes=1)).date(),
         shanghai_now.date(),
     }
+
+
+def test_an_earlier_month_reported_again_cannot_exceed_the_next_month_without_a_note() -> None:
+    from datetime import date
+    from decimal import Decimal
+
+    import pytest
+
+    from services.registry.domain.reports import validate_report
+    from shared.errors import InvalidInput
+
+    today = date(2020, 5, 10)
+    with pytest.raises(InvalidInput) as refused:
+        validate_report(
+            "2020-03", Decimal(500), Decimal(100), None, Decimal(400), today, next_ytd=Decimal(450)
+        )
+    assert refused.value.errors[0]["field"] == "ytd_investment"
+    assert "next month" in refused.value.errors[0]["message"]
+    assert validate_report(
+        "2020-03",
+        Decimal(500),
+        Decimal(100),
+        "统计口径调整",
+        Decimal(400),
+        today,
+        next_ytd=Decimal(450),
+    ) == (2020, 3)
+    assert validate_report(
+        "2020-03", Decimal(450), Decimal(50), None, Decimal(400), today, next_ytd=Decimal(450)
+    ) == (
+        2020,
+        3,
+    )
