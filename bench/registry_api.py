@@ -1,0 +1,348 @@
+"""Registering projects through the registry's HTTP API, against plain SQLAlchemy INSERTs.
+
+In one run, per database (the embedded SQLite default; PostgreSQL too with --postgres):
+
+  ours  N `POST /v1/projects` (commander token) through httpx's ASGITransport into
+        `build_app(services.registry.main.SERVICE, settings, with_worker=True)` after
+        `shared.migrations.upgrade`, as tests/conftest.py starts it: validation, auth, the unit of
+        work (project row, stage-history row, outbox row, one transaction) and the worker's outbox
+        relay on the in-process bus, all in this process;
+  bare  the same N project rows (read back from ours) inserted with SQLAlchemy Core into a table
+        of the same shape (`projects`' columns, types and indexes) in a fresh database, one
+        transaction per row, on an engine from `shared.db.make_engine` (same SQLite pragmas,
+        same pool).
+
+Requests go one after another by default (--concurrency for more). Before the clock, a few
+requests (and a few bare inserts) warm each path up; they are not counted. Each database is
+fresh (a temporary SQLite file, or a CREATE DATABASE with a unique name) and is removed after.
+
+    .venv/bin/python bench/registry_api.py [--requests 1000] [--postgres URL] [--concurrency 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import math
+import secrets
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+from pydantic import SecretStr  # noqa: E402
+from sqlalchemy import MetaData, func, insert, select  # noqa: E402
+
+from bench.common import (  # noqa: E402
+    create_database,
+    drop_database,
+    hide_password,
+    machine_lines,
+    postgres_facts,
+    rate,
+    table,
+)
+from services.registry.main import SERVICE  # noqa: E402
+from services.registry.models import Base, Project, outbox  # noqa: E402
+from shared.auth import Role, issue_token  # noqa: E402
+from shared.config import ServiceSettings  # noqa: E402
+from shared.db import make_engine  # noqa: E402
+from shared.http.app import build_app  # noqa: E402
+from shared.migrations import upgrade  # noqa: E402
+
+COUNTIES = ["371602", "371603", "371621", "371622", "371623", "371625", "371681", "371691"]
+LEVELS = [None, "county_key", "city_key", "provincial_preferred"]
+WARMUP = 20
+
+
+def bodies(count: int) -> list[dict[str, Any]]:
+    """Distinct, valid registrations: unique names and national project codes."""
+    out = []
+    for i in range(count):
+        county = COUNTIES[i % len(COUNTIES)]
+        body: dict[str, Any] = {
+            "name": f"滨州市重点项目{i:05d}号 年产{i % 90 + 1}万吨新材料及配套设施建设项目",
+            "county": county,
+            "track": "implementation" if i % 3 else "preparation",
+            "code": f"2104-{county}-04-01-{i:06d}",
+            "total_investment": f"{1000 + (i * 7919) % 2_000_000}.5",
+            "planned_start": "2020-05-01",
+            "planned_completion": "2022-12-31",
+            "owner": "滨州某某新材料有限公司",
+            "leader": "市委常委、副市长",
+            "service_officer": "张三",
+            "responsible_unit": "市发展和改革委员会",
+            "industry": "新材料",
+            "tags": ["新旧动能转换", "双招双引"],
+            "content": "新建生产车间、仓库及配套设施，购置生产设备。",
+            "location": {"lng": "117.9708", "lat": "37.3817"},
+        }
+        if LEVELS[i % len(LEVELS)]:
+            body["level"] = LEVELS[i % len(LEVELS)]
+        out.append(body)
+    return out
+
+
+@dataclass
+class Figure:
+    backend: str
+    path: str
+    latencies: list[float]
+    seconds: float
+    bare: Figure | None = None
+
+    @property
+    def per_second(self) -> float:
+        return rate(len(self.latencies), self.seconds)
+
+    def percentile(self, p: float) -> float:
+        """Nearest rank, in milliseconds."""
+        ordered = sorted(self.latencies)
+        return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)] * 1000
+
+
+async def timed(
+    count: int, concurrency: int, one: Callable[[int], Awaitable[None]]
+) -> tuple[list[float], float]:
+    """Run `one(i)` for i in range(count) on `concurrency` workers; each call's latency and the
+    wall time of all."""
+    latencies: list[float] = [0.0] * count
+    next_index = iter(range(count))
+
+    async def worker() -> None:
+        for i in next_index:
+            started = time.perf_counter()
+            await one(i)
+            latencies[i] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return latencies, time.perf_counter() - started
+
+
+# ---------------------------------------------------------------- ours: the HTTP API
+async def through_api(
+    url: str, data_dir: Path, payloads: list[dict[str, Any]], warmup: int, concurrency: int
+) -> tuple[list[float], float, list[dict[str, Any]]]:
+    """Timed registrations of payloads[warmup:]; returns latencies, seconds and every project row
+    written (warm-up rows first, in request order) for the bare path to re-insert."""
+    secret = secrets.token_urlsafe(48)
+    settings = ServiceSettings(
+        service="registry",
+        port=0,
+        database_url=url,
+        kafka_bootstrap=None,
+        jwt_secret=SecretStr(secret),
+        data_dir=data_dir,
+    )
+    headers = {"Authorization": f"Bearer {issue_token(secret, role=Role.COMMANDER)}"}
+    await upgrade(SERVICE, url)
+    app = build_app(SERVICE, settings, with_worker=True)
+    lifespan = app.router.lifespan_context(app)
+    await lifespan.__aenter__()
+    ids: list[str] = [""] * len(payloads)
+    try:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://registry") as client:
+
+            async def register(i: int) -> None:
+                r = await client.post("/v1/projects", json=payloads[i], headers=headers)
+                if r.status_code != 201:
+                    raise RuntimeError(f"POST /v1/projects: {r.status_code} {r.text[:500]}")
+                ids[i] = r.json()["id"]
+
+            for i in range(warmup):
+                await register(i)
+            latencies, seconds = await timed(
+                len(payloads) - warmup, concurrency, lambda i: register(warmup + i)
+            )
+
+        runtime = app.state.runtime
+        async with runtime.engine.connect() as conn:
+            rows = {
+                r["id"]: dict(r) for r in (await conn.execute(select(Project.__table__))).mappings()
+            }
+            events = await conn.scalar(select(func.count()).select_from(outbox))
+    finally:
+        await lifespan.__aexit__(None, None, None)  # the relay's last sweep publishes the rest
+    if len(rows) != len(payloads) or events != len(payloads):
+        raise RuntimeError(f"{len(rows)} projects and {events} outbox rows for {len(payloads)}")
+    return latencies, seconds, [rows[i] for i in ids]
+
+
+# ---------------------------------------------------------------- bare: SQLAlchemy INSERTs
+async def bare_inserts(
+    url: str, rows: list[dict[str, Any]], warmup: int, concurrency: int
+) -> tuple[list[float], float]:
+    projects = Base.metadata.tables["projects"].to_metadata(MetaData())  # same shape, indexes
+    engine = make_engine(url)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(projects.metadata.create_all)
+
+        async def insert_one(i: int) -> None:
+            async with engine.begin() as conn:
+                await conn.execute(insert(projects).values(**rows[i]))
+
+        for i in range(warmup):
+            await insert_one(i)
+        latencies, seconds = await timed(
+            len(rows) - warmup, concurrency, lambda i: insert_one(warmup + i)
+        )
+        async with engine.connect() as conn:
+            count = await conn.scalar(select(func.count()).select_from(projects))
+    finally:
+        await engine.dispose()
+    if count != len(rows):
+        raise RuntimeError(f"bare path: {count} rows for {len(rows)}")
+    return latencies, seconds
+
+
+# ---------------------------------------------------------------- run
+async def one_backend(
+    backend: str,
+    make_url: Callable[[str], Awaitable[str]],
+    data_dir: Path,
+    n: int,
+    concurrency: int,
+) -> list[Figure]:
+    payloads = bodies(WARMUP + n)
+    step(f"{backend}: {n} POST /v1/projects")
+    latencies, seconds, rows = await through_api(
+        await make_url("api"), data_dir, payloads, WARMUP, concurrency
+    )
+    ours = Figure(backend, "POST /v1/projects (API, worker on)", latencies, seconds)
+    step(f"{backend}: {n} bare INSERTs")
+    latencies, seconds = await bare_inserts(await make_url("bare"), rows, WARMUP, concurrency)
+    bare = Figure(backend, "bare INSERT (SQLAlchemy Core)", latencies, seconds)
+    ours.bare = bare
+    return [ours, bare]
+
+
+async def run(args: argparse.Namespace) -> int:
+    n = args.requests
+    if n < 1 or args.concurrency < 1:
+        raise SystemExit("--requests and --concurrency must be at least 1")
+    extra = ["sqlite: temporary files (WAL, synchronous=NORMAL, BEGIN IMMEDIATE: shared.db)"]
+    if args.postgres:
+        pg = await postgres_facts(args.postgres)
+        extra.append(f"postgres: {hide_password(args.postgres)}, {pg}")
+    extra.append(
+        f"requests: N = {n} (after {WARMUP} warm-up requests), concurrency {args.concurrency}, "
+        "bus: in-process"
+    )
+    print(
+        "\n".join(
+            machine_lines(["fastapi", "httpx", "SQLAlchemy", "aiosqlite", "asyncpg"], *extra)
+        ),
+        flush=True,
+    )
+
+    figures: list[Figure] = []
+    databases: list[str] = []
+    failed = False
+    try:
+        async with asyncio.timeout(args.timeout):
+            with tempfile.TemporaryDirectory(prefix="kuaiche-bench-") as tmp:
+                tmp_dir = Path(tmp)
+
+                async def sqlite_url(what: str) -> str:
+                    return f"sqlite+aiosqlite:///{tmp_dir / f'{what}.sqlite3'}"
+
+                figures += await one_backend("sqlite", sqlite_url, tmp_dir, n, args.concurrency)
+
+                if args.postgres:
+
+                    async def postgres_url(what: str) -> str:
+                        name, url = await create_database(args.postgres, f"kbench_{what}")
+                        databases.append(name)
+                        return url
+
+                    figures += await one_backend(
+                        "postgres", postgres_url, tmp_dir, n, args.concurrency
+                    )
+    except TimeoutError:
+        failed = True
+        print(f"registry_api: error: not done within {args.timeout} s", file=sys.stderr)
+    except Exception:
+        failed = True
+        print("registry_api: error:", file=sys.stderr)
+        traceback.print_exc()
+    finally:
+        for name in databases:
+            try:
+                await asyncio.wait_for(drop_database(args.postgres, name), 30)
+            except Exception as exc:
+                failed = True
+                print(f"registry_api: could not drop database {name}: {exc!r}", file=sys.stderr)
+    if failed:
+        return 1
+
+    print()
+    print(report(figures))
+    print(
+        "\nours/bare = our requests/s divided by the bare INSERTs' on the same database. "
+        "Latencies per request (ours) or per transaction (bare)."
+    )
+    return 0
+
+
+def report(figures: Sequence[Figure]) -> str:
+    return table(
+        ["database / path", "N", "seconds", "req/s", "p50 ms", "p95 ms", "ours/bare"],
+        [
+            [
+                f"{f.backend}: {f.path}",
+                str(len(f.latencies)),
+                f"{f.seconds:.3f}",
+                f"{f.per_second:,.0f}",
+                f"{f.percentile(50):.2f}",
+                f"{f.percentile(95):.2f}",
+                f"{f.per_second / f.bare.per_second:.2f}" if f.bare else "",
+            ]
+            for f in figures
+        ],
+    )
+
+
+def step(what: str) -> None:
+    print(f"... {what}", file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=1000, help="N (default 1000)")
+    parser.add_argument(
+        "--postgres",
+        default=None,
+        help="server URL of a role that may CREATE DATABASE, e.g. "
+        "postgresql://kuaiche:kuaiche@127.0.0.1:54320/postgres (default: SQLite only)",
+    )
+    parser.add_argument("--concurrency", type=int, default=1, help="requests in flight (default 1)")
+    parser.add_argument(
+        "--timeout", type=float, default=300, help="give up after this many seconds (300)"
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return asyncio.run(run(args))
+    except KeyboardInterrupt:
+        return 130
+    except Exception:
+        print("registry_api: error:", file=sys.stderr)
+        traceback.print_exc()
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
