@@ -225,6 +225,29 @@ async def get_project(
     return body
 
 
+@router.get("/projects/{project_id}/history")
+async def project_history(
+    project_id: str,
+    session: DbSession,
+    user: CurrentUser,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict:
+    """The audit trail: every change of the project as the event it emitted (who, when, what)."""
+    events, total = await service.audit_trail(session, user, project_id, limit, offset)
+    items = [
+        {
+            "type": e.type,
+            "sequence": e.sequence,
+            "actor": e.actor,
+            "time": e.time.isoformat(),
+            "data": e.data,
+        }
+        for e in events
+    ]
+    return {"items": items, "total": total}
+
+
 @router.patch("/projects/{project_id}", response_model=ProjectPublic)
 async def patch_project(
     project_id: str,

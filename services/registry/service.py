@@ -31,6 +31,7 @@ from services.registry.models import (
     MonthlyReport,
     Project,
     StageChange,
+    outbox,
 )
 from services.registry.schemas import (
     ListChangeIn,
@@ -53,6 +54,7 @@ from shared.errors import (
     RuleViolation,
 )
 from shared.events.catalogue import registry as ev
+from shared.events.envelope import CloudEvent
 from shared.uow import UnitOfWork
 
 
@@ -747,6 +749,20 @@ async def stage_history(session: AsyncSession, project_id: str) -> list[StageCha
             )
         ).all()
     )
+
+
+async def audit_trail(
+    session: AsyncSession, principal: Principal, project_id: str, limit: int, offset: int
+) -> tuple[list[CloudEvent], int]:
+    """Who changed what and when: the project's events, oldest first. The outbox is kept
+    after publishing, so it is the audit trail that every change already writes."""
+    await get_project(session, principal, project_id)
+    mine = outbox.c.key == project_id
+    total = await session.scalar(select(func.count()).select_from(outbox).where(mine))
+    rows = await session.scalars(
+        select(outbox.c.payload).where(mine).order_by(outbox.c.id).limit(limit).offset(offset)
+    )
+    return [CloudEvent.from_json(payload) for payload in rows], int(total or 0)
 
 
 @dataclass(frozen=True)
