@@ -1,18 +1,45 @@
-"""What the benchmarks share: the machine line, fresh PostgreSQL databases, a figures table.
+"""What the benchmarks share: the machine line, fresh PostgreSQL databases, the projects they
+register, a figures table, and the frame of a run (arguments, time limit, errors, clean-up).
 
-Not a benchmark itself. The scripts put the repository root on sys.path and import this as
-`bench.common`, so they run as `.venv/bin/python bench/<name>.py` from anywhere.
+Not a benchmark itself. The scripts put the repository root on sys.path and import this
+(`from bench import common`), so they run as `.venv/bin/python bench/<name>.py` from anywhere.
 """
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import logging
 import os
 import platform
 import re
 import sys
+import traceback
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from importlib import metadata
+from typing import Any
+
+COUNTIES = ("371602", "371603", "371621", "371622", "371623", "371625", "371681", "371691")
+LEVELS = (None, "county_key", "city_key", "provincial_preferred")
+
+
+def project_fields(i: int) -> dict[str, Any]:
+    """The i-th benchmark project's fields, as the API takes them and the registry's events carry
+    them: a unique name and national project code, the counties, levels and tracks in turn."""
+    county = COUNTIES[i % len(COUNTIES)]
+    return {
+        "name": f"滨州市重点项目{i:05d}号 年产{i % 90 + 1}万吨新材料及配套设施建设项目",
+        "county": county,
+        "level": LEVELS[i % len(LEVELS)],
+        "track": "implementation" if i % 3 else "preparation",
+        "code": f"2104-{county}-04-01-{i:06d}",
+        "total_investment": f"{1000 + (i * 7919) % 2_000_000}.5",
+        "leader": "市委常委、副市长",
+        "responsible_unit": "市发展和改革委员会",
+        "industry": "新材料",
+        "tags": ["新旧动能转换", "双招双引"],
+    }
 
 
 def server_url(url: str) -> str:
@@ -129,3 +156,82 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 def rate(count: int, seconds: float) -> float:
     return count / seconds if seconds > 0 else float("inf")
+
+
+def ours_over_bare(ours: float, bare: float | None) -> str:
+    """The `ours/bare` column: our rate divided by the bare stack's (blank on a bare row)."""
+    return f"{ours / bare:.2f}" if bare else ""
+
+
+def step(what: str) -> None:
+    """Progress, on stderr (the figures go to stdout)."""
+    print(f"... {what}", file=sys.stderr, flush=True)
+
+
+def error(prog: str, what: str) -> None:
+    print(f"{prog}: {what}", file=sys.stderr)
+
+
+async def attempt(
+    prog: str,
+    seconds: float,
+    measure: Callable[[], Awaitable[None]],
+    clean_up: Callable[[], Awaitable[bool]],
+) -> bool:
+    """Run `measure()` within `seconds`, then `clean_up()` whatever happened (it removes what the
+    run created). True when both went well; what went wrong is said on stderr."""
+    measured = False
+    try:
+        async with asyncio.timeout(seconds):
+            await measure()
+        measured = True
+    except TimeoutError:
+        error(prog, f"error: not done within {seconds} s")
+    except Exception:
+        error(prog, "error:")
+        traceback.print_exc()
+    finally:
+        cleaned = await clean_up()
+    return measured and cleaned
+
+
+async def drop_databases(prog: str, server: str, names: Iterable[str]) -> bool:
+    """Drop every database in `names` (30 s each); False, said on stderr, if one could not be."""
+    ok = True
+    for name in names:
+        try:
+            await asyncio.wait_for(drop_database(server, name), 30)
+        except Exception as exc:
+            ok = False
+            error(prog, f"could not drop database {name}: {exc!r}")
+    return ok
+
+
+def parser(doc: str) -> argparse.ArgumentParser:
+    """The argument parser of a benchmark (described by its docstring's first paragraph), with the
+    --timeout every benchmark takes."""
+    out = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    out.add_argument(
+        "--timeout", type=float, default=300, help="give up after this many seconds (300)"
+    )
+    return out
+
+
+def main(
+    prog: str,
+    options: argparse.ArgumentParser,
+    run: Callable[[argparse.Namespace], Coroutine[Any, Any, int]],
+    argv: list[str] | None = None,
+) -> int:
+    """Parse `argv` with `options`, then `run` the benchmark: its exit status, 130 on Ctrl-C, 1 on
+    an error."""
+    args = options.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return asyncio.run(run(args))
+    except KeyboardInterrupt:
+        return 130
+    except Exception:
+        error(prog, "error:")
+        traceback.print_exc()
+        return 1

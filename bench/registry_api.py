@@ -23,13 +23,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import math
 import secrets
 import sys
 import tempfile
 import time
-import traceback
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,15 +41,7 @@ import httpx  # noqa: E402
 from pydantic import SecretStr  # noqa: E402
 from sqlalchemy import MetaData, func, insert, select  # noqa: E402
 
-from bench.common import (  # noqa: E402
-    create_database,
-    drop_database,
-    hide_password,
-    machine_lines,
-    postgres_facts,
-    rate,
-    table,
-)
+from bench import common  # noqa: E402
 from services.registry.main import SERVICE  # noqa: E402
 from services.registry.models import Base, Project, outbox  # noqa: E402
 from shared.auth import Role, issue_token  # noqa: E402
@@ -60,37 +50,24 @@ from shared.db import make_engine  # noqa: E402
 from shared.http.app import build_app  # noqa: E402
 from shared.migrations import upgrade  # noqa: E402
 
-COUNTIES = ["371602", "371603", "371621", "371622", "371623", "371625", "371681", "371691"]
-LEVELS = [None, "county_key", "city_key", "provincial_preferred"]
+PROG = "registry_api"
 WARMUP = 20
 
 
 def bodies(count: int) -> list[dict[str, Any]]:
     """Distinct, valid registrations: unique names and national project codes."""
-    out = []
-    for i in range(count):
-        county = COUNTIES[i % len(COUNTIES)]
-        body: dict[str, Any] = {
-            "name": f"滨州市重点项目{i:05d}号 年产{i % 90 + 1}万吨新材料及配套设施建设项目",
-            "county": county,
-            "track": "implementation" if i % 3 else "preparation",
-            "code": f"2104-{county}-04-01-{i:06d}",
-            "total_investment": f"{1000 + (i * 7919) % 2_000_000}.5",
+    return [
+        common.project_fields(i)
+        | {
             "planned_start": "2020-05-01",
             "planned_completion": "2022-12-31",
             "owner": "滨州某某新材料有限公司",
-            "leader": "市委常委、副市长",
             "service_officer": "张三",
-            "responsible_unit": "市发展和改革委员会",
-            "industry": "新材料",
-            "tags": ["新旧动能转换", "双招双引"],
             "content": "新建生产车间、仓库及配套设施，购置生产设备。",
             "location": {"lng": "117.9708", "lat": "37.3817"},
         }
-        if LEVELS[i % len(LEVELS)]:
-            body["level"] = LEVELS[i % len(LEVELS)]
-        out.append(body)
-    return out
+        for i in range(count)
+    ]
 
 
 @dataclass
@@ -103,7 +80,7 @@ class Figure:
 
     @property
     def per_second(self) -> float:
-        return rate(len(self.latencies), self.seconds)
+        return common.rate(len(self.latencies), self.seconds)
 
     def percentile(self, p: float) -> float:
         """Nearest rank, in milliseconds."""
@@ -217,12 +194,12 @@ async def one_backend(
     concurrency: int,
 ) -> list[Figure]:
     payloads = bodies(WARMUP + n)
-    step(f"{backend}: {n} POST /v1/projects")
+    common.step(f"{backend}: {n} POST /v1/projects")
     latencies, seconds, rows = await through_api(
         await make_url("api"), data_dir, payloads, WARMUP, concurrency
     )
     ours = Figure(backend, "POST /v1/projects (API, worker on)", latencies, seconds)
-    step(f"{backend}: {n} bare INSERTs")
+    common.step(f"{backend}: {n} bare INSERTs")
     latencies, seconds = await bare_inserts(await make_url("bare"), rows, WARMUP, concurrency)
     bare = Figure(backend, "bare INSERT (SQLAlchemy Core)", latencies, seconds)
     ours.bare = bare
@@ -235,57 +212,45 @@ async def run(args: argparse.Namespace) -> int:
         raise SystemExit("--requests and --concurrency must be at least 1")
     extra = ["sqlite: temporary files (WAL, synchronous=NORMAL, BEGIN IMMEDIATE: shared.db)"]
     if args.postgres:
-        pg = await postgres_facts(args.postgres)
-        extra.append(f"postgres: {hide_password(args.postgres)}, {pg}")
+        pg = await common.postgres_facts(args.postgres)
+        extra.append(f"postgres: {common.hide_password(args.postgres)}, {pg}")
     extra.append(
         f"requests: N = {n} (after {WARMUP} warm-up requests), concurrency {args.concurrency}, "
         "bus: in-process"
     )
     print(
         "\n".join(
-            machine_lines(["fastapi", "httpx", "SQLAlchemy", "aiosqlite", "asyncpg"], *extra)
+            common.machine_lines(["fastapi", "httpx", "SQLAlchemy", "aiosqlite", "asyncpg"], *extra)
         ),
         flush=True,
     )
 
     figures: list[Figure] = []
     databases: list[str] = []
-    failed = False
-    try:
-        async with asyncio.timeout(args.timeout):
-            with tempfile.TemporaryDirectory(prefix="kuaiche-bench-") as tmp:
-                tmp_dir = Path(tmp)
 
-                async def sqlite_url(what: str) -> str:
-                    return f"sqlite+aiosqlite:///{tmp_dir / f'{what}.sqlite3'}"
+    async def measure() -> None:
+        with tempfile.TemporaryDirectory(prefix="kuaiche-bench-") as tmp:
+            tmp_dir = Path(tmp)
 
-                figures += await one_backend("sqlite", sqlite_url, tmp_dir, n, args.concurrency)
+            async def sqlite_url(what: str) -> str:
+                return f"sqlite+aiosqlite:///{tmp_dir / f'{what}.sqlite3'}"
 
-                if args.postgres:
+            figures.extend(await one_backend("sqlite", sqlite_url, tmp_dir, n, args.concurrency))
 
-                    async def postgres_url(what: str) -> str:
-                        name, url = await create_database(args.postgres, f"kbench_{what}")
-                        databases.append(name)
-                        return url
+            if args.postgres:
 
-                    figures += await one_backend(
-                        "postgres", postgres_url, tmp_dir, n, args.concurrency
-                    )
-    except TimeoutError:
-        failed = True
-        print(f"registry_api: error: not done within {args.timeout} s", file=sys.stderr)
-    except Exception:
-        failed = True
-        print("registry_api: error:", file=sys.stderr)
-        traceback.print_exc()
-    finally:
-        for name in databases:
-            try:
-                await asyncio.wait_for(drop_database(args.postgres, name), 30)
-            except Exception as exc:
-                failed = True
-                print(f"registry_api: could not drop database {name}: {exc!r}", file=sys.stderr)
-    if failed:
+                async def postgres_url(what: str) -> str:
+                    name, url = await common.create_database(args.postgres, f"kbench_{what}")
+                    databases.append(name)
+                    return url
+
+                figures.extend(
+                    await one_backend("postgres", postgres_url, tmp_dir, n, args.concurrency)
+                )
+
+    if not await common.attempt(
+        PROG, args.timeout, measure, lambda: common.drop_databases(PROG, args.postgres, databases)
+    ):
         return 1
 
     print()
@@ -298,7 +263,7 @@ async def run(args: argparse.Namespace) -> int:
 
 
 def report(figures: Sequence[Figure]) -> str:
-    return table(
+    return common.table(
         ["database / path", "N", "seconds", "req/s", "p50 ms", "p95 ms", "ours/bare"],
         [
             [
@@ -308,40 +273,26 @@ def report(figures: Sequence[Figure]) -> str:
                 f"{f.per_second:,.0f}",
                 f"{f.percentile(50):.2f}",
                 f"{f.percentile(95):.2f}",
-                f"{f.per_second / f.bare.per_second:.2f}" if f.bare else "",
+                common.ours_over_bare(f.per_second, f.bare.per_second if f.bare else None),
             ]
             for f in figures
         ],
     )
 
 
-def step(what: str) -> None:
-    print(f"... {what}", file=sys.stderr, flush=True)
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--requests", type=int, default=1000, help="N (default 1000)")
-    parser.add_argument(
+    options = common.parser(__doc__)
+    options.add_argument("--requests", type=int, default=1000, help="N (default 1000)")
+    options.add_argument(
         "--postgres",
         default=None,
         help="server URL of a role that may CREATE DATABASE, e.g. "
         "postgresql://kuaiche:kuaiche@127.0.0.1:54320/postgres (default: SQLite only)",
     )
-    parser.add_argument("--concurrency", type=int, default=1, help="requests in flight (default 1)")
-    parser.add_argument(
-        "--timeout", type=float, default=300, help="give up after this many seconds (300)"
+    options.add_argument(
+        "--concurrency", type=int, default=1, help="requests in flight (default 1)"
     )
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        return asyncio.run(run(args))
-    except KeyboardInterrupt:
-        return 130
-    except Exception:
-        print("registry_api: error:", file=sys.stderr)
-        traceback.print_exc()
-        return 1
+    return common.main(PROG, options, run, argv)
 
 
 if __name__ == "__main__":

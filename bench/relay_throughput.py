@@ -27,15 +27,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import logging
-import random
 import sys
 import time
-import traceback
 import uuid
 from collections import Counter
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,70 +41,49 @@ if str(ROOT) not in sys.path:
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition  # noqa: E402
 from aiokafka.admin import AIOKafkaAdminClient  # noqa: E402
 from aiokafka.client import AIOKafkaClient  # noqa: E402
-from sqlalchemy import Column, Integer, MetaData, String, Table, func, select, update  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession  # noqa: E402
 
-from bench.common import (  # noqa: E402
-    create_database,
-    drop_database,
-    hide_password,
-    machine_lines,
-    postgres_facts,
-    rate,
-    table,
-)
+from bench import common  # noqa: E402
 from shared.bus.kafka import KafkaBus  # noqa: E402
 from shared.db import make_engine, make_session_factory  # noqa: E402
 from shared.events.catalogue.registry import SOURCE, ProjectRegistered  # noqa: E402
 from shared.events.envelope import CONTENT_TYPE, CloudEvent  # noqa: E402
 from shared.events.topics import dead_letter_topic  # noqa: E402
-from shared.inbox import InboxConsumer, Outcome, inbox_table  # noqa: E402
-from shared.outbox import OutboxRelay, outbox_table, write_event  # noqa: E402
+from shared.inbox import InboxConsumer, Outcome  # noqa: E402
+from shared.outbox import OutboxRelay, write_event  # noqa: E402
 
+# The backbone's own test schema: the outbox, the inbox and a table of counters a handler bumps.
+from tests.contract.backbone import (  # noqa: E402
+    bump,
+    counter,
+    counters,
+    create_schema,
+    inbox,
+    outbox,
+)
+
+PROG = "relay_throughput"
 DEFAULT_POSTGRES = "postgresql://kuaiche:kuaiche@127.0.0.1:54320/postgres"
 DEFAULT_KAFKA = "127.0.0.1:9092"
 FETCH_BATCH = 100  # KafkaConsumer.fetch's default max_messages
 
-# The same shapes as tests/contract/backbone.py: outbox, inbox and a table a handler changes.
-metadata = MetaData()
-outbox = outbox_table(metadata)
-inbox = inbox_table(metadata)
-counters = Table(
-    "counters",
-    metadata,
-    Column("name", String(200), primary_key=True),
-    Column("value", Integer, nullable=False),
-)
-
-COUNTIES = ["371602", "371603", "371621", "371622", "371623", "371625", "371681", "371691"]
-LEVELS = [None, "county_key", "city_key", "provincial_preferred"]
-
 
 def registered_events(n: int) -> list[CloudEvent]:
     """N registration events as the registry emits them (see services/registry/service.py)."""
-    rnd = random.Random(20201)
     events = []
     for i in range(n):
         pid = str(uuid.uuid4())
-        county = COUNTIES[i % len(COUNTIES)]
+        fields = common.project_fields(i)
         payload = ProjectRegistered(
             project_id=pid,
-            name=f"滨州市重点项目{i:05d}号 年产{rnd.randint(1, 90)}万吨新材料及配套设施建设项目",
-            county=county,
-            level=LEVELS[i % len(LEVELS)],
-            track="implementation" if i % 3 else "preparation",
             stage="planning",
-            code=f"2104-{county}-04-01-{i:06d}",
-            total_investment=Decimal(rnd.randint(1_000, 2_000_000)),
             planned_start=None,
             planned_completion=None,
             actual_start=None,
             actual_completion=None,
-            leader="市委常委、副市长",
-            responsible_unit="市发展和改革委员会",
-            industry="新材料",
-            tags=["新旧动能转换", "双招双引"],
             version=1,
+            **fields,
         )
         events.append(
             CloudEvent(
@@ -116,7 +91,7 @@ def registered_events(n: int) -> list[CloudEvent]:
                 type=ProjectRegistered.TYPE,
                 subject=pid,
                 data=payload.model_dump(mode="json"),
-                county=county,
+                county=fields["county"],
                 actor="commander:bench",
                 sequence=1,
                 partitionkey=pid,
@@ -134,7 +109,7 @@ class Figure:
 
     @property
     def per_second(self) -> float:
-        return rate(self.count, self.seconds)
+        return common.rate(self.count, self.seconds)
 
 
 # ---------------------------------------------------------------- (a) bare producer
@@ -229,9 +204,7 @@ async def bare_consume(bootstrap: str, topic: str, expected: int) -> float:
 
 
 async def bump_events(session: AsyncSession, event: CloudEvent, payload: object) -> None:
-    await session.execute(
-        update(counters).where(counters.c.name == "events").values(value=counters.c.value + 1)
-    )
+    await bump(session, "events")
 
 
 async def inbox_consume(engine: AsyncEngine, bootstrap: str, topic: str, expected: int) -> float:
@@ -265,7 +238,7 @@ async def inbox_consume(engine: AsyncEngine, bootstrap: str, topic: str, expecte
     finally:
         await reader.stop()
     async with sessions() as session:
-        applied = await session.scalar(select(counters.c.value).where(counters.c.name == "events"))
+        applied = await counter(session, "events")
         rows = await session.scalar(select(func.count()).select_from(inbox))
     if outcomes[Outcome.APPLIED] != expected or applied != expected or rows != expected:
         raise RuntimeError(
@@ -334,12 +307,12 @@ async def run(args: argparse.Namespace) -> int:
     events = registered_events(n)
     sizes = [len(e.to_json()) for e in events]
 
-    pg = await postgres_facts(args.postgres)
+    pg = await common.postgres_facts(args.postgres)
     print(
         "\n".join(
-            machine_lines(
+            common.machine_lines(
                 ["aiokafka", "SQLAlchemy", "asyncpg"],
-                f"postgres: {hide_password(args.postgres)}, {pg}",
+                f"postgres: {common.hide_password(args.postgres)}, {pg}",
                 f"kafka: {args.kafka}, topics of 3 partitions, replication 1",
                 f"events: N = {n} x {ProjectRegistered.TYPE}, "
                 f"value {min(sizes)}-{max(sizes)} bytes (mean {sum(sizes) / n:.0f}), key 36 bytes",
@@ -347,64 +320,57 @@ async def run(args: argparse.Namespace) -> int:
         ),
         flush=True,
     )
-    failed = False
-    try:
-        async with asyncio.timeout(args.timeout):
-            await create_topics(args.kafka, topics)
-            created_topics += topics
-            await wait_for_leaders(args.kafka, topics)
-            producer_db, producer_url = await create_database(args.postgres, "kbench_outbox")
-            databases.append(producer_db)
-            consumer_db, consumer_url = await create_database(args.postgres, "kbench_inbox")
-            databases.append(consumer_db)
-            for url in (producer_url, consumer_url):
-                engine = make_engine(url)
-                engines.append(engine)
-                async with engine.begin() as conn:
-                    await conn.run_sync(metadata.create_all)
-            producer_engine, consumer_engine = engines
 
-            step("(a) bare producer")
-            bare = Figure("bare producer (aiokafka, idempotent, acks=all)", n, 0)
-            bare.seconds = await bare_produce(args.kafka, bare_topic, events)
-            figures.append(bare)
+    async def measure() -> None:
+        await create_topics(args.kafka, topics)
+        created_topics.extend(topics)
+        await wait_for_leaders(args.kafka, topics)
+        producer_db, producer_url = await common.create_database(args.postgres, "kbench_outbox")
+        databases.append(producer_db)
+        consumer_db, consumer_url = await common.create_database(args.postgres, "kbench_inbox")
+        databases.append(consumer_db)
+        for url in (producer_url, consumer_url):
+            engine = make_engine(url)
+            engines.append(engine)
+            await create_schema(engine)
+        producer_engine, consumer_engine = engines
 
-            step("(b) outbox write")
-            write = Figure("outbox write (PostgreSQL, 1 event per transaction)", n, 0)
-            write.seconds = await outbox_write(producer_engine, ours_topic, events)
-            figures.append(write)
-            step("(b) outbox relay")
-            relay = Figure("outbox relay (publish_pending until drained)", n, 0, bare)
-            relay.seconds = await outbox_relay(producer_engine, args.kafka, n)
-            figures.append(relay)
-            figures.append(
-                Figure("outbox write + relay, end to end", n, write.seconds + relay.seconds, bare)
-            )
+        common.step("(a) bare producer")
+        bare = Figure("bare producer (aiokafka, idempotent, acks=all)", n, 0)
+        bare.seconds = await bare_produce(args.kafka, bare_topic, events)
+        figures.append(bare)
 
-            step("(c) bare consumer")
-            bare_in = Figure("bare consumer (aiokafka getmany + commit)", n, 0)
-            bare_in.seconds = await bare_consume(args.kafka, ours_topic, n)
-            figures.append(bare_in)
-            step("(c) inbox consumer")
-            ours_in = Figure("inbox consumer (1 transaction per event)", n, 0, bare_in)
-            ours_in.seconds = await inbox_consume(consumer_engine, args.kafka, ours_topic, n)
-            figures.append(ours_in)
-    except TimeoutError:
-        failed = True
-        print(f"relay_throughput: error: not done within {args.timeout} s", file=sys.stderr)
-    except Exception:
-        failed = True
-        print("relay_throughput: error:", file=sys.stderr)
-        traceback.print_exc()
-    finally:
-        if not await cleanup(args, engines, databases, created_topics):
-            failed = True
+        common.step("(b) outbox write")
+        write = Figure("outbox write (PostgreSQL, 1 event per transaction)", n, 0)
+        write.seconds = await outbox_write(producer_engine, ours_topic, events)
+        figures.append(write)
+        common.step("(b) outbox relay")
+        relay = Figure("outbox relay (publish_pending until drained)", n, 0, bare)
+        relay.seconds = await outbox_relay(producer_engine, args.kafka, n)
+        figures.append(relay)
+        figures.append(
+            Figure("outbox write + relay, end to end", n, write.seconds + relay.seconds, bare)
+        )
 
-    if failed:
+        common.step("(c) bare consumer")
+        bare_in = Figure("bare consumer (aiokafka getmany + commit)", n, 0)
+        bare_in.seconds = await bare_consume(args.kafka, ours_topic, n)
+        figures.append(bare_in)
+        common.step("(c) inbox consumer")
+        ours_in = Figure("inbox consumer (1 transaction per event)", n, 0, bare_in)
+        ours_in.seconds = await inbox_consume(consumer_engine, args.kafka, ours_topic, n)
+        figures.append(ours_in)
+
+    if not await common.attempt(
+        PROG,
+        args.timeout,
+        measure,
+        lambda: cleanup(args, engines, databases, created_topics),
+    ):
         return 1
     print()
     print(
-        table(
+        common.table(
             ["path", "N", "seconds", "events/s", "ours/bare"],
             [
                 [
@@ -412,7 +378,7 @@ async def run(args: argparse.Namespace) -> int:
                     str(f.count),
                     f"{f.seconds:.3f}",
                     f"{f.per_second:,.0f}",
-                    f"{f.per_second / f.bare.per_second:.2f}" if f.bare else "",
+                    common.ours_over_bare(f.per_second, f.bare.per_second if f.bare else None),
                 ]
                 for f in figures
             ],
@@ -425,55 +391,33 @@ async def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def step(what: str) -> None:
-    print(f"... {what}", file=sys.stderr, flush=True)
-
-
 async def cleanup(
     args: argparse.Namespace, engines: list[AsyncEngine], databases: list[str], topics: list[str]
 ) -> bool:
-    ok = True
     for engine in engines:
         with contextlib.suppress(Exception):
             await engine.dispose()
-    for name in databases:
-        try:
-            await asyncio.wait_for(drop_database(args.postgres, name), 30)
-        except Exception as exc:
-            ok = False
-            print(f"relay_throughput: could not drop database {name}: {exc!r}", file=sys.stderr)
+    ok = await common.drop_databases(PROG, args.postgres, databases)
     if not topics:
         return ok
     try:
         await asyncio.wait_for(delete_topics(args.kafka, topics), 30)
     except Exception as exc:
         ok = False
-        print(f"relay_throughput: could not delete topics {topics}: {exc!r}", file=sys.stderr)
+        common.error(PROG, f"could not delete topics {topics}: {exc!r}")
     return ok
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--events", type=int, default=5000, help="N (default 5000)")
-    parser.add_argument(
+    options = common.parser(__doc__)
+    options.add_argument("--events", type=int, default=5000, help="N (default 5000)")
+    options.add_argument(
         "--postgres",
         default=DEFAULT_POSTGRES,
         help="server URL of a role that may CREATE DATABASE (default %(default)s)",
     )
-    parser.add_argument("--kafka", default=DEFAULT_KAFKA, help="bootstrap (default %(default)s)")
-    parser.add_argument(
-        "--timeout", type=float, default=300, help="give up after this many seconds (300)"
-    )
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        return asyncio.run(run(args))
-    except KeyboardInterrupt:
-        return 130
-    except Exception:
-        print("relay_throughput: error:", file=sys.stderr)
-        traceback.print_exc()
-        return 1
+    options.add_argument("--kafka", default=DEFAULT_KAFKA, help="bootstrap (default %(default)s)")
+    return common.main(PROG, options, run, argv)
 
 
 if __name__ == "__main__":

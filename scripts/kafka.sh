@@ -21,6 +21,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 POM="$ROOT/scripts/kafka/pom.xml"
+SERVER=kafka
 PORT="${KUAICHE_KAFKA_PORT:-9092}"
 CONTROLLER_PORT=$((PORT + 1))
 STATE="${KUAICHE_KAFKA_STATE_DIR:-$ROOT/.local/kafka}"
@@ -36,8 +37,8 @@ START_TIMEOUT="${KUAICHE_KAFKA_START_TIMEOUT:-120}"
 STOP_TIMEOUT="${KUAICHE_KAFKA_STOP_TIMEOUT:-30}"
 HEAP="${KUAICHE_KAFKA_HEAP:-512m}"
 
-log() { echo "kafka.sh: $*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
+# shellcheck source=scripts/lib.sh
+source "$ROOT/scripts/lib.sh"
 
 find_java() {
     if [[ -n "${JAVA_HOME:-}" && -x "$JAVA_HOME/bin/java" ]]; then
@@ -51,10 +52,6 @@ find_java() {
     major="$("$JAVA" -XshowSettings:properties -version 2>&1 | awk -F' = ' '/java.specification.version/ {print $2}')"
     [[ "${major%%.*}" =~ ^[0-9]+$ ]] || die "cannot tell the version of $JAVA"
     (( ${major%%.*} >= 17 )) || die "Kafka 4.x needs Java 17+, $JAVA is $major (set JAVA_HOME)"
-}
-
-port_open() {
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
 broker_pid() {
@@ -294,18 +291,4 @@ cmd_reset() {
     rm -rf "$DATA" "$LOGS" "$CLUSTER_ID_FILE" "$CONF" "$LOG4J_BROKER" "$LOG4J_TOOLS" "$STATE/storage.log"
 }
 
-# Serialize start/stop/reset of the server on this port (concurrent test runs, two checkouts).
-take_lock() {
-    local lock="/tmp/kuaiche-kafka-$PORT.lock"
-    { exec 9>>"$lock"; } 2>/dev/null || exec 9<"$lock"
-    flock -w 300 9 || die "could not take $lock within 300 s"
-}
-
-case "${1:-}" in
-    start) take_lock; cmd_start ;;
-    stop) take_lock; cmd_stop ;;
-    status) cmd_status ;;
-    env) cmd_env ;;
-    reset) take_lock; cmd_reset ;;
-    *) echo "usage: $0 {start|stop|status|env|reset}" >&2; exit 2 ;;
-esac
+dispatch "$@"

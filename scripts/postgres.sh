@@ -16,13 +16,14 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+SERVER=postgres
 PORT="${KUAICHE_PG_PORT:-54320}"
 ROLE=kuaiche
 ROLE_PASSWORD=kuaiche
 DATABASES=(kuaiche_registry kuaiche_factors kuaiche_issues kuaiche_scoring kuaiche_notifications)
 
-log() { echo "postgres.sh: $*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
+# shellcheck source=scripts/lib.sh
+source "$ROOT/scripts/lib.sh"
 
 # --- binaries -----------------------------------------------------------------
 find_bindir() {
@@ -146,10 +147,6 @@ SQL
     done
 }
 
-port_in_use() {
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
 cmd_start() {
     BIN="$(find_bindir)"
     prepare_state_dir
@@ -171,7 +168,7 @@ cmd_start() {
         return 0
     fi
 
-    if port_in_use "$PORT"; then
+    if port_open "$PORT"; then
         die "port $PORT on 127.0.0.1 is already in use by another process (set KUAICHE_PG_PORT)"
     fi
 
@@ -232,18 +229,4 @@ cmd_reset() {
     rm -rf "$STATE"
 }
 
-# Serialize start/stop/reset of the server on this port (concurrent test runs, two checkouts).
-take_lock() {
-    local lock="/tmp/kuaiche-postgres-$PORT.lock"
-    { exec 9>>"$lock"; } 2>/dev/null || exec 9<"$lock"
-    flock -w 300 9 || die "could not take $lock within 300 s"
-}
-
-case "${1:-}" in
-    start) take_lock; cmd_start ;;
-    stop) take_lock; cmd_stop ;;
-    status) cmd_status ;;
-    env) cmd_env ;;
-    reset) take_lock; cmd_reset ;;
-    *) echo "usage: $0 {start|stop|status|env|reset}" >&2; exit 2 ;;
-esac
+dispatch "$@"

@@ -155,8 +155,9 @@ _PROFILES: dict[str, _Profile] = {
     ),
 }
 
-# Provincial projects, by division name (the article's 10 + 3 + 6 + 4).
-_PROVINCIAL: dict[Level, tuple[str, ...]] = {
+# Provincial and city urban infrastructure projects, one division name each (the article's
+# 10 + 3 + 6 + 4 and 6).
+_NAMED_DIVISIONS: dict[Level, tuple[str, ...]] = {
     Level.PROVINCIAL_MAJOR_CONSTRUCTION: (
         "邹平市",
         "邹平市",
@@ -179,15 +180,15 @@ _PROVINCIAL: dict[Level, tuple[str, ...]] = {
         "沾化区",
     ),
     Level.INVESTMENT_ATTRACTION: ("滨城区", "邹平市", "滨州经济技术开发区", "无棣县"),
+    Level.CITY_INFRASTRUCTURE: (
+        "滨城区",
+        "滨城区",
+        "滨城区",
+        "滨城区",
+        "滨州经济技术开发区",
+        "滨州高新技术产业开发区",
+    ),
 }
-_CITY_INFRASTRUCTURE = (
-    "滨城区",
-    "滨城区",
-    "滨城区",
-    "滨城区",
-    "滨州经济技术开发区",
-    "滨州高新技术产业开发区",
-)
 
 # 亿元 ranges of total investment (log-uniform), before the library is scaled to 7,844 亿元.
 _AMOUNT_RANGE: dict[Level | None, tuple[float, float]] = {
@@ -831,13 +832,9 @@ class _Builder:
         weights = [_PROFILES[d.name].weight for d in self.divisions]
         by_name = {d.name: d for d in self.divisions}
         counts: dict[str, dict[Level | None, int]] = {d.name: {} for d in self.divisions}
-        for level, names in _PROVINCIAL.items():
+        for level, names in _NAMED_DIVISIONS.items():
             for name in names:
                 counts[name][level] = counts[name].get(level, 0) + 1
-        for name in _CITY_INFRASTRUCTURE:
-            counts[name][Level.CITY_INFRASTRUCTURE] = (
-                counts[name].get(Level.CITY_INFRASTRUCTURE, 0) + 1
-            )
         for level, minimum in ((Level.CITY_KEY, 2), (Level.COUNTY_KEY, 12)):
             for division, n in zip(
                 self.divisions, _apportion(LEVEL_MIX[level], weights, minimum), strict=True
@@ -1079,11 +1076,7 @@ class _Builder:
             first = min(d.planned_start.month, start.month if start else 12)
         last = d.moves[-1][1].month if d.fate == "completing" else 12
         weights = [w if first <= m <= last else 0.0 for m, w in enumerate(_PLAN_WEIGHTS, start=1)]
-        total_weight, running = sum(weights), 0.0
-        targets: dict[int, Decimal] = {}
-        for month, weight in enumerate(weights, start=1):
-            running += weight
-            targets[month] = _q(float(annual) * running / total_weight, "1")
+        targets = dict(enumerate(_cumulative(annual, weights), start=1))
         targets[12] = annual
         for month in range(1, 12):
             targets[month] = min(targets[month], annual)
@@ -1124,10 +1117,8 @@ class _Builder:
                 for m, w in zip(REPORT_MONTHS, active, strict=True)
             ]
         reports: list[DemoReport] = []
-        previous, running, total_weight = Decimal(0), 0.0, sum(active) or 1.0
-        for month, weight in zip(REPORT_MONTHS, active, strict=True):
-            running += weight
-            ytd = _q(float(ytd_april) * running / total_weight, "1")
+        previous = Decimal(0)
+        for month, ytd in zip(REPORT_MONTHS, _cumulative(ytd_april, active), strict=True):
             started = start is not None and (start.year, start.month) <= (YEAR, month)
             note = self._note(d, month, started, completed, ytd, plan)
             reports.append(DemoReport(f"{YEAR}-{month:02d}", ytd, ytd - previous, started, note))
@@ -1286,6 +1277,17 @@ def _apportion(total: int, weights: list[float], minimum: int) -> list[int]:
     for i in order[: rest - sum(shares)]:
         shares[i] += 1
     return [minimum + s for s in shares]
+
+
+def _cumulative(amount: Decimal, weights: list[float]) -> list[Decimal]:
+    """`amount` spread over periods by `weights`: the running total at the end of each period,
+    in whole 万元 (all zero when every weight is)."""
+    total_weight, running = sum(weights) or 1.0, 0.0
+    totals: list[Decimal] = []
+    for weight in weights:
+        running += weight
+        totals.append(_q(float(amount) * running / total_weight, "1"))
+    return totals
 
 
 def _between(rng: random.Random, first: date, last: date) -> date:

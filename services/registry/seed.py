@@ -3,6 +3,10 @@ project, plan, report and stage move is a real row with its event in the outbox.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
+from pydantic import BaseModel
+
 from services.registry import service
 from services.registry.demo import demo_library
 from services.registry.domain.regions import load_region_table
@@ -11,6 +15,14 @@ from shared.auth import Principal, Role
 from shared.runtime import Runtime
 
 DEMO_LOADER = Principal(subject="demo-loader", role=Role.COMMANDER)
+
+_Input = TypeVar("_Input", bound=BaseModel)
+
+
+def _as_input(model: type[_Input], record: object) -> _Input:
+    """The API input `model` a client would send for a demo record: its fields, read from the
+    record's attributes of the same names, validated as a request body is."""
+    return model.model_validate(record, from_attributes=True)
 
 
 async def load_demo(runtime: Runtime) -> str:
@@ -34,34 +46,14 @@ async def load_demo(runtime: Runtime) -> str:
                 DEMO_LOADER,
                 project.id,
                 item.plan.year,
-                PlanIn(
-                    annual_investment=item.plan.annual_investment,
-                    monthly_targets=item.plan.monthly_targets,
-                ),
+                _as_input(PlanIn, item.plan),
             )
-        for r in item.reports:
+        for report in item.reports:
             await service.submit_report(
-                runtime.uow(),
-                DEMO_LOADER,
-                project.id,
-                ReportIn(
-                    period=r.period,
-                    ytd_investment=r.ytd_investment,
-                    month_investment=r.month_investment,
-                    started=r.started,
-                    progress_note=r.progress_note,
-                ),
+                runtime.uow(), DEMO_LOADER, project.id, _as_input(ReportIn, report)
             )
         for change in item.list_changes:
             await service.change_list(
-                runtime.uow(),
-                DEMO_LOADER,
-                project.id,
-                ListChangeIn(
-                    kind=change.kind,
-                    level=change.level,
-                    reason=change.reason,
-                    effective_date=change.effective_date,
-                ),
+                runtime.uow(), DEMO_LOADER, project.id, _as_input(ListChangeIn, change)
             )
     return f"registry: demo library loaded ({len(library)} projects)"

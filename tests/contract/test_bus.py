@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,17 @@ async def fresh_topic(bus: Bus) -> str:
     return topic
 
 
+@asynccontextmanager
+async def consuming(bus: Bus, topic: str, group: str | None = None) -> AsyncIterator[Consumer]:
+    """A started consumer of `topic` in `group` (a new group when None), stopped afterwards."""
+    consumer = bus.consumer(group or f"g-{uuid.uuid4().hex}", [topic])
+    await consumer.start()
+    try:
+        yield consumer
+    finally:
+        await consumer.stop()
+
+
 async def read(consumer: Consumer, count: int, rounds: int = 60) -> list[Message]:
     out: list[Message] = []
     for _ in range(rounds):
@@ -52,12 +64,8 @@ def messages(topic: str, key: str, n: int) -> list[OutgoingMessage]:
 async def test_one_key_keeps_its_order(bus: Bus) -> None:
     topic = await fresh_topic(bus)
     await bus.publish(messages(topic, "a", 20) + messages(topic, "b", 20))
-    consumer = bus.consumer(f"g-{uuid.uuid4().hex}", [topic])
-    await consumer.start()
-    try:
+    async with consuming(bus, topic) as consumer:
         got = await read(consumer, 40)
-    finally:
-        await consumer.stop()
     for key in ("a", "b"):
         values = [m.value.decode() for m in got if m.key == key]
         assert values == [f"{key}-{i}" for i in range(20)]
@@ -67,33 +75,23 @@ async def test_a_committed_message_is_not_read_again_by_its_group(bus: Bus) -> N
     topic = await fresh_topic(bus)
     group = f"g-{uuid.uuid4().hex}"
     await bus.publish(messages(topic, "k", 5))
-    first = bus.consumer(group, [topic])
-    await first.start()
-    got = await read(first, 5)
-    await first.commit(got[2])  # done up to and including the third
-    await first.stop()
+    async with consuming(bus, topic, group) as first:
+        got = await read(first, 5)
+        await first.commit(got[2])  # done up to and including the third
 
-    second = bus.consumer(group, [topic])
-    await second.start()
-    try:
+    async with consuming(bus, topic, group) as second:
         again = await read(second, 2)
-    finally:
-        await second.stop()
     assert [m.value for m in again] == [b"k-3", b"k-4"]
 
 
 async def test_rewind_reads_uncommitted_messages_again(bus: Bus) -> None:
     topic = await fresh_topic(bus)
     await bus.publish(messages(topic, "k", 3))
-    consumer = bus.consumer(f"g-{uuid.uuid4().hex}", [topic])
-    await consumer.start()
-    try:
+    async with consuming(bus, topic) as consumer:
         got = await read(consumer, 3)
         await consumer.commit(got[0])
         await consumer.rewind()
         again = await read(consumer, 2)
-    finally:
-        await consumer.stop()
     assert [m.value for m in again] == [b"k-1", b"k-2"]
 
 
@@ -101,23 +99,15 @@ async def test_every_group_gets_every_message(bus: Bus) -> None:
     topic = await fresh_topic(bus)
     await bus.publish(messages(topic, "k", 4))
     for _ in range(2):
-        consumer = bus.consumer(f"g-{uuid.uuid4().hex}", [topic])
-        await consumer.start()
-        try:
+        async with consuming(bus, topic) as consumer:
             assert len(await read(consumer, 4)) == 4
-        finally:
-            await consumer.stop()
 
 
 async def test_headers_travel_with_the_message(bus: Bus) -> None:
     topic = await fresh_topic(bus)
     await bus.publish([OutgoingMessage(topic, "k", b"v", (("ce_type", b"t.v1"),))])
-    consumer = bus.consumer(f"g-{uuid.uuid4().hex}", [topic])
-    await consumer.start()
-    try:
+    async with consuming(bus, topic) as consumer:
         (message,) = await read(consumer, 1)
-    finally:
-        await consumer.stop()
     assert message.header("ce_type") == b"t.v1"
     assert message.key == "k"
 
@@ -131,25 +121,19 @@ async def test_the_log_and_committed_positions_survive_a_restart(kind: str, tmp_
     await before.publish(
         [*messages(topic, "k", 4), OutgoingMessage(topic, "h", b"x", (("ce_type", b"t.v1"),))]
     )
-    consumer = before.consumer(group, [topic])
-    await consumer.start()
-    got = await read(consumer, 5)
-    await consumer.commit(next(m for m in got if m.value == b"k-1"))
-    await consumer.stop()
+    async with consuming(before, topic, group) as consumer:
+        got = await read(consumer, 5)
+        await consumer.commit(next(m for m in got if m.value == b"k-1"))
     await before.stop()
 
     after = make_bus(kind, tmp_path)  # a new process, same log
     await after.start()
     try:
-        resumed = after.consumer(group, [topic])
-        await resumed.start()
-        rest = await read(resumed, 3)
-        await resumed.stop()
+        async with consuming(after, topic, group) as resumed:
+            rest = await read(resumed, 3)
         assert [m.value for m in rest if m.key == "k"] == [b"k-2", b"k-3"]
-        newcomer = after.consumer(f"g-{uuid.uuid4().hex}", [topic])
-        await newcomer.start()
-        everything = await read(newcomer, 5)
-        await newcomer.stop()
+        async with consuming(after, topic) as newcomer:
+            everything = await read(newcomer, 5)
         assert len(everything) == 5
         assert next(m for m in everything if m.key == "h").header("ce_type") == b"t.v1"
     finally:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.bus.base import OutgoingMessage
 from shared.bus.kafka import KafkaBus
@@ -78,6 +79,23 @@ async def run_consumer(consumer: InboxConsumer, group: str | None = None):  # ty
     return stop, task
 
 
+async def consume_until(
+    consumer: InboxConsumer, projection: async_sessionmaker[AsyncSession], counts: dict[str, int]
+) -> None:
+    """Run `consumer` until the projection's counters read `counts`, then stop it."""
+    stop, task = await run_consumer(consumer)
+
+    async def reached() -> bool:
+        async with projection() as s:
+            return all([await counter(s, name) == n for name, n in counts.items()])
+
+    try:
+        await wait_until(reached, timeout=60)
+    finally:
+        stop.set()
+        await task
+
+
 async def test_registry_events_reach_a_consumer_once_even_when_redelivered(
     tmp_path: Path, postgres_server: str, kafka: KafkaBus, topic: str, projection
 ) -> None:
@@ -113,16 +131,9 @@ async def test_registry_events_reach_a_consumer_once_even_when_redelivered(
             )
             assert r.status_code == 200, r.text
 
-        consumer = projector("projection", kafka, projection, topic)
-        stop, task = await run_consumer(consumer)
-
-        async def all_applied() -> bool:
-            async with projection() as s:
-                return await counter(s, "events") == 4
-
-        await wait_until(all_applied, timeout=60)
-        stop.set()
-        await task
+        await consume_until(
+            projector("projection", kafka, projection, topic), projection, {"events": 4}
+        )
         async with projection() as s:
             assert await counter(s, f"{ids[0]}:{STAGE_CHANGED}") == 1
             assert (
@@ -168,15 +179,7 @@ async def test_a_late_commit_reaches_kafka(
 
     consumer = projector("late-reader", kafka, projection, topic)
     consumer.handlers = {MILESTONE: _count_only}
-    stop, task = await run_consumer(consumer)
-
-    async def both() -> bool:
-        async with projection() as s:
-            return await counter(s, "p-early") == 1 and await counter(s, "p-late") == 1
-
-    await wait_until(both, timeout=60)
-    stop.set()
-    await task
+    await consume_until(consumer, projection, {"p-early": 1, "p-late": 1})
 
 
 async def _count_only(session, event: CloudEvent, payload) -> None:  # type: ignore[no-untyped-def]
@@ -195,15 +198,7 @@ async def test_a_poison_event_is_dead_lettered_on_kafka_and_the_consumer_goes_on
     )
     consumer = projector("poison-reader", kafka, projection, topic)
     consumer.handlers = {MILESTONE: _count_only}
-    stop, task = await run_consumer(consumer)
-
-    async def applied() -> bool:
-        async with projection() as s:
-            return await counter(s, "good") == 1
-
-    await wait_until(applied, timeout=60)
-    stop.set()
-    await task
+    await consume_until(consumer, projection, {"good": 1})
 
     reader = kafka.consumer(f"dlq-{uuid.uuid4().hex}", [dead_letter_topic(topic)])
     await reader.start()

@@ -42,6 +42,11 @@ def rejected(filename: str, content: bytes) -> list[dict]:
     return info.value.errors
 
 
+def rejected_at(rows: list[list[str]]) -> list[tuple[int, str]]:
+    """Where a CSV ledger of `rows` is rejected: each error's (row, column), in order."""
+    return [(e["row"], e["column"]) for e in rejected("a.csv", csv_bytes(rows))]
+
+
 # ---------------------------------------------------------------- round trips
 
 
@@ -266,52 +271,39 @@ def test_error_column_is_the_header_as_written() -> None:
 
 
 def test_unknown_header() -> None:
-    content = csv_bytes(
-        [["项目名称", "县区", "类别", "总投资", "备注"], ["a", "滨城区", "实施类", "1", "x"]]
-    )
-    errors = rejected("a.csv", content)
-    assert [(e["row"], e["column"]) for e in errors] == [(1, "备注")]
+    rows = [["项目名称", "县区", "类别", "总投资", "备注"], ["a", "滨城区", "实施类", "1", "x"]]
+    assert rejected_at(rows) == [(1, "备注")]
 
 
 def test_missing_required_column() -> None:
-    content = csv_bytes([["项目名称", "县区", "总投资"], ["a", "滨城区", "1"]])
-    errors = rejected("a.csv", content)
-    assert [(e["row"], e["column"]) for e in errors] == [(1, "类别")]
+    rows = [["项目名称", "县区", "总投资"], ["a", "滨城区", "1"]]
+    assert rejected_at(rows) == [(1, "类别")]
 
 
 def test_bad_unit() -> None:
-    content = csv_bytes(
-        [["项目名称", "县区", "类别", "总投资", "单位"], ["a", "滨城区", "实施类", "12", "元"]]
-    )
-    errors = rejected("a.csv", content)
-    assert [(e["row"], e["column"]) for e in errors] == [(2, "单位")]
+    rows = [["项目名称", "县区", "类别", "总投资", "单位"], ["a", "滨城区", "实施类", "12", "元"]]
+    assert rejected_at(rows) == [(2, "单位")]
 
 
 def test_all_or_nothing() -> None:
     good = ["滨城区甲项目", "滨城区", "实施类", "1000"]
-    content = csv_bytes(
-        [
-            ["项目名称", "县区", "类别", "总投资"],
-            good,
-            ["滨城区乙项目", "滨城区", "实施类", "一千"],
-            ["滨城区丙项目", "滨城区", "实施类", "3000"],
-        ]
-    )
-    errors = rejected("a.csv", content)
-    assert [(e["row"], e["column"]) for e in errors] == [(3, "总投资")]
+    rows = [
+        ["项目名称", "县区", "类别", "总投资"],
+        good,
+        ["滨城区乙项目", "滨城区", "实施类", "一千"],
+        ["滨城区丙项目", "滨城区", "实施类", "3000"],
+    ]
+    assert rejected_at(rows) == [(3, "总投资")]
 
 
 def test_started_needs_a_start_date_and_dates_in_order() -> None:
-    content = csv_bytes(
-        [
-            ["项目名称", "县区", "类别", "总投资", "阶段", "实际开工", "实际竣工"],
-            ["a", "滨城区", "实施类", "1", "开工", "", ""],
-            ["b", "滨城区", "实施类", "1", "竣工", "2020-04-01", "2020-03-01"],
-            ["c", "滨城区", "实施类", "1", "储备", "2020-04-01", ""],
-        ]
-    )
-    errors = rejected("a.csv", content)
-    assert [(e["row"], e["column"]) for e in errors] == [
+    rows = [
+        ["项目名称", "县区", "类别", "总投资", "阶段", "实际开工", "实际竣工"],
+        ["a", "滨城区", "实施类", "1", "开工", "", ""],
+        ["b", "滨城区", "实施类", "1", "竣工", "2020-04-01", "2020-03-01"],
+        ["c", "滨城区", "实施类", "1", "储备", "2020-04-01", ""],
+    ]
+    assert rejected_at(rows) == [
         (2, "实际开工"),
         (3, "实际竣工"),
         (4, "实际开工"),
@@ -330,16 +322,13 @@ def test_stage_inferred_from_actual_dates_when_blank() -> None:
 
 
 def test_duplicates_in_the_file() -> None:
-    content = csv_bytes(
-        [
-            ["项目名称", "县区", "类别", "总投资", "项目代码"],
-            ["a", "滨城区", "实施类", "1", "2020-371602-26-03-000001"],
-            ["a", "371602", "实施类", "1", ""],
-            ["b", "滨城区", "实施类", "1", "2020-371602-26-03-000001"],
-        ]
-    )
-    errors = rejected("a.csv", content)
-    assert [(e["row"], e["column"]) for e in errors] == [(3, "项目名称"), (4, "项目代码")]
+    rows = [
+        ["项目名称", "县区", "类别", "总投资", "项目代码"],
+        ["a", "滨城区", "实施类", "1", "2020-371602-26-03-000001"],
+        ["a", "371602", "实施类", "1", ""],
+        ["b", "滨城区", "实施类", "1", "2020-371602-26-03-000001"],
+    ]
+    assert rejected_at(rows) == [(3, "项目名称"), (4, "项目代码")]
 
 
 def test_empty_file_and_header_only() -> None:
@@ -364,15 +353,12 @@ def test_row_cap(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_bad_project_code() -> None:
-    content = csv_bytes(
-        [
-            ["项目名称", "县区", "类别", "总投资", "阶段", "项目代码"],
-            ["a", "滨城区", "实施类", "1", "储备", "2013-371602-26-03-000001"],
-            ["b", "滨城区", "实施类", "1", "储备", "2020-371602-26-03"],
-        ]
-    )
-    errors = rejected("a.csv", content)
-    assert [(e["row"], e["column"]) for e in errors] == [(2, "项目代码"), (3, "项目代码")]
+    rows = [
+        ["项目名称", "县区", "类别", "总投资", "阶段", "项目代码"],
+        ["a", "滨城区", "实施类", "1", "储备", "2013-371602-26-03-000001"],
+        ["b", "滨城区", "实施类", "1", "储备", "2020-371602-26-03"],
+    ]
+    assert rejected_at(rows) == [(2, "项目代码"), (3, "项目代码")]
 
 
 def test_demo_library_round_trips_through_the_ledger() -> None:
