@@ -35,6 +35,7 @@ class CommonEnv(BaseSettings):
     # May contain `{service}`: postgresql+asyncpg://u:p@host/kuaiche_{service}
     database_url: str | None = None
     kafka_bootstrap: str | None = None
+    kafka_replication_factor: int = 1
     jwt_secret: SecretStr | None = None
     relay_interval: float = 0.5
     consumer_max_attempts: int = 3
@@ -61,6 +62,7 @@ class ServiceSettings(BaseModel):
     port: int
     database_url: str
     kafka_bootstrap: str | None = None
+    kafka_replication_factor: int = 1
     jwt_secret: SecretStr
     data_dir: Path
     relay_interval: float = 0.5
@@ -73,6 +75,10 @@ class ServiceSettings(BaseModel):
             raise ValueError(f"the JWT secret must have at least {MIN_SECRET_LENGTH} characters")
         if self.environment == "production" and self.database_url.startswith("sqlite"):
             raise ValueError("production needs a PostgreSQL database URL, not SQLite")
+        if self.environment == "production" and not self.kafka_bootstrap:
+            raise ValueError(
+                "production needs Kafka (KUAICHE_KAFKA_BOOTSTRAP): events must outlive the process"
+            )
         return self
 
     @property
@@ -116,6 +122,7 @@ def load_settings(service: str, *, data_dir: Path | None = None) -> ServiceSetti
         port=own.port or SERVICE_PORTS[service],
         database_url=url.replace("{service}", service),
         kafka_bootstrap=own.kafka_bootstrap or common.kafka_bootstrap,
+        kafka_replication_factor=common.kafka_replication_factor,
         jwt_secret=SecretStr(jwt_secret_for(common)),
         data_dir=data,
         relay_interval=common.relay_interval,

@@ -76,14 +76,16 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
-# SQLSTATE classes that mean "the database is not there right now", not "this input is bad":
-# 08 connection exception, 53 insufficient resources, 57 operator intervention (shutdown).
-_UNAVAILABLE_SQLSTATE_CLASSES = ("08", "53", "57")
+# SQLSTATEs that mean "not now", not "this input is bad": classes 08 connection exception,
+# 40 transaction rollback (deadlock, serialization failure), 53 insufficient resources,
+# 57 operator intervention (shutdown); and 55P03 lock not available.
+_UNAVAILABLE_SQLSTATE_CLASSES = ("08", "40", "53", "57")
+_UNAVAILABLE_SQLSTATES = ("55P03",)
 
 
 def is_unavailable(exc: BaseException) -> bool:
-    """True when `exc` says the database (or the network to it) is down: retry later, answer
-    503, never dead-letter an event for it."""
+    """True when `exc` says the database (or the network to it) is down or refused for now
+    (a deadlock, a lock timeout): retry later, answer 503, never dead-letter an event for it."""
     from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
     if isinstance(exc, (OperationalError, InterfaceError, ConnectionError, TimeoutError)):
@@ -94,7 +96,9 @@ def is_unavailable(exc: BaseException) -> bool:
         cause: BaseException | None = exc.orig
         while cause is not None:
             sqlstate = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
-            if isinstance(sqlstate, str) and sqlstate[:2] in _UNAVAILABLE_SQLSTATE_CLASSES:
+            if isinstance(sqlstate, str) and (
+                sqlstate[:2] in _UNAVAILABLE_SQLSTATE_CLASSES or sqlstate in _UNAVAILABLE_SQLSTATES
+            ):
                 return True
             if isinstance(cause, (ConnectionError, OSError)):
                 return True

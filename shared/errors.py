@@ -72,3 +72,10 @@ class PreconditionRequired(KuaicheError):
 
     status = 428
     title = "Precondition required"
+
+
+class PayloadTooLarge(KuaicheError):
+    """A request (or the event it would emit) is larger than the system carries (413)."""
+
+    status = 413
+    title = "Payload too large"

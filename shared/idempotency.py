@@ -2,8 +2,10 @@
 
 The key is claimed (a row per caller and key) before the request runs, so two concurrent
 retries cannot both create; the answer is stored when the request ends. A request that failed
-with 5xx releases its key, so it can be retried. A claim left by a crash expires after
-`STALE_AFTER`. Reusing a key for a different request is refused (422).
+with 5xx releases its key, so it can be retried. A claim left unfinished (a crash between the
+change and storing its answer) answers 409 until `STALE_AFTER`, then the request may run again:
+the one window where a retry can repeat a change. Reusing a key for a different request is
+refused (422).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -32,9 +35,11 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 from starlette.responses import Response
 
 from shared.auth import decode_token
-from shared.db import UTCDateTime, utcnow
+from shared.db import UTCDateTime, is_unavailable, utcnow
 from shared.errors import Unauthenticated
 from shared.http.problems import problem
+
+log = logging.getLogger(__name__)
 
 HEADER = "idempotency-key"
 STALE_AFTER = dt.timedelta(minutes=2)
@@ -78,35 +83,60 @@ class IdempotencyMiddleware(BaseHTTPMiddleware):
                 422, "Invalid input", f"Idempotency-Key must be 1–{MAX_KEY_LENGTH} characters"
             )
         table: Table = runtime.definition.idempotency
-        body = await request.body()
-        digest = hashlib.sha256(request.url.path.encode() + b"\n" + body).hexdigest()
-
-        answer = await _claim(runtime.session_factory, table, subject, key, request, digest)
+        digest = _fingerprint(
+            request.url.path, request.headers.get("content-type", ""), await request.body()
+        )
+        sessions = runtime.session_factory
+        try:
+            answer = await _claim(sessions, table, subject, key, request, digest)
+        except Exception as exc:
+            return _unavailable_or_raise(exc)
         if answer is not None:
             return answer
         try:
             response = await call_next(request)
         except Exception:
-            await _release(runtime.session_factory, table, subject, key)
+            await _release(sessions, table, subject, key)
             raise
         if response.status_code >= 500:
-            await _release(runtime.session_factory, table, subject, key)
+            await _release(sessions, table, subject, key)
             return response
         content = b"".join([chunk async for chunk in response.body_iterator])  # type: ignore[attr-defined]
         kept = {h: response.headers[h] for h in REPLAYED_HEADERS if h in response.headers}
-        async with runtime.session_factory() as session, session.begin():
-            await session.execute(
-                update(table)
-                .where(table.c.subject == subject, table.c.key == key)
-                .values(
-                    completed=True,
-                    status_code=response.status_code,
-                    content_type=response.headers.get("content-type"),
-                    body=content.decode("utf-8", "replace"),
-                    headers=json.dumps(kept),
+        try:
+            async with sessions() as session, session.begin():
+                await session.execute(
+                    update(table)
+                    .where(table.c.subject == subject, table.c.key == key)
+                    .values(
+                        completed=True,
+                        status_code=response.status_code,
+                        content_type=response.headers.get("content-type"),
+                        body=content.decode("utf-8", "replace"),
+                        headers=json.dumps(kept),
+                    )
                 )
-            )
+        except Exception:
+            # The change is done; only its replay is lost. Answer it, and let a retry find
+            # the claim unfinished (409) rather than run the change twice.
+            log.exception("could not store the answer for Idempotency-Key %s", key)
         return Response(content, status_code=response.status_code, headers=dict(response.headers))
+
+
+def _fingerprint(path: str, content_type: str, body: bytes) -> str:
+    """What makes two requests the same: path and body, with a multipart body's boundary
+    (random per attempt) taken out, so a retried file upload matches its first try."""
+    if content_type.startswith("multipart/"):
+        boundary = content_type.partition("boundary=")[2].split(";")[0].strip().strip('"')
+        if boundary:
+            body = body.replace(boundary.encode("latin-1", "replace"), b"BOUNDARY")
+    return hashlib.sha256(path.encode() + b"\n" + body).hexdigest()
+
+
+def _unavailable_or_raise(exc: Exception) -> Response:
+    if is_unavailable(exc):
+        return problem(503, "Service unavailable", "the database is unavailable; retry later")
+    raise exc
 
 
 def _subject(request: Request, runtime: Any) -> str | None:
@@ -172,8 +202,13 @@ async def _claim(
 
 
 async def _release(sessions: Any, table: Table, subject: str, key: str) -> None:
-    async with sessions() as session, session.begin():
-        await session.execute(delete(table).where(table.c.subject == subject, table.c.key == key))
+    try:
+        async with sessions() as session, session.begin():
+            await session.execute(
+                delete(table).where(table.c.subject == subject, table.c.key == key)
+            )
+    except Exception:
+        log.exception("could not release Idempotency-Key %s; it expires after %s", key, STALE_AFTER)
 
 
 def install_idempotency(app: FastAPI) -> None:

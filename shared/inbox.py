@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select
+from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -23,6 +23,7 @@ from shared.db import UTCDateTime, is_unavailable, utcnow
 from shared.events.catalogue import EVENT_TYPES
 from shared.events.envelope import CloudEvent
 from shared.events.topics import dead_letter_topic
+from shared.waiting import pause
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ def inbox_columns() -> list[Column]:
         Column("event_type", String(200), nullable=False),
         Column("topic", String(200), nullable=False),
         Column("partition", Integer, nullable=False),
-        Column("offset", Integer, nullable=False),
+        Column("offset", BigInteger, nullable=False),
         Column("processed_at", UTCDateTime(), nullable=False),
     ]
 
@@ -52,8 +53,9 @@ class Outcome(enum.StrEnum):
     DEAD_LETTERED = "dead_lettered"
 
 
-class InfrastructureDown(Exception):
-    """The database could not be reached: retry the same events later, do not dead-letter."""
+class RetryLater(Exception):
+    """Not the event's fault (the database is down, the dead-letter topic cannot be written):
+    read the same events again later, commit nothing past them, dead-letter nothing."""
 
 
 class InboxConsumer:
@@ -81,19 +83,35 @@ class InboxConsumer:
         self.on_outcome = on_outcome
 
     async def run(self, stop: asyncio.Event, consumer: Consumer | None = None) -> None:
+        """Consume until `stop`. Nothing but cancellation ends it: on any failure it goes back
+        to the last committed position and reads again after a pause."""
         consumer = consumer or self.bus.consumer(self.name, self.topics)
         await consumer.start()
+        failures = 0
         try:
             while not stop.is_set():
-                messages = await consumer.fetch(timeout=0.5)
                 try:
+                    messages = await consumer.fetch(timeout=0.5)
                     await self.process_batch(consumer, messages)
-                except InfrastructureDown:
-                    log.warning("consumer %s: database unavailable; retrying", self.name)
-                    await consumer.rewind()
-                    await asyncio.sleep(1.0)
+                    failures = 0
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    failures += 1
+                    if isinstance(exc, RetryLater):
+                        log.warning("consumer %s: %s; reading again shortly", self.name, exc)
+                    else:
+                        log.exception("consumer %s failed; reading again shortly", self.name)
+                    await pause(stop, min(30.0, 0.5 * 2**failures))
+                    try:
+                        await consumer.rewind()
+                    except Exception:
+                        log.warning("consumer %s: rewind failed", self.name, exc_info=True)
         finally:
-            await consumer.stop()
+            try:
+                await consumer.stop()
+            except Exception:
+                log.warning("consumer %s: stop failed", self.name, exc_info=True)
 
     async def process_batch(self, consumer: Consumer, messages: Sequence[Message]) -> None:
         last: dict[tuple[str, int], Message] = {}
@@ -134,7 +152,7 @@ class InboxConsumer:
                 error = exc
             except Exception as exc:
                 if is_unavailable(exc):
-                    raise InfrastructureDown(str(exc)) from exc
+                    raise RetryLater(str(exc)) from exc
                 error = exc
             log.warning(
                 "consumer %s: %s failed (attempt %d): %r", self.name, event.id, attempt, error
@@ -180,6 +198,13 @@ class InboxConsumer:
         log.error(
             "consumer %s: dead-lettering %s@%s: %s", self.name, message.topic, message.offset, error
         )
+        try:
+            await self._publish_dead_letter(message, error)
+        except Exception as exc:
+            raise RetryLater(f"could not write the dead-letter topic: {exc!r}") from exc
+        return Outcome.DEAD_LETTERED
+
+    async def _publish_dead_letter(self, message: Message, error: str) -> None:
         await self.bus.publish(
             [
                 OutgoingMessage(
@@ -197,4 +222,3 @@ class InboxConsumer:
                 )
             ]
         )
-        return Outcome.DEAD_LETTERED

@@ -37,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from shared.bus.base import Bus, OutgoingMessage
 from shared.db import UTCDateTime, is_postgres, utcnow
 from shared.events.envelope import CONTENT_TYPE, CloudEvent
+from shared.waiting import pause
 
 log = logging.getLogger(__name__)
 
@@ -166,6 +167,7 @@ class OutboxRelay:
     async def run(self, stop: asyncio.Event) -> None:
         failures = 0
         while not stop.is_set():
+            self._wake.clear()  # before publishing: a commit during it wakes the next round
             try:
                 published = await self.publish_pending()
                 failures = 0
@@ -175,11 +177,10 @@ class OutboxRelay:
                 failures += 1
                 log.exception("outbox relay %s failed (attempt %d); retrying", self.name, failures)
                 published = 0
-                await _sleep_or_stop(stop, min(30.0, self.interval * 2**failures))
+                await pause(stop, min(30.0, self.interval * 2**failures))
                 continue
             if published >= self.batch_size:
                 continue
-            self._wake.clear()
             waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
             _done, pending = await asyncio.wait(
                 waiters, timeout=self.interval, return_when=asyncio.FIRST_COMPLETED
@@ -192,10 +193,3 @@ class OutboxRelay:
                 pass
         except Exception:
             log.exception("outbox relay %s: final sweep failed", self.name)
-
-
-async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
-    try:
-        await asyncio.wait_for(stop.wait(), seconds)
-    except TimeoutError:
-        pass

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -22,14 +24,19 @@ from shared.metrics import Metrics
 from shared.outbox import OutboxRelay
 from shared.service import ServiceDefinition
 from shared.uow import UnitOfWork
+from shared.waiting import pause
 
 log = logging.getLogger(__name__)
 
 
 def build_bus(settings: ServiceSettings) -> Bus:
     if settings.kafka_bootstrap:
-        return KafkaBus(settings.kafka_bootstrap, client_id=f"kuaiche-{settings.service}")
-    return InProcessBus()
+        return KafkaBus(
+            settings.kafka_bootstrap,
+            client_id=f"kuaiche-{settings.service}",
+            replication_factor=settings.kafka_replication_factor,
+        )
+    return InProcessBus(log_path=settings.data_dir / "bus.sqlite3")
 
 
 @dataclass
@@ -44,6 +51,8 @@ class Runtime:
     relay: OutboxRelay
     consumers: list[InboxConsumer] = field(default_factory=list)
     relay_in_process: bool = False
+    # worker task name -> "running" or why it is restarting (for /readyz)
+    worker_state: dict[str, str] = field(default_factory=dict)
 
     def uow(self) -> UnitOfWork:
         d = self.definition
@@ -95,13 +104,27 @@ def _count(metrics: Metrics):
 
 
 async def run_worker(runtime: Runtime, stop: asyncio.Event) -> None:
-    """The worker: the outbox relay and every consumer, until `stop` is set."""
+    """The worker: the outbox relay and every consumer, until `stop` is set. Each runs under
+    a supervisor, so one that fails is restarted and never takes the others down."""
     runtime.relay_in_process = True
-    await runtime.bus.ensure_topics(ALL_TOPICS)
-    tasks = [asyncio.create_task(runtime.relay.run(stop), name=f"{runtime.settings.service}-relay")]
-    tasks += [
-        asyncio.create_task(c.run(stop), name=f"{runtime.settings.service}-{c.name}")
-        for c in runtime.consumers
+    name = runtime.settings.service
+    while not stop.is_set():  # the broker may still be starting
+        try:
+            await runtime.bus.ensure_topics(ALL_TOPICS)
+            break
+        except Exception as exc:
+            runtime.worker_state[f"{name}-topics"] = f"waiting for the bus: {type(exc).__name__}"
+            log.warning("%s: cannot create topics yet (%r); retrying", name, exc)
+            await pause(stop, 2.0)
+    runtime.worker_state.pop(f"{name}-topics", None)
+    jobs: dict[str, Callable[[], Awaitable[None]]] = {
+        f"{name}-relay": lambda: runtime.relay.run(stop)
+    }
+    for consumer in runtime.consumers:
+        jobs[f"{name}-{consumer.name}"] = partial(consumer.run, stop)
+    tasks = [
+        asyncio.create_task(_supervise(job_name, job, stop, runtime.worker_state), name=job_name)
+        for job_name, job in jobs.items()
     ]
     try:
         await asyncio.gather(*tasks)
@@ -109,3 +132,21 @@ async def run_worker(runtime: Runtime, stop: asyncio.Event) -> None:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _supervise(
+    name: str, job: Callable[[], Awaitable[None]], stop: asyncio.Event, state: dict[str, str]
+) -> None:
+    failures = 0
+    while not stop.is_set():
+        state[name] = "running"
+        try:
+            await job()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            failures += 1
+            state[name] = f"restarting after {type(exc).__name__}"
+            log.exception("%s failed; restarting (failure %d)", name, failures)
+            await pause(stop, min(30.0, 0.5 * 2**failures))

@@ -11,7 +11,8 @@ from pydantic import BaseModel
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared.events.envelope import CloudEvent
+from shared.errors import PayloadTooLarge
+from shared.events.envelope import MAX_EVENT_BYTES, CloudEvent
 from shared.outbox import write_event
 
 
@@ -90,6 +91,13 @@ class UnitOfWork:
             sequence=sequence,
             partitionkey=key or subject,
         )
+        size = len(event.to_json())
+        if size > MAX_EVENT_BYTES:
+            # Refused here, in the request, so an event no broker would take never reaches
+            # the outbox (where it would block every event after it).
+            raise PayloadTooLarge(
+                f"the change is too large to publish ({size} bytes, at most {MAX_EVENT_BYTES})"
+            )
         await write_event(self.session, self.outbox, self.topic, event)
         self.emitted.append(event)
         return event

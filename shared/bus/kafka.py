@@ -1,14 +1,23 @@
-"""Kafka bus on aiokafka, with our settings rather than aiokafka's defaults: an idempotent
-producer (acks=all), consumers that never auto-commit and start from the earliest offset."""
+"""Kafka bus on aiokafka, with our settings rather than aiokafka's defaults: an idempotent,
+transactional producer (acks=all), consumers that never auto-commit, start from the earliest
+offset and read only committed transactions.
+
+Each `publish` is one Kafka transaction: a batch goes out whole or not at all, so a failure
+halfway (a partition without a leader, a timeout) cannot leave a later event of a project on
+the log before an earlier one that is then sent again. The producer starts on the first publish,
+so API-only processes (which only ping) never open one.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import Sequence
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import CommitFailedError, IllegalStateError
 from aiokafka.structs import OffsetAndMetadata
 
 from shared.bus.base import Bus, Consumer, Message, OutgoingMessage
@@ -17,30 +26,51 @@ log = logging.getLogger(__name__)
 
 TOPIC_PARTITIONS = 3
 TOPIC_ALREADY_EXISTS = 36
+# Kafka's default message.max.bytes is 1 MiB; an event is capped well below (shared.uow).
+MAX_REQUEST_BYTES = 1024 * 1024
 
 
 class KafkaBus(Bus):
-    def __init__(self, bootstrap: str, client_id: str = "kuaiche") -> None:
+    def __init__(
+        self, bootstrap: str, client_id: str = "kuaiche", replication_factor: int = 1
+    ) -> None:
         self.bootstrap = bootstrap
         self.client_id = client_id
+        self.replication_factor = replication_factor
         self._producer: AIOKafkaProducer | None = None
+        self._lock = asyncio.Lock()  # one transaction at a time on the producer
 
     async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        async with self._lock:
+            await self._close_producer()
+
+    async def _open_producer(self) -> AIOKafkaProducer:
         if self._producer is None:
             producer = AIOKafkaProducer(
                 bootstrap_servers=self.bootstrap,
                 client_id=self.client_id,
+                # Unique per process: batches are atomic; one relay at a time is the
+                # advisory lock's job, not fencing's.
+                transactional_id=f"{self.client_id}-{uuid.uuid4()}",
                 enable_idempotence=True,
                 acks="all",
                 linger_ms=5,
+                max_request_size=MAX_REQUEST_BYTES,
             )
             await producer.start()
             self._producer = producer
+        return self._producer
 
-    async def stop(self) -> None:
+    async def _close_producer(self) -> None:
         if self._producer is not None:
-            await self._producer.stop()
-            self._producer = None
+            producer, self._producer = self._producer, None
+            try:
+                await producer.stop()
+            except Exception:
+                log.warning("closing the Kafka producer failed", exc_info=True)
 
     async def ping(self) -> None:
         admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=3000)
@@ -51,15 +81,24 @@ class KafkaBus(Bus):
             await admin.close()
 
     async def publish(self, messages: Sequence[OutgoingMessage]) -> None:
-        if self._producer is None:
-            raise RuntimeError("KafkaBus.publish before start()")
-        futures = [
-            await self._producer.send(
-                m.topic, value=m.value, key=m.key.encode("utf-8"), headers=list(m.headers)
-            )
-            for m in messages
-        ]
-        await asyncio.gather(*futures)
+        if not messages:
+            return
+        async with self._lock:
+            producer = await self._open_producer()
+            try:
+                async with producer.transaction():
+                    for m in messages:
+                        await producer.send(
+                            m.topic,
+                            value=m.value,
+                            key=m.key.encode("utf-8"),
+                            headers=list(m.headers),
+                        )
+            except Exception:
+                # The transaction was aborted (nothing of it is visible to read_committed
+                # consumers); start afresh next time in case the producer is unusable.
+                await self._close_producer()
+                raise
 
     def consumer(self, group: str, topics: Sequence[str]) -> Consumer:
         return KafkaConsumer(self.bootstrap, group, tuple(topics), self.client_id)
@@ -74,7 +113,15 @@ class KafkaBus(Bus):
                 return
             response = await admin.create_topics(
                 [
-                    NewTopic(t, TOPIC_PARTITIONS, 1, topic_configs={"retention.ms": "-1"})
+                    NewTopic(
+                        t,
+                        TOPIC_PARTITIONS,
+                        self.replication_factor,
+                        topic_configs={
+                            "retention.ms": "-1",
+                            "min.insync.replicas": str(min(2, self.replication_factor)),
+                        },
+                    )
                     for t in missing
                 ]
             )
@@ -125,7 +172,12 @@ class KafkaConsumer(Consumer):
 
     async def commit(self, message: Message) -> None:
         tp = TopicPartition(message.topic, message.partition)
-        await self._consumer.commit({tp: OffsetAndMetadata(message.offset + 1, "")})
+        try:
+            await self._consumer.commit({tp: OffsetAndMetadata(message.offset + 1, "")})
+        except (CommitFailedError, IllegalStateError) as exc:
+            # The partition moved to another member in a rebalance: it re-reads from the
+            # last commit, and its inbox makes the repeat harmless.
+            log.info("commit skipped for %s after a rebalance: %s", tp, exc)
 
     async def rewind(self) -> None:
         for tp in self._consumer.assignment():

@@ -14,6 +14,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 CONTENT_TYPE = "application/cloudevents+json"
+# An event must fit a Kafka message with room to spare (the broker's default is 1 MiB).
+MAX_EVENT_BYTES = 256 * 1024
 
 
 def _now() -> dt.datetime:

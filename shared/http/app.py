@@ -95,6 +95,7 @@ def build_app(
     )
     install_problem_handlers(app)
     install_idempotency(app)
+    _install_request_guards(app)
     _install_metrics_middleware(app)
 
     @app.get("/livez", tags=["ops"])
@@ -115,6 +116,11 @@ def build_app(
             checks["bus"] = "ok"
         except Exception as exc:
             checks["bus"] = f"unavailable: {type(exc).__name__}"
+        if runtime.worker_state:
+            stuck = {k: v for k, v in runtime.worker_state.items() if v != "running"}
+            checks["worker"] = (
+                "ok" if not stuck else "; ".join(f"{k}: {v}" for k, v in stuck.items())
+            )
         if all(v == "ok" for v in checks.values()):
             return JSONResponse({"status": "ready", "checks": checks})
         resp = problem(503, "Service unavailable", "a dependency is unavailable", checks=checks)
@@ -127,6 +133,25 @@ def build_app(
     for router in definition.routers:
         app.include_router(router)
     return app
+
+
+MAX_BODY_BYTES = 25 * 1024 * 1024  # the ledger import is the largest body (20 MiB)
+
+
+def _install_request_guards(app: FastAPI) -> None:
+    """Refuse what no route should see: NUL characters in the URL (PostgreSQL cannot store
+    them) and bodies larger than any route accepts."""
+
+    @app.middleware("http")
+    async def _guard(request: Request, call_next):
+        if "\x00" in request.url.path or "%00" in request.url.query:
+            return problem(422, "Invalid input", "the URL must not contain NUL characters")
+        length = request.headers.get("content-length", "")
+        if length.isdigit() and int(length) > MAX_BODY_BYTES:
+            return problem(
+                413, "Payload too large", f"the body is larger than {MAX_BODY_BYTES} bytes"
+            )
+        return await call_next(request)
 
 
 def _install_metrics_middleware(app: FastAPI) -> None:
