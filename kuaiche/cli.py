@@ -25,6 +25,7 @@ from shared.auth import Role, issue_token
 from shared.bus.base import Bus
 from shared.bus.inprocess import InProcessBus
 from shared.config import CommonEnv, ServiceSettings, jwt_secret_for, load_settings
+from shared.errors import KuaicheError
 from shared.http.app import build_app
 from shared.migrations import upgrade
 from shared.runtime import open_runtime, run_worker
@@ -212,11 +213,20 @@ def main(argv: list[str] | None = None) -> None:
         if args.command == "up":
             asyncio.run(up(args.demo, args.data_dir))
         elif args.command == "token":
-            print(
-                token(
-                    args.role, args.county, args.department, args.subject, args.data_dir, args.days
+            try:
+                print(
+                    token(
+                        args.role,
+                        args.county,
+                        args.department,
+                        args.subject,
+                        args.data_dir,
+                        args.days,
+                    )
                 )
-            )
+            except KuaicheError as exc:  # an unknown county, a county token without one...
+                print(f"kuaiche: {exc.detail}", file=sys.stderr)
+                raise SystemExit(2) from None
         elif args.command == "migrate":
             asyncio.run(migrate(_selected(args.service), args.data_dir))
         elif args.command == "serve":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from decimal import Decimal
 from typing import Annotated
@@ -43,6 +44,7 @@ from shared.http.app import CurrentUser, DbSession, RuntimeDep, Uow
 router = APIRouter(prefix="/v1", tags=["registry"])
 
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
+MAX_OFFSET = 1_000_000
 
 
 def regions_of(runtime: RuntimeDep) -> RegionTable:
@@ -148,7 +150,7 @@ async def list_projects(
     tag: str | None = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> ProjectPage:
     table = regions_of(runtime)
     items, total = await service.list_projects(
@@ -198,7 +200,8 @@ async def import_ledger(
             "the file is larger than 20 MiB", errors=[{"field": "file", "message": "too large"}]
         )
     table = regions_of(runtime)
-    rows = importing.read_ledger(file.filename or "", content, regions=table)
+    # parsing a large sheet takes a while: off the event loop, so other requests go on
+    rows = await asyncio.to_thread(importing.read_ledger, file.filename or "", content, table)
     projects = await service.import_projects(uow, user, rows, table, label=importing.column_label)
     return ImportResult(imported=len(projects), ids=[p.id for p in projects])
 
@@ -231,7 +234,7 @@ async def project_history(
     session: DbSession,
     user: CurrentUser,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> dict:
     """The audit trail: every change of the project as the event it emitted (who, when, what)."""
     events, total = await service.audit_trail(session, user, project_id, limit, offset)
@@ -420,6 +423,10 @@ async def project_list_changes(project_id: str, session: DbSession, user: Curren
 
 
 @router.get("/list-changes")
-async def all_list_changes(session: DbSession, user: CurrentUser, year: int | None = None) -> dict:
+async def all_list_changes(
+    session: DbSession,
+    user: CurrentUser,
+    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+) -> dict:
     items = await service.list_changes(session, user, None, year)
     return {"items": [_list_change(c).model_dump(mode="json") for c in items], "total": len(items)}

@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import io
 import re
+import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -29,9 +30,17 @@ from services.registry.domain.project_code import parse_project_code
 from services.registry.domain.regions import RegionTable, load_region_table
 from services.registry.schemas import ProjectCreate
 from shared.errors import InvalidInput
+from shared.fields import NUL_MESSAGE
 
-MAX_ROWS = 20_000
+MAX_ROWS = 20_000  # data rows
+MAX_SHEET_ROWS = 50_000  # rows in all, blank ones included (a sheet of empty rows is no ledger)
+MAX_COLUMNS = 100  # cells right of it are not read, like those right of the last header
+MAX_XLSX_UNCOMPRESSED = 100 * 1024 * 1024  # the workbook's parts together, unzipped
+MAX_COMPRESSION_RATIO = 200  # a part this much smaller zipped, and large, is a zip bomb
+RATIO_CHECKED_ABOVE = 10 * 1024 * 1024  # unzipped bytes; smaller parts may compress as they like
 YI = Decimal(10_000)  # 1 亿元 = 10,000 万元
+AMOUNT_DIGITS = (14, 4)  # digits before and after the point of an amount in 万元 (NUMERIC(18, 4))
+COORDINATE_DIGITS = (4, 6)  # of a coordinate, as the column holds it (NUMERIC(10, 6))
 TAG_SEPARATORS = re.compile(r"[；;、,，]")
 
 Cell = Any  # str | int | float | Decimal | datetime | date | time | bool | None
@@ -72,7 +81,21 @@ def _tidy(amount: Decimal) -> Decimal:
     return amount.normalize()
 
 
-def _decimal(value: Cell) -> Decimal:
+def _digits(number: Decimal) -> tuple[int, int]:
+    """Digits of a finite number before and after the point, trailing zeros not counted."""
+    _, digits, exponent = number.as_tuple()
+    assert isinstance(exponent, int)
+    if not any(digits):
+        return 0, 0
+    significant = len(digits)
+    while digits[significant - 1] == 0:
+        significant -= 1
+        exponent += 1
+    return max(significant + exponent, 0), max(-exponent, 0)
+
+
+def _decimal(value: Cell, integer_digits: int, decimal_places: int, message: str) -> Decimal:
+    """A number with at most so many digits before and after the point; `message` says why."""
     if isinstance(value, bool):
         raise CellError(f"not a number: {value!r}")
     if isinstance(value, int):
@@ -90,6 +113,9 @@ def _decimal(value: Cell) -> Decimal:
             raise CellError(f"not a number: {text!r}") from None
     if not number.is_finite():
         raise CellError(f"not a number: {value!r}")
+    before, after = _digits(number)  # 1e400 or 1e-999999: refused before any arithmetic
+    if before > integer_digits or after > decimal_places:
+        raise CellError(f"too many digits: {message}")
     return _tidy(number)
 
 
@@ -97,15 +123,26 @@ def _parse_str(value: Cell, _: _Context) -> str:
     return _text(value) or ""
 
 
+_AMOUNT_MESSAGE = (
+    f"an amount has at most {AMOUNT_DIGITS[0]} digits before the decimal point and "
+    f"{AMOUNT_DIGITS[1]} after it, in 万元"
+)
+
+
 def _parse_amount(value: Cell, _: _Context) -> Decimal:
-    amount = _decimal(value)
+    # in 亿元 an amount has four more decimals before it is converted to 万元 and checked again
+    amount = _decimal(value, AMOUNT_DIGITS[0], AMOUNT_DIGITS[1] + 4, _AMOUNT_MESSAGE)
     if amount < 0:
         raise CellError(f"must not be negative: {amount}")
     return amount
 
 
 def _parse_coordinate(value: Cell, _: _Context) -> Decimal:
-    return _decimal(value)
+    return _decimal(
+        value,
+        *COORDINATE_DIGITS,
+        f"a coordinate lies within ±180 with at most {COORDINATE_DIGITS[1]} decimal places",
+    )
 
 
 _DATE_TEXT = re.compile(
@@ -270,21 +307,54 @@ def _csv_rows(content: bytes) -> Iterator[tuple[int, list[Cell]]]:
         ) from None
 
 
+def _unreadable(row: int, message: str) -> InvalidInput:
+    return InvalidInput(
+        "ledger rejected: not a readable XLSX workbook",
+        errors=[{"row": row, "column": None, "message": message}],
+    )
+
+
+def _check_zip(content: bytes) -> None:
+    """Refuse a zip bomb before openpyxl unzips it: the parts' declared sizes (which bound what
+    Python's zipfile will inflate) must stay under MAX_XLSX_UNCOMPRESSED in all, and no large
+    part may be compressed beyond MAX_COMPRESSION_RATIO."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise _unreadable(1, f"cannot open the workbook: {exc}") from None
+    total = sum(part.file_size for part in parts)
+    if total > MAX_XLSX_UNCOMPRESSED:
+        raise _unreadable(
+            1,
+            f"the workbook unzips to {total // 2**20} MiB; "
+            f"the limit is {MAX_XLSX_UNCOMPRESSED // 2**20} MiB",
+        )
+    for part in parts:
+        ratio = part.file_size / max(part.compress_size, 1)
+        if part.file_size > RATIO_CHECKED_ABOVE and ratio > MAX_COMPRESSION_RATIO:
+            raise _unreadable(
+                1, f"{part.filename} is compressed {ratio:.0f}:1, too much for a ledger"
+            )
+
+
 def _xlsx_rows(content: bytes) -> Iterator[tuple[int, list[Cell]]]:
     from openpyxl import load_workbook
 
+    _check_zip(content)
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception as exc:  # zip, XML or format errors all mean "not a workbook we can read"
-        raise InvalidInput(
-            "ledger rejected: not a readable XLSX workbook",
-            errors=[{"row": 1, "column": None, "message": f"cannot open the workbook: {exc}"}],
-        ) from None
+        raise _unreadable(1, f"cannot open the workbook: {exc}") from None
+    number = 0
     try:
         sheet = workbook.worksheets[0]
         sheet.reset_dimensions()  # some writers store a wrong <dimension>; read every row
-        for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+        cells = sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS)
+        for number, row in enumerate(cells, start=1):
             yield number, list(row)
+    except Exception as exc:  # the sheet's XML is read row by row: broken further down
+        raise _unreadable(number + 1, f"cannot read the sheet: {exc}") from None
     finally:
         workbook.close()
 
@@ -299,6 +369,24 @@ def _rows(filename: str, content: bytes) -> Iterator[tuple[int, list[Cell]]]:
         f"ledger rejected: unsupported file type {filename!r} (use .csv or .xlsx)",
         errors=[{"row": None, "column": None, "message": "file must be .csv or .xlsx"}],
     )
+
+
+def _capped(rows: Iterator[tuple[int, list[Cell]]]) -> Iterator[tuple[int, list[Cell]]]:
+    """The rows, refused past MAX_SHEET_ROWS: blank rows cost reading too (a sheet bomb of
+    millions of empty rows would otherwise be read to its end); and no wider than MAX_COLUMNS."""
+    for number, row in rows:
+        if number > MAX_SHEET_ROWS:
+            raise InvalidInput(
+                f"ledger rejected: more than {MAX_SHEET_ROWS} rows",
+                errors=[
+                    {
+                        "row": number,
+                        "column": None,
+                        "message": f"limit is {MAX_SHEET_ROWS} rows in all, blank ones included",
+                    }
+                ],
+            )
+        yield number, row[:MAX_COLUMNS]
 
 
 def _blank(row: Iterable[Cell]) -> bool:
@@ -336,7 +424,7 @@ def read_ledger(
     (header row = 1, first data row = 2, more under a title line).
     """
     ctx = _Context(regions or load_region_table())
-    rows = _rows(filename, content)
+    rows = _capped(_rows(filename, content))
     errors: list[dict[str, Any]] = []
 
     header_row: list[Cell] | None = None
@@ -482,6 +570,10 @@ def _parse_row(
         headers[column.field] = header
         if _text(raw) is None:
             continue
+        if isinstance(raw, str) and "\x00" in raw:
+            values[column.field] = _FAILED
+            error(column.field, NUL_MESSAGE)
+            continue
         try:
             values[column.field] = column.parse(raw, ctx)
         except CellError as exc:
@@ -501,7 +593,14 @@ def _parse_row(
             failed.add("total_investment")  # the amount cannot be read without its unit
             del data["total_investment"]
         else:
-            data["total_investment"] = _tidy(data["total_investment"] * factor)
+            amount = data["total_investment"] * factor
+            before, after = _digits(amount)
+            if before > AMOUNT_DIGITS[0] or after > AMOUNT_DIGITS[1]:
+                failed.add("total_investment")
+                del data["total_investment"]
+                error("total_investment", f"too many digits: {_AMOUNT_MESSAGE}")
+            else:
+                data["total_investment"] = _tidy(amount)
 
     lng, lat = data.pop("lng", None), data.pop("lat", None)
     if lng is not None and lat is not None:

@@ -12,17 +12,19 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from services.registry.domain.enums import Level, ListChangeKind, Stage, Track
 from shared.amounts import Amount, NonNegativeAmount
+from shared.fields import BusinessDate, InputModel
 
 
-class Location(BaseModel):
+class Location(InputModel):
     model_config = ConfigDict(extra="forbid")
 
-    # Amount: the canonical decimal text ("117.9708", as sent), not the column's "117.970800"
-    lng: Annotated[Amount, Field(ge=-180, le=180)]
-    lat: Annotated[Amount, Field(ge=-90, le=90)]
+    # Amount: the canonical decimal text ("117.9708", as sent), not the column's "117.970800";
+    # digits as the column holds them, Numeric(10, 6)
+    lng: Annotated[Amount, Field(ge=-180, le=180, max_digits=10, decimal_places=6)]
+    lat: Annotated[Amount, Field(ge=-90, le=90, max_digits=10, decimal_places=6)]
 
 
-class ProjectFields(BaseModel):
+class ProjectFields(InputModel):
     """Fields a project has that a client may set (shared by create and import)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -36,8 +38,8 @@ class ProjectFields(BaseModel):
     stage: Stage = Stage.PLANNING
     code: str | None = Field(None, description="national project code 项目代码")
     total_investment: NonNegativeAmount = Field(description="总投资, 万元")
-    planned_start: dt.date | None = None
-    planned_completion: dt.date | None = None
+    planned_start: BusinessDate | None = None
+    planned_completion: BusinessDate | None = None
     owner: str | None = Field(None, max_length=200, description="项目单位")
     leader: str | None = Field(None, max_length=100, description="帮包领导")
     service_officer: str | None = Field(None, max_length=100, description="驻企服务员")
@@ -56,11 +58,11 @@ class ProjectFields(BaseModel):
 class ProjectCreate(ProjectFields):
     """POST /v1/projects. A project created as started/completed needs its dates."""
 
-    actual_start: dt.date | None = None
-    actual_completion: dt.date | None = None
+    actual_start: BusinessDate | None = None
+    actual_completion: BusinessDate | None = None
 
 
-class ProjectUpdate(BaseModel):
+class ProjectUpdate(InputModel):
     """PATCH /v1/projects/{id} (with If-Match). Level and stage change only through list
     changes and stage moves, which are audited; the county owns the project and stays."""
 
@@ -70,8 +72,8 @@ class ProjectUpdate(BaseModel):
     track: Track | None = None
     code: str | None = None
     total_investment: NonNegativeAmount | None = None
-    planned_start: dt.date | None = None
-    planned_completion: dt.date | None = None
+    planned_start: BusinessDate | None = None
+    planned_completion: BusinessDate | None = None
     owner: str | None = Field(None, max_length=200)
     leader: str | None = Field(None, max_length=100)
     service_officer: str | None = Field(None, max_length=100)
@@ -131,11 +133,11 @@ class Created(BaseModel):
     version: int
 
 
-class StageMoveIn(BaseModel):
+class StageMoveIn(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     stage: Stage
-    date: dt.date
+    date: BusinessDate
     reason: str | None = Field(None, max_length=2000)
 
 
@@ -148,7 +150,7 @@ class StageChangePublic(BaseModel):
     at: dt.datetime
 
 
-class PlanIn(BaseModel):
+class PlanIn(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     annual_investment: NonNegativeAmount
@@ -165,7 +167,7 @@ class PlanPublic(BaseModel):
     version: int
 
 
-class ReportIn(BaseModel):
+class ReportIn(InputModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     period: Annotated[str, Field(description="YYYY-MM")]
@@ -204,20 +206,20 @@ class ProgressPublic(BaseModel):
     reports: list[ReportPublic]
 
 
-class MilestoneIn(BaseModel):
+class MilestoneIn(InputModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     name: Annotated[str, Field(min_length=1, max_length=200)]
-    planned_date: dt.date
-    actual_date: dt.date | None = None
+    planned_date: BusinessDate
+    actual_date: BusinessDate | None = None
     note: str | None = Field(None, max_length=2000)
 
 
-class MilestoneUpdate(BaseModel):
+class MilestoneUpdate(InputModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    actual_date: dt.date | None = None
-    planned_date: dt.date | None = None
+    actual_date: BusinessDate | None = None
+    planned_date: BusinessDate | None = None
     note: str | None = Field(None, max_length=2000)
 
 
@@ -232,13 +234,13 @@ class MilestonePublic(BaseModel):
     days_overdue: int
 
 
-class ListChangeIn(BaseModel):
+class ListChangeIn(InputModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     kind: ListChangeKind
     level: Level | None = Field(None, description="the new level, for added and adjusted")
     reason: Annotated[str, Field(min_length=1, max_length=2000)]
-    effective_date: dt.date
+    effective_date: BusinessDate
 
 
 class ListChangePublic(BaseModel):

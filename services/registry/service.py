@@ -260,7 +260,8 @@ def parse_if_match(header: str | None) -> int:
     if header is None:
         raise PreconditionRequired("If-Match with the project's version is required")
     value = header.strip().removeprefix("W/").strip('"')
-    if not value.isdigit():
+    # ASCII digits only ("²" is a digit to isdigit, not to int) and no more than a version needs
+    if not (value.isascii() and value.isdigit()) or len(value) > 12:
         raise InvalidInput(
             "If-Match must be the project's version number",
             errors=[{"field": "If-Match", "message": "not a version"}],

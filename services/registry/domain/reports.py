@@ -13,6 +13,7 @@ from typing import Any, NoReturn
 
 from services.registry.domain.plans import is_amount
 from shared.errors import InvalidInput
+from shared.fields import MAX_YEAR, MIN_YEAR
 
 PERIOD_PATTERN = re.compile(r"^(\d{4})-(\d{2})$")
 
@@ -23,6 +24,10 @@ def parse_period(period: str) -> tuple[int, int]:
     if match is None:
         _invalid_period(f"the period {period!r} is not a month written YYYY-MM, e.g. 2024-04")
     year, month = int(match.group(1)), int(match.group(2))
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        _invalid_period(
+            f"the period {period!r} has year {year:04d}; years run {MIN_YEAR}–{MAX_YEAR}"
+        )
     if not 1 <= month <= 12:
         _invalid_period(f"the period {period!r} has month {month:02d}; months run 01–12")
     return year, month

@@ -58,6 +58,14 @@ def test_period_month_runs_01_to_12(period):
     assert "01–12" in refusal(period=period)["period"]
 
 
+@pytest.mark.parametrize("period", ["0000-01", "1989-12", "2101-01", "9999-12"])
+def test_period_year_runs_1990_to_2100(period):
+    with pytest.raises(InvalidInput) as caught:
+        parse_period(period)
+    assert [e["field"] for e in caught.value.errors] == ["period"]
+    assert "1990–2100" in caught.value.detail
+
+
 @pytest.mark.parametrize("period", ["2024-07", "2025-01"])
 def test_future_month_is_refused(period):
     assert "cannot report a future month" in refusal(period=period)["period"]
