@@ -34,7 +34,8 @@ def test_connection_errors_are_unavailable() -> None:
     assert not is_unavailable(ValueError("bad input"))
 
 
-async def test_a_request_while_the_database_is_down_is_503(tmp_path) -> None:
+@pytest.fixture
+async def registry_without_database(tmp_path):  # type: ignore[no-untyped-def]
     from services.registry.main import SERVICE
 
     # Port 1 on loopback: nothing listens, the connection is refused.
@@ -46,10 +47,24 @@ async def test_a_request_while_the_database_is_down_is_503(tmp_path) -> None:
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://r"
         ) as client:
-            r = await client.get("/v1/projects", headers=COMMANDER)
-            assert r.status_code == 503, r.text
-            assert r.headers["content-type"] == "application/problem+json"
-            assert "Traceback" not in r.text
-            r = await client.get("/readyz")
-            assert r.status_code == 503
-            assert r.json()["checks"]["database"].startswith("unavailable")
+            yield client
+
+
+async def test_a_request_while_the_database_is_down_is_503(registry_without_database) -> None:
+    client = registry_without_database
+    r = await client.get("/v1/projects", headers=COMMANDER)
+    assert r.status_code == 503, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    assert "Traceback" not in r.text
+    r = await client.get("/readyz")
+    assert r.status_code == 503
+    assert r.json()["checks"]["database"].startswith("unavailable")
+
+
+async def test_an_idempotent_post_while_the_database_is_down_is_503(
+    registry_without_database,
+) -> None:
+    r = await registry_without_database.post(
+        "/v1/projects", json={}, headers={**COMMANDER, "Idempotency-Key": "k1"}
+    )
+    assert r.status_code == 503
