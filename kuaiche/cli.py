@@ -21,6 +21,7 @@ from pathlib import Path
 import uvicorn
 
 from kuaiche.services import SERVICES
+from services.registry.domain.regions import load_region_table
 from shared.auth import Role, issue_token
 from shared.bus.base import Bus
 from shared.bus.inprocess import InProcessBus
@@ -159,8 +160,6 @@ def token(
     days: int,
 ) -> str:
     import datetime as dt
-
-    from services.registry.domain.regions import load_region_table
 
     common = CommonEnv()
     if data_dir is not None:

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import DateTime, TypeDecorator, event
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -86,8 +87,6 @@ _UNAVAILABLE_SQLSTATES = ("55P03",)
 def is_unavailable(exc: BaseException) -> bool:
     """True when `exc` says the database (or the network to it) is down or refused for now
     (a deadlock, a lock timeout): retry later, answer 503, never dead-letter an event for it."""
-    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-
     if isinstance(exc, (OperationalError, InterfaceError, ConnectionError, TimeoutError)):
         return True
     if isinstance(exc, DBAPIError):

@@ -10,12 +10,16 @@ from __future__ import annotations
 import asyncio
 from importlib import resources
 
-from alembic import command, context
+import sqlalchemy as sa
+from alembic import command, context, op
 from alembic.config import Config
 from sqlalchemy import MetaData, pool
 from sqlalchemy.engine import Connection
 
 from shared.db import make_engine
+from shared.idempotency import idempotency_columns
+from shared.inbox import inbox_columns
+from shared.outbox import outbox_columns
 from shared.service import ServiceDefinition
 
 
@@ -84,13 +88,6 @@ def _configure_and_run(connection: Connection, target_metadata: MetaData) -> Non
 def create_backbone_tables() -> None:
     """Create the service's `outbox`, `inbox` and `idempotency_keys` tables (call from its
     first migration)."""
-    import sqlalchemy as sa
-    from alembic import op
-
-    from shared.idempotency import idempotency_columns
-    from shared.inbox import inbox_columns
-    from shared.outbox import outbox_columns
-
     op.create_table("idempotency_keys", *idempotency_columns())
     op.create_table("inbox", *inbox_columns())
     op.create_table("outbox", *outbox_columns())
@@ -104,8 +101,6 @@ def create_backbone_tables() -> None:
 
 
 def drop_backbone_tables() -> None:
-    from alembic import op
-
     op.drop_index("ix_outbox_unpublished", table_name="outbox")
     op.drop_table("outbox")
     op.drop_table("inbox")

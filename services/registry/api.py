@@ -38,7 +38,7 @@ from services.registry.schemas import (
     StageChangePublic,
     StageMoveIn,
 )
-from shared.errors import InvalidInput
+from shared.errors import InvalidInput, NotFound
 from shared.http.app import CurrentUser, DbSession, RuntimeDep, Uow
 
 router = APIRouter(prefix="/v1", tags=["registry"])
@@ -117,8 +117,6 @@ async def regions(runtime: RuntimeDep, _: CurrentUser) -> RegionPublic:
 
 @router.get("/regions/{code}", response_model=DivisionPublic)
 async def region(code: str, runtime: RuntimeDep, _: CurrentUser) -> DivisionPublic:
-    from shared.errors import NotFound
-
     d = regions_of(runtime).find(code)
     if d is None:
         raise NotFound(f"division {code} not found")

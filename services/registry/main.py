@@ -6,19 +6,13 @@ from fastapi import FastAPI
 
 from services.registry import api
 from services.registry.models import Base, idempotency, inbox, outbox
+from services.registry.seed import load_demo
 from shared.bus.base import Bus
 from shared.config import ServiceSettings
 from shared.events.catalogue.registry import SOURCE
 from shared.events.topics import REGISTRY
 from shared.http.app import build_app
 from shared.service import ServiceDefinition
-
-
-async def _load_demo(runtime):
-    from services.registry.seed import load_demo
-
-    return await load_demo(runtime)
-
 
 SERVICE = ServiceDefinition(
     name="registry",
@@ -31,7 +25,7 @@ SERVICE = ServiceDefinition(
     idempotency=idempotency,
     migrations_package="services.registry.migrations",
     routers=[api.router],
-    load_demo=_load_demo,
+    load_demo=load_demo,
 )
 
 
