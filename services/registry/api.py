@@ -390,17 +390,7 @@ async def list_milestones(
 
 
 def _list_change(c: ListChange) -> ListChangePublic:
-    return ListChangePublic(
-        id=c.id,
-        project_id=c.project_id,
-        kind=c.kind,
-        from_level=c.from_level,
-        to_level=c.to_level,
-        reason=c.reason,
-        effective_date=c.effective_date,
-        actor=c.actor,
-        at=c.at,
-    )
+    return ListChangePublic.model_validate(c, from_attributes=True)
 
 
 @router.post(

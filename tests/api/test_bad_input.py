@@ -124,14 +124,19 @@ def _writes(pid: str, mid: str) -> list[tuple[str, str, dict[str, Any], str]]:
     ]
 
 
-async def test_nul_in_any_write_is_422_and_writes_nothing(any_registry):
-    pid = (await create_project(any_registry))["id"]
-    r = await any_registry.client.post(
+async def add_milestone(registry, pid: str) -> str:  # type: ignore[no-untyped-def]
+    r = await registry.client.post(
         f"/v1/projects/{pid}/milestones",
         json={"name": "土地摘牌", "planned_date": "2020-03-01"},
         headers=COMMANDER,
     )
-    mid = r.json()["id"]
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
+async def test_nul_in_any_write_is_422_and_writes_nothing(any_registry):
+    pid = (await create_project(any_registry))["id"]
+    mid = await add_milestone(any_registry, pid)
     for method, path, body, field in _writes(pid, mid):
         async with nothing_written(any_registry, pid):
             r = await any_registry.client.request(
@@ -184,12 +189,7 @@ async def test_a_project_date_out_of_range_is_422(registry):
 
 async def test_a_date_out_of_range_in_any_write_is_422_and_writes_nothing(registry):
     pid = (await create_project(registry))["id"]
-    r = await registry.client.post(
-        f"/v1/projects/{pid}/milestones",
-        json={"name": "土地摘牌", "planned_date": "2020-03-01"},
-        headers=COMMANDER,
-    )
-    mid = r.json()["id"]
+    mid = await add_milestone(registry, pid)
     base = f"/v1/projects/{pid}"
     old = "0001-01-01"
     milestone = {"name": "开工", "planned_date": "2020-03-01"}
