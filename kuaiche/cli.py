@@ -78,7 +78,10 @@ async def up(demo: bool, data_dir: Path | None) -> None:
             if d.load_demo is not None:
                 runtime = await open_runtime(d, settings[d.name], bus)
                 try:
+                    # Services load in SERVICES order; each one's demo events are published
+                    # before the next one's loader catches up on them.
                     print(await d.load_demo(runtime), flush=True)
+                    await runtime.publish_all()
                 finally:
                     await runtime.close()
     servers = [

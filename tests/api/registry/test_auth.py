@@ -13,7 +13,7 @@ import jwt
 import pytest
 
 from shared.auth import Role, issue_token
-from tests.api.helpers import (
+from tests.api.registry.helpers import (
     BINCHENG,
     ZHANHUA,
     ZOUPING,
