@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from services.factors import api, handlers
 from services.factors.models import Base, idempotency, inbox, outbox
+from services.factors.seed import load_demo
 from shared.bus.base import Bus
 from shared.config import ServiceSettings
 from shared.events.catalogue.factors import SOURCE
@@ -44,6 +45,7 @@ SERVICE = ServiceDefinition(
     migrations_package="services.factors.migrations",
     routers=[api.router],
     consumers=consumers,
+    load_demo=load_demo,
 )
 
 
