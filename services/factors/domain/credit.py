@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from shared.amounts import format_amount
 from shared.errors import RuleViolation
 
 
@@ -13,8 +14,8 @@ def check_grant(demanded: Decimal, granted: Decimal, amount: Decimal) -> None:
     if granted + amount > demanded:
         left = demanded - granted
         raise RuleViolation(
-            f"credit granted may not exceed the demand of {demanded}; {left} remains to grant",
-            remaining=str(left),
+            f"credit granted may not exceed the demand of {format_amount(demanded)}; {format_amount(left)} remains to grant",
+            remaining=format_amount(left),
         )
 
 
@@ -22,6 +23,6 @@ def check_disbursement(granted: Decimal, disbursed: Decimal, amount: Decimal) ->
     if disbursed + amount > granted:
         left = granted - disbursed
         raise RuleViolation(
-            f"disbursements may not exceed the credit granted ({granted}); {left} remains",
-            remaining=str(left),
+            f"disbursements may not exceed the credit granted ({format_amount(granted)}); {format_amount(left)} remains",
+            remaining=format_amount(left),
         )

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from services.factors.domain.vocabulary import Pollutant, Scope
+from shared.amounts import format_amount
 from shared.errors import RuleViolation
 from shared.events.catalogue.registry import Level
 
@@ -115,7 +116,9 @@ def validate_fences(amount: Decimal, fences: Sequence[RingFence]) -> list[str]:
         problems.append("each level may have one ring-fence")
     total = sum((f.amount for f in fences), Decimal(0))
     if total > amount:
-        problems.append(f"the ring-fences keep {total}, more than the pool's {amount}")
+        problems.append(
+            f"the ring-fences keep {format_amount(total)}, more than the pool's {format_amount(amount)}"
+        )
     return problems
 
 
@@ -134,19 +137,19 @@ def check_draw(pool: PoolState, level: str | None, charge: Decimal, advance: boo
     if charge > available:
         fenced = available < pool.remaining
         raise RuleViolation(
-            f"the pool cannot cover {charge}: {available} remains for this project"
+            f"the pool cannot cover {format_amount(charge)}: {format_amount(available)} remains for this project"
             + (" (the rest is ring-fenced for higher levels)" if fenced else ""),
-            remaining=str(available),
-            pool_remaining=str(pool.remaining),
+            remaining=format_amount(available),
+            pool_remaining=format_amount(pool.remaining),
         )
     cap = pool.advance_cap
     if advance and cap is not None and pool.advance_drawn + charge > cap:
         left = max(cap - pool.advance_drawn, Decimal(0))
         raise RuleViolation(
-            f"advances (预支) may take at most {pool.advance_share}% of the pool; "
-            f"{left} remains for advances",
-            remaining=str(min(left, available)),
-            pool_remaining=str(pool.remaining),
+            f"advances (预支) may take at most {format_amount(pool.advance_share or Decimal(0))}% of the pool; "
+            f"{format_amount(left)} remains for advances",
+            remaining=format_amount(min(left, available)),
+            pool_remaining=format_amount(pool.remaining),
         )
 
 
@@ -156,6 +159,6 @@ def replacement_ratio(source_ratio: Decimal, requested: Decimal | None) -> Decim
         return source_ratio
     if requested < source_ratio:
         raise RuleViolation(
-            f"the replacement ratio may not be below the source's {source_ratio}:1",
+            f"the replacement ratio may not be below the source's {format_amount(source_ratio)}:1",
         )
     return requested
