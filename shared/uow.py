@@ -84,9 +84,9 @@ class UnitOfWork:
         event = await record_event(
             self.session,
             self.outbox,
+            payload,
             source=self.source,
             topic=self.topic,
-            payload=payload,
             subject=subject,
             county=county,
             actor=actor,
@@ -100,10 +100,10 @@ class UnitOfWork:
 async def record_event(
     session: AsyncSession,
     outbox: Table,
+    payload: BaseModel,
     *,
     source: str,
     topic: str,
-    payload: BaseModel,
     subject: str,
     county: str | None,
     actor: str,
