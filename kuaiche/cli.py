@@ -79,6 +79,10 @@ async def up(demo: bool, data_dir: Path | None) -> None:
                 runtime = await open_runtime(d, settings[d.name], bus)
                 try:
                     print(await d.load_demo(runtime), flush=True)
+                    # Publish the demo's events now, so a service whose demo builds on them
+                    # (issues learns the projects from the registry's events) finds them.
+                    while await runtime.relay.publish_pending():
+                        pass
                 finally:
                     await runtime.close()
     servers = [

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
+from services.issues.main import SERVICE as ISSUES
 from services.registry.main import SERVICE as REGISTRY
 from shared.service import ServiceDefinition
 
-SERVICES: dict[str, ServiceDefinition] = {s.name: s for s in (REGISTRY,)}
+SERVICES: dict[str, ServiceDefinition] = {s.name: s for s in (REGISTRY, ISSUES)}

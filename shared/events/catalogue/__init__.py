@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from shared.events.catalogue import registry
+from shared.events.catalogue import issues, registry
 
-EVENT_TYPES: dict[str, type[BaseModel]] = {**registry.EVENT_TYPES}
+EVENT_TYPES: dict[str, type[BaseModel]] = {**registry.EVENT_TYPES, **issues.EVENT_TYPES}
 
 
 def payload_model(event_type: str) -> type[BaseModel]:
