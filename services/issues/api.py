@@ -50,7 +50,7 @@ from services.issues.schemas import (
 )
 from shared.db import utcnow
 from shared.fields import MAX_YEAR, MIN_YEAR, BusinessDate
-from shared.http.app import CurrentUser, DbSession, Uow
+from shared.http.app import CurrentUser, DbSession, RuntimeDep, Uow
 
 router = APIRouter(prefix="/v1", tags=["issues"])
 
@@ -79,8 +79,12 @@ class _Today:
         self.blue_to = service.blue_until(calendar, self.today, config)
 
 
-async def _today(session: DbSession, now: Now, config: Config) -> _Today:
-    return _Today(await service.load_calendar(session), now, config)
+async def _today(runtime: RuntimeDep, now: Now, config: Config) -> _Today:
+    # Its own short session: on SQLite any transaction holds the write lock, and a write
+    # route's unit of work must not wait for a read of the calendar.
+    async with runtime.session_factory() as session:
+        calendar = await service.load_calendar(session)
+    return _Today(calendar, now, config)
 
 
 TodayDep = Annotated[_Today, Depends(_today)]
