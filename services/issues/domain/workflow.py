@@ -69,14 +69,14 @@ def next_status(
     `accepted`: the reporter already accepted the current resolution."""
     target = TRANSITIONS.get((status, action))
     if target is None:
-        raise RuleViolation(_forbidden_reason(status, action), status=str(status))
+        raise RuleViolation(_forbidden_reason(status, action), current_status=str(status))
     required = ONLY_FOR.get((status, action))
     if required is not None and complexity is not required:
-        raise RuleViolation(_WHY_NOT_FOR[(status, action)], status=str(status))
+        raise RuleViolation(_WHY_NOT_FOR[(status, action)], current_status=str(status))
     if accepted and action in (Action.ACCEPT, Action.REJECT):
         raise RuleViolation(
             "the reporter already accepted this resolution; it awaits closing",
-            status=str(status),
+            current_status=str(status),
         )
     return target
 

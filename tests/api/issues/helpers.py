@@ -75,9 +75,16 @@ def registry_event(payload: Any, sequence: int, county: str) -> bytes:
     ).to_json()
 
 
-async def publish_registry(svc: IssuesApp, payload: Any, sequence: int, county: str) -> None:
+async def publish_registry(
+    svc: IssuesApp, payload: Any, sequence: int, county: str, key: str | None = None
+) -> None:
+    """Publish as the registry does (keyed by the project, unless `key` says otherwise)."""
     await svc.bus.publish(
-        [OutgoingMessage(REGISTRY, payload.project_id, registry_event(payload, sequence, county))]
+        [
+            OutgoingMessage(
+                REGISTRY, key or payload.project_id, registry_event(payload, sequence, county)
+            )
+        ]
     )
 
 
