@@ -77,7 +77,9 @@ async def test_the_demo_learns_projects_from_events_and_reads_88_3_percent(
             assert sum(r["issues"] for r in rounds["items"]) > 0
 
             async def total(**params: str) -> int:
-                r = await client.get("/v1/issues", params={**params, "limit": "1"}, headers=COMMANDER)
+                r = await client.get(
+                    "/v1/issues", params={**params, "limit": "1"}, headers=COMMANDER
+                )
                 assert r.status_code == 200, r.text
                 return int(r.json()["total"])
 
