@@ -65,5 +65,7 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
-def projection_consumer(runtime: Runtime, topics: Sequence[str] = (REGISTRY,)) -> InboxConsumer:
-    return InboxConsumer(CONSUMER, runtime.bus, runtime.session_factory, inbox, topics, HANDLERS)
+def projection_consumer(
+    runtime: Runtime, topics: Sequence[str] = (REGISTRY,), name: str = CONSUMER
+) -> InboxConsumer:
+    return InboxConsumer(name, runtime.bus, runtime.session_factory, inbox, topics, HANDLERS)
