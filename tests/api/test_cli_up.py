@@ -12,6 +12,8 @@ from pathlib import Path
 
 import httpx
 
+from kuaiche.services import SERVICES
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -21,9 +23,11 @@ def free_port() -> int:
 
 def test_up_serves_with_a_working_token_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KUAICHE_")} | {
-        "KUAICHE_REGISTRY_PORT": str(port)
-    }
+    env = (
+        {k: v for k, v in os.environ.items() if not k.startswith("KUAICHE_")}
+        | {f"KUAICHE_{name.upper()}_PORT": str(free_port()) for name in SERVICES}
+        | {"KUAICHE_REGISTRY_PORT": str(port)}
+    )
     kuaiche = Path(sys.executable).parent / "kuaiche"
     proc = subprocess.Popen(
         [str(kuaiche), "up", "--data-dir", str(tmp_path)],
