@@ -64,6 +64,21 @@ def _install_stop(stop: asyncio.Event) -> None:
         loop.add_signal_handler(sig, stop.set)
 
 
+async def load_demos(
+    definitions: list[ServiceDefinition], settings: dict[str, ServiceSettings], bus: Bus | None
+) -> None:
+    """Each service's demo, in SERVICES order: each one's events are published before the
+    next one's loader catches up on them (factors and issues build on the registry's)."""
+    for d in definitions:
+        if d.load_demo is not None:
+            runtime = await open_runtime(d, settings[d.name], bus)
+            try:
+                print(await d.load_demo(runtime), flush=True)
+                await runtime.publish_all()
+            finally:
+                await runtime.close()
+
+
 async def up(demo: bool, data_dir: Path | None) -> None:
     definitions = list(SERVICES.values())
     settings = {d.name: load_settings(d.name, data_dir=data_dir) for d in definitions}
@@ -74,17 +89,7 @@ async def up(demo: bool, data_dir: Path | None) -> None:
         await bus.start()
     await migrate(definitions, data_dir)
     if demo:
-        for d in definitions:
-            if d.load_demo is not None:
-                runtime = await open_runtime(d, settings[d.name], bus)
-                try:
-                    print(await d.load_demo(runtime), flush=True)
-                    # Publish the demo's events now, so a service whose demo builds on them
-                    # (issues learns the projects from the registry's events) finds them.
-                    while await runtime.relay.publish_pending():
-                        pass
-                finally:
-                    await runtime.close()
+        await load_demos(definitions, settings, bus)
     servers = [
         _Server(
             uvicorn.Config(

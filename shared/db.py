@@ -104,3 +104,15 @@ def is_unavailable(exc: BaseException) -> bool:
             cause = cause.__cause__
         return False
     return isinstance(exc, OSError)
+
+
+NAMING_CONVENTION: dict[str, str] = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+"""Constraint names every service's metadata uses, so migrations name them the same way on
+SQLite and PostgreSQL."""
+

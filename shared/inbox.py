@@ -113,6 +113,21 @@ class InboxConsumer:
             except Exception:
                 log.warning("consumer %s: stop failed", self.name, exc_info=True)
 
+    async def catch_up(self, idle_timeout: float) -> int:
+        """Apply everything already on the topics and return how many messages were read: reads
+        until a fetch finds nothing for `idle_timeout` seconds. For a demo loader that builds on
+        the projection; the worker's `run` then goes on from the committed position."""
+        consumer = self.bus.consumer(self.name, self.topics)
+        await consumer.start()
+        read = 0
+        try:
+            while messages := await consumer.fetch(timeout=idle_timeout):
+                await self.process_batch(consumer, messages)
+                read += len(messages)
+        finally:
+            await consumer.stop()
+        return read
+
     async def process_batch(self, consumer: Consumer, messages: Sequence[Message]) -> None:
         last: dict[tuple[str, int], Message] = {}
         try:

@@ -64,6 +64,20 @@ class Runtime:
             after_commit=self.relay.wake if self.relay_in_process else None,
         )
 
+    async def publish_all(self) -> None:
+        """Relay every pending outbox row now (a demo loader's events, before the next service
+        catches up on them)."""
+        while await self.relay.publish_pending():
+            pass
+
+    async def catch_up(self) -> None:
+        """Apply every event already published to this service's consumers. A broker needs a
+        few seconds to assign partitions, so an empty fetch means "caught up" only after a
+        longer wait there."""
+        idle = 0.2 if self.settings.kafka_bootstrap is None else 5.0
+        for consumer in self.consumers:
+            await consumer.catch_up(idle)
+
     async def close(self) -> None:
         if self.owns_bus:
             await self.bus.stop()

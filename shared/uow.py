@@ -81,23 +81,54 @@ class UnitOfWork:
         key: str | None = None,
     ) -> CloudEvent:
         """Record `payload` (a catalogue model with a TYPE) as an event of this transaction."""
-        event = CloudEvent(
+        event = await record_event(
+            self.session,
+            self.outbox,
+            payload,
             source=self.source,
-            type=payload.TYPE,  # type: ignore[attr-defined]
+            topic=self.topic,
             subject=subject,
-            data=payload.model_dump(mode="json"),
             county=county,
             actor=actor,
             sequence=sequence,
-            partitionkey=key or subject,
+            key=key,
         )
-        size = len(event.to_json())
-        if size > MAX_EVENT_BYTES:
-            # Refused here, in the request, so an event no broker would take never reaches
-            # the outbox (where it would block every event after it).
-            raise PayloadTooLarge(
-                f"the change is too large to publish ({size} bytes, at most {MAX_EVENT_BYTES})"
-            )
-        await write_event(self.session, self.outbox, self.topic, event)
         self.emitted.append(event)
         return event
+
+
+async def record_event(
+    session: AsyncSession,
+    outbox: Table,
+    payload: BaseModel,
+    *,
+    source: str,
+    topic: str,
+    subject: str,
+    county: str | None,
+    actor: str,
+    sequence: int,
+    key: str | None = None,
+) -> CloudEvent:
+    """Write `payload` as an event into `outbox` within the session's transaction. Use cases go
+    through `UnitOfWork.emit`; an event handler that reacts with an event of its own calls this
+    with the inbox transaction's session, so the reaction commits with the event's effect."""
+    event = CloudEvent(
+        source=source,
+        type=payload.TYPE,  # type: ignore[attr-defined]
+        subject=subject,
+        data=payload.model_dump(mode="json"),
+        county=county,
+        actor=actor,
+        sequence=sequence,
+        partitionkey=key or subject,
+    )
+    size = len(event.to_json())
+    if size > MAX_EVENT_BYTES:
+        # Refused here, in the request, so an event no broker would take never reaches
+        # the outbox (where it would block every event after it).
+        raise PayloadTooLarge(
+            f"the change is too large to publish ({size} bytes, at most {MAX_EVENT_BYTES})"
+        )
+    await write_event(session, outbox, topic, event)
+    return event

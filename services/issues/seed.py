@@ -344,22 +344,6 @@ class _Player:
         await close(self.wd(resolved_on, 2))
 
 
-async def catch_up(runtime: Runtime, idle: float) -> int:
-    """Apply what the bus holds for the service's consumers, until a read finds nothing new
-    for `idle` seconds. Returns how many messages were read."""
-    read = 0
-    for consumer in runtime.consumers:
-        reader = consumer.bus.consumer(consumer.name, consumer.topics)
-        await reader.start()
-        try:
-            while messages := await reader.fetch(timeout=idle, max_messages=500):
-                await consumer.process_batch(reader, messages)
-                read += len(messages)
-        finally:
-            await reader.stop()
-    return read
-
-
 async def known_projects(runtime: Runtime) -> list[tuple[str, str]]:
     async with runtime.session_factory() as s:
         rows = (
@@ -372,13 +356,11 @@ async def known_projects(runtime: Runtime) -> list[tuple[str, str]]:
     return [(r[0], r[1]) for r in rows]
 
 
-async def load_demo(runtime: Runtime, *, idle: float | None = None) -> str:
+async def load_demo(runtime: Runtime) -> str:
     async with runtime.session_factory() as s:
         if await service.count_issues(s):
             return "issues: problems already present; demo not loaded again"
-    await catch_up(
-        runtime, idle if idle is not None else (1.0 if runtime.settings.is_embedded else 5.0)
-    )
+    await runtime.catch_up()  # the registry's demo events, into the projection
     projects = await known_projects(runtime)
     if not projects:
         return "issues: no projects known from the registry's events; demo not loaded"

@@ -9,7 +9,6 @@ import datetime as dt
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, func, not_, or_, select
@@ -49,6 +48,7 @@ from services.issues.schemas import (
 from shared.auth import Principal, Role
 from shared.errors import InvalidInput, NotFound, RuleViolation
 from shared.events.catalogue import issues as ev
+from shared.rates import percent
 from shared.uow import UnitOfWork
 
 SCANNER = "system:overdue-scan"
@@ -675,19 +675,12 @@ async def get_issue(
 
 
 # ---------------------------------------------------------------- figures
-def rate(part: int, whole: int) -> Decimal | None:
-    """A percentage with one decimal, rounded half up (196 of 222 → 88.3)."""
-    if whole == 0:
-        return None
-    return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.1"), ROUND_HALF_UP)
-
-
 def _figures(collected: int, resolved: int, on_time: int, overdue: int) -> dict[str, Any]:
     return {
         "collected": collected,
         "resolved": resolved,
-        "resolution_rate": rate(resolved, collected),
-        "on_time_rate": rate(on_time, resolved),
+        "resolution_rate": percent(resolved, collected),
+        "on_time_rate": percent(on_time, resolved),
         "overdue": overdue,
     }
 

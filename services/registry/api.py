@@ -10,7 +10,6 @@ from typing import Annotated
 from fastapi import APIRouter, File, Header, Query, Response, UploadFile, status
 
 from services.registry import access, importing, service
-from services.registry.domain.clock import today_in_shanghai
 from services.registry.domain.enums import LEVEL_LABELS, STAGE_LABELS, Level, Stage, Track
 from services.registry.domain.regions import RegionTable, load_region_table
 from services.registry.models import ListChange, Milestone, MonthlyReport, Project
@@ -38,6 +37,7 @@ from services.registry.schemas import (
     StageChangePublic,
     StageMoveIn,
 )
+from shared.clock import today_in_shanghai
 from shared.errors import InvalidInput, NotFound
 from shared.http.app import CurrentUser, DbSession, RuntimeDep, Uow
 

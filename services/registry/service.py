@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
 from services.registry import access
-from services.registry.domain.clock import today_in_shanghai
 from services.registry.domain.enums import Level, ListChangeKind, Stage
 from services.registry.domain.plans import target_to_date, validate_annual_plan
 from services.registry.domain.progress import Progress, compute_progress
@@ -44,6 +43,7 @@ from services.registry.schemas import (
     StageMoveIn,
 )
 from shared.auth import Principal
+from shared.clock import today_in_shanghai
 from shared.db import utcnow
 from shared.errors import (
     InvalidInput,

@@ -22,12 +22,11 @@ def free_port() -> int:
 
 
 def test_up_serves_with_a_working_token_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
-    port = free_port()
-    env = (
-        {k: v for k, v in os.environ.items() if not k.startswith("KUAICHE_")}
-        | {f"KUAICHE_{name.upper()}_PORT": str(free_port()) for name in SERVICES}
-        | {"KUAICHE_REGISTRY_PORT": str(port)}
-    )
+    ports = {name: free_port() for name in SERVICES}
+    port = ports["registry"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KUAICHE_")} | {
+        f"KUAICHE_{name.upper()}_PORT": str(p) for name, p in ports.items()
+    }
     kuaiche = Path(sys.executable).parent / "kuaiche"
     proc = subprocess.Popen(
         [str(kuaiche), "up", "--data-dir", str(tmp_path)],
@@ -50,7 +49,9 @@ def test_up_serves_with_a_working_token_and_stops_cleanly_on_ctrl_c(tmp_path: Pa
         token = lines[lines.index("commander token (Authorization: Bearer ...):") + 1]
 
         base = f"http://127.0.0.1:{port}"
-        assert httpx.get(f"{base}/readyz").status_code == 200
+        for name, p in ports.items():  # every service is up, each on its own port
+            assert any(f"http://127.0.0.1:{p}" in line for line in lines), name
+            assert httpx.get(f"http://127.0.0.1:{p}/readyz").status_code == 200, name
         r = httpx.get(f"{base}/v1/projects", headers={"Authorization": f"Bearer {token}"})
         assert r.status_code == 200 and r.json() == {"items": [], "total": 0}
 

@@ -17,13 +17,22 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 import chinese_calendar
 
+from shared.clock import SHANGHAI, today_in_shanghai
 from shared.errors import InvalidInput, RuleViolation
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+__all__ = [
+    "SHANGHAI",
+    "CalendarUnavailable",
+    "WorkCalendar",
+    "YearSchedule",
+    "package_covers",
+    "package_schedule",
+    "today_in_shanghai",
+]
+
 MAX_WORKDAYS = 366  # how far one count may reach; a deadline is days or weeks away
 MAX_SCAN_DAYS = 3 * 366  # no schedule has that many days off in a row: a bug, not a calendar
 
@@ -177,10 +186,3 @@ class WorkCalendar:
             if self.is_workday(day):
                 count += 1
         return count
-
-
-def today_in_shanghai(now: dt.datetime) -> dt.date:
-    """The calendar date in Asia/Shanghai at the aware instant `now`."""
-    if now.tzinfo is None or now.utcoffset() is None:
-        raise ValueError("a timezone-aware datetime is needed")
-    return now.astimezone(SHANGHAI).date()

@@ -7,12 +7,10 @@ is taken from the rounded figures so it matches what a reader subtracts on paper
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, localcontext
+from decimal import Decimal
 
 from shared.errors import InvalidInput
-
-ONE_DECIMAL = Decimal("0.1")
-HUNDRED = Decimal(100)
+from shared.rates import percent
 
 
 @dataclass(frozen=True)
@@ -23,17 +21,6 @@ class Progress:
     time_elapsed: Decimal  # 序时进度: month / 12
     lag_points: Decimal | None  # completion rate − time elapsed, percentage points
     plan_rate_to_date: Decimal | None  # YTD actual / cumulative target to date
-
-
-def percent(numerator: Decimal | int, denominator: Decimal | int) -> Decimal | None:
-    """numerator / denominator as a percentage, 1 dp half up; None when the denominator is 0."""
-    if denominator == 0:
-        return None
-    # Extra precision so the only rounding that matters is the final half-up one.
-    with localcontext() as ctx:
-        ctx.prec = 50
-        ratio = Decimal(numerator) * HUNDRED / Decimal(denominator)
-        return ratio.quantize(ONE_DECIMAL, rounding=ROUND_HALF_UP)
 
 
 def compute_progress(

@@ -59,7 +59,7 @@ def unique_code(fmt: str = "new", region: str = BINCHENG) -> str:
 
 def today() -> dt.date:
     """Today in Shanghai, as the service reckons it."""
-    from services.registry.domain.clock import today_in_shanghai
+    from shared.clock import today_in_shanghai
 
     return today_in_shanghai()
 

@@ -13,7 +13,7 @@ import jwt
 import pytest
 
 from shared.auth import Role, issue_token
-from tests.api.helpers import (
+from tests.api.registry.helpers import (
     BINCHENG,
     ZHANHUA,
     ZOUPING,
@@ -333,7 +333,10 @@ async def test_livez(registry):
 async def test_readyz_reports_its_checks(registry):
     r = await registry.client.get("/readyz")
     assert r.status_code == 200, r.text
-    assert r.json() == {"status": "ready", "checks": {"database": "ok", "bus": "ok", "worker": "ok"}}
+    assert r.json() == {
+        "status": "ready",
+        "checks": {"database": "ok", "bus": "ok", "worker": "ok"},
+    }
 
 
 async def test_metrics_count_http_requests(registry):

@@ -20,7 +20,7 @@ from openpyxl import Workbook
 
 from services.registry import importing
 from shared.bus.inprocess import InProcessBus
-from tests.api.helpers import create_project, has_error, nothing_written, problem
+from tests.api.registry.helpers import create_project, has_error, nothing_written, problem
 from tests.conftest import (
     COMMANDER,
     RunningService,

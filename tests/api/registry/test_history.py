@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.api.helpers import create_project, move
+from tests.api.registry.helpers import create_project, move
 from tests.conftest import COMMANDER, token
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from tests.api.helpers import (
+from tests.api.registry.helpers import (
     BINCHENG,
     ZOUPING,
     county_actor,

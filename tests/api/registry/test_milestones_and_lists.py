@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.helpers import (
+from tests.api.registry.helpers import (
     BINCHENG,
     ZOUPING,
     county_actor,
@@ -348,7 +348,7 @@ async def test_a_list_change_without_reason_is_422(registry):
 
 @pytest.mark.parametrize("who", ["own county", "viewer", "department"])
 async def test_only_the_command_office_changes_the_list(registry, who):
-    from tests.api.helpers import department_token
+    from tests.api.registry.helpers import department_token
 
     headers = {
         "own county": county_token(BINCHENG),

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.helpers import (
+from tests.api.registry.helpers import (
     BINCHENG,
     county_actor,
     county_token,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.api.helpers import create_project, move, nothing_written, problem, unique_name
+from tests.api.registry.helpers import create_project, move, nothing_written, problem, unique_name
 from tests.conftest import COMMANDER
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.helpers import (
+from tests.api.registry.helpers import (
     BINCHENG,
     county_actor,
     county_token,

@@ -2,8 +2,9 @@ from decimal import Decimal as D
 
 import pytest
 
-from services.registry.domain.progress import Progress, compute_progress, percent
+from services.registry.domain.progress import Progress, compute_progress
 from shared.errors import InvalidInput
+from shared.rates import percent
 
 
 @pytest.mark.parametrize(

@@ -3,8 +3,8 @@ from decimal import Decimal as D
 
 import pytest
 
-from services.registry.domain.clock import today_in_shanghai
 from services.registry.domain.reports import parse_period, validate_report
+from shared.clock import today_in_shanghai
 from shared.errors import InvalidInput
 
 TODAY = date(2024, 6, 15)

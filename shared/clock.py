@@ -1,4 +1,4 @@
-"""The registry's working date: reports and deadlines follow the calendar in China."""
+"""The business date: reports, allocations and deadlines follow the calendar in China."""
 
 from __future__ import annotations
 

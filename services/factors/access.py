@@ -1,0 +1,32 @@
+"""Who may do what with factors: the command office sets pools, allocates, releases and records
+bank credit; a county reads its own county's allocations and credit and registers credit
+demands for its own projects; departments and viewers read. Another county's allocation or
+demand is 404 (its existence is not disclosed); writing for another county's project is 403."""
+
+from __future__ import annotations
+
+from shared.auth import Principal, Role
+from shared.errors import Forbidden, NotFound
+
+
+def county_filter(principal: Principal, requested: str | None) -> str | None:
+    """The county a listing is limited to: a county user always sees only its own."""
+    if principal.role is Role.COUNTY:
+        return principal.county
+    return requested
+
+
+def ensure_readable(principal: Principal, county: str, what: str) -> None:
+    if principal.role is Role.COUNTY and principal.county != county:
+        raise NotFound(f"{what} not found")
+
+
+def ensure_may_demand_credit(principal: Principal, county: str) -> None:
+    if principal.role is Role.COMMANDER:
+        return
+    if principal.role is not Role.COUNTY:
+        raise Forbidden(f"a {principal.role} may not register credit demands")
+    if principal.county != county:
+        raise Forbidden(
+            f"a county user of {principal.county} may not register credit for projects of {county}"
+        )

@@ -1,0 +1,92 @@
+"""Units of the factors and exact conversion into the canonical unit each is stored in.
+
+| factor | stored in | also accepted |
+|---|---|---|
+| land | mu 亩 | hectare 公顷 (× 15) |
+| energy | tce 吨标准煤 | 10k_tce 万吨标准煤 (× 10,000) |
+| pollutant | t 吨/年 | kg (÷ 1,000) |
+| water | 10k_m3 万立方米/年 | m3 立方米 (÷ 10,000) |
+| funds | 10k_yuan 万元 | yi_yuan 亿元 (× 10,000), yuan 元 (÷ 10,000) |
+
+A converted amount must fit the stored precision (4 decimal places): 0.00001 万元 is refused,
+never rounded, so what the ledger holds is exactly what was asked for.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from enum import StrEnum
+
+from shared.errors import InvalidInput
+
+STORED_PLACES = 4
+MAX_INTEGER_DIGITS = 14
+
+
+class Measure(StrEnum):
+    """What an amount measures: each factor, plus funds."""
+
+    LAND = "land"
+    ENERGY = "energy"
+    POLLUTANT = "pollutant"
+    WATER = "water"
+    FUNDS = "funds"
+
+
+CANONICAL: dict[Measure, str] = {
+    Measure.LAND: "mu",
+    Measure.ENERGY: "tce",
+    Measure.POLLUTANT: "t",
+    Measure.WATER: "10k_m3",
+    Measure.FUNDS: "10k_yuan",
+}
+
+UNIT_LABELS: dict[str, str] = {
+    "mu": "亩",
+    "hectare": "公顷",
+    "tce": "吨标准煤",
+    "10k_tce": "万吨标准煤",
+    "t": "吨/年",
+    "kg": "千克/年",
+    "10k_m3": "万立方米/年",
+    "m3": "立方米/年",
+    "10k_yuan": "万元",
+    "yi_yuan": "亿元",
+    "yuan": "元",
+}
+
+# how many canonical units one of the named unit is
+_FACTORS: dict[Measure, dict[str, Decimal]] = {
+    Measure.LAND: {"mu": Decimal(1), "hectare": Decimal(15)},
+    Measure.ENERGY: {"tce": Decimal(1), "10k_tce": Decimal(10_000)},
+    Measure.POLLUTANT: {"t": Decimal(1), "kg": Decimal("0.001")},
+    Measure.WATER: {"10k_m3": Decimal(1), "m3": Decimal("0.0001")},
+    Measure.FUNDS: {"10k_yuan": Decimal(1), "yi_yuan": Decimal(10_000), "yuan": Decimal("0.0001")},
+}
+
+
+def accepted_units(measure: Measure) -> list[str]:
+    return list(_FACTORS[measure])
+
+
+def to_canonical(measure: Measure, amount: Decimal, unit: str | None, field: str) -> Decimal:
+    """`amount` given in `unit` (default: the canonical one), in the canonical unit, exactly."""
+    unit = unit or CANONICAL[measure]
+    per_unit = _FACTORS[measure].get(unit)
+    if per_unit is None:
+        message = f"unit {unit!r} is not a unit of {measure}; use one of " + ", ".join(
+            accepted_units(measure)
+        )
+        raise InvalidInput(message, errors=[{"field": "unit", "message": message}])
+    value = amount * per_unit
+    exponent = value.normalize().as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > STORED_PLACES:
+        message = (
+            f"{amount} {unit} is {value} {CANONICAL[measure]}, which has more than "
+            f"{STORED_PLACES} decimal places and cannot be stored exactly"
+        )
+        raise InvalidInput(message, errors=[{"field": field, "message": message}])
+    if value.adjusted() >= MAX_INTEGER_DIGITS:
+        message = f"{value} {CANONICAL[measure]} is too large"
+        raise InvalidInput(message, errors=[{"field": field, "message": message}])
+    return value

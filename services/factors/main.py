@@ -1,0 +1,55 @@
+"""The factors service (要素跟着项目走): its definition and app factory."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from services.factors import api, handlers
+from services.factors.models import Base, idempotency, inbox, outbox
+from services.factors.seed import load_demo
+from shared.bus.base import Bus
+from shared.config import ServiceSettings
+from shared.events.catalogue.factors import SOURCE
+from shared.events.topics import FACTORS, REGISTRY
+from shared.http.app import build_app
+from shared.inbox import InboxConsumer
+from shared.runtime import Runtime
+from shared.service import ServiceDefinition
+
+
+def consumers(runtime: Runtime, registry_topic: str = REGISTRY) -> list[InboxConsumer]:
+    """The projection of the registry's projects; it reacts to a withdrawal by publishing
+    releases on this service's own topic. (Tests point it at a topic of their own.)"""
+    definition = runtime.definition
+    return [
+        InboxConsumer(
+            handlers.CONSUMER,
+            runtime.bus,
+            runtime.session_factory,
+            definition.inbox,
+            [registry_topic],
+            handlers.handlers(topic=definition.topic, source=definition.source),
+        )
+    ]
+
+
+SERVICE = ServiceDefinition(
+    name="factors",
+    title="factors (要素跟着项目走)",
+    source=SOURCE,
+    topic=FACTORS,
+    metadata=Base.metadata,
+    outbox=outbox,
+    inbox=inbox,
+    idempotency=idempotency,
+    migrations_package="services.factors.migrations",
+    routers=[api.router],
+    consumers=consumers,
+    load_demo=load_demo,
+)
+
+
+def create_app(
+    settings: ServiceSettings, *, bus: Bus | None = None, with_worker: bool = False
+) -> FastAPI:
+    return build_app(SERVICE, settings, bus=bus, with_worker=with_worker)

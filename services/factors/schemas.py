@@ -1,0 +1,278 @@
+"""Request and response models of the factors API. Amounts are decimals that travel as JSON
+strings; an input amount may name its unit (`unit`), and answers are always in the factor's
+canonical unit (亩, 吨标准煤, 吨/年, 万立方米/年, 万元)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from services.factors.domain.vocabulary import (
+    AllocationStatus,
+    Factor,
+    Pollutant,
+    ReleaseCause,
+    Scope,
+    SourceKind,
+)
+from shared.amounts import Amount
+from shared.events.catalogue.registry import Level
+from shared.fields import MAX_YEAR, MIN_YEAR, BusinessDate, InputModel
+
+T = TypeVar("T")
+
+# As typed by the caller, before conversion to the stored unit (which allows 4 places).
+InputAmount = Annotated[Decimal, Field(gt=0, max_digits=22, decimal_places=8)]
+Year = Annotated[int, Field(ge=MIN_YEAR, le=MAX_YEAR)]
+Ratio = Annotated[Decimal, Field(ge=1, le=10, max_digits=6, decimal_places=2)]
+Share = Annotated[Decimal, Field(gt=0, le=100, max_digits=5, decimal_places=2)]
+Unit = Annotated[str, Field(max_length=20)]
+Text = Annotated[str, Field(min_length=1, max_length=2000)]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+
+
+# ---------------------------------------------------------------- pools
+class RingFenceIn(InputModel):
+    model_config = ConfigDict(extra="forbid")
+
+    min_level: Level = Field(description="kept for projects at this level or above")
+    amount: InputAmount
+
+
+class PoolCreate(InputModel):
+    model_config = ConfigDict(extra="forbid")
+
+    factor: Factor
+    pollutant: Pollutant | None = Field(None, description="required for the pollutant factor")
+    year: Year
+    scope: Scope
+    amount: InputAmount
+    unit: Unit | None = Field(None, description="default: the factor's canonical unit")
+    name: Name | None = None
+    ring_fences: list[RingFenceIn] = Field(default_factory=list, max_length=10)
+    advance_share: Share | None = Field(
+        None, description="the most advances (预支) may take, in percent of the pool"
+    )
+
+    @model_validator(mode="after")
+    def _pollutant_only_for_pollutants(self) -> PoolCreate:
+        if (self.factor is Factor.POLLUTANT) != (self.pollutant is not None):
+            raise ValueError("a pollutant pool names its pollutant; other pools do not")
+        return self
+
+
+class RingFencePublic(BaseModel):
+    min_level: Level
+    amount: Amount
+    available_below: Amount = Field(description="what a project below these levels may draw")
+
+
+class PoolPublic(BaseModel):
+    id: str
+    factor: Factor
+    factor_label: str
+    pollutant: Pollutant | None
+    year: int
+    scope: Scope
+    scope_label: str
+    name: str | None
+    unit: str
+    unit_label: str
+    amount: Amount
+    allocated: Amount
+    remaining: Amount
+    advance: Amount
+    released: Amount
+    utilisation: Amount | None = Field(description="allocated / amount, percent, 1 dp half up")
+    advance_share: Amount | None
+    ring_fences: list[RingFencePublic]
+    version: int
+    created_at: dt.datetime
+
+
+# ---------------------------------------------------------------- allocations
+class AllocationCreate(InputModel):
+    model_config = ConfigDict(extra="forbid")
+
+    pool_id: Annotated[str, Field(max_length=36)]
+    project_id: Annotated[str, Field(max_length=36)]
+    amount: InputAmount
+    unit: Unit | None = None
+    advance: bool = Field(False, description="预支: before approvals are complete")
+    source_id: Annotated[str, Field(max_length=36)] | None = Field(
+        None, description="pollutants: the replacement source"
+    )
+    ratio: Ratio | None = Field(
+        None, description="pollutants: replacement ratio (default: the source's)"
+    )
+    note: Text | None = None
+
+
+class ReleaseIn(InputModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Text
+
+
+class AllocationPublic(BaseModel):
+    id: str
+    pool_id: str
+    project_id: str
+    county: str
+    level: str | None
+    factor: Factor
+    pollutant: Pollutant | None
+    year: int
+    unit: str
+    amount: Amount
+    charged: Amount
+    ratio: Amount | None
+    source_id: str | None
+    advance: bool
+    status: AllocationStatus
+    note: str | None
+    allocated_on: dt.date
+    allocated_by: str
+    released_on: dt.date | None
+    released_by: str | None
+    release_cause: ReleaseCause | None
+    release_reason: str | None
+    version: int
+
+
+# ---------------------------------------------------------------- replacement sources
+class SourceCreate(InputModel):
+    model_config = ConfigDict(extra="forbid")
+
+    pollutant: Pollutant
+    name: Name = Field(description="the closed or retrofitted plant")
+    kind: SourceKind
+    county: Annotated[str, Field(pattern=r"^\d{6}$")] | None = None
+    amount: InputAmount = Field(description="freed emissions, 吨/年")
+    unit: Unit | None = None
+    ratio: Ratio | None = Field(None, description="default: the city's ratio for the pollutant")
+    note: Text | None = None
+
+
+class SourcePublic(BaseModel):
+    id: str
+    pollutant: Pollutant
+    name: str
+    kind: SourceKind
+    county: str | None
+    unit: str
+    amount: Amount
+    used: Amount
+    remaining: Amount
+    ratio: Amount
+    note: str | None
+    version: int
+
+
+# ---------------------------------------------------------------- funds
+class CreditDemandCreate(InputModel):
+    model_config = ConfigDict(extra="forbid")
+
+    project_id: Annotated[str, Field(max_length=36)]
+    amount: InputAmount
+    unit: Unit | None = Field(None, description="default 10k_yuan (万元); yi_yuan, yuan")
+    year: Year | None = Field(None, description="default: this year")
+    purpose: Text | None = None
+
+
+class GrantIn(InputModel):
+    model_config = ConfigDict(extra="forbid")
+
+    bank: Name
+    amount: InputAmount
+    unit: Unit | None = None
+    date: BusinessDate | None = Field(None, description="default: today (Asia/Shanghai)")
+
+
+class DisbursementIn(InputModel):
+    model_config = ConfigDict(extra="forbid")
+
+    amount: InputAmount
+    unit: Unit | None = None
+    date: BusinessDate | None = None
+
+
+class GrantPublic(BaseModel):
+    id: str
+    bank: str
+    amount: Amount
+    granted_on: dt.date
+
+
+class DisbursementPublic(BaseModel):
+    id: str
+    amount: Amount
+    disbursed_on: dt.date
+
+
+class CreditDemandPublic(BaseModel):
+    id: str
+    project_id: str
+    county: str
+    year: int
+    unit: str
+    amount: Amount
+    granted: Amount
+    disbursed: Amount
+    purpose: str | None
+    grants: list[GrantPublic]
+    disbursements: list[DisbursementPublic]
+    version: int
+
+
+class CreditFigures(BaseModel):
+    projects: int
+    demanded: Amount
+    granted: Amount
+    disbursed: Amount
+
+
+class CountyCredit(CreditFigures):
+    county: str
+
+
+class CreditSummary(CreditFigures):
+    year: int
+    unit: str
+    counties: list[CountyCredit]
+
+
+# ---------------------------------------------------------------- factor summary
+class CountyFactor(BaseModel):
+    county: str
+    allocated: Amount
+    advance: Amount
+    released: Amount
+    allocations: int
+
+
+class FactorSummaryRow(BaseModel):
+    factor: Factor
+    factor_label: str
+    pollutant: Pollutant | None
+    unit: str
+    pool: Amount
+    allocated: Amount
+    advance: Amount
+    released: Amount
+    remaining: Amount
+    utilisation: Amount | None
+    counties: list[CountyFactor]
+
+
+class FactorSummary(BaseModel):
+    year: int
+    factors: list[FactorSummaryRow]

@@ -1,0 +1,132 @@
+"""Events the factors service publishes on `kuaiche.factors`. Allocation and credit events are
+keyed by project id (so one project's factor history stays in order); pool events by pool id.
+Amounts are in the factor's canonical unit (`unit`), carried as decimal strings."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from shared.amounts import Amount
+
+SOURCE = "kuaiche/factors"
+
+
+class FactorsEvent(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    TYPE: ClassVar[str]
+
+
+class RingFenceTerms(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    min_level: str
+    amount: Amount
+
+
+class QuotaIssued(FactorsEvent):
+    """A quota pool was set up (指标下达)."""
+
+    TYPE = "kuaiche.quota.issued.v1"
+    pool_id: str
+    factor: str
+    pollutant: str | None
+    year: int
+    scope: str
+    amount: Amount
+    unit: str
+    ring_fences: list[RingFenceTerms]
+    advance_share: Amount | None
+
+
+class FactorAllocated(FactorsEvent):
+    TYPE = "kuaiche.factor.allocated.v1"
+    allocation_id: str
+    pool_id: str
+    project_id: str
+    county: str
+    level: str | None
+    factor: str
+    pollutant: str | None
+    year: int
+    scope: str
+    amount: Amount  # what the project gets
+    charged: Amount  # what the pool bears: ratio × amount for pollutants
+    unit: str
+    ratio: Amount | None
+    source_id: str | None
+    advance: bool
+    allocated_on: dt.date
+
+
+class FactorReleased(FactorsEvent):
+    """An allocation returned to its pool (收回)."""
+
+    TYPE = "kuaiche.factor.released.v1"
+    allocation_id: str
+    pool_id: str
+    project_id: str
+    county: str
+    factor: str
+    pollutant: str | None
+    year: int
+    amount: Amount
+    charged: Amount
+    unit: str
+    advance: bool
+    cause: str  # manual | withdrawn
+    reason: str
+    released_on: dt.date
+
+
+class CreditDemanded(FactorsEvent):
+    TYPE = "kuaiche.credit.demanded.v1"
+    demand_id: str
+    project_id: str
+    county: str
+    year: int
+    amount: Amount  # 万元
+
+
+class CreditGranted(FactorsEvent):
+    """A bank granted credit (授信) against a demand."""
+
+    TYPE = "kuaiche.credit.granted.v1"
+    demand_id: str
+    grant_id: str
+    project_id: str
+    county: str
+    year: int
+    bank: str
+    amount: Amount
+    granted_total: Amount
+    granted_on: dt.date
+
+
+class CreditDisbursed(FactorsEvent):
+    """A bank paid out (放款) against the credit granted."""
+
+    TYPE = "kuaiche.credit.disbursed.v1"
+    demand_id: str
+    disbursement_id: str
+    project_id: str
+    county: str
+    year: int
+    amount: Amount
+    disbursed_total: Amount
+    disbursed_on: dt.date
+
+
+EVENT_TYPES: dict[str, type[BaseModel]] = {
+    model.TYPE: model
+    for model in (
+        QuotaIssued,
+        FactorAllocated,
+        FactorReleased,
+        CreditDemanded,
+        CreditGranted,
+        CreditDisbursed,
+    )
+}

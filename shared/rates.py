@@ -1,0 +1,22 @@
+"""Rates as the city's reports print them: percentages with one decimal place, rounded half up.
+
+One rule for every service (completion rate, utilisation, resolution rate, start rate).
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal, localcontext
+
+ONE_DECIMAL = Decimal("0.1")
+HUNDRED = Decimal(100)
+
+
+def percent(numerator: Decimal | int, denominator: Decimal | int) -> Decimal | None:
+    """numerator / denominator as a percentage, 1 dp half up; None when the denominator is 0."""
+    if denominator == 0:
+        return None
+    # Extra precision so the only rounding that matters is the final half-up one.
+    with localcontext() as ctx:
+        ctx.prec = 50
+        ratio = Decimal(numerator) * HUNDRED / Decimal(denominator)
+        return ratio.quantize(ONE_DECIMAL, rounding=ROUND_HALF_UP)
