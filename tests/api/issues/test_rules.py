@@ -248,3 +248,14 @@ async def test_an_unknown_problem_is_404(issues) -> None:
     assert_problem(
         await move(issues, "nope", "resolve", {"resolution": "r"}, department_token()), 404
     )
+
+
+async def test_a_retried_report_with_an_idempotency_key_creates_one_problem(issues) -> None:
+    project = await known_project(issues)
+    before = await outbox_count(issues)
+    headers = {**COMMANDER, "Idempotency-Key": f"report-{uuid.uuid4()}"}
+    first = await issues.client.post("/v1/issues", json=issue_body(project), headers=headers)
+    again = await issues.client.post("/v1/issues", json=issue_body(project), headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json() and again.headers["Idempotent-Replayed"] == "true"
+    assert await outbox_count(issues) == before + 1
