@@ -118,8 +118,9 @@ def _count(metrics: Metrics):
 
 
 async def run_worker(runtime: Runtime, stop: asyncio.Event) -> None:
-    """The worker: the outbox relay and every consumer, until `stop` is set. Each runs under
-    a supervisor, so one that fails is restarted and never takes the others down."""
+    """The worker: the outbox relay, every consumer and the service's own jobs (periodic
+    scans), until `stop` is set. Each runs under a supervisor, so one that fails is restarted
+    and never takes the others down."""
     runtime.relay_in_process = True
     name = runtime.settings.service
     while not stop.is_set():  # the broker may still be starting
@@ -136,6 +137,8 @@ async def run_worker(runtime: Runtime, stop: asyncio.Event) -> None:
     }
     for consumer in runtime.consumers:
         jobs[f"{name}-{consumer.name}"] = partial(consumer.run, stop)
+    for job_name, job in runtime.definition.jobs(runtime).items():
+        jobs[f"{name}-{job_name}"] = partial(job, stop)
     tasks = [
         asyncio.create_task(_supervise(job_name, job, stop, runtime.worker_state), name=job_name)
         for job_name, job in jobs.items()

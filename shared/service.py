@@ -6,12 +6,16 @@ turn it into a running API and worker the same way for every service.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from fastapi import APIRouter
 from sqlalchemy import MetaData, Table
+
+# A worker job: runs until the event is set (a periodic scan loops with shared.waiting.pause).
+WorkerJob = Callable[[asyncio.Event], Awaitable[None]]
 
 if TYPE_CHECKING:
     from shared.inbox import InboxConsumer
@@ -32,3 +36,5 @@ class ServiceDefinition:
     routers: Sequence[APIRouter]
     consumers: Callable[[Runtime], list[InboxConsumer]] = field(default=lambda rt: [])
     load_demo: Callable[[Runtime], Awaitable[str]] | None = None
+    # Further worker jobs by name (periodic scans...), supervised like the relay and consumers.
+    jobs: Callable[[Runtime], dict[str, WorkerJob]] = field(default=lambda rt: {})

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from shared.events.catalogue import factors, registry
+from shared.events.catalogue import factors, issues, registry
 
-EVENT_TYPES: dict[str, type[BaseModel]] = {**registry.EVENT_TYPES, **factors.EVENT_TYPES}
+EVENT_TYPES: dict[str, type[BaseModel]] = {
+    **registry.EVENT_TYPES,
+    **factors.EVENT_TYPES,
+    **issues.EVENT_TYPES,
+}
 
 
 def payload_model(event_type: str) -> type[BaseModel]:

@@ -1,0 +1,71 @@
+"""Events the issues service consumes: the registry's projects, kept as a local projection
+(id, name, county, leader, stage, withdrawn) so a problem can be refused for an unknown or
+withdrawn project without calling the registry. Each event is applied once (the inbox), and an
+event older than what the projection holds (a replay) changes nothing."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.issues.models import KnownProject, inbox
+from shared.db import utcnow
+from shared.events.catalogue import registry as reg
+from shared.events.envelope import CloudEvent
+from shared.events.topics import REGISTRY
+from shared.inbox import Handler, InboxConsumer
+from shared.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+CONSUMER = "issues-projects"
+WITHDRAWN = "withdrawn"
+
+
+async def on_project_snapshot(
+    session: AsyncSession, event: CloudEvent, payload: reg.ProjectSnapshot
+) -> None:
+    project = await session.get(KnownProject, payload.project_id, with_for_update=True)
+    if project is not None and project.version >= event.sequence:
+        return
+    if project is None:
+        project = KnownProject(id=payload.project_id)
+        session.add(project)
+    project.name = payload.name
+    project.county = payload.county
+    project.leader = payload.leader
+    project.stage = payload.stage
+    project.withdrawn = payload.stage == WITHDRAWN
+    project.version = event.sequence
+    project.updated_at = utcnow()
+
+
+async def on_stage_changed(
+    session: AsyncSession, event: CloudEvent, payload: reg.ProjectStageChanged
+) -> None:
+    project = await session.get(KnownProject, payload.project_id, with_for_update=True)
+    if project is None:
+        # The registration comes first on the same key; without it there is nothing to move.
+        log.warning("stage change of unknown project %s ignored", payload.project_id)
+        return
+    if project.version >= event.sequence:
+        return
+    project.stage = payload.to_stage
+    project.withdrawn = payload.to_stage == WITHDRAWN
+    project.version = event.sequence
+    project.updated_at = utcnow()
+
+
+HANDLERS: dict[str, Handler] = {
+    reg.ProjectRegistered.TYPE: on_project_snapshot,
+    reg.ProjectUpdated.TYPE: on_project_snapshot,
+    reg.ProjectStageChanged.TYPE: on_stage_changed,
+}
+
+
+def projection_consumer(
+    runtime: Runtime, topics: Sequence[str] = (REGISTRY,), name: str = CONSUMER
+) -> InboxConsumer:
+    return InboxConsumer(name, runtime.bus, runtime.session_factory, inbox, topics, HANDLERS)

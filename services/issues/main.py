@@ -1,0 +1,38 @@
+"""The issues service (问题清单): its definition and app factory."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from services.issues import api, worker
+from services.issues.handlers import projection_consumer
+from services.issues.models import Base, idempotency, inbox, outbox
+from services.issues.seed import load_demo
+from shared.bus.base import Bus
+from shared.config import ServiceSettings
+from shared.events.catalogue.issues import SOURCE
+from shared.events.topics import ISSUES
+from shared.http.app import build_app
+from shared.service import ServiceDefinition
+
+SERVICE = ServiceDefinition(
+    name="issues",
+    title="issues (问题清单)",
+    source=SOURCE,
+    topic=ISSUES,
+    metadata=Base.metadata,
+    outbox=outbox,
+    inbox=inbox,
+    idempotency=idempotency,
+    migrations_package="services.issues.migrations",
+    routers=[api.router],
+    consumers=lambda runtime: [projection_consumer(runtime)],
+    load_demo=load_demo,
+    jobs=worker.jobs,
+)
+
+
+def create_app(
+    settings: ServiceSettings, *, bus: Bus | None = None, with_worker: bool = False
+) -> FastAPI:
+    return build_app(SERVICE, settings, bus=bus, with_worker=with_worker)

@@ -1,0 +1,261 @@
+"""API models of the issues service: inputs (InputModel: no NUL, extra fields refused) and
+public shapes kept apart. Rates are decimals with one place, carried as JSON strings."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator, model_validator
+
+from services.issues.domain.enums import Category, Colour, Complexity, Source, Status, Verdict
+from shared.fields import BusinessDate, InputModel
+
+Text200 = Annotated[str, Field(min_length=1, max_length=200)]
+Text2000 = Annotated[str, Field(min_length=1, max_length=2000)]
+Text4000 = Annotated[str, Field(min_length=1, max_length=4000)]
+
+Rate = Annotated[
+    Decimal, PlainSerializer(lambda v: format(v, "f"), return_type=str, when_used="json")
+]
+
+
+class _Input(InputModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+# ---------------------------------------------------------------- inputs
+class IssueCreate(_Input):
+    """POST /v1/issues: a problem of a project the service knows (from the registry)."""
+
+    project_id: Annotated[str, Field(min_length=1, max_length=36)]
+    category: Category
+    title: Text200
+    description: Text4000
+    source: Source
+    complexity: Complexity = Complexity.GENERAL
+    round_id: Annotated[str, Field(min_length=1, max_length=36)] | None = None
+
+    @model_validator(mode="after")
+    def _round_goes_with_its_source(self) -> IssueCreate:
+        if self.source is Source.SUPERVISION_ROUND and self.round_id is None:
+            raise ValueError("a problem from a supervision round names its round_id")
+        if self.round_id is not None and self.source is not Source.SUPERVISION_ROUND:
+            raise ValueError("round_id is given only when source is supervision_round")
+        return self
+
+
+class AssignIn(_Input):
+    """交办: the responsible unit, optional co-units, and (general problems) working days."""
+
+    unit: Text200
+    co_units: Annotated[list[Text200], Field(max_length=20)] = Field(default_factory=list)
+    working_days: int | None = Field(None, description="general: 3–5, default 5; complex: omit")
+
+    @model_validator(mode="after")
+    def _distinct_units(self) -> AssignIn:
+        co = [u.strip() for u in self.co_units]
+        if len(set(co)) != len(co):
+            raise ValueError("co_units must not repeat a unit")
+        if self.unit in co:
+            raise ValueError("the responsible unit is not also a co-unit")
+        self.co_units = co
+        return self
+
+
+class ObjectIn(_Input):
+    reason: Text2000
+
+
+class PlanIn(_Input):
+    """方案: what will be done, and the resolution deadline it sets (a working day ahead)."""
+
+    plan: Text4000
+    deadline: BusinessDate
+
+
+class ResolveIn(_Input):
+    resolution: Text4000
+
+
+class FeedbackIn(_Input):
+    accepted: bool
+    comment: Annotated[str, Field(max_length=2000)] | None = None
+
+    @model_validator(mode="after")
+    def _a_rejection_says_why(self) -> FeedbackIn:
+        if not self.accepted and not (self.comment or "").strip():
+            raise ValueError("a rejection needs a comment saying what is still wrong")
+        return self
+
+
+class CloseIn(_Input):
+    verdict: Verdict
+    note: Annotated[str, Field(max_length=2000)] | None = None
+
+    @model_validator(mode="after")
+    def _deferral_says_why(self) -> CloseIn:
+        if self.verdict is Verdict.DEFERRED and not (self.note or "").strip():
+            raise ValueError("a deferred verdict needs a note saying why")
+        return self
+
+
+class ExtendIn(_Input):
+    """延期 granted by the command office, on the unit's request made before the deadline."""
+
+    working_days: int = Field(ge=1, description="working days added to the current deadline")
+    reason: Text2000
+    requested_on: BusinessDate | None = Field(None, description="default: today")
+
+
+class RoundCreate(_Input):
+    number: int = Field(ge=1, le=10_000)
+    name: Text200
+    started_on: BusinessDate
+    ended_on: BusinessDate | None = None
+    note: Annotated[str, Field(max_length=2000)] | None = None
+
+    @model_validator(mode="after")
+    def _order(self) -> RoundCreate:
+        if self.ended_on is not None and self.ended_on < self.started_on:
+            raise ValueError("ended_on must not be before started_on")
+        return self
+
+
+class CalendarUpload(_Input):
+    """A year's State Council schedule: weekdays off (holidays, bridge days) and the weekend
+    days that are make-up working days 调休."""
+
+    holidays: Annotated[list[BusinessDate], Field(max_length=366)]
+    workdays: Annotated[list[BusinessDate], Field(max_length=366)] = Field(default_factory=list)
+    note: Annotated[str, Field(max_length=500)] | None = Field(
+        None, description="e.g. the notice's number 国办发明电〔2026〕N号"
+    )
+
+    @field_validator("holidays", "workdays")
+    @classmethod
+    def _distinct(cls, dates: list[dt.date]) -> list[dt.date]:
+        return sorted(set(dates))
+
+
+# ---------------------------------------------------------------- public
+class Created(BaseModel):
+    id: str
+    version: int
+
+
+class MovePublic(BaseModel):
+    action: str
+    from_status: Status | None
+    to_status: Status
+    deadline: dt.date | None
+    note: str | None
+    actor: str
+    at: dt.datetime
+
+
+class IssuePublic(BaseModel):
+    id: str
+    project_id: str
+    project_name: str | None
+    county: str
+    category: Category
+    category_label: str
+    complexity: Complexity
+    source: Source
+    round_id: str | None
+    title: str
+    description: str
+    status: Status
+    status_label: str
+    unit: str | None
+    co_units: list[str]
+    working_days: int | None
+    assigned_on: dt.date | None
+    plan_due: dt.date | None
+    deadline: dt.date | None
+    plan: str | None
+    planned_on: dt.date | None
+    resolution: str | None
+    resolved_on: dt.date | None
+    on_time: bool | None
+    feedback_accepted: bool
+    verdict: Verdict | None
+    close_note: str | None
+    closed_on: dt.date | None
+    colour: Colour | None
+    overdue: bool
+    overdue_flagged_at: dt.datetime | None
+    reported_on: dt.date
+    reported_by: str
+    reported_at: dt.datetime
+    updated_at: dt.datetime
+    version: int
+
+
+class IssueDetail(IssuePublic):
+    history: list[MovePublic]
+
+
+class IssuePage(BaseModel):
+    items: list[IssuePublic]
+    total: int
+
+
+class Figures(BaseModel):
+    collected: int
+    resolved: int  # resolved + closed
+    resolution_rate: Rate | None  # percent, one decimal, half up; None when nothing collected
+    on_time_rate: Rate | None  # percent of the resolved that were resolved by their deadline
+    overdue: int
+
+
+class CategoryFigures(Figures):
+    category: Category
+    category_label: str
+
+
+class CountyFigures(Figures):
+    county: str
+
+
+class UnitFigures(Figures):
+    unit: str
+
+
+class StatsPublic(Figures):
+    by_category: list[CategoryFigures]
+    by_county: list[CountyFigures]
+    by_unit: list[UnitFigures]
+
+
+class RoundPublic(BaseModel):
+    id: str
+    number: int
+    name: str
+    started_on: dt.date
+    ended_on: dt.date | None
+    note: str | None
+    issues: int
+    created_by: str
+    created_at: dt.datetime
+
+
+class RoundPage(BaseModel):
+    items: list[RoundPublic]
+    total: int
+
+
+class CalendarYearPublic(BaseModel):
+    year: int
+    source: str  # uploaded | package
+    holidays: list[dt.date]  # weekdays off
+    workdays: list[dt.date]  # weekend make-up working days 调休
+    note: str | None = None
+    uploaded_by: str | None = None
+    uploaded_at: dt.datetime | None = None
+
+
+class WorkdayAnswer(BaseModel):
+    date: dt.date

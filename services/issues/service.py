@@ -1,0 +1,781 @@
+"""The issues service's use cases. Each runs in one unit of work: the change, its history row and
+its event commit together. Rules live in `domain/`; who-may-do-what in `access`; routes only
+call these. Every use case takes `now` (an aware instant): the API passes its clock, the demo
+and the tests pass theirs, and "today" is that instant's date in Asia/Shanghai."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, case, func, not_, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.issues import access
+from services.issues.config import IssuesConfig
+from services.issues.domain import workflow
+from services.issues.domain.calendar import (
+    CalendarUnavailable,
+    WorkCalendar,
+    YearSchedule,
+    today_in_shanghai,
+)
+from services.issues.domain.enums import (
+    CATEGORY_LABELS,
+    Category,
+    Colour,
+    Complexity,
+    Status,
+)
+from services.issues.domain.workflow import Action
+from services.issues.models import CalendarYear, Issue, IssueMove, KnownProject, Round
+from services.issues.schemas import (
+    AssignIn,
+    CalendarUpload,
+    CloseIn,
+    ExtendIn,
+    FeedbackIn,
+    IssueCreate,
+    ObjectIn,
+    PlanIn,
+    ResolveIn,
+    RoundCreate,
+)
+from shared.auth import Principal, Role
+from shared.errors import InvalidInput, NotFound, RuleViolation
+from shared.events.catalogue import issues as ev
+from shared.rates import percent
+from shared.uow import UnitOfWork
+
+SCANNER = "system:overdue-scan"
+OPEN = (Status.ASSIGNED.value, Status.PLANNED.value)
+RESOLVED = (Status.RESOLVED.value, Status.CLOSED.value)
+
+
+# ---------------------------------------------------------------- calendar
+async def load_calendar(session: AsyncSession) -> WorkCalendar:
+    rows = (await session.scalars(select(CalendarYear))).all()
+    return WorkCalendar(
+        {
+            r.year: YearSchedule(
+                r.year,
+                frozenset(dt.date.fromisoformat(d) for d in r.holidays),
+                frozenset(dt.date.fromisoformat(d) for d in r.workdays),
+            )
+            for r in rows
+        }
+    )
+
+
+async def upload_calendar(
+    uow: UnitOfWork, principal: Principal, year: int, data: CalendarUpload, now: dt.datetime
+) -> CalendarYear:
+    access.ensure_commander(principal, "uploads the State Council schedule")
+    schedule = YearSchedule.build(year, data.holidays, data.workdays)
+    async with uow:
+        row = await uow.session.get(CalendarYear, year, with_for_update=True)
+        if row is None:
+            row = CalendarYear(year=year)
+            uow.session.add(row)
+        row.holidays = sorted(d.isoformat() for d in schedule.holidays)
+        row.workdays = sorted(d.isoformat() for d in schedule.workdays)
+        row.note = data.note
+        row.uploaded_by = principal.actor
+        row.uploaded_at = now
+    return row
+
+
+async def uploaded_calendar(session: AsyncSession, year: int) -> CalendarYear | None:
+    return await session.get(CalendarYear, year)
+
+
+async def add_workdays(session: AsyncSession, start: dt.date, days: int) -> dt.date:
+    return (await load_calendar(session)).add_workdays(start, days)
+
+
+def blue_until(calendar: WorkCalendar, today: dt.date, config: IssuesConfig) -> dt.date:
+    """The last deadline that reads blue today. Where the calendar does not know the days
+    ahead, only a deadline of today reads blue: nothing is assumed about unknown days."""
+    if config.blue_working_days == 0:
+        return today
+    try:
+        return calendar.add_workdays(today, config.blue_working_days)
+    except CalendarUnavailable:
+        return today
+
+
+# ---------------------------------------------------------------- helpers
+def _base(issue: Issue) -> dict[str, Any]:
+    return {
+        "issue_id": issue.id,
+        "project_id": issue.project_id,
+        "county": issue.county,
+        "status": issue.status,
+        "category": issue.category,
+        "complexity": issue.complexity,
+        "unit": issue.unit,
+        "deadline": issue.deadline,
+        "version": issue.version,
+    }
+
+
+async def _emit(uow: UnitOfWork, issue: Issue, actor: str, payload: Any) -> None:
+    await uow.emit(
+        payload,
+        subject=issue.id,
+        county=issue.county,
+        actor=actor,
+        sequence=issue.version,
+        key=issue.project_id,
+    )
+
+
+def _record(
+    uow: UnitOfWork,
+    issue: Issue,
+    action: str,
+    from_status: str | None,
+    actor: str,
+    now: dt.datetime,
+    note: str | None = None,
+) -> None:
+    uow.session.add(
+        IssueMove(
+            issue_id=issue.id,
+            action=action,
+            from_status=from_status,
+            to_status=issue.status,
+            deadline=issue.deadline if issue.deadline is not None else issue.plan_due,
+            note=note,
+            actor=actor,
+            at=now,
+        )
+    )
+
+
+async def _load_for_write(uow: UnitOfWork, principal: Principal, issue_id: str) -> Issue:
+    """The problem, row-locked for this transaction, after checking the caller may see it."""
+    issue = await uow.session.scalar(select(Issue).where(Issue.id == issue_id).with_for_update())
+    if issue is None:
+        raise NotFound(f"problem {issue_id} not found")
+    access.write_guard(principal, issue)
+    return issue
+
+
+async def _touch(uow: UnitOfWork, issue: Issue, now: dt.datetime) -> None:
+    issue.updated_at = now
+    await uow.session.flush()  # bumps the version (the event's sequence)
+
+
+# ---------------------------------------------------------------- report
+async def report_issue(
+    uow: UnitOfWork, principal: Principal, data: IssueCreate, now: dt.datetime
+) -> Issue:
+    today = today_in_shanghai(now)
+    async with uow:
+        s = uow.session
+        project = await s.get(KnownProject, data.project_id)
+        if project is None:
+            raise InvalidInput(
+                f"project {data.project_id} is not known: problems are reported for projects "
+                "of the registry (one registered just now may take a moment to arrive)",
+                errors=[{"field": "project_id", "message": "unknown project"}],
+            )
+        access.ensure_can_report(principal, project.county)
+        if project.withdrawn:
+            raise RuleViolation(
+                f"project {project.id} ({project.name}) is withdrawn (退出): "
+                "no new problems are taken for it"
+            )
+        if data.round_id is not None and await s.get(Round, data.round_id) is None:
+            raise InvalidInput(
+                f"supervision round {data.round_id} does not exist",
+                errors=[{"field": "round_id", "message": "unknown round"}],
+            )
+        issue = Issue(
+            id=str(uuid.uuid4()),
+            project_id=project.id,
+            county=project.county,
+            category=data.category.value,
+            complexity=data.complexity.value,
+            source=data.source.value,
+            round_id=data.round_id,
+            title=data.title,
+            description=data.description,
+            status=Status.REPORTED.value,
+            co_units=[],
+            feedback_accepted=False,
+            reported_on=today,
+            reported_at=now,
+            reported_by=principal.actor,
+            updated_at=now,
+        )
+        s.add(issue)
+        await s.flush()
+        _record(uow, issue, "report", None, principal.actor, now)
+        await _emit(
+            uow,
+            issue,
+            principal.actor,
+            ev.IssueReported(
+                **_base(issue),
+                title=issue.title,
+                source=issue.source,
+                round_id=issue.round_id,
+                reported_on=today,
+            ),
+        )
+    return issue
+
+
+# ---------------------------------------------------------------- moves
+async def assign(
+    uow: UnitOfWork,
+    principal: Principal,
+    issue_id: str,
+    data: AssignIn,
+    config: IssuesConfig,
+    now: dt.datetime,
+) -> Issue:
+    today = today_in_shanghai(now)
+    async with uow:
+        issue = await _load_for_write(uow, principal, issue_id)
+        access.ensure_commander(principal, "assigns problems")
+        complexity = Complexity(issue.complexity)
+        before = issue.status
+        target = workflow.next_status(Status(before), complexity, Action.ASSIGN)
+        calendar = await load_calendar(uow.session)
+        deadlines, days = workflow.assignment_deadlines(
+            calendar,
+            complexity,
+            today,
+            data.working_days,
+            default_days=config.default_working_days,
+            min_days=config.min_working_days,
+            max_days=config.max_working_days,
+            plan_days=config.plan_working_days,
+        )
+        _assign_fields(issue, data.unit, data.co_units, days, today, deadlines)
+        issue.status = target.value
+        await _touch(uow, issue, now)
+        _record(uow, issue, "assign", before, principal.actor, now, f"to {data.unit}")
+        await _emit(uow, issue, principal.actor, _assigned_event(issue))
+    return issue
+
+
+def _assign_fields(
+    issue: Issue,
+    unit: str,
+    co_units: Sequence[str],
+    days: int | None,
+    on: dt.date,
+    deadlines: workflow.Deadlines,
+) -> None:
+    issue.unit = unit
+    issue.co_units = list(co_units)
+    issue.working_days = days
+    issue.assigned_on = on
+    issue.deadline = deadlines.deadline
+    issue.plan_due = deadlines.plan_due
+    issue.plan = None
+    issue.planned_on = None
+
+
+def _assigned_event(issue: Issue) -> ev.IssueAssigned:
+    assert issue.assigned_on is not None
+    return ev.IssueAssigned(
+        **_base(issue),
+        co_units=list(issue.co_units or []),
+        working_days=issue.working_days,
+        plan_due=issue.plan_due,
+        assigned_on=issue.assigned_on,
+    )
+
+
+async def object_to_assignment(
+    uow: UnitOfWork,
+    principal: Principal,
+    issue_id: str,
+    data: ObjectIn,
+    config: IssuesConfig,
+    now: dt.datetime,
+) -> Issue:
+    """异议: the unit objects within its window; the problem goes back for reassignment."""
+    today = today_in_shanghai(now)
+    async with uow:
+        issue = await _load_for_write(uow, principal, issue_id)
+        access.ensure_responsible_unit(principal, issue, "objects to its assignment")
+        before = issue.status
+        target = workflow.next_status(Status(before), Complexity(issue.complexity), Action.OBJECT)
+        assert issue.assigned_on is not None and issue.unit is not None
+        calendar = await load_calendar(uow.session)
+        workflow.check_objection(calendar, issue.assigned_on, today, config.objection_working_days)
+        objecting = issue.unit
+        issue.status = target.value
+        issue.unit = None
+        issue.co_units = []
+        issue.working_days = None
+        issue.assigned_on = None
+        issue.deadline = None
+        issue.plan_due = None
+        await _touch(uow, issue, now)
+        _record(uow, issue, "object", before, principal.actor, now, f"{objecting}: {data.reason}")
+        await _emit(
+            uow,
+            issue,
+            principal.actor,
+            ev.IssueObjected(**_base(issue), objecting_unit=objecting, reason=data.reason),
+        )
+    return issue
+
+
+async def submit_plan(
+    uow: UnitOfWork, principal: Principal, issue_id: str, data: PlanIn, now: dt.datetime
+) -> Issue:
+    today = today_in_shanghai(now)
+    async with uow:
+        issue = await _load_for_write(uow, principal, issue_id)
+        access.ensure_responsible_unit(principal, issue, "submits the plan")
+        before = issue.status
+        target = workflow.next_status(Status(before), Complexity(issue.complexity), Action.PLAN)
+        calendar = await load_calendar(uow.session)
+        workflow.check_plan_deadline(calendar, today, data.deadline)
+        issue.plan = data.plan
+        issue.planned_on = today
+        issue.deadline = data.deadline
+        issue.status = target.value
+        await _touch(uow, issue, now)
+        in_time = workflow.on_time(today, issue.plan_due)
+        _record(
+            uow,
+            issue,
+            "plan",
+            before,
+            principal.actor,
+            now,
+            None if in_time else f"late: the plan was due {issue.plan_due}",
+        )
+        await _emit(
+            uow,
+            issue,
+            principal.actor,
+            ev.IssuePlanned(**_base(issue), planned_on=today, on_time=in_time),
+        )
+    return issue
+
+
+async def extend(
+    uow: UnitOfWork,
+    principal: Principal,
+    issue_id: str,
+    data: ExtendIn,
+    config: IssuesConfig,
+    now: dt.datetime,
+) -> Issue:
+    today = today_in_shanghai(now)
+    async with uow:
+        issue = await _load_for_write(uow, principal, issue_id)
+        access.ensure_commander(principal, "grants extensions")
+        before = issue.status
+        target = workflow.next_status(Status(before), Complexity(issue.complexity), Action.EXTEND)
+        if data.working_days > config.max_extension_working_days:
+            raise InvalidInput(
+                f"one extension adds at most {config.max_extension_working_days} working days",
+                errors=[{"field": "working_days", "message": "too many working days"}],
+            )
+        assert issue.deadline is not None
+        requested_on = data.requested_on or today
+        calendar = await load_calendar(uow.session)
+        previous = issue.deadline
+        issue.deadline = workflow.extended_deadline(
+            calendar, previous, requested_on, today, data.working_days
+        )
+        issue.status = target.value
+        await _touch(uow, issue, now)
+        _record(
+            uow,
+            issue,
+            "extend",
+            before,
+            principal.actor,
+            now,
+            f"{previous} → {issue.deadline} (requested {requested_on}): {data.reason}",
+        )
+        await _emit(
+            uow,
+            issue,
+            principal.actor,
+            ev.IssueExtended(
+                **_base(issue),
+                previous_deadline=previous,
+                requested_on=requested_on,
+                reason=data.reason,
+            ),
+        )
+    return issue
+
+
+async def resolve(
+    uow: UnitOfWork, principal: Principal, issue_id: str, data: ResolveIn, now: dt.datetime
+) -> Issue:
+    today = today_in_shanghai(now)
+    async with uow:
+        issue = await _load_for_write(uow, principal, issue_id)
+        access.ensure_responsible_unit(principal, issue, "reports it resolved")
+        before = issue.status
+        target = workflow.next_status(Status(before), Complexity(issue.complexity), Action.RESOLVE)
+        issue.resolution = data.resolution
+        issue.resolved_on = today
+        issue.on_time = workflow.on_time(today, issue.deadline)
+        issue.feedback_accepted = False
+        issue.status = target.value
+        await _touch(uow, issue, now)
+        _record(uow, issue, "resolve", before, principal.actor, now, data.resolution[:500])
+        await _emit(
+            uow,
+            issue,
+            principal.actor,
+            ev.IssueResolved(**_base(issue), resolved_on=today, on_time=issue.on_time),
+        )
+    return issue
+
+
+async def give_feedback(
+    uow: UnitOfWork,
+    principal: Principal,
+    issue_id: str,
+    data: FeedbackIn,
+    config: IssuesConfig,
+    now: dt.datetime,
+) -> Issue:
+    """反馈: accepted, it stays resolved and awaits closing; rejected, it goes back to the unit
+    with a new deadline counted from today (a complex problem owes a new plan)."""
+    today = today_in_shanghai(now)
+    async with uow:
+        issue = await _load_for_write(uow, principal, issue_id)
+        access.ensure_reporter_side(principal, issue)
+        before = issue.status
+        complexity = Complexity(issue.complexity)
+        action = Action.ACCEPT if data.accepted else Action.REJECT
+        target = workflow.next_status(
+            Status(before), complexity, action, accepted=issue.feedback_accepted
+        )
+        if data.accepted:
+            issue.feedback_accepted = True
+            await _touch(uow, issue, now)
+            _record(uow, issue, "accept", before, principal.actor, now, data.comment)
+            await _emit(
+                uow, issue, principal.actor, ev.IssueAccepted(**_base(issue), comment=data.comment)
+            )
+            return issue
+        assert issue.unit is not None and data.comment is not None
+        calendar = await load_calendar(uow.session)
+        deadlines, days = workflow.assignment_deadlines(
+            calendar,
+            complexity,
+            today,
+            None if complexity is Complexity.COMPLEX else issue.working_days,
+            default_days=config.default_working_days,
+            min_days=config.min_working_days,
+            max_days=config.max_working_days,
+            plan_days=config.plan_working_days,
+        )
+        _assign_fields(issue, issue.unit, issue.co_units or [], days, today, deadlines)
+        issue.resolution = None
+        issue.resolved_on = None
+        issue.on_time = None
+        issue.status = target.value
+        await _touch(uow, issue, now)
+        _record(uow, issue, "reject", before, principal.actor, now, data.comment)
+        await _emit(
+            uow, issue, principal.actor, ev.IssueReopened(**_base(issue), comment=data.comment)
+        )
+    return issue
+
+
+async def close(
+    uow: UnitOfWork, principal: Principal, issue_id: str, data: CloseIn, now: dt.datetime
+) -> Issue:
+    today = today_in_shanghai(now)
+    async with uow:
+        issue = await _load_for_write(uow, principal, issue_id)
+        access.ensure_commander(principal, "closes problems (销号)")
+        before = issue.status
+        target = workflow.next_status(Status(before), Complexity(issue.complexity), Action.CLOSE)
+        issue.verdict = data.verdict.value
+        issue.close_note = data.note
+        issue.closed_on = today
+        issue.status = target.value
+        await _touch(uow, issue, now)
+        _record(
+            uow,
+            issue,
+            "close",
+            before,
+            principal.actor,
+            now,
+            f"{data.verdict}" + (f": {data.note}" if data.note else ""),
+        )
+        await _emit(
+            uow,
+            issue,
+            principal.actor,
+            ev.IssueClosed(
+                **_base(issue), verdict=data.verdict.value, closed_on=today, note=data.note
+            ),
+        )
+    return issue
+
+
+# ---------------------------------------------------------------- the overdue scan
+async def flag_overdue(
+    new_uow: Callable[[], UnitOfWork], now: dt.datetime, batch_size: int = 100
+) -> int:
+    """Flag each problem whose deadline passed while it was worked on, once: `overdue_at` is
+    recorded with its event in one transaction, so a rerun finds nothing to do. Several
+    scanners at once (worker replicas) each lock the rows they take and skip the rows another
+    holds (FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite serialises writers). Returns how many
+    this run flagged."""
+    today = today_in_shanghai(now)
+    flagged = 0
+    while True:
+        async with new_uow() as uow:
+            rows = (
+                await uow.session.scalars(
+                    select(Issue)
+                    .where(
+                        Issue.status.in_(OPEN),
+                        Issue.deadline < today,
+                        Issue.overdue_at.is_(None),
+                    )
+                    .order_by(Issue.deadline, Issue.id)
+                    .limit(batch_size)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            for issue in rows:
+                issue.overdue_at = now
+                await _touch(uow, issue, now)
+                _record(
+                    uow, issue, "overdue", issue.status, SCANNER, now, f"deadline {issue.deadline}"
+                )
+                await _emit(uow, issue, SCANNER, ev.IssueOverdue(**_base(issue), flagged_at=now))
+        flagged += len(rows)
+        if len(rows) < batch_size:
+            return flagged
+
+
+# ---------------------------------------------------------------- reading
+@dataclass(frozen=True)
+class IssueFilter:
+    status: Status | None = None
+    county: str | None = None
+    unit: str | None = None
+    category: Category | None = None
+    colour: Colour | None = None
+    overdue: bool | None = None
+    project_id: str | None = None
+    round_id: str | None = None
+
+
+def red_clause(today: dt.date) -> ColumnElement[bool]:
+    """SQL twin of workflow.is_overdue (never NULL, so it can be negated)."""
+    return and_(
+        Issue.status != Status.CLOSED.value,
+        or_(
+            Issue.overdue_at.is_not(None),
+            and_(Issue.status.in_(OPEN), Issue.deadline.is_not(None), Issue.deadline < today),
+        ),
+    )
+
+
+def colour_clause(colour: Colour, today: dt.date, blue_to: dt.date) -> ColumnElement[bool]:
+    """SQL twin of workflow.colour."""
+    red = red_clause(today)
+    yellow = and_(
+        Issue.status == Status.ASSIGNED.value,
+        Issue.complexity == Complexity.COMPLEX.value,
+        Issue.plan_due.is_not(None),
+        Issue.plan_due < today,
+    )
+    if colour is Colour.RED:
+        return red
+    if colour is Colour.YELLOW:
+        return and_(not_(red), yellow)
+    due = func.coalesce(Issue.deadline, Issue.plan_due)
+    return and_(not_(red), not_(yellow), Issue.status.in_(OPEN), due.is_not(None), due <= blue_to)
+
+
+def _visible(principal: Principal) -> list[ColumnElement[bool]]:
+    if principal.role is Role.COUNTY:
+        return [Issue.county == principal.county]
+    if principal.role is Role.DEPARTMENT:
+        return [Issue.unit == principal.department]
+    return []
+
+
+async def list_issues(
+    session: AsyncSession,
+    principal: Principal,
+    f: IssueFilter,
+    today: dt.date,
+    blue_to: dt.date,
+    limit: int,
+    offset: int,
+) -> tuple[list[tuple[Issue, str | None]], int]:
+    where = _visible(principal)
+    for column, value in (
+        (Issue.status, f.status.value if f.status else None),
+        (Issue.county, f.county),
+        (Issue.unit, f.unit),
+        (Issue.category, f.category.value if f.category else None),
+        (Issue.project_id, f.project_id),
+        (Issue.round_id, f.round_id),
+    ):
+        if value is not None:
+            where.append(column == value)
+    if f.colour is not None:
+        where.append(colour_clause(f.colour, today, blue_to))
+    if f.overdue is not None:
+        red = red_clause(today)
+        where.append(red if f.overdue else not_(red))
+    total = await session.scalar(select(func.count()).select_from(Issue).where(*where))
+    rows = (
+        await session.execute(
+            select(Issue, KnownProject.name)
+            .join(KnownProject, KnownProject.id == Issue.project_id)
+            .where(*where)
+            .order_by(Issue.reported_at.desc(), Issue.id)
+            .limit(limit)
+            .offset(offset)
+        )
+    ).all()
+    return [(r[0], r[1]) for r in rows], int(total or 0)
+
+
+async def get_issue(
+    session: AsyncSession, principal: Principal, issue_id: str, *, check_visible: bool = True
+) -> tuple[Issue, str | None, list[IssueMove]]:
+    issue = await session.get(Issue, issue_id)
+    if issue is None:
+        raise NotFound(f"problem {issue_id} not found")
+    if check_visible:
+        access.ensure_visible(principal, issue)
+    project = await session.get(KnownProject, issue.project_id)
+    moves = (
+        await session.scalars(
+            select(IssueMove).where(IssueMove.issue_id == issue_id).order_by(IssueMove.id)
+        )
+    ).all()
+    return issue, project.name if project else None, list(moves)
+
+
+# ---------------------------------------------------------------- figures
+def _figures(collected: int, resolved: int, on_time: int, overdue: int) -> dict[str, Any]:
+    return {
+        "collected": collected,
+        "resolved": resolved,
+        "resolution_rate": percent(resolved, collected),
+        "on_time_rate": percent(on_time, resolved),
+        "overdue": overdue,
+    }
+
+
+async def stats(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    county: str | None,
+    unit: str | None,
+    date_from: dt.date | None,
+    date_to: dt.date | None,
+    today: dt.date,
+) -> dict[str, Any]:
+    if date_from and date_to and date_to < date_from:
+        raise InvalidInput(
+            "to is before from", errors=[{"field": "to", "message": "must not be before from"}]
+        )
+    where = _visible(principal)
+    if county:
+        where.append(Issue.county == county)
+    if unit:
+        where.append(Issue.unit == unit)
+    if date_from:
+        where.append(Issue.reported_on >= date_from)
+    if date_to:
+        where.append(Issue.reported_on <= date_to)
+    is_resolved = Issue.status.in_(RESOLVED)
+    counts = (
+        func.count(),
+        func.sum(case((is_resolved, 1), else_=0)),
+        func.sum(case((and_(is_resolved, Issue.on_time.is_(True)), 1), else_=0)),
+        func.sum(case((red_clause(today), 1), else_=0)),
+    )
+
+    async def grouped(column: Any) -> list[tuple[Any, dict[str, Any]]]:
+        rows = (
+            await session.execute(
+                select(column, *counts).where(*where).group_by(column).order_by(column)
+            )
+        ).all()
+        return [(r[0], _figures(*(int(x or 0) for x in r[1:]))) for r in rows]
+
+    total = (await session.execute(select(*counts).where(*where))).one()
+    return {
+        **_figures(*(int(x or 0) for x in total)),
+        "by_category": [
+            {"category": k, "category_label": CATEGORY_LABELS[Category(k)], **v}
+            for k, v in await grouped(Issue.category)
+        ],
+        "by_county": [{"county": k, **v} for k, v in await grouped(Issue.county)],
+        "by_unit": [{"unit": k, **v} for k, v in await grouped(Issue.unit) if k is not None],
+    }
+
+
+# ---------------------------------------------------------------- rounds
+async def create_round(
+    uow: UnitOfWork, principal: Principal, data: RoundCreate, now: dt.datetime
+) -> Round:
+    access.ensure_commander(principal, "opens supervision rounds")
+    async with uow:
+        row = Round(
+            id=str(uuid.uuid4()),
+            number=data.number,
+            name=data.name,
+            started_on=data.started_on,
+            ended_on=data.ended_on,
+            note=data.note,
+            created_by=principal.actor,
+            created_at=now,
+        )
+        uow.session.add(row)
+        try:
+            await uow.session.flush()
+        except IntegrityError:
+            raise RuleViolation(f"supervision round number {data.number} already exists") from None
+    return row
+
+
+async def list_rounds(session: AsyncSession) -> list[tuple[Round, int]]:
+    counts = (
+        select(Issue.round_id, func.count().label("n"))
+        .where(Issue.round_id.is_not(None))
+        .group_by(Issue.round_id)
+        .subquery()
+    )
+    rows = (
+        await session.execute(
+            select(Round, func.coalesce(counts.c.n, 0))
+            .outerjoin(counts, counts.c.round_id == Round.id)
+            .order_by(Round.number)
+        )
+    ).all()
+    return [(r[0], int(r[1])) for r in rows]
+
+
+async def count_issues(session: AsyncSession) -> int:
+    return int(await session.scalar(select(func.count()).select_from(Issue)) or 0)

@@ -1,0 +1,118 @@
+"""Events the issues service publishes on `kuaiche.issues`, keyed by project id.
+
+Every event carries the problem's identity and where it stands after the move, so a consumer
+(scoring's exposure lists, notifications) needs no other source: the `subject` is the problem
+id, the `sequence` its version, the `county` the project's county.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+SOURCE = "kuaiche/issues"
+
+
+class IssueEvent(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    TYPE: ClassVar[str]
+
+    issue_id: str
+    project_id: str
+    county: str
+    status: str  # after the move
+    category: str
+    complexity: str
+    unit: str | None  # the responsible unit, once assigned
+    deadline: dt.date | None  # the resolution deadline in force (Asia/Shanghai date)
+    version: int
+
+
+class IssueReported(IssueEvent):
+    TYPE = "kuaiche.issue.reported.v1"
+    title: str
+    source: str
+    round_id: str | None
+    reported_on: dt.date
+
+
+class IssueAssigned(IssueEvent):
+    TYPE = "kuaiche.issue.assigned.v1"
+    co_units: list[str]
+    working_days: int | None  # general problems; a complex one's deadline comes with its plan
+    plan_due: dt.date | None  # complex problems: the plan is due by then
+    assigned_on: dt.date
+
+
+class IssueObjected(IssueEvent):
+    """The unit objected to the assignment within its window; the problem awaits reassignment."""
+
+    TYPE = "kuaiche.issue.objected.v1"
+    objecting_unit: str
+    reason: str
+
+
+class IssuePlanned(IssueEvent):
+    TYPE = "kuaiche.issue.planned.v1"
+    planned_on: dt.date
+    on_time: bool  # submitted by the plan's due date
+
+
+class IssueExtended(IssueEvent):
+    TYPE = "kuaiche.issue.extended.v1"
+    previous_deadline: dt.date
+    requested_on: dt.date
+    reason: str
+
+
+class IssueResolved(IssueEvent):
+    TYPE = "kuaiche.issue.resolved.v1"
+    resolved_on: dt.date
+    on_time: bool
+
+
+class IssueAccepted(IssueEvent):
+    """The reporter accepted the resolution (feedback); the problem awaits its closing."""
+
+    TYPE = "kuaiche.issue.accepted.v1"
+    comment: str | None
+
+
+class IssueReopened(IssueEvent):
+    """The reporter rejected the resolution; back to the unit with a new deadline."""
+
+    TYPE = "kuaiche.issue.reopened.v1"
+    comment: str
+
+
+class IssueClosed(IssueEvent):
+    TYPE = "kuaiche.issue.closed.v1"
+    verdict: str  # agreed 同意 | deferred 暂缓
+    closed_on: dt.date
+    note: str | None
+
+
+class IssueOverdue(IssueEvent):
+    """Flagged once by the worker's scan when the deadline passed while the problem was open."""
+
+    TYPE = "kuaiche.issue.overdue.v1"
+    flagged_at: dt.datetime
+
+
+EVENT_TYPES: dict[str, type[BaseModel]] = {
+    model.TYPE: model
+    for model in (
+        IssueReported,
+        IssueAssigned,
+        IssueObjected,
+        IssuePlanned,
+        IssueExtended,
+        IssueResolved,
+        IssueAccepted,
+        IssueReopened,
+        IssueClosed,
+        IssueOverdue,
+    )
+}

@@ -1,0 +1,261 @@
+"""Rules over HTTP: forbidden moves are 409 with the reason and write nothing; refused
+reports (unknown or withdrawn project); bad input is 422 naming the field."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import pytest
+
+from shared.events.catalogue import registry as reg
+from tests.api.issues.helpers import (
+    BINCHENG,
+    LAND_BUREAU,
+    assert_problem,
+    department_token,
+    get,
+    issue_body,
+    known_project,
+    move,
+    ok,
+    outbox_count,
+    projected,
+    publish_registry,
+    registered,
+    report,
+)
+from tests.conftest import COMMANDER
+
+D = dt.date
+
+
+async def _unchanged(issues, iid: str, action: str, body: dict, status: int, *words: str) -> None:  # type: ignore[no-untyped-def]
+    before, events_before = await get(issues, iid), await outbox_count(issues)
+    r = await move(issues, iid, action, body)
+    assert_problem(r, status, *words)
+    after = await get(issues, iid)
+    assert after == before, "a refused move must leave the problem as it was"
+    assert await outbox_count(issues) == events_before
+
+
+async def test_forbidden_moves_are_409_with_the_reason_and_change_nothing(issues) -> None:
+    project = await known_project(issues)
+    issues.clock.set(D(2020, 9, 21))
+    iid = await report(issues, project)
+    await _unchanged(issues, iid, "resolve", {"resolution": "x"}, 409, "the problem is reported")
+    await _unchanged(issues, iid, "close", {"verdict": "agreed"}, 409, "only a resolved problem")
+    await _unchanged(issues, iid, "feedback", {"accepted": True}, 409, "resolved problem")
+    await _unchanged(
+        issues, iid, "plan", {"plan": "p", "deadline": "2020-10-09"}, 409, "the problem is reported"
+    )
+    await ok(issues, iid, "assign", {"unit": LAND_BUREAU})
+    await _unchanged(issues, iid, "assign", {"unit": LAND_BUREAU}, 409, "the problem is assigned")
+    await _unchanged(
+        issues, iid, "plan", {"plan": "p", "deadline": "2020-10-09"}, 409, "general problem"
+    )
+    await ok(issues, iid, "resolve", {"resolution": "done"})
+    await ok(issues, iid, "close", {"verdict": "agreed"})
+    for action, body in (
+        ("assign", {"unit": LAND_BUREAU}),
+        ("resolve", {"resolution": "again"}),
+        ("feedback", {"accepted": False, "comment": "no"}),
+        ("extend", {"working_days": 1, "reason": "r"}),
+        ("object", {"reason": "r"}),
+        ("close", {"verdict": "agreed"}),
+    ):
+        await _unchanged(issues, iid, action, body, 409, "closed is final")
+
+
+async def test_a_complex_problem_is_not_resolved_before_its_plan(issues) -> None:
+    project = await known_project(issues)
+    issues.clock.set(D(2020, 9, 21))
+    iid = await report(issues, project, complexity="complex")
+    await ok(issues, iid, "assign", {"unit": LAND_BUREAU})
+    await _unchanged(issues, iid, "resolve", {"resolution": "x"}, 409, "submit the plan first")
+    await _unchanged(
+        issues, iid, "extend", {"working_days": 2, "reason": "r"}, 409, "submit the plan first"
+    )
+    # The plan's deadline must lie ahead and be a working day.
+    await _unchanged(
+        issues, iid, "plan", {"plan": "p", "deadline": "2020-09-21"}, 422, "must lie ahead"
+    )
+    await _unchanged(
+        issues, iid, "plan", {"plan": "p", "deadline": "2020-10-04"}, 422, "not a working day"
+    )
+
+
+async def test_the_window_rules_of_objection_and_extension(issues) -> None:
+    project = await known_project(issues)
+    issues.clock.set(D(2020, 9, 30))
+    iid = await report(issues, project)
+    await ok(issues, iid, "assign", {"unit": LAND_BUREAU, "working_days": 3})
+    issues.clock.set(D(2020, 10, 10))  # two working days later (9th, 10th)
+    await _unchanged(
+        issues, iid, "object", {"reason": "r"}, 409, "within 1 working day", "2020-10-09"
+    )
+    issues.clock.set(D(2020, 10, 13))  # the deadline was the 12th
+    await _unchanged(
+        issues, iid, "extend", {"working_days": 2, "reason": "r"}, 409, "before the deadline"
+    )
+    await _unchanged(
+        issues,
+        iid,
+        "extend",
+        {"working_days": 11, "reason": "r", "requested_on": "2020-10-12"},
+        422,
+        "at most 10",
+    )
+    body = await ok(
+        issues, iid, "extend", {"working_days": 2, "reason": "r", "requested_on": "2020-10-12"}
+    )
+    assert body["deadline"] == "2020-10-14"
+
+
+async def test_a_general_assignment_outside_three_to_five_days_is_refused(issues) -> None:
+    project = await known_project(issues)
+    iid = await report(issues, project)
+    await _unchanged(issues, iid, "assign", {"unit": LAND_BUREAU, "working_days": 6}, 422, "3–5")
+    await _unchanged(issues, iid, "assign", {"unit": LAND_BUREAU, "working_days": 2}, 422, "3–5")
+
+
+async def test_a_problem_for_an_unknown_project_is_refused(issues) -> None:
+    before = await outbox_count(issues)
+    r = await issues.client.post(
+        "/v1/issues", json=issue_body("no-such-project"), headers=COMMANDER
+    )
+    body = assert_problem(r, 422, "is not known")
+    assert body["errors"][0]["field"] == "project_id"
+    assert await outbox_count(issues) == before
+
+
+async def test_a_problem_for_a_withdrawn_project_is_refused(issues) -> None:
+    project = await known_project(issues)
+    await publish_registry(
+        issues,
+        reg.ProjectStageChanged(
+            project_id=project,
+            from_stage="started",
+            to_stage="withdrawn",
+            date=D(2020, 9, 1),
+            reason="企业放弃",
+            track="implementation",
+            level="city_key",
+            planned_start=None,
+            actual_start=D(2020, 3, 1),
+            actual_completion=None,
+        ),
+        2,
+        BINCHENG,
+    )
+    known = await projected(issues, project, version=2)
+    assert known.withdrawn and known.stage == "withdrawn"
+    before = await outbox_count(issues)
+    r = await issues.client.post("/v1/issues", json=issue_body(project), headers=COMMANDER)
+    assert_problem(r, 409, "is withdrawn")
+    assert await outbox_count(issues) == before
+    r = await issues.client.get("/v1/issues", params={"project_id": project}, headers=COMMANDER)
+    assert r.json()["total"] == 0
+
+
+async def test_a_replayed_older_registry_event_does_not_undo_a_newer_one(issues) -> None:
+    project = await known_project(issues)
+    await publish_registry(
+        issues,
+        reg.ProjectStageChanged(
+            project_id=project,
+            from_stage="started",
+            to_stage="withdrawn",
+            date=D(2020, 9, 1),
+            reason=None,
+            track="implementation",
+            level=None,
+            planned_start=None,
+            actual_start=None,
+            actual_completion=None,
+        ),
+        2,
+        BINCHENG,
+    )
+    await projected(issues, project, version=2)
+    await publish_registry(issues, registered(project), 1, BINCHENG)  # an old snapshot again
+    # A later event on the same key (same partition): once it is applied, so was the replay.
+    marker = str(uuid.uuid4())
+    await publish_registry(issues, registered(marker), 1, BINCHENG, key=project)
+    await projected(issues, marker)
+    assert (await projected(issues, project, version=2)).withdrawn
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"category": "weather"}, "category"),
+        ({"complexity": "epic"}, "complexity"),
+        ({"title": ""}, "title"),
+        ({"title": "x" * 201}, "title"),
+        ({"description": "a\x00b"}, "description"),
+        ({"source": "supervision_round"}, "body"),  # without its round
+        ({"round_id": "r1"}, "body"),  # a round with another source
+        ({"unexpected": 1}, "unexpected"),
+    ],
+)
+async def test_bad_reports_are_422_naming_the_field(issues, body: dict, field: str) -> None:
+    project = await known_project(issues)
+    before = await outbox_count(issues)
+    r = await issues.client.post("/v1/issues", json=issue_body(project, **body), headers=COMMANDER)
+    problem = assert_problem(r, 422)
+    assert field in {e["field"] for e in problem["errors"]}, problem
+    assert await outbox_count(issues) == before
+
+
+async def test_a_round_that_does_not_exist_is_refused(issues) -> None:
+    project = await known_project(issues)
+    r = await issues.client.post(
+        "/v1/issues",
+        json=issue_body(project, source="supervision_round", round_id="nope"),
+        headers=COMMANDER,
+    )
+    assert_problem(r, 422, "does not exist")
+
+
+@pytest.mark.parametrize(
+    ("action", "body"),
+    [
+        ("assign", {"unit": ""}),
+        ("assign", {"unit": "A", "co_units": ["A"]}),
+        ("assign", {"unit": "A", "co_units": ["B", "B"]}),
+        ("assign", {"unit": "A", "working_days": "five"}),
+        ("feedback", {"accepted": False}),  # a rejection says why
+        ("feedback", {}),
+        ("close", {"verdict": "maybe"}),
+        ("close", {"verdict": "deferred"}),  # a deferral says why
+        ("extend", {"working_days": 0, "reason": "r"}),
+        ("extend", {"working_days": 2}),
+        ("plan", {"plan": "p", "deadline": "9999-01-01"}),
+    ],
+)
+async def test_bad_move_bodies_are_422(issues, action: str, body: dict) -> None:
+    project = await known_project(issues)
+    iid = await report(issues, project)
+    before = await outbox_count(issues)
+    assert_problem(await move(issues, iid, action, body), 422)
+    assert await outbox_count(issues) == before
+
+
+async def test_an_unknown_problem_is_404(issues) -> None:
+    assert_problem(await issues.client.get("/v1/issues/nope", headers=COMMANDER), 404)
+    assert_problem(await move(issues, "nope", "assign", {"unit": LAND_BUREAU}), 404)
+    assert_problem(
+        await move(issues, "nope", "resolve", {"resolution": "r"}, department_token()), 404
+    )
+
+
+async def test_a_retried_report_with_an_idempotency_key_creates_one_problem(issues) -> None:
+    project = await known_project(issues)
+    before = await outbox_count(issues)
+    headers = {**COMMANDER, "Idempotency-Key": f"report-{uuid.uuid4()}"}
+    first = await issues.client.post("/v1/issues", json=issue_body(project), headers=headers)
+    again = await issues.client.post("/v1/issues", json=issue_body(project), headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json() and again.headers["Idempotent-Replayed"] == "true"
+    assert await outbox_count(issues) == before + 1

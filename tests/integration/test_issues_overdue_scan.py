@@ -1,0 +1,136 @@
+"""The overdue scan on real PostgreSQL: two scanners at once (two worker replicas, each with
+its own engine) flag every newly overdue problem exactly once, and a rerun flags nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import uuid
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, insert, select
+
+from services.issues import service
+from services.issues.main import SERVICE
+from services.issues.models import Issue, IssueMove, KnownProject, outbox
+from shared.bus.inprocess import InProcessBus
+from shared.events.envelope import CloudEvent
+from shared.migrations import upgrade
+from shared.runtime import open_runtime
+from tests.conftest import create_database, make_settings
+
+pytestmark = pytest.mark.integration
+
+PROBLEMS = 400
+NOW = dt.datetime(2020, 10, 12, 17, 0, tzinfo=dt.UTC)  # 13 October, 01:00 in Shanghai
+
+
+async def _seed(session_factory) -> list[str]:  # type: ignore[no-untyped-def]
+    """Problems being worked on: most past their deadline, some not yet, some resolved."""
+    now = dt.datetime(2020, 9, 21, 2, tzinfo=dt.UTC)
+    project = str(uuid.uuid4())
+    rows, overdue = [], []
+    for n in range(PROBLEMS + 60):
+        iid = str(uuid.uuid4())
+        status, deadline = "assigned", dt.date(2020, 9, 27)
+        if n >= PROBLEMS:
+            status, deadline = (
+                ("assigned", dt.date(2020, 10, 13)) if n % 2 else ("resolved", deadline)
+            )
+        elif n % 3 == 0:
+            status = "planned"
+        if n < PROBLEMS:
+            overdue.append(iid)
+        rows.append(
+            {
+                "id": iid,
+                "project_id": project,
+                "county": "371602",
+                "category": "land",
+                "complexity": "complex" if status == "planned" else "general",
+                "source": "enterprise",
+                "title": f"问题{n}",
+                "description": "d",
+                "status": status,
+                "unit": "市自然资源和规划局",
+                "co_units": [],
+                "working_days": 5,
+                "assigned_on": dt.date(2020, 9, 21),
+                "deadline": deadline,
+                "feedback_accepted": False,
+                "reported_on": dt.date(2020, 9, 21),
+                "reported_at": now,
+                "reported_by": "test",
+                "updated_at": now,
+                "version": 1,
+            }
+        )
+    async with session_factory() as s, s.begin():
+        s.add(
+            KnownProject(
+                id=project,
+                name="p",
+                county="371602",
+                leader=None,
+                stage="started",
+                withdrawn=False,
+                version=1,
+                updated_at=now,
+            )
+        )
+        await s.flush()
+        await s.execute(insert(Issue), rows)
+    return overdue
+
+
+async def test_two_concurrent_scanners_flag_each_overdue_problem_exactly_once(
+    postgres_server: str, tmp_path: Path
+) -> None:
+    url = await create_database(postgres_server)
+    await upgrade(SERVICE, url)
+    settings = make_settings("issues", url, tmp_path)
+    replicas = [await open_runtime(SERVICE, settings, InProcessBus()) for _ in range(2)]
+    try:
+        overdue = await _seed(replicas[0].session_factory)
+        flagged = await asyncio.gather(
+            *(service.flag_overdue(rt.uow, NOW, batch_size=25) for rt in replicas)
+        )
+        assert sum(flagged) == PROBLEMS
+        assert all(n > 0 for n in flagged), flagged  # both scanners took part
+
+        async with replicas[0].session_factory() as s:
+            payloads = (
+                await s.scalars(
+                    select(outbox.c.payload).where(outbox.c.type == "kuaiche.issue.overdue.v1")
+                )
+            ).all()
+            per_issue = Counter(CloudEvent.from_json(p).subject for p in payloads)
+            assert set(per_issue) == set(overdue) and set(per_issue.values()) == {1}
+            moves = await s.scalar(
+                select(func.count()).select_from(IssueMove).where(IssueMove.action == "overdue")
+            )
+            assert moves == PROBLEMS
+            not_flagged = (
+                await s.scalars(select(Issue.status).where(Issue.overdue_at.is_(None)))
+            ).all()
+            assert sorted(set(not_flagged)) == ["assigned", "resolved"] and len(not_flagged) == 60
+            versions = set(
+                (await s.scalars(select(Issue.version).where(Issue.overdue_at.is_not(None)))).all()
+            )
+            assert versions == {2}  # one change each
+
+        # A rerun, even by both at once, finds nothing new.
+        again = await asyncio.gather(*(service.flag_overdue(rt.uow, NOW) for rt in replicas))
+        assert again == [0, 0]
+        async with replicas[0].session_factory() as s:
+            events = await s.scalar(
+                select(func.count())
+                .select_from(outbox)
+                .where(outbox.c.type == "kuaiche.issue.overdue.v1")
+            )
+        assert events == PROBLEMS
+    finally:
+        for rt in replicas:
+            await rt.close()
