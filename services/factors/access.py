@@ -21,11 +21,17 @@ def ensure_readable(principal: Principal, county: str, what: str) -> None:
         raise NotFound(f"{what} not found")
 
 
+def ensure_may_register_credit(principal: Principal) -> None:
+    """Only the command office and county users register credit demands: checked before the
+    request is looked at, so others learn nothing of projects from a refused write."""
+    if principal.role not in (Role.COMMANDER, Role.COUNTY):
+        raise Forbidden(f"a {principal.role} may not register credit demands")
+
+
 def ensure_may_demand_credit(principal: Principal, county: str) -> None:
     if principal.role is Role.COMMANDER:
         return
-    if principal.role is not Role.COUNTY:
-        raise Forbidden(f"a {principal.role} may not register credit demands")
+    ensure_may_register_credit(principal)
     if principal.county != county:
         raise Forbidden(
             f"a county user of {principal.county} may not register credit for projects of {county}"

@@ -8,7 +8,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from services.factors.domain.vocabulary import (
     AllocationStatus,
@@ -51,7 +51,9 @@ class PoolCreate(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     factor: Factor
-    pollutant: Pollutant | None = Field(None, description="required for the pollutant factor")
+    pollutant: Pollutant | None = Field(
+        None, description="required for the pollutant factor", validate_default=True
+    )
     year: Year
     scope: Scope
     amount: InputAmount
@@ -62,11 +64,16 @@ class PoolCreate(InputModel):
         None, description="the most advances (预支) may take, in percent of the pool"
     )
 
-    @model_validator(mode="after")
-    def _pollutant_only_for_pollutants(self) -> PoolCreate:
-        if (self.factor is Factor.POLLUTANT) != (self.pollutant is not None):
+    @field_validator("pollutant", mode="after")
+    @classmethod
+    def _pollutant_only_for_pollutants(
+        cls, pollutant: Pollutant | None, info: ValidationInfo
+    ) -> Pollutant | None:
+        # a field error (not a model one), so the 422 names `pollutant`
+        factor = info.data.get("factor")
+        if factor is not None and (factor is Factor.POLLUTANT) != (pollutant is not None):
             raise ValueError("a pollutant pool names its pollutant; other pools do not")
-        return self
+        return pollutant
 
 
 class RingFencePublic(BaseModel):

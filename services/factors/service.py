@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.factors import access
 from services.factors.domain import credit, ledger
-from services.factors.domain.units import CANONICAL, Measure, to_canonical
+from services.factors.domain.units import CANONICAL, Measure, storable, to_canonical
 from services.factors.domain.vocabulary import (
     AllocationStatus,
     Factor,
@@ -45,6 +45,7 @@ from services.factors.schemas import (
     PoolCreate,
     SourceCreate,
 )
+from shared.amounts import format_amount
 from shared.auth import Principal
 from shared.clock import today_in_shanghai
 from shared.db import utcnow
@@ -66,8 +67,14 @@ def unit_of(factor: str) -> str:
 
 
 # ---------------------------------------------------------------- projection
-async def _project_for_write(session: AsyncSession, project_id: str, field: str) -> ProjectView:
-    """The project as factors knows it from the registry's events, row-locked."""
+async def _project_for_write(
+    session: AsyncSession,
+    project_id: str,
+    field: str,
+    may_write: Callable[[ProjectView], None] | None = None,
+) -> ProjectView:
+    """The project as factors knows it from the registry's events, row-locked. `may_write`
+    (who may write for it) is checked before its state, so a refusal discloses nothing."""
     project = await session.scalar(
         select(ProjectView).where(ProjectView.id == project_id).with_for_update()
     )
@@ -77,6 +84,8 @@ async def _project_for_write(session: AsyncSession, project_id: str, field: str)
             "from the registry's events; a project registered moments ago may not have arrived)"
         )
         raise InvalidInput(message, errors=[{"field": field, "message": message}])
+    if may_write is not None:
+        may_write(project)
     if project.withdrawn:
         raise RuleViolation(f"project {project_id} is withdrawn (退出); it receives no factors")
     return project
@@ -222,7 +231,14 @@ async def create_source(
 ) -> ReplacementSource:
     principal.require_commander()
     amount = to_canonical(Measure.POLLUTANT, body.amount, body.unit, "amount")
-    ratio = body.ratio or ledger.DEFAULT_REPLACEMENT_RATIO[body.pollutant]
+    city_ratio = ledger.DEFAULT_REPLACEMENT_RATIO[body.pollutant]
+    if body.ratio is not None and body.ratio < city_ratio:  # stricter, never looser
+        message = (
+            f"the city replaces {body.pollutant} at {city_ratio}:1 at least; "
+            f"a source may not set {body.ratio}:1"
+        )
+        raise InvalidInput(message, errors=[{"field": "ratio", "message": message}])
+    ratio = body.ratio or city_ratio
     async with uow:
         source = ReplacementSource(
             id=_new_id(),
@@ -283,13 +299,20 @@ async def allocate(uow: UnitOfWork, principal: Principal, body: AllocationCreate
         if pool.factor == Factor.POLLUTANT:
             source = await _source_for_draw(session, body, pool)
             ratio = ledger.replacement_ratio(source.ratio, body.ratio)
-            charge = ratio * amount
+            # the charge, not only the amount, must fit the ledger exactly
+            charge = storable(
+                Measure.POLLUTANT,
+                ratio * amount,
+                "amount",
+                f"{ratio}:1 replacement of {amount} is ",
+            )
             if source.used + charge > source.amount:
-                left = source.amount - source.used
+                left = format_amount(source.amount - source.used)
                 raise RuleViolation(
                     f"the replacement source {source.name} has {left} t/yr left; "
-                    f"{ratio}:1 replacement of {amount} needs {charge}",
-                    remaining=str(left),
+                    f"{format_amount(ratio)}:1 replacement of {amount} needs "
+                    f"{format_amount(charge)}",
+                    remaining=left,
                 )
         elif body.source_id is not None or body.ratio is not None:
             message = "only pollutant allocations take a replacement source and ratio"
@@ -531,12 +554,17 @@ async def list_allocations(
 async def register_credit_demand(
     uow: UnitOfWork, principal: Principal, body: CreditDemandCreate
 ) -> CreditDemand:
+    access.ensure_may_register_credit(principal)
     amount = to_canonical(Measure.FUNDS, body.amount, body.unit, "amount")
     year = body.year or today_in_shanghai().year
     async with uow:
         session = uow.session
-        project = await _project_for_write(session, body.project_id, "project_id")
-        access.ensure_may_demand_credit(principal, project.county)
+        project = await _project_for_write(
+            session,
+            body.project_id,
+            "project_id",
+            lambda p: access.ensure_may_demand_credit(principal, p.county),
+        )
         existing = await session.scalar(
             select(CreditDemand.id).where(
                 CreditDemand.project_id == project.id, CreditDemand.year == year

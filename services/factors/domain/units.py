@@ -20,7 +20,9 @@ from enum import StrEnum
 from shared.errors import InvalidInput
 
 STORED_PLACES = 4
-MAX_INTEGER_DIGITS = 14
+# Numeric(18, 4) on PostgreSQL would take 14 integer digits, but the embedded SQLite default
+# keeps a NUMERIC as a double, exact to 15 significant digits only: 11 + 4 fit both exactly.
+MAX_INTEGER_DIGITS = 11
 
 
 class Measure(StrEnum):
@@ -78,11 +80,15 @@ def to_canonical(measure: Measure, amount: Decimal, unit: str | None, field: str
             accepted_units(measure)
         )
         raise InvalidInput(message, errors=[{"field": "unit", "message": message}])
-    value = amount * per_unit
+    return storable(measure, amount * per_unit, field, f"{amount} {unit} is ")
+
+
+def storable(measure: Measure, value: Decimal, field: str, said: str = "") -> Decimal:
+    """`value` (canonical unit) if the ledger can hold it exactly; InvalidInput otherwise."""
     exponent = value.normalize().as_tuple().exponent
     if isinstance(exponent, int) and -exponent > STORED_PLACES:
         message = (
-            f"{amount} {unit} is {value} {CANONICAL[measure]}, which has more than "
+            f"{said}{value} {CANONICAL[measure]}, which has more than "
             f"{STORED_PLACES} decimal places and cannot be stored exactly"
         )
         raise InvalidInput(message, errors=[{"field": field, "message": message}])

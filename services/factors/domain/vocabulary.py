@@ -48,13 +48,18 @@ SCOPE_LABELS: dict[Scope, str] = {Scope.PROVINCIAL: "省级统筹", Scope.CITY: 
 
 
 class AllocationStatus(StrEnum):
+    """active → used (the project consumed it: land approved, energy assessed ...) or
+    active → released (收回). Only an active allocation can be released."""
+
     ACTIVE = "active"
+    USED = "used"  # 已使用
     RELEASED = "released"  # 收回
 
 
 class ReleaseCause(StrEnum):
     MANUAL = "manual"  # the command office took it back, with a reason
     WITHDRAWN = "withdrawn"  # the project was withdrawn (退出)
+    EXPIRED = "expired"  # unused past its use-by date (逾期未使用)
 
 
 class SourceKind(StrEnum):
