@@ -115,4 +115,3 @@ NAMING_CONVENTION: dict[str, str] = {
 }
 """Constraint names every service's metadata uses, so migrations name them the same way on
 SQLite and PostgreSQL."""
-

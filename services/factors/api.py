@@ -41,6 +41,7 @@ from services.factors.schemas import (
     RingFencePublic,
     SourceCreate,
     SourcePublic,
+    UseIn,
     Year,
 )
 from shared.events.catalogue.registry import Level
@@ -110,6 +111,9 @@ def _allocation_public(a: Allocation) -> AllocationPublic:
         note=a.note,
         allocated_on=a.allocated_on,
         allocated_by=a.allocated_by,
+        use_by=a.use_by,
+        used_on=a.used_on,
+        used_by=a.used_by,
         released_on=a.released_on,
         released_by=a.released_by,
         release_cause=ReleaseCause(a.release_cause) if a.release_cause else None,
@@ -230,6 +234,13 @@ async def release(
     allocation_id: str, body: ReleaseIn, uow: Uow, user: CurrentUser
 ) -> AllocationPublic:
     return _allocation_public(await service.release(uow, user, allocation_id, body.reason))
+
+
+@router.post("/allocations/{allocation_id}/use", response_model=AllocationPublic)
+async def mark_used(
+    allocation_id: str, body: UseIn, uow: Uow, user: CurrentUser
+) -> AllocationPublic:
+    return _allocation_public(await service.mark_used(uow, user, allocation_id, body))
 
 
 # ---------------------------------------------------------------- replacement sources

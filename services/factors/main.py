@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.factors import api, handlers
+from services.factors import api, handlers, worker
 from services.factors.models import Base, idempotency, inbox, outbox
 from services.factors.seed import load_demo
 from shared.bus.base import Bus
@@ -46,6 +46,7 @@ SERVICE = ServiceDefinition(
     routers=[api.router],
     consumers=consumers,
     load_demo=load_demo,
+    jobs=worker.jobs,
 )
 
 

@@ -139,6 +139,10 @@ class Allocation(Base):
     note: Mapped[str | None] = mapped_column(Text)
     allocated_on: Mapped[dt.date] = mapped_column(Date)
     allocated_by: Mapped[str] = mapped_column(String(200))
+    use_by: Mapped[dt.date | None] = mapped_column(Date, index=True)  # released when unused by then
+    used_on: Mapped[dt.date | None] = mapped_column(Date)
+    used_by: Mapped[str | None] = mapped_column(String(200))
+    use_note: Mapped[str | None] = mapped_column(Text)
     released_on: Mapped[dt.date | None] = mapped_column(Date)
     released_by: Mapped[str | None] = mapped_column(String(200))
     release_cause: Mapped[str | None] = mapped_column(String(20))

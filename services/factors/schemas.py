@@ -121,12 +121,22 @@ class AllocationCreate(InputModel):
         None, description="pollutants: replacement ratio (default: the source's)"
     )
     note: Text | None = None
+    use_by: BusinessDate | None = Field(
+        None, description="released (收回) by the worker when still unused after this date"
+    )
 
 
 class ReleaseIn(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: Text
+
+
+class UseIn(InputModel):
+    model_config = ConfigDict(extra="forbid")
+
+    date: BusinessDate | None = Field(None, description="default: today (Asia/Shanghai)")
+    note: Text | None = None
 
 
 class AllocationPublic(BaseModel):
@@ -148,6 +158,9 @@ class AllocationPublic(BaseModel):
     note: str | None
     allocated_on: dt.date
     allocated_by: str
+    use_by: dt.date | None
+    used_on: dt.date | None
+    used_by: str | None
     released_on: dt.date | None
     released_by: str | None
     release_cause: ReleaseCause | None

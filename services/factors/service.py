@@ -8,6 +8,7 @@ deadlocking. On SQLite every writer is serialised anyway (BEGIN IMMEDIATE).
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.factors import access
+from services.factors.config import load_config
 from services.factors.domain import credit, ledger
 from services.factors.domain.units import CANONICAL, Measure, storable, to_canonical
 from services.factors.domain.vocabulary import (
@@ -44,6 +46,7 @@ from services.factors.schemas import (
     GrantIn,
     PoolCreate,
     SourceCreate,
+    UseIn,
 )
 from shared.amounts import format_amount
 from shared.auth import Principal
@@ -53,6 +56,8 @@ from shared.errors import InvalidInput, NotFound, RuleViolation
 from shared.events.catalogue import factors as ev
 from shared.events.envelope import CloudEvent
 from shared.uow import UnitOfWork
+
+EXPIRY_ACTOR = "system:factors-expiry-scan"
 
 Emit = Callable[..., Awaitable[CloudEvent]]
 """`UnitOfWork.emit`, or `record_event` bound to an event handler's session."""
@@ -231,7 +236,10 @@ async def create_source(
 ) -> ReplacementSource:
     principal.require_commander()
     amount = to_canonical(Measure.POLLUTANT, body.amount, body.unit, "amount")
-    city_ratio = ledger.DEFAULT_REPLACEMENT_RATIO[body.pollutant]
+    config = load_config()
+    city_ratio = ledger.city_replacement_ratio(
+        body.pollutant, config.air_replacement_ratio, config.water_replacement_ratio
+    )
     if body.ratio is not None and body.ratio < city_ratio:  # stricter, never looser
         message = (
             f"the city replaces {body.pollutant} at {city_ratio}:1 at least; "
@@ -283,6 +291,9 @@ async def list_sources(
 async def allocate(uow: UnitOfWork, principal: Principal, body: AllocationCreate) -> Allocation:
     principal.require_commander()
     today = today_in_shanghai()
+    if body.use_by is not None and body.use_by < today:
+        message = f"the use-by date {body.use_by} has passed"
+        raise InvalidInput(message, errors=[{"field": "use_by", "message": message}])
     async with uow:
         session = uow.session
         project = await _project_for_write(session, body.project_id, "project_id")
@@ -340,6 +351,7 @@ async def allocate(uow: UnitOfWork, principal: Principal, body: AllocationCreate
             note=body.note,
             allocated_on=today,
             allocated_by=principal.actor,
+            use_by=body.use_by,
             created_at=utcnow(),
         )
         session.add(allocation)
@@ -368,6 +380,7 @@ async def allocate(uow: UnitOfWork, principal: Principal, body: AllocationCreate
                 source_id=allocation.source_id,
                 advance=advance,
                 allocated_on=today,
+                use_by=body.use_by,
             ),
             subject=allocation.id,
             county=project.county,
@@ -394,6 +407,17 @@ async def _source_for_draw(
         message = f"the source frees {source.pollutant}, the pool is for {pool.pollutant}"
         raise InvalidInput(message, errors=[{"field": "source_id", "message": message}])
     return source
+
+
+class NotActive(RuleViolation):
+    """Only an active allocation can be released or marked used."""
+
+    def __init__(self, allocation: Allocation) -> None:
+        what = {
+            AllocationStatus.RELEASED: "was already released (收回)",
+            AllocationStatus.USED: "has been used (已使用); a used allocation stays drawn",
+        }.get(AllocationStatus(allocation.status), f"is {allocation.status}")
+        super().__init__(f"allocation {allocation.id} {what}")
 
 
 async def release(
@@ -430,7 +454,7 @@ async def release_allocation(
     # Re-read under the pool's lock: a release racing this one has committed by now.
     await session.refresh(allocation, with_for_update=True)
     if allocation.status != AllocationStatus.ACTIVE:
-        raise RuleViolation(f"allocation {allocation.id} was already released (收回)")
+        raise NotActive(allocation)
     if allocation.source_id is not None:
         source = await session.scalar(
             select(ReplacementSource)
@@ -497,6 +521,85 @@ async def release_for_withdrawn_project(
         )
         released += 1
     return released
+
+
+async def release_expired(uow_factory: Callable[[], UnitOfWork], today: dt.date) -> int:
+    """Release every active allocation unused past its use-by date (收回), each in its own
+    unit of work; returns how many. Several workers may run it at once: one that comes second
+    to an allocation finds it no longer active and passes over it."""
+    async with uow_factory() as uow:
+        due = (
+            await uow.session.scalars(
+                select(Allocation.id)
+                .where(Allocation.status == AllocationStatus.ACTIVE, Allocation.use_by < today)
+                .order_by(Allocation.use_by, Allocation.id)
+            )
+        ).all()
+    released = 0
+    for allocation_id in due:
+        try:
+            async with uow_factory() as uow:
+                allocation = await uow.session.get(Allocation, allocation_id)
+                assert allocation is not None
+                await release_allocation(
+                    uow.session,
+                    uow.emit,
+                    allocation,
+                    cause=ReleaseCause.EXPIRED,
+                    reason=f"逾期未使用: unused by {allocation.use_by}",
+                    actor=EXPIRY_ACTOR,
+                )
+            released += 1
+        except NotActive:
+            continue  # another worker released it, or it was used meanwhile
+    return released
+
+
+async def mark_used(
+    uow: UnitOfWork, principal: Principal, allocation_id: str, body: UseIn
+) -> Allocation:
+    """The project consumed its allocation (land approved, energy assessed ...)."""
+    principal.require_commander()
+    on = body.date or today_in_shanghai()
+    async with uow:
+        session = uow.session
+        allocation = await session.get(Allocation, allocation_id)
+        if allocation is None:
+            raise NotFound(f"allocation {allocation_id} not found")
+        # the same lock order as a release: the pool, then the allocation
+        await session.scalar(select(Pool).where(Pool.id == allocation.pool_id).with_for_update())
+        await session.refresh(allocation, with_for_update=True)
+        if allocation.status != AllocationStatus.ACTIVE:
+            raise NotActive(allocation)
+        if on < allocation.allocated_on:
+            message = f"it was allocated on {allocation.allocated_on}, after {on}"
+            raise InvalidInput(message, errors=[{"field": "date", "message": message}])
+        allocation.status = AllocationStatus.USED
+        allocation.used_on = on
+        allocation.used_by = principal.actor
+        allocation.use_note = body.note
+        await session.flush()
+        await uow.emit(
+            ev.FactorUsed(
+                allocation_id=allocation.id,
+                pool_id=allocation.pool_id,
+                project_id=allocation.project_id,
+                county=allocation.county,
+                factor=allocation.factor,
+                pollutant=allocation.pollutant,
+                year=allocation.year,
+                amount=allocation.amount,
+                charged=allocation.charged,
+                unit=unit_of(allocation.factor),
+                used_on=on,
+            ),
+            subject=allocation.id,
+            county=allocation.county,
+            actor=principal.actor,
+            sequence=allocation.version,
+            key=allocation.project_id,
+        )
+    return allocation
 
 
 async def get_allocation(

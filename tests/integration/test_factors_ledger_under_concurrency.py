@@ -6,6 +6,7 @@ on the embedded SQLite default alike."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -17,8 +18,10 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from services.factors import service
 from services.factors.main import SERVICE
 from services.factors.models import Allocation, Pool, ProjectView, outbox
+from shared.clock import today_in_shanghai
 from shared.db import utcnow
 from shared.migrations import upgrade
 from tests.conftest import COMMANDER, create_database, make_settings, start_service
@@ -29,7 +32,12 @@ REPLICAS = 3
 @dataclass
 class Replicas:
     clients: list[httpx.AsyncClient]
-    runtime: Any  # the first replica's runtime, for reading the database
+    runtimes: list[Any]
+
+    @property
+    def runtime(self) -> Any:
+        """The first replica's runtime, for reading the database."""
+        return self.runtimes[0]
 
     def client(self, i: int) -> httpx.AsyncClient:
         return self.clients[i % len(self.clients)]
@@ -54,7 +62,7 @@ async def replicas(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
         for app, _ in started
     ]
     try:
-        yield Replicas(clients, started[0][0].state.runtime)
+        yield Replicas(clients, [app.state.runtime for app, _ in started])
     finally:
         for client in clients:
             await client.aclose()
@@ -202,3 +210,41 @@ async def test_releases_and_allocations_racing_keep_the_ledger_exact(
     assert pool.allocated == active == Decimal(10 * (10 - 6 + new))
     assert pool.released == Decimal(60)
     assert pool.allocated <= pool.amount
+
+
+async def test_expiry_scans_on_every_replica_release_each_allocation_once(
+    replicas: Replicas,
+) -> None:
+    pool_id = await new_pool(replicas, "1000")
+    today = today_in_shanghai()
+    projects = await known_projects(replicas, ["city_key"] * 30)
+    for i, project_id in enumerate(projects):
+        r = await replicas.client(i).post(
+            "/v1/allocations",
+            json={
+                "pool_id": pool_id,
+                "project_id": project_id,
+                "amount": "10",
+                "use_by": str(today),
+            },
+            headers=COMMANDER,
+        )
+        assert r.status_code == 201, r.text
+
+    tomorrow = today + dt.timedelta(days=1)
+    counts = await asyncio.gather(
+        *(service.release_expired(rt.uow, tomorrow) for rt in replicas.runtimes)
+    )
+
+    assert sum(counts) == 30  # between them, each allocation once
+    pool, active, _ = await ledger(replicas, pool_id)
+    assert pool.allocated == active == Decimal(0) and pool.released == Decimal(300)
+    async with replicas.runtime.session_factory() as session:
+        releases = await session.scalar(
+            select(func.count())
+            .select_from(outbox)
+            .where(
+                outbox.c.type == "kuaiche.factor.released.v1", outbox.c.payload.contains(pool_id)
+            )
+        )
+    assert releases == 30

@@ -41,16 +41,14 @@ LOWEST_RANK = max(PRIORITY.values())
 
 PROVINCIAL_POOL_LEVELS = frozenset({Level.PROVINCIAL_MAJOR_CONSTRUCTION})
 
-# The city's default replacement ratios (倍量替代 for air pollutants); a source may set a
-# stricter one, never a looser one.
-DEFAULT_REPLACEMENT_RATIO: dict[Pollutant, Decimal] = {
-    Pollutant.COD: Decimal(1),
-    Pollutant.NH3N: Decimal(1),
-    Pollutant.SO2: Decimal(2),
-    Pollutant.NOX: Decimal(2),
-    Pollutant.PARTICULATES: Decimal(2),
-    Pollutant.VOCS: Decimal(2),
-}
+AIR_POLLUTANTS = frozenset({Pollutant.SO2, Pollutant.NOX, Pollutant.PARTICULATES, Pollutant.VOCS})
+
+
+def city_replacement_ratio(pollutant: Pollutant, air: Decimal, water: Decimal) -> Decimal:
+    """The city's replacement ratio for `pollutant` (configured: 倍量替代 2:1 for the air
+    pollutants in Binzhou, 1:1 for COD and NH3-N); a source may set a stricter one, never a
+    looser one."""
+    return air if pollutant in AIR_POLLUTANTS else water
 
 
 def rank_of(level: str | None) -> int:

@@ -59,6 +59,25 @@ class FactorAllocated(FactorsEvent):
     source_id: str | None
     advance: bool
     allocated_on: dt.date
+    use_by: dt.date | None
+
+
+class FactorUsed(FactorsEvent):
+    """The project consumed its allocation (land approved, energy assessed ...): it stays drawn
+    and is no longer released when the project is withdrawn or the use-by date passes."""
+
+    TYPE = "kuaiche.factor.used.v1"
+    allocation_id: str
+    pool_id: str
+    project_id: str
+    county: str
+    factor: str
+    pollutant: str | None
+    year: int
+    amount: Amount
+    charged: Amount
+    unit: str
+    used_on: dt.date
 
 
 class FactorReleased(FactorsEvent):
@@ -76,7 +95,7 @@ class FactorReleased(FactorsEvent):
     charged: Amount
     unit: str
     advance: bool
-    cause: str  # manual | withdrawn
+    cause: str  # manual | withdrawn | expired
     reason: str
     released_on: dt.date
 
@@ -124,6 +143,7 @@ EVENT_TYPES: dict[str, type[BaseModel]] = {
     for model in (
         QuotaIssued,
         FactorAllocated,
+        FactorUsed,
         FactorReleased,
         CreditDemanded,
         CreditGranted,

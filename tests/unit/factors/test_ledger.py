@@ -9,13 +9,13 @@ from decimal import Decimal
 import pytest
 
 from services.factors.domain.ledger import (
-    DEFAULT_REPLACEMENT_RATIO,
     LOWEST_RANK,
     PRIORITY,
     PoolState,
     RingFence,
     check_draw,
     check_eligible,
+    city_replacement_ratio,
     rank_of,
     replacement_ratio,
     validate_fences,
@@ -249,14 +249,16 @@ def test_the_city_pool_serves_every_level():
 
 
 # ---------------------------------------------------------------- replacement ratio
-def test_the_city_replaces_air_pollutants_two_for_one_and_water_pollutants_one_for_one():
-    assert DEFAULT_REPLACEMENT_RATIO == {
-        Pollutant.COD: D(1),
-        Pollutant.NH3N: D(1),
-        Pollutant.SO2: D(2),
-        Pollutant.NOX: D(2),
-        Pollutant.PARTICULATES: D(2),
-        Pollutant.VOCS: D(2),
+def test_the_city_replaces_air_pollutants_at_the_air_ratio_and_water_ones_at_the_water_ratio():
+    air, water = D(2), D("1.5")
+    ratios = {p: city_replacement_ratio(p, air, water) for p in Pollutant}
+    assert ratios == {
+        Pollutant.COD: water,
+        Pollutant.NH3N: water,
+        Pollutant.SO2: air,
+        Pollutant.NOX: air,
+        Pollutant.PARTICULATES: air,
+        Pollutant.VOCS: air,
     }
 
 

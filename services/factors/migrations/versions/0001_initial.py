@@ -141,6 +141,10 @@ def upgrade() -> None:
         sa.Column("note", sa.Text(), nullable=True),
         sa.Column("allocated_on", sa.Date(), nullable=False),
         sa.Column("allocated_by", sa.String(length=200), nullable=False),
+        sa.Column("use_by", sa.Date(), nullable=True),
+        sa.Column("used_on", sa.Date(), nullable=True),
+        sa.Column("used_by", sa.String(length=200), nullable=True),
+        sa.Column("use_note", sa.Text(), nullable=True),
         sa.Column("released_on", sa.Date(), nullable=True),
         sa.Column("released_by", sa.String(length=200), nullable=True),
         sa.Column("release_cause", sa.String(length=20), nullable=True),
@@ -164,6 +168,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_allocations_pool_id"), ["pool_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_allocations_project_id"), ["project_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_allocations_status"), ["status"], unique=False)
+        batch_op.create_index(batch_op.f("ix_allocations_use_by"), ["use_by"], unique=False)
 
     op.create_table(
         "credit_disbursements",
@@ -217,6 +222,7 @@ def downgrade() -> None:
 
     op.drop_table("credit_disbursements")
     with op.batch_alter_table("allocations", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_allocations_use_by"))
         batch_op.drop_index(batch_op.f("ix_allocations_status"))
         batch_op.drop_index(batch_op.f("ix_allocations_project_id"))
         batch_op.drop_index(batch_op.f("ix_allocations_pool_id"))

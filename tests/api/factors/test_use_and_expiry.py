@@ -1,0 +1,93 @@
+"""An allocation is used (已使用) or released (收回), never both: a used one stays drawn when its
+project is withdrawn; one left unused past its use-by date goes back to its pool, once."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from services.factors import service
+from shared.clock import today_in_shanghai
+from tests.api.factors.helpers import (
+    COMMANDER,
+    Suite,
+    allocation,
+    get_allocation,
+    nothing_written,
+    problem,
+    release,
+    withdraw,
+)
+
+
+async def use(suite: Suite, allocation_id: str, **body: object):  # type: ignore[no-untyped-def]
+    return await suite.factors.post(
+        f"/v1/allocations/{allocation_id}/use", json=body, headers=COMMANDER
+    )
+
+
+async def test_a_used_allocation_stays_drawn_and_cannot_be_released(suite: Suite) -> None:
+    project = await suite.project()
+    pool = await suite.pool(amount="100")
+    a = await allocation(suite, pool["id"], project, "40")
+
+    r = await use(suite, a["id"], note="土地已批复")
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "used" and r.json()["used_on"] == str(today_in_shanghai())
+    [event] = await suite.events("kuaiche.factor.used.v1")
+    assert event["partitionkey"] == project and event["sequence"] == 2
+
+    async with nothing_written(suite):
+        assert "used" in problem(await release(suite, a["id"]), 409)["detail"]
+        assert problem(await use(suite, a["id"]), 409)
+    assert (await suite.get_pool(pool["id"]))["allocated"] == "40"
+
+
+async def test_withdrawal_releases_only_the_unused_allocations(suite: Suite) -> None:
+    project = await suite.project()
+    pool = await suite.pool(amount="100")
+    used = await allocation(suite, pool["id"], project, "30")
+    unused = await allocation(suite, pool["id"], project, "20")
+    assert (await use(suite, used["id"])).status_code == 200
+
+    await withdraw(suite, project)
+
+    assert (await get_allocation(suite, unused["id"]))["release_cause"] == "withdrawn"
+    assert (await get_allocation(suite, used["id"]))["status"] == "used"
+    after = await suite.get_pool(pool["id"])
+    assert after["allocated"] == "30" and after["released"] == "20"
+
+
+async def test_a_use_by_date_in_the_past_is_refused(suite: Suite) -> None:
+    project = await suite.project()
+    pool = await suite.pool(amount="100")
+    yesterday = today_in_shanghai() - dt.timedelta(days=1)
+    async with nothing_written(suite):
+        r = await suite.allocate(pool["id"], project, "10", use_by=str(yesterday))
+        assert problem(r, 422)["errors"][0]["field"] == "use_by"
+
+
+async def test_the_expiry_scan_releases_what_is_unused_past_its_date_once(suite: Suite) -> None:
+    project = await suite.project()
+    pool = await suite.pool(amount="100")
+    today = today_in_shanghai()
+    due = await allocation(suite, pool["id"], project, "10", use_by=str(today))
+    used = await allocation(suite, pool["id"], project, "20", use_by=str(today))
+    later = await allocation(
+        suite, pool["id"], project, "30", use_by=str(today + dt.timedelta(days=30))
+    )
+    open_ended = await allocation(suite, pool["id"], project, "5")
+    assert (await use(suite, used["id"])).status_code == 200
+    uow = suite.factors_runtime.uow
+
+    assert await service.release_expired(uow, today) == 0  # due today is not yet past
+    assert await service.release_expired(uow, today + dt.timedelta(days=1)) == 1
+    assert await service.release_expired(uow, today + dt.timedelta(days=1)) == 0  # a rerun
+
+    released = await get_allocation(suite, due["id"])
+    assert released["status"] == "released" and released["release_cause"] == "expired"
+    for a in (used, later, open_ended):
+        assert (await get_allocation(suite, a["id"]))["status"] != "released"
+    [event] = await suite.events("kuaiche.factor.released.v1")
+    assert event["data"]["cause"] == "expired"
+    assert event["actor"] == service.EXPIRY_ACTOR
+    assert (await suite.get_pool(pool["id"]))["allocated"] == "55"
