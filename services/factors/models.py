@@ -109,6 +109,7 @@ class ReplacementSource(Base):
     used: Mapped[Decimal] = mapped_column(AMOUNT)
     ratio: Mapped[Decimal] = mapped_column(Numeric(6, 2))
     note: Mapped[str | None] = mapped_column(Text)
+    registered_by: Mapped[str] = mapped_column(String(200))
     version: Mapped[int] = mapped_column(Integer, nullable=False)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 

@@ -29,7 +29,7 @@ InputAmount = Annotated[Decimal, Field(gt=0, max_digits=22, decimal_places=8)]
 Year = Annotated[int, Field(ge=MIN_YEAR, le=MAX_YEAR)]
 Ratio = Annotated[Decimal, Field(ge=1, le=10, max_digits=6, decimal_places=2)]
 Share = Annotated[Decimal, Field(gt=0, le=100, max_digits=5, decimal_places=2)]
-Unit = Annotated[str, Field(max_length=20)]
+Unit = Annotated[str, Field(min_length=1, max_length=20)]
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 

@@ -258,10 +258,26 @@ async def create_source(
             used=Decimal(0),
             ratio=ratio,
             note=body.note,
+            registered_by=principal.actor,
             created_at=utcnow(),
         )
         uow.session.add(source)
         await uow.session.flush()
+        await uow.emit(
+            ev.ReplacementSourceRegistered(
+                source_id=source.id,
+                pollutant=source.pollutant,
+                name=source.name,
+                kind=source.kind,
+                county=source.county,
+                amount=amount,
+                ratio=ratio,
+            ),
+            subject=source.id,
+            county=source.county,
+            actor=principal.actor,
+            sequence=source.version,
+        )
     return source
 
 

@@ -73,7 +73,7 @@ def accepted_units(measure: Measure) -> list[str]:
 
 def to_canonical(measure: Measure, amount: Decimal, unit: str | None, field: str) -> Decimal:
     """`amount` given in `unit` (default: the canonical one), in the canonical unit, exactly."""
-    unit = unit or CANONICAL[measure]
+    unit = CANONICAL[measure] if unit is None else unit
     per_unit = _FACTORS[measure].get(unit)
     if per_unit is None:
         message = f"unit {unit!r} is not a unit of {measure}; use one of " + ", ".join(

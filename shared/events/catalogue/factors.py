@@ -41,6 +41,19 @@ class QuotaIssued(FactorsEvent):
     advance_share: Amount | None
 
 
+class ReplacementSourceRegistered(FactorsEvent):
+    """A closed or retrofitted plant's freed emissions, keyed by the source's id."""
+
+    TYPE = "kuaiche.replacement_source.registered.v1"
+    source_id: str
+    pollutant: str
+    name: str
+    kind: str
+    county: str | None
+    amount: Amount  # 吨/年
+    ratio: Amount
+
+
 class FactorAllocated(FactorsEvent):
     TYPE = "kuaiche.factor.allocated.v1"
     allocation_id: str
@@ -142,6 +155,7 @@ EVENT_TYPES: dict[str, type[BaseModel]] = {
     model.TYPE: model
     for model in (
         QuotaIssued,
+        ReplacementSourceRegistered,
         FactorAllocated,
         FactorUsed,
         FactorReleased,

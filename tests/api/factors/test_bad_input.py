@@ -267,3 +267,10 @@ async def test_a_body_that_is_not_an_object_is_422(alone: Suite, content: bytes)
             headers={**COMMANDER, "content-type": "application/json"},
         )
         problem(r, 422)
+
+
+async def test_an_empty_unit_is_refused_rather_than_read_as_the_canonical_one(
+    alone: Suite,
+) -> None:
+    body = await _post(alone, "/v1/pools", {**POOL, "unit": ""})
+    assert "unit" in error_fields(body)

@@ -93,5 +93,5 @@ async def check_figures(client: httpx.AsyncClient, runtime: object) -> None:
     async with runtime.session_factory() as s:  # type: ignore[attr-defined]
         events = await s.scalar(select(func.count()).select_from(outbox))
         grants = await s.scalar(select(func.count()).select_from(CreditGrant))
-    # every pool, allocation, demand, grant and disbursement was a use case with its event
-    assert events == 12 + 299 + 44 + grants + 44
+    # every source, pool, allocation, demand, grant and disbursement was a use case with its event
+    assert events == 6 + 12 + 299 + 44 + grants + 44

@@ -64,8 +64,11 @@ async def test_every_use_case_emits_exactly_one_event(suite: Suite) -> None:
 
     n = await suite.outbox_count()
     plant = await source(suite, "SO2", amount="50")
-    assert await suite.outbox_count() == n  # a replacement source is no event of the catalogue
+    e = await _one_new(suite, n, "kuaiche.replacement_source.registered.v1")
+    assert e["subject"] == plant["id"] and e["actor"] == COMMANDER_ACTOR and e["sequence"] == 1
+    assert e["data"]["amount"] == "50" and e["data"]["ratio"] == "2"
 
+    n = await suite.outbox_count()
     a = await allocation(suite, pool["id"], project, "5", source_id=plant["id"], advance=True)
     e = await _one_new(suite, n, "kuaiche.factor.allocated.v1")
     assert e["subject"] == a["id"] and e["partitionkey"] == project

@@ -109,6 +109,7 @@ def upgrade() -> None:
         sa.Column("used", sa.Numeric(precision=18, scale=4), nullable=False),
         sa.Column("ratio", sa.Numeric(precision=6, scale=2), nullable=False),
         sa.Column("note", sa.Text(), nullable=True),
+        sa.Column("registered_by", sa.String(length=200), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("created_at", shared.db.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint("amount > 0", name=op.f("ck_replacement_sources_amount_positive")),
