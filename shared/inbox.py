@@ -23,7 +23,7 @@ from shared.db import UTCDateTime, is_unavailable, utcnow
 from shared.events.catalogue import EVENT_TYPES
 from shared.events.envelope import CloudEvent
 from shared.events.topics import dead_letter_topic
-from shared.waiting import pause
+from shared.waiting import pause, unless_stopped
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +91,8 @@ class InboxConsumer:
         try:
             while not stop.is_set():
                 try:
-                    messages = await consumer.fetch(timeout=0.5)
+                    # a stop request cuts the wait short (shutting down takes no 0.5 s)
+                    messages = await unless_stopped(stop, consumer.fetch(timeout=0.5), [])
                     await self.process_batch(consumer, messages)
                     failures = 0
                 except asyncio.CancelledError:
