@@ -10,13 +10,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import math
 import os
 import platform
 import re
 import sys
+import time
 import traceback
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
+from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 
@@ -235,3 +238,40 @@ def main(
         error(prog, "error:")
         traceback.print_exc()
         return 1
+
+
+@dataclass
+class Figure:
+    backend: str
+    path: str
+    latencies: list[float]
+    seconds: float
+    bare: Figure | None = None
+
+    @property
+    def per_second(self) -> float:
+        return rate(len(self.latencies), self.seconds)
+
+    def percentile(self, p: float) -> float:
+        """Nearest rank, in milliseconds."""
+        ordered = sorted(self.latencies)
+        return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)] * 1000
+
+
+async def timed(
+    count: int, concurrency: int, one: Callable[[int], Awaitable[None]]
+) -> tuple[list[float], float]:
+    """Run `one(i)` for i in range(count) on `concurrency` workers; each call's latency and the
+    wall time of all."""
+    latencies: list[float] = [0.0] * count
+    next_index = iter(range(count))
+
+    async def worker() -> None:
+        for i in next_index:
+            started = time.perf_counter()
+            await one(i)
+            latencies[i] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return latencies, time.perf_counter() - started

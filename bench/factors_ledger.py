@@ -38,11 +38,9 @@ import argparse
 import asyncio
 import datetime as dt
 import json
-import math
 import secrets
 import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -87,43 +85,6 @@ def pool_keys(count: int) -> list[tuple[str, int]]:
     if count > len(keys):
         raise SystemExit(f"--pools may be at most {len(keys) - 2}")
     return keys[:count]
-
-
-@dataclass
-class Figure:
-    backend: str
-    path: str
-    latencies: list[float]
-    seconds: float
-    bare: Figure | None = None
-
-    @property
-    def per_second(self) -> float:
-        return common.rate(len(self.latencies), self.seconds)
-
-    def percentile(self, p: float) -> float:
-        """Nearest rank, in milliseconds."""
-        ordered = sorted(self.latencies)
-        return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)] * 1000
-
-
-async def timed(
-    count: int, concurrency: int, one: Callable[[int], Awaitable[None]]
-) -> tuple[list[float], float]:
-    """Run `one(i)` for i in range(count) on `concurrency` workers; each call's latency and the
-    wall time of all."""
-    latencies: list[float] = [0.0] * count
-    next_index = iter(range(count))
-
-    async def worker() -> None:
-        for i in next_index:
-            started = time.perf_counter()
-            await one(i)
-            latencies[i] = time.perf_counter() - started
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return latencies, time.perf_counter() - started
 
 
 @dataclass
@@ -183,7 +144,7 @@ class ReadBack:
 
 async def through_api(
     backend: str, url: str, data_dir: Path, layout: Layout, concurrency: int
-) -> tuple[list[Figure], ReadBack]:
+) -> tuple[list[common.Figure], ReadBack]:
     n = layout.n
     secret = secrets.token_urlsafe(48)
     settings = ServiceSettings(
@@ -255,7 +216,7 @@ async def through_api(
             warmup_ids = [await allocate(layout.warmup_pool, p, 201) for p in projects[:WARMUP]]
             await check_ledger(runtime.engine, {layout.warmup_pool: WARMUP}, "ours, warm-up")
 
-            figures: list[Figure] = []
+            figures: list[common.Figure] = []
 
             async def measured(name: str, pool_of: Callable[[int], str], status: int) -> list[str]:
                 ids = [""] * n
@@ -264,8 +225,8 @@ async def through_api(
                     ids[i] = await allocate(pool_of(i), projects[WARMUP + i], status)
 
                 common.step(f"{backend}: ours, {name}: {n} POST /v1/allocations")
-                latencies, seconds = await timed(n, concurrency, one)
-                figures.append(Figure(backend, f"ours, {name}", latencies, seconds))
+                latencies, seconds = await common.timed(n, concurrency, one)
+                figures.append(common.Figure(backend, f"ours, {name}", latencies, seconds))
                 return ids
 
             hot_ids = await measured("one hot pool", lambda i: layout.hot_pool, 201)
@@ -305,7 +266,7 @@ async def through_api(
 # ---------------------------------------------------------------- bare: guarded UPDATEs
 async def bare_updates(
     backend: str, url: str, layout: Layout, written: ReadBack, concurrency: int
-) -> list[Figure]:
+) -> list[common.Figure]:
     n = layout.n
     await upgrade(SERVICE, url)  # the same schema as ours: tables, indexes, CHECKs
     engine = make_engine(url)
@@ -346,7 +307,7 @@ async def bare_updates(
             await allocate(allocation, event)
         await check_ledger(engine, {layout.warmup_pool: WARMUP}, "bare, warm-up")
 
-        figures: list[Figure] = []
+        figures: list[common.Figure] = []
         for name, run, expected in (
             ("one hot pool", written.hot, {layout.hot_pool: n}),
             ("spread", written.spread, layout.spread_counts()),
@@ -356,8 +317,8 @@ async def bare_updates(
             async def one(i: int, run: list[tuple[dict[str, Any], dict[str, Any]]] = run) -> None:
                 await allocate(*run[i])
 
-            latencies, seconds = await timed(n, concurrency, one)
-            figures.append(Figure(backend, f"bare, {name}", latencies, seconds))
+            latencies, seconds = await common.timed(n, concurrency, one)
+            figures.append(common.Figure(backend, f"bare, {name}", latencies, seconds))
             await check_ledger(engine, expected, f"bare, {name}")
         async with engine.connect() as conn:
             events = await conn.scalar(select(func.count()).select_from(outbox))
@@ -394,7 +355,7 @@ async def one_backend(
     n: int,
     concurrency: int,
     spread: int,
-) -> list[Figure]:
+) -> list[common.Figure]:
     layout = Layout(n, spread)
     ours, written = await through_api(
         backend, await make_url("ours"), data_dir, layout, concurrency
@@ -427,7 +388,7 @@ async def run(args: argparse.Namespace) -> int:
         flush=True,
     )
 
-    figures: list[Figure] = []
+    figures: list[common.Figure] = []
     databases: list[str] = []
 
     async def measure() -> None:
@@ -466,7 +427,7 @@ async def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def report(figures: Sequence[Figure]) -> str:
+def report(figures: Sequence[common.Figure]) -> str:
     return common.table(
         ["database / path", "N", "seconds", "alloc/s", "p50 ms", "p95 ms", "ours/bare"],
         [

@@ -22,14 +22,10 @@ fresh (a temporary SQLite file, or a CREATE DATABASE with a unique name) and is 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import math
 import secrets
 import sys
 import tempfile
-import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -70,43 +66,6 @@ def bodies(count: int) -> list[dict[str, Any]]:
     ]
 
 
-@dataclass
-class Figure:
-    backend: str
-    path: str
-    latencies: list[float]
-    seconds: float
-    bare: Figure | None = None
-
-    @property
-    def per_second(self) -> float:
-        return common.rate(len(self.latencies), self.seconds)
-
-    def percentile(self, p: float) -> float:
-        """Nearest rank, in milliseconds."""
-        ordered = sorted(self.latencies)
-        return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)] * 1000
-
-
-async def timed(
-    count: int, concurrency: int, one: Callable[[int], Awaitable[None]]
-) -> tuple[list[float], float]:
-    """Run `one(i)` for i in range(count) on `concurrency` workers; each call's latency and the
-    wall time of all."""
-    latencies: list[float] = [0.0] * count
-    next_index = iter(range(count))
-
-    async def worker() -> None:
-        for i in next_index:
-            started = time.perf_counter()
-            await one(i)
-            latencies[i] = time.perf_counter() - started
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return latencies, time.perf_counter() - started
-
-
 # ---------------------------------------------------------------- ours: the HTTP API
 async def through_api(
     url: str, data_dir: Path, payloads: list[dict[str, Any]], warmup: int, concurrency: int
@@ -140,7 +99,7 @@ async def through_api(
 
             for i in range(warmup):
                 await register(i)
-            latencies, seconds = await timed(
+            latencies, seconds = await common.timed(
                 len(payloads) - warmup, concurrency, lambda i: register(warmup + i)
             )
 
@@ -173,7 +132,7 @@ async def bare_inserts(
 
         for i in range(warmup):
             await insert_one(i)
-        latencies, seconds = await timed(
+        latencies, seconds = await common.timed(
             len(rows) - warmup, concurrency, lambda i: insert_one(warmup + i)
         )
         async with engine.connect() as conn:
@@ -192,16 +151,16 @@ async def one_backend(
     data_dir: Path,
     n: int,
     concurrency: int,
-) -> list[Figure]:
+) -> list[common.Figure]:
     payloads = bodies(WARMUP + n)
     common.step(f"{backend}: {n} POST /v1/projects")
     latencies, seconds, rows = await through_api(
         await make_url("api"), data_dir, payloads, WARMUP, concurrency
     )
-    ours = Figure(backend, "POST /v1/projects (API, worker on)", latencies, seconds)
+    ours = common.Figure(backend, "POST /v1/projects (API, worker on)", latencies, seconds)
     common.step(f"{backend}: {n} bare INSERTs")
     latencies, seconds = await bare_inserts(await make_url("bare"), rows, WARMUP, concurrency)
-    bare = Figure(backend, "bare INSERT (SQLAlchemy Core)", latencies, seconds)
+    bare = common.Figure(backend, "bare INSERT (SQLAlchemy Core)", latencies, seconds)
     ours.bare = bare
     return [ours, bare]
 
@@ -225,7 +184,7 @@ async def run(args: argparse.Namespace) -> int:
         flush=True,
     )
 
-    figures: list[Figure] = []
+    figures: list[common.Figure] = []
     databases: list[str] = []
 
     async def measure() -> None:
@@ -262,7 +221,7 @@ async def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def report(figures: Sequence[Figure]) -> str:
+def report(figures: Sequence[common.Figure]) -> str:
     return common.table(
         ["database / path", "N", "seconds", "req/s", "p50 ms", "p95 ms", "ours/bare"],
         [
