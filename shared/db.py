@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import DateTime, TypeDecorator, event
+from sqlalchemy import DateTime, Select, TypeDecorator, event, func, select
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -115,3 +115,12 @@ NAMING_CONVENTION: dict[str, str] = {
 }
 """Constraint names every service's metadata uses, so migrations name them the same way on
 SQLite and PostgreSQL."""
+
+
+async def paginate(
+    session: AsyncSession, query: Select[Any], limit: int, offset: int
+) -> tuple[list[Any], int]:
+    """One page of an ordered `query`, and how many rows it has in all (`{items, total}`)."""
+    total = await session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    page = await session.scalars(query.limit(limit).offset(offset))
+    return list(page.all()), int(total or 0)

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
@@ -51,7 +51,7 @@ from services.factors.schemas import (
 from shared.amounts import format_amount
 from shared.auth import Principal
 from shared.clock import today_in_shanghai
-from shared.db import utcnow
+from shared.db import paginate, utcnow
 from shared.errors import InvalidInput, NotFound, RuleViolation
 from shared.events.catalogue import factors as ev
 from shared.events.envelope import CloudEvent
@@ -221,13 +221,12 @@ async def list_pools(
         query = query.where(Pool.scope == scope)
     if pollutant is not None:
         query = query.where(Pool.pollutant == pollutant)
-    total = await session.scalar(select(func.count()).select_from(query.subquery()))
-    page = await session.scalars(
-        query.order_by(Pool.year.desc(), Pool.factor, Pool.pollutant, Pool.scope, Pool.id)
-        .limit(limit)
-        .offset(offset)
+    return await paginate(
+        session,
+        query.order_by(Pool.year.desc(), Pool.factor, Pool.pollutant, Pool.scope, Pool.id),
+        limit,
+        offset,
     )
-    return list(page.all()), int(total or 0)
 
 
 # ---------------------------------------------------------------- replacement sources
@@ -294,13 +293,9 @@ async def list_sources(
     query = select(ReplacementSource)
     if pollutant is not None:
         query = query.where(ReplacementSource.pollutant == pollutant)
-    total = await session.scalar(select(func.count()).select_from(query.subquery()))
-    page = await session.scalars(
-        query.order_by(ReplacementSource.created_at, ReplacementSource.id)
-        .limit(limit)
-        .offset(offset)
+    return await paginate(
+        session, query.order_by(ReplacementSource.created_at, ReplacementSource.id), limit, offset
     )
-    return list(page.all()), int(total or 0)
 
 
 # ---------------------------------------------------------------- allocations
@@ -662,11 +657,9 @@ async def list_allocations(
     if f.advance is not None:
         conditions.append(Allocation.advance.is_(f.advance))
     query = query.where(*conditions)
-    total = await session.scalar(select(func.count()).select_from(query.subquery()))
-    page = await session.scalars(
-        query.order_by(Allocation.created_at, Allocation.id).limit(limit).offset(offset)
+    return await paginate(
+        session, query.order_by(Allocation.created_at, Allocation.id), limit, offset
     )
-    return list(page.all()), int(total or 0)
 
 
 # ---------------------------------------------------------------- funds
@@ -742,13 +735,9 @@ async def _demand_for_write(session: AsyncSession, demand_id: str) -> CreditDema
 async def grant_credit(
     uow: UnitOfWork, principal: Principal, demand_id: str, body: GrantIn
 ) -> CreditGrant:
-    principal.require_commander()
-    amount = to_canonical(Measure.FUNDS, body.amount, body.unit, "amount")
-    on = body.date or today_in_shanghai()
-    async with uow:
-        session = uow.session
-        demand = await _demand_for_write(session, demand_id)
+    def record(demand: CreditDemand, amount: Decimal, on: dt.date) -> tuple[CreditGrant, Any]:
         credit.check_grant(demand.amount, demand.granted, amount)
+        demand.granted += amount
         grant = CreditGrant(
             id=_new_id(),
             demand_id=demand.id,
@@ -758,40 +747,31 @@ async def grant_credit(
             recorded_by=principal.actor,
             created_at=utcnow(),
         )
-        session.add(grant)
-        demand.granted += amount
-        await session.flush()
-        await uow.emit(
-            ev.CreditGranted(
-                demand_id=demand.id,
-                grant_id=grant.id,
-                project_id=demand.project_id,
-                county=demand.county,
-                year=demand.year,
-                bank=grant.bank,
-                amount=amount,
-                granted_total=demand.granted,
-                granted_on=on,
-            ),
-            subject=demand.id,
+        return grant, ev.CreditGranted(
+            demand_id=demand.id,
+            grant_id=grant.id,
+            project_id=demand.project_id,
             county=demand.county,
-            actor=principal.actor,
-            sequence=demand.version,
-            key=demand.project_id,
+            year=demand.year,
+            bank=grant.bank,
+            amount=amount,
+            granted_total=demand.granted,
+            granted_on=on,
         )
-    return grant
+
+    return await _change_credit(
+        uow, principal, demand_id, body.amount, body.unit, body.date, record
+    )
 
 
 async def disburse_credit(
     uow: UnitOfWork, principal: Principal, demand_id: str, body: DisbursementIn
 ) -> CreditDisbursement:
-    principal.require_commander()
-    amount = to_canonical(Measure.FUNDS, body.amount, body.unit, "amount")
-    on = body.date or today_in_shanghai()
-    async with uow:
-        session = uow.session
-        demand = await _demand_for_write(session, demand_id)
+    def record(
+        demand: CreditDemand, amount: Decimal, on: dt.date
+    ) -> tuple[CreditDisbursement, Any]:
         credit.check_disbursement(demand.granted, demand.disbursed, amount)
+        demand.disbursed += amount
         disbursement = CreditDisbursement(
             id=_new_id(),
             demand_id=demand.id,
@@ -800,27 +780,52 @@ async def disburse_credit(
             recorded_by=principal.actor,
             created_at=utcnow(),
         )
-        session.add(disbursement)
-        demand.disbursed += amount
-        await session.flush()
+        return disbursement, ev.CreditDisbursed(
+            demand_id=demand.id,
+            disbursement_id=disbursement.id,
+            project_id=demand.project_id,
+            county=demand.county,
+            year=demand.year,
+            amount=amount,
+            disbursed_total=demand.disbursed,
+            disbursed_on=on,
+        )
+
+    return await _change_credit(
+        uow, principal, demand_id, body.amount, body.unit, body.date, record
+    )
+
+
+_Record = TypeVar("_Record", CreditGrant, CreditDisbursement)
+
+
+async def _change_credit(
+    uow: UnitOfWork,
+    principal: Principal,
+    demand_id: str,
+    amount_given: Decimal,
+    unit: str | None,
+    on: dt.date | None,
+    record: Callable[[CreditDemand, Decimal, dt.date], tuple[_Record, Any]],
+) -> _Record:
+    """A bank's grant or disbursement against a demand, under the demand's row lock: `record`
+    checks the rule, changes the demand's total and gives the row and its event."""
+    principal.require_commander()
+    amount = to_canonical(Measure.FUNDS, amount_given, unit, "amount")
+    async with uow:
+        demand = await _demand_for_write(uow.session, demand_id)
+        row, payload = record(demand, amount, on or today_in_shanghai())
+        uow.session.add(row)
+        await uow.session.flush()
         await uow.emit(
-            ev.CreditDisbursed(
-                demand_id=demand.id,
-                disbursement_id=disbursement.id,
-                project_id=demand.project_id,
-                county=demand.county,
-                year=demand.year,
-                amount=amount,
-                disbursed_total=demand.disbursed,
-                disbursed_on=on,
-            ),
+            payload,
             subject=demand.id,
             county=demand.county,
             actor=principal.actor,
             sequence=demand.version,
             key=demand.project_id,
         )
-    return disbursement
+    return row
 
 
 async def get_demand(
@@ -862,11 +867,9 @@ async def list_demands(
         query = query.where(CreditDemand.project_id == project_id)
     if year is not None:
         query = query.where(CreditDemand.year == year)
-    total = await session.scalar(select(func.count()).select_from(query.subquery()))
-    page = await session.scalars(
-        query.order_by(CreditDemand.created_at, CreditDemand.id).limit(limit).offset(offset)
+    return await paginate(
+        session, query.order_by(CreditDemand.created_at, CreditDemand.id), limit, offset
     )
-    return list(page.all()), int(total or 0)
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,7 @@ from services.registry.schemas import (
 )
 from shared.auth import Principal
 from shared.clock import today_in_shanghai
-from shared.db import utcnow
+from shared.db import paginate, utcnow
 from shared.errors import (
     InvalidInput,
     KuaicheError,
@@ -814,9 +814,7 @@ async def list_projects(
     if f.tag is not None:  # tags are a JSON list; filtered here to stay portable across databases
         rows = [p for p in (await session.scalars(query)).all() if f.tag in (p.tags or [])]
         return rows[offset : offset + limit], len(rows)
-    total = await session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    page = (await session.scalars(query.limit(limit).offset(offset))).all()
-    return list(page), int(total or 0)
+    return await paginate(session, query, limit, offset)
 
 
 async def count_projects(session: AsyncSession) -> int:

@@ -54,20 +54,25 @@ class ReplacementSourceRegistered(FactorsEvent):
     ratio: Amount
 
 
-class FactorAllocated(FactorsEvent):
-    TYPE = "kuaiche.factor.allocated.v1"
+class AllocationEvent(FactorsEvent):
+    """What every allocation event carries: which allocation, of which pool and project."""
+
     allocation_id: str
     pool_id: str
     project_id: str
     county: str
-    level: str | None
     factor: str
     pollutant: str | None
     year: int
-    scope: str
     amount: Amount  # what the project gets
     charged: Amount  # what the pool bears: ratio × amount for pollutants
     unit: str
+
+
+class FactorAllocated(AllocationEvent):
+    TYPE = "kuaiche.factor.allocated.v1"
+    level: str | None
+    scope: str
     ratio: Amount | None
     source_id: str | None
     advance: bool
@@ -75,38 +80,18 @@ class FactorAllocated(FactorsEvent):
     use_by: dt.date | None
 
 
-class FactorUsed(FactorsEvent):
+class FactorUsed(AllocationEvent):
     """The project consumed its allocation (land approved, energy assessed ...): it stays drawn
     and is no longer released when the project is withdrawn or the use-by date passes."""
 
     TYPE = "kuaiche.factor.used.v1"
-    allocation_id: str
-    pool_id: str
-    project_id: str
-    county: str
-    factor: str
-    pollutant: str | None
-    year: int
-    amount: Amount
-    charged: Amount
-    unit: str
     used_on: dt.date
 
 
-class FactorReleased(FactorsEvent):
+class FactorReleased(AllocationEvent):
     """An allocation returned to its pool (收回)."""
 
     TYPE = "kuaiche.factor.released.v1"
-    allocation_id: str
-    pool_id: str
-    project_id: str
-    county: str
-    factor: str
-    pollutant: str | None
-    year: int
-    amount: Amount
-    charged: Amount
-    unit: str
     advance: bool
     cause: str  # manual | withdrawn | expired
     reason: str
