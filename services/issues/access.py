@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+from sqlalchemy import ColumnElement
+
 from services.issues.models import Issue
 from shared.auth import Principal, Role
 from shared.errors import Forbidden, NotFound
@@ -23,9 +25,16 @@ def can_see(principal: Principal, issue: Issue) -> bool:
     return True
 
 
+def visible_clauses(principal: Principal) -> list[ColumnElement[bool]]:
+    """SQL twin of can_see, for lists and figures."""
+    if principal.role is Role.COUNTY:
+        return [Issue.county == principal.county]
+    if principal.role is Role.DEPARTMENT:
+        return [Issue.unit == principal.department]
+    return []
+
+
 def ensure_visible(principal: Principal, issue: Issue) -> None:
-    if principal.role is Role.COUNTY and issue.county != principal.county:
-        raise NotFound(f"problem {issue.id} not found")
     if not can_see(principal, issue):
         raise NotFound(f"problem {issue.id} not found")
 

@@ -7,7 +7,14 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationInfo,
+    field_validator,
+)
 
 from services.issues.domain.enums import Category, Colour, Complexity, Source, Status, Verdict
 from shared.fields import BusinessDate, InputModel
@@ -35,15 +42,20 @@ class IssueCreate(_Input):
     description: Text4000
     source: Source
     complexity: Complexity = Complexity.GENERAL
-    round_id: Annotated[str, Field(min_length=1, max_length=36)] | None = None
+    round_id: Annotated[str, Field(min_length=1, max_length=36)] | None = Field(
+        None, validate_default=True
+    )
 
-    @model_validator(mode="after")
-    def _round_goes_with_its_source(self) -> IssueCreate:
-        if self.source is Source.SUPERVISION_ROUND and self.round_id is None:
+    # Cross-field checks are field validators (not model ones), so a 422 names the field.
+    @field_validator("round_id")
+    @classmethod
+    def _round_goes_with_its_source(cls, round_id: str | None, info: ValidationInfo) -> str | None:
+        source = info.data.get("source")
+        if source is Source.SUPERVISION_ROUND and round_id is None:
             raise ValueError("a problem from a supervision round names its round_id")
-        if self.round_id is not None and self.source is not Source.SUPERVISION_ROUND:
+        if round_id is not None and source is not None and source is not Source.SUPERVISION_ROUND:
             raise ValueError("round_id is given only when source is supervision_round")
-        return self
+        return round_id
 
 
 class AssignIn(_Input):
@@ -53,15 +65,14 @@ class AssignIn(_Input):
     co_units: Annotated[list[Text200], Field(max_length=20)] = Field(default_factory=list)
     working_days: int | None = Field(None, description="general: 3–5, default 5; complex: omit")
 
-    @model_validator(mode="after")
-    def _distinct_units(self) -> AssignIn:
-        co = [u.strip() for u in self.co_units]
-        if len(set(co)) != len(co):
+    @field_validator("co_units")
+    @classmethod
+    def _distinct_units(cls, co_units: list[str], info: ValidationInfo) -> list[str]:
+        if len(set(co_units)) != len(co_units):
             raise ValueError("co_units must not repeat a unit")
-        if self.unit in co:
+        if info.data.get("unit") in co_units:
             raise ValueError("the responsible unit is not also a co-unit")
-        self.co_units = co
-        return self
+        return co_units
 
 
 class ObjectIn(_Input):
@@ -81,24 +92,26 @@ class ResolveIn(_Input):
 
 class FeedbackIn(_Input):
     accepted: bool
-    comment: Annotated[str, Field(max_length=2000)] | None = None
+    comment: Annotated[str, Field(max_length=2000)] | None = Field(None, validate_default=True)
 
-    @model_validator(mode="after")
-    def _a_rejection_says_why(self) -> FeedbackIn:
-        if not self.accepted and not (self.comment or "").strip():
+    @field_validator("comment")
+    @classmethod
+    def _a_rejection_says_why(cls, comment: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("accepted") is False and not comment:
             raise ValueError("a rejection needs a comment saying what is still wrong")
-        return self
+        return comment
 
 
 class CloseIn(_Input):
     verdict: Verdict
-    note: Annotated[str, Field(max_length=2000)] | None = None
+    note: Annotated[str, Field(max_length=2000)] | None = Field(None, validate_default=True)
 
-    @model_validator(mode="after")
-    def _deferral_says_why(self) -> CloseIn:
-        if self.verdict is Verdict.DEFERRED and not (self.note or "").strip():
+    @field_validator("note")
+    @classmethod
+    def _deferral_says_why(cls, note: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("verdict") is Verdict.DEFERRED and not note:
             raise ValueError("a deferred verdict needs a note saying why")
-        return self
+        return note
 
 
 class ExtendIn(_Input):
@@ -116,11 +129,13 @@ class RoundCreate(_Input):
     ended_on: BusinessDate | None = None
     note: Annotated[str, Field(max_length=2000)] | None = None
 
-    @model_validator(mode="after")
-    def _order(self) -> RoundCreate:
-        if self.ended_on is not None and self.ended_on < self.started_on:
+    @field_validator("ended_on")
+    @classmethod
+    def _order(cls, ended_on: dt.date | None, info: ValidationInfo) -> dt.date | None:
+        started_on = info.data.get("started_on")
+        if ended_on is not None and started_on is not None and ended_on < started_on:
             raise ValueError("ended_on must not be before started_on")
-        return self
+        return ended_on
 
 
 class CalendarUpload(_Input):
@@ -132,11 +147,6 @@ class CalendarUpload(_Input):
     note: Annotated[str, Field(max_length=500)] | None = Field(
         None, description="e.g. the notice's number 国办发明电〔2026〕N号"
     )
-
-    @field_validator("holidays", "workdays")
-    @classmethod
-    def _distinct(cls, dates: list[dt.date]) -> list[dt.date]:
-        return sorted(set(dates))
 
 
 # ---------------------------------------------------------------- public

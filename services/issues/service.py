@@ -45,7 +45,7 @@ from services.issues.schemas import (
     ResolveIn,
     RoundCreate,
 )
-from shared.auth import Principal, Role
+from shared.auth import Principal
 from shared.errors import InvalidInput, NotFound, RuleViolation
 from shared.events.catalogue import issues as ev
 from shared.rates import percent
@@ -119,6 +119,7 @@ def _base(issue: Issue) -> dict[str, Any]:
         "complexity": issue.complexity,
         "unit": issue.unit,
         "deadline": issue.deadline,
+        "reported_on": issue.reported_on,
         "version": issue.version,
     }
 
@@ -226,13 +227,67 @@ async def report_issue(
                 title=issue.title,
                 source=issue.source,
                 round_id=issue.round_id,
-                reported_on=today,
             ),
         )
     return issue
 
 
 # ---------------------------------------------------------------- moves
+def _commander(what: str) -> Callable[[Principal, Issue], None]:
+    return lambda principal, _: access.ensure_commander(principal, what)
+
+
+def _unit(what: str) -> Callable[[Principal, Issue], None]:
+    return lambda principal, issue: access.ensure_responsible_unit(principal, issue, what)
+
+
+@dataclass(frozen=True)
+class _Move:
+    """A move under way: the row-locked problem, where it stood, where the table sends it."""
+
+    issue: Issue
+    action: str
+    before: str
+    target: Status
+
+
+async def _begin(
+    uow: UnitOfWork,
+    principal: Principal,
+    issue_id: str,
+    action: Action,
+    authorise: Callable[[Principal, Issue], None],
+) -> _Move:
+    """Load and lock the problem, check who may move it, and ask the transition table."""
+    issue = await _load_for_write(uow, principal, issue_id)
+    authorise(principal, issue)
+    target = workflow.next_status(
+        Status(issue.status),
+        Complexity(issue.complexity),
+        action,
+        accepted=issue.feedback_accepted,
+    )
+    return _Move(issue, action.value, issue.status, target)
+
+
+async def _commit(
+    uow: UnitOfWork,
+    move: _Move,
+    actor: str,
+    now: dt.datetime,
+    note: str | None,
+    event: Callable[[dict[str, Any]], Any],
+) -> Issue:
+    """Land the move: the new status and version, its history row, its event (made from the
+    problem as it stands after the move)."""
+    issue = move.issue
+    issue.status = move.target.value
+    await _touch(uow, issue, now)
+    _record(uow, issue, move.action, move.before, actor, now, note)
+    await _emit(uow, issue, actor, event(_base(issue)))
+    return issue
+
+
 async def assign(
     uow: UnitOfWork,
     principal: Principal,
@@ -243,28 +298,34 @@ async def assign(
 ) -> Issue:
     today = today_in_shanghai(now)
     async with uow:
-        issue = await _load_for_write(uow, principal, issue_id)
-        access.ensure_commander(principal, "assigns problems")
-        complexity = Complexity(issue.complexity)
-        before = issue.status
-        target = workflow.next_status(Status(before), complexity, Action.ASSIGN)
+        move = await _begin(uow, principal, issue_id, Action.ASSIGN, _commander("assigns problems"))
+        issue = move.issue
         calendar = await load_calendar(uow.session)
-        deadlines, days = workflow.assignment_deadlines(
-            calendar,
-            complexity,
-            today,
-            data.working_days,
-            default_days=config.default_working_days,
-            min_days=config.min_working_days,
-            max_days=config.max_working_days,
-            plan_days=config.plan_working_days,
-        )
+        deadlines, days = _deadlines(calendar, issue, today, data.working_days, config)
         _assign_fields(issue, data.unit, data.co_units, days, today, deadlines)
-        issue.status = target.value
-        await _touch(uow, issue, now)
-        _record(uow, issue, "assign", before, principal.actor, now, f"to {data.unit}")
-        await _emit(uow, issue, principal.actor, _assigned_event(issue))
+        await _commit(
+            uow, move, principal.actor, now, f"to {data.unit}", lambda base: _assigned(issue, base)
+        )
     return issue
+
+
+def _deadlines(
+    calendar: WorkCalendar,
+    issue: Issue,
+    on: dt.date,
+    working_days: int | None,
+    config: IssuesConfig,
+) -> tuple[workflow.Deadlines, int | None]:
+    return workflow.assignment_deadlines(
+        calendar,
+        Complexity(issue.complexity),
+        on,
+        working_days,
+        default_days=config.default_working_days,
+        min_days=config.min_working_days,
+        max_days=config.max_working_days,
+        plan_days=config.plan_working_days,
+    )
 
 
 def _assign_fields(
@@ -285,10 +346,10 @@ def _assign_fields(
     issue.planned_on = None
 
 
-def _assigned_event(issue: Issue) -> ev.IssueAssigned:
+def _assigned(issue: Issue, base: dict[str, Any]) -> ev.IssueAssigned:
     assert issue.assigned_on is not None
     return ev.IssueAssigned(
-        **_base(issue),
+        **base,
         co_units=list(issue.co_units or []),
         working_days=issue.working_days,
         plan_due=issue.plan_due,
@@ -307,28 +368,27 @@ async def object_to_assignment(
     """异议: the unit objects within its window; the problem goes back for reassignment."""
     today = today_in_shanghai(now)
     async with uow:
-        issue = await _load_for_write(uow, principal, issue_id)
-        access.ensure_responsible_unit(principal, issue, "objects to its assignment")
-        before = issue.status
-        target = workflow.next_status(Status(before), Complexity(issue.complexity), Action.OBJECT)
+        move = await _begin(
+            uow, principal, issue_id, Action.OBJECT, _unit("objects to its assignment")
+        )
+        issue = move.issue
         assert issue.assigned_on is not None and issue.unit is not None
         calendar = await load_calendar(uow.session)
         workflow.check_objection(calendar, issue.assigned_on, today, config.objection_working_days)
         objecting = issue.unit
-        issue.status = target.value
         issue.unit = None
         issue.co_units = []
         issue.working_days = None
         issue.assigned_on = None
         issue.deadline = None
         issue.plan_due = None
-        await _touch(uow, issue, now)
-        _record(uow, issue, "object", before, principal.actor, now, f"{objecting}: {data.reason}")
-        await _emit(
+        await _commit(
             uow,
-            issue,
+            move,
             principal.actor,
-            ev.IssueObjected(**_base(issue), objecting_unit=objecting, reason=data.reason),
+            now,
+            f"{objecting}: {data.reason}",
+            lambda base: ev.IssueObjected(**base, objecting_unit=objecting, reason=data.reason),
         )
     return issue
 
@@ -338,32 +398,21 @@ async def submit_plan(
 ) -> Issue:
     today = today_in_shanghai(now)
     async with uow:
-        issue = await _load_for_write(uow, principal, issue_id)
-        access.ensure_responsible_unit(principal, issue, "submits the plan")
-        before = issue.status
-        target = workflow.next_status(Status(before), Complexity(issue.complexity), Action.PLAN)
+        move = await _begin(uow, principal, issue_id, Action.PLAN, _unit("submits the plan"))
+        issue = move.issue
         calendar = await load_calendar(uow.session)
         workflow.check_plan_deadline(calendar, today, data.deadline)
         issue.plan = data.plan
         issue.planned_on = today
         issue.deadline = data.deadline
-        issue.status = target.value
-        await _touch(uow, issue, now)
         in_time = workflow.on_time(today, issue.plan_due)
-        _record(
+        await _commit(
             uow,
-            issue,
-            "plan",
-            before,
+            move,
             principal.actor,
             now,
             None if in_time else f"late: the plan was due {issue.plan_due}",
-        )
-        await _emit(
-            uow,
-            issue,
-            principal.actor,
-            ev.IssuePlanned(**_base(issue), planned_on=today, on_time=in_time),
+            lambda base: ev.IssuePlanned(**base, planned_on=today, on_time=in_time),
         )
     return issue
 
@@ -378,42 +427,30 @@ async def extend(
 ) -> Issue:
     today = today_in_shanghai(now)
     async with uow:
-        issue = await _load_for_write(uow, principal, issue_id)
-        access.ensure_commander(principal, "grants extensions")
-        before = issue.status
-        target = workflow.next_status(Status(before), Complexity(issue.complexity), Action.EXTEND)
+        move = await _begin(
+            uow, principal, issue_id, Action.EXTEND, _commander("grants extensions")
+        )
+        issue = move.issue
         if data.working_days > config.max_extension_working_days:
             raise InvalidInput(
                 f"one extension adds at most {config.max_extension_working_days} working days",
                 errors=[{"field": "working_days", "message": "too many working days"}],
             )
-        assert issue.deadline is not None
+        assert issue.deadline is not None and issue.assigned_on is not None
         requested_on = data.requested_on or today
         calendar = await load_calendar(uow.session)
         previous = issue.deadline
         issue.deadline = workflow.extended_deadline(
-            calendar, previous, requested_on, today, data.working_days
+            calendar, previous, issue.assigned_on, requested_on, today, data.working_days
         )
-        issue.status = target.value
-        await _touch(uow, issue, now)
-        _record(
+        await _commit(
             uow,
-            issue,
-            "extend",
-            before,
+            move,
             principal.actor,
             now,
             f"{previous} → {issue.deadline} (requested {requested_on}): {data.reason}",
-        )
-        await _emit(
-            uow,
-            issue,
-            principal.actor,
-            ev.IssueExtended(
-                **_base(issue),
-                previous_deadline=previous,
-                requested_on=requested_on,
-                reason=data.reason,
+            lambda base: ev.IssueExtended(
+                **base, previous_deadline=previous, requested_on=requested_on, reason=data.reason
             ),
         )
     return issue
@@ -424,22 +461,20 @@ async def resolve(
 ) -> Issue:
     today = today_in_shanghai(now)
     async with uow:
-        issue = await _load_for_write(uow, principal, issue_id)
-        access.ensure_responsible_unit(principal, issue, "reports it resolved")
-        before = issue.status
-        target = workflow.next_status(Status(before), Complexity(issue.complexity), Action.RESOLVE)
+        move = await _begin(uow, principal, issue_id, Action.RESOLVE, _unit("reports it resolved"))
+        issue = move.issue
         issue.resolution = data.resolution
         issue.resolved_on = today
-        issue.on_time = workflow.on_time(today, issue.deadline)
+        in_time = workflow.on_time(today, issue.deadline)
+        issue.on_time = in_time
         issue.feedback_accepted = False
-        issue.status = target.value
-        await _touch(uow, issue, now)
-        _record(uow, issue, "resolve", before, principal.actor, now, data.resolution[:500])
-        await _emit(
+        await _commit(
             uow,
-            issue,
+            move,
             principal.actor,
-            ev.IssueResolved(**_base(issue), resolved_on=today, on_time=issue.on_time),
+            now,
+            data.resolution[:500],
+            lambda base: ev.IssueResolved(**base, resolved_on=today, on_time=in_time),
         )
     return issue
 
@@ -456,43 +491,42 @@ async def give_feedback(
     with a new deadline counted from today (a complex problem owes a new plan)."""
     today = today_in_shanghai(now)
     async with uow:
-        issue = await _load_for_write(uow, principal, issue_id)
-        access.ensure_reporter_side(principal, issue)
-        before = issue.status
-        complexity = Complexity(issue.complexity)
-        action = Action.ACCEPT if data.accepted else Action.REJECT
-        target = workflow.next_status(
-            Status(before), complexity, action, accepted=issue.feedback_accepted
+        move = await _begin(
+            uow,
+            principal,
+            issue_id,
+            Action.ACCEPT if data.accepted else Action.REJECT,
+            access.ensure_reporter_side,
         )
+        issue = move.issue
         if data.accepted:
             issue.feedback_accepted = True
-            await _touch(uow, issue, now)
-            _record(uow, issue, "accept", before, principal.actor, now, data.comment)
-            await _emit(
-                uow, issue, principal.actor, ev.IssueAccepted(**_base(issue), comment=data.comment)
+            return await _commit(
+                uow,
+                move,
+                principal.actor,
+                now,
+                data.comment,
+                lambda base: ev.IssueAccepted(**base, comment=data.comment),
             )
-            return issue
         assert issue.unit is not None and data.comment is not None
+        comment = data.comment
         calendar = await load_calendar(uow.session)
-        deadlines, days = workflow.assignment_deadlines(
-            calendar,
-            complexity,
-            today,
-            None if complexity is Complexity.COMPLEX else issue.working_days,
-            default_days=config.default_working_days,
-            min_days=config.min_working_days,
-            max_days=config.max_working_days,
-            plan_days=config.plan_working_days,
+        general = Complexity(issue.complexity) is Complexity.GENERAL
+        deadlines, days = _deadlines(
+            calendar, issue, today, issue.working_days if general else None, config
         )
         _assign_fields(issue, issue.unit, issue.co_units or [], days, today, deadlines)
         issue.resolution = None
         issue.resolved_on = None
         issue.on_time = None
-        issue.status = target.value
-        await _touch(uow, issue, now)
-        _record(uow, issue, "reject", before, principal.actor, now, data.comment)
-        await _emit(
-            uow, issue, principal.actor, ev.IssueReopened(**_base(issue), comment=data.comment)
+        await _commit(
+            uow,
+            move,
+            principal.actor,
+            now,
+            comment,
+            lambda base: ev.IssueReopened(**base, comment=comment),
         )
     return issue
 
@@ -502,30 +536,28 @@ async def close(
 ) -> Issue:
     today = today_in_shanghai(now)
     async with uow:
-        issue = await _load_for_write(uow, principal, issue_id)
-        access.ensure_commander(principal, "closes problems (销号)")
-        before = issue.status
-        target = workflow.next_status(Status(before), Complexity(issue.complexity), Action.CLOSE)
+        move = await _begin(
+            uow, principal, issue_id, Action.CLOSE, _commander("closes problems (销号)")
+        )
+        issue = move.issue
+        resolved_on, in_time = issue.resolved_on, issue.on_time
+        assert resolved_on is not None and in_time is not None  # only a resolved one closes
         issue.verdict = data.verdict.value
         issue.close_note = data.note
         issue.closed_on = today
-        issue.status = target.value
-        await _touch(uow, issue, now)
-        _record(
+        await _commit(
             uow,
-            issue,
-            "close",
-            before,
+            move,
             principal.actor,
             now,
             f"{data.verdict}" + (f": {data.note}" if data.note else ""),
-        )
-        await _emit(
-            uow,
-            issue,
-            principal.actor,
-            ev.IssueClosed(
-                **_base(issue), verdict=data.verdict.value, closed_on=today, note=data.note
+            lambda base: ev.IssueClosed(
+                **base,
+                verdict=data.verdict.value,
+                closed_on=today,
+                note=data.note,
+                resolved_on=resolved_on,
+                on_time=in_time,
             ),
         )
     return issue
@@ -559,11 +591,14 @@ async def flag_overdue(
             ).all()
             for issue in rows:
                 issue.overdue_at = now
-                await _touch(uow, issue, now)
-                _record(
-                    uow, issue, "overdue", issue.status, SCANNER, now, f"deadline {issue.deadline}"
+                await _commit(
+                    uow,
+                    _Move(issue, "overdue", issue.status, Status(issue.status)),
+                    SCANNER,
+                    now,
+                    f"deadline {issue.deadline}",
+                    lambda base: ev.IssueOverdue(**base, flagged_at=now, flagged_on=today),
                 )
-                await _emit(uow, issue, SCANNER, ev.IssueOverdue(**_base(issue), flagged_at=now))
         flagged += len(rows)
         if len(rows) < batch_size:
             return flagged
@@ -610,14 +645,6 @@ def colour_clause(colour: Colour, today: dt.date, blue_to: dt.date) -> ColumnEle
     return and_(not_(red), not_(yellow), Issue.status.in_(OPEN), due.is_not(None), due <= blue_to)
 
 
-def _visible(principal: Principal) -> list[ColumnElement[bool]]:
-    if principal.role is Role.COUNTY:
-        return [Issue.county == principal.county]
-    if principal.role is Role.DEPARTMENT:
-        return [Issue.unit == principal.department]
-    return []
-
-
 async def list_issues(
     session: AsyncSession,
     principal: Principal,
@@ -627,7 +654,7 @@ async def list_issues(
     limit: int,
     offset: int,
 ) -> tuple[list[tuple[Issue, str | None]], int]:
-    where = _visible(principal)
+    where = access.visible_clauses(principal)
     for column, value in (
         (Issue.status, f.status.value if f.status else None),
         (Issue.county, f.county),
@@ -699,7 +726,7 @@ async def stats(
         raise InvalidInput(
             "to is before from", errors=[{"field": "to", "message": "must not be before from"}]
         )
-    where = _visible(principal)
+    where = access.visible_clauses(principal)
     if county:
         where.append(Issue.county == county)
     if unit:

@@ -63,19 +63,24 @@ class YearSchedule:
     def build(
         cls, year: int, holidays: Iterable[dt.date], workdays: Iterable[dt.date]
     ) -> YearSchedule:
-        """Validate an uploaded schedule: every date in `year`, make-up days on weekends,
-        no day both. InvalidInput names the offending field and dates."""
-        hols, works = frozenset(holidays), frozenset(workdays)
+        """Validate an uploaded schedule: every date in `year` and listed once, make-up days
+        on weekends, no day both. InvalidInput names the offending field and dates."""
+        listed = {"holidays": list(holidays), "workdays": list(workdays)}
+        hols, works = frozenset(listed["holidays"]), frozenset(listed["workdays"])
         errors: list[dict[str, str]] = []
 
         def bad(field: str, dates: Iterable[dt.date], message: str) -> None:
-            listed = ", ".join(sorted(d.isoformat() for d in dates))
-            errors.append({"field": field, "message": f"{message}: {listed}"})
+            days = ", ".join(sorted({d.isoformat() for d in dates}))
+            errors.append({"field": field, "message": f"{message}: {days}"})
 
-        for field, dates in (("holidays", hols), ("workdays", works)):
+        for field, dates in listed.items():
             outside = [d for d in dates if d.year != year]
             if outside:
                 bad(field, outside, f"dates outside {year}")
+            # A date typed twice is usually another date mistyped: say so, never drop it.
+            repeated = [d for d in set(dates) if dates.count(d) > 1]
+            if repeated:
+                bad(field, repeated, "dates listed more than once")
         if not hols:
             errors.append(
                 {

@@ -169,13 +169,20 @@ def check_objection(
 def extended_deadline(
     calendar: WorkCalendar,
     deadline: dt.date,
+    assigned_on: dt.date,
     requested_on: dt.date,
     today: dt.date,
     working_days: int,
 ) -> dt.date:
-    """The deadline after an extension of `working_days`, requested on `requested_on`."""
+    """The deadline after an extension of `working_days`, requested on `requested_on` by the
+    unit the problem was assigned to on `assigned_on`."""
     if requested_on > today:
         _invalid("requested_on", f"{requested_on.isoformat()} is in the future")
+    if requested_on < assigned_on:
+        _invalid(
+            "requested_on",
+            f"{requested_on.isoformat()} is before the assignment ({assigned_on.isoformat()})",
+        )
     if requested_on > deadline:
         raise RuleViolation(
             f"an extension is requested before the deadline: it was {deadline.isoformat()}, "

@@ -2,7 +2,9 @@
 
 Every event carries the problem's identity and where it stands after the move, so a consumer
 (scoring's exposure lists, notifications) needs no other source: the `subject` is the problem
-id, the `sequence` its version, the `county` the project's county.
+id, the `sequence` its version, the `county` the project's county. Business dates (`*_on`,
+deadlines) are Asia/Shanghai calendar dates, so figures per county and period (collected by
+`reported_on`, resolved, on time, overdue) come from the events as they stand.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ class IssueEvent(BaseModel):
     complexity: str
     unit: str | None  # the responsible unit, once assigned
     deadline: dt.date | None  # the resolution deadline in force (Asia/Shanghai date)
+    reported_on: dt.date  # the day it was collected 收集: the period it counts in
     version: int
 
 
@@ -35,7 +38,6 @@ class IssueReported(IssueEvent):
     title: str
     source: str
     round_id: str | None
-    reported_on: dt.date
 
 
 class IssueAssigned(IssueEvent):
@@ -92,6 +94,8 @@ class IssueClosed(IssueEvent):
     verdict: str  # agreed 同意 | deferred 暂缓
     closed_on: dt.date
     note: str | None
+    resolved_on: dt.date  # the resolution it closes
+    on_time: bool  # that resolution came by its deadline
 
 
 class IssueOverdue(IssueEvent):
@@ -99,6 +103,7 @@ class IssueOverdue(IssueEvent):
 
     TYPE = "kuaiche.issue.overdue.v1"
     flagged_at: dt.datetime
+    flagged_on: dt.date  # the business day it was found overdue (Asia/Shanghai)
 
 
 EVENT_TYPES: dict[str, type[BaseModel]] = {

@@ -79,6 +79,14 @@ async def test_a_year_nobody_covers_is_refused_until_its_schedule_is_uploaded(is
         "/v1/calendar/2027", json=SCHEDULE_2027 | {"holidays": ["2028-01-03"]}, headers=COMMANDER
     )
     assert_problem(r, 422, "outside 2027")
+    r = await issues.client.put(
+        "/v1/calendar/2027",
+        json=SCHEDULE_2027 | {"holidays": ["2027-01-01", "2027-01-01"]},  # the 2nd one mistyped?
+        headers=COMMANDER,
+    )
+    body = assert_problem(r, 422, "more than once: 2027-01-01")
+    assert [e["field"] for e in body["errors"]] == ["holidays"]
+    assert_problem(await issues.client.get("/v1/calendar/2027", headers=VIEWER), 409)
     r = await issues.client.put("/v1/calendar/2027", json=SCHEDULE_2027, headers=COMMANDER)
     assert r.status_code == 200, r.text
     assert r.json()["source"] == "uploaded" and r.json()["workdays"] == ["2027-01-03"]

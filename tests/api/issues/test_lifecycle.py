@@ -76,6 +76,31 @@ async def test_a_general_problem_from_report_to_close(issues) -> None:
     assert [e.sequence for e in sent] == [1, 2, 3, 4, 5]
     assert sent[1].data["deadline"] == "2020-09-27" and sent[1].data["unit"] == LAND_BUREAU
     assert sent[4].actor == "commander:dev-commander"
+    # What scoring counts per county and period, from the events alone: every event says
+    # when the problem was collected, and the closing one what it closes.
+    assert {e.data["reported_on"] for e in sent} == {"2020-09-21"}
+    assert {e.data["category"] for e in sent} == {"land"}
+    assert sent[2].data["resolved_on"] == "2020-09-25" and sent[2].data["on_time"] is True
+    closed = sent[4].data
+    assert (closed["resolved_on"], closed["on_time"], closed["deadline"]) == (
+        "2020-09-25",
+        True,
+        "2020-09-27",
+    )
+
+
+async def test_today_is_the_date_in_shanghai_not_in_utc(issues) -> None:
+    project = await known_project(issues)
+    # 23:30 UTC on Sunday 20 September 2020 is 07:30 on Monday the 21st in Shanghai.
+    issues.clock.current = dt.datetime(2020, 9, 20, 23, 30, tzinfo=dt.UTC)
+    iid = await report(issues, project)
+    body = await ok(issues, iid, "assign", {"unit": LAND_BUREAU})
+    assert body["reported_on"] == body["assigned_on"] == "2020-09-21"
+    assert body["deadline"] == "2020-09-27"  # not the 25th, as from Sunday the 20th
+    # 16:30 UTC on the 27th is already the 28th in Shanghai: one day late.
+    issues.clock.current = dt.datetime(2020, 9, 27, 16, 30, tzinfo=dt.UTC)
+    body = await ok(issues, iid, "resolve", {"resolution": "已办结"}, department_token())
+    assert body["resolved_on"] == "2020-09-28" and body["on_time"] is False
 
 
 async def test_a_complex_problem_plans_then_resolves_by_the_plans_deadline(issues) -> None:

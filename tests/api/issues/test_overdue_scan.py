@@ -77,6 +77,9 @@ async def test_the_worker_flags_a_newly_overdue_problem_once(tmp_path: Path) -> 
             sent = [e for e in await events(svc, iid) if e.type == "kuaiche.issue.overdue.v1"]
             assert len(sent) == 1 and sent[0].partitionkey == project
             assert sent[0].data["deadline"] == "2020-09-24"
+            # Midnight in Shanghai is still the 24th in UTC: the business day is Shanghai's.
+            assert sent[0].data["flagged_on"] == "2020-09-25"
+            assert sent[0].data["reported_on"] == "2020-09-21"
             assert (await get(svc, done))["overdue_flagged_at"] is None
 
             # Published by the relay on the issues topic.

@@ -106,6 +106,15 @@ async def test_the_window_rules_of_objection_and_extension(issues) -> None:
         422,
         "at most 10",
     )
+    # A request dated before the problem was even assigned is a mistyped date.
+    await _unchanged(
+        issues,
+        iid,
+        "extend",
+        {"working_days": 2, "reason": "r", "requested_on": "2020-09-29"},
+        422,
+        "before the assignment",
+    )
     body = await ok(
         issues, iid, "extend", {"working_days": 2, "reason": "r", "requested_on": "2020-10-12"}
     )
@@ -194,8 +203,8 @@ async def test_a_replayed_older_registry_event_does_not_undo_a_newer_one(issues)
         ({"title": ""}, "title"),
         ({"title": "x" * 201}, "title"),
         ({"description": "a\x00b"}, "description"),
-        ({"source": "supervision_round"}, "body"),  # without its round
-        ({"round_id": "r1"}, "body"),  # a round with another source
+        ({"source": "supervision_round"}, "round_id"),  # without its round
+        ({"round_id": "r1"}, "round_id"),  # a round with another source
         ({"unexpected": 1}, "unexpected"),
     ],
 )
@@ -219,27 +228,40 @@ async def test_a_round_that_does_not_exist_is_refused(issues) -> None:
 
 
 @pytest.mark.parametrize(
-    ("action", "body"),
+    ("action", "body", "field"),
     [
-        ("assign", {"unit": ""}),
-        ("assign", {"unit": "A", "co_units": ["A"]}),
-        ("assign", {"unit": "A", "co_units": ["B", "B"]}),
-        ("assign", {"unit": "A", "working_days": "five"}),
-        ("feedback", {"accepted": False}),  # a rejection says why
-        ("feedback", {}),
-        ("close", {"verdict": "maybe"}),
-        ("close", {"verdict": "deferred"}),  # a deferral says why
-        ("extend", {"working_days": 0, "reason": "r"}),
-        ("extend", {"working_days": 2}),
-        ("plan", {"plan": "p", "deadline": "9999-01-01"}),
+        ("assign", {"unit": ""}, "unit"),
+        ("assign", {"unit": "A", "co_units": ["A"]}, "co_units"),
+        ("assign", {"unit": "A", "co_units": ["B", " B "]}, "co_units"),
+        ("assign", {"unit": "A", "working_days": "five"}, "working_days"),
+        ("feedback", {"accepted": False}, "comment"),  # a rejection says why
+        ("feedback", {"accepted": False, "comment": "  "}, "comment"),
+        ("feedback", {}, "accepted"),
+        ("close", {"verdict": "maybe"}, "verdict"),
+        ("close", {"verdict": "deferred"}, "note"),  # a deferral says why
+        ("extend", {"working_days": 0, "reason": "r"}, "working_days"),
+        ("extend", {"working_days": 2}, "reason"),
+        ("plan", {"plan": "p", "deadline": "9999-01-01"}, "deadline"),
     ],
 )
-async def test_bad_move_bodies_are_422(issues, action: str, body: dict) -> None:
+async def test_bad_move_bodies_are_422_naming_the_field(
+    issues, action: str, body: dict, field: str
+) -> None:
     project = await known_project(issues)
     iid = await report(issues, project)
     before = await outbox_count(issues)
-    assert_problem(await move(issues, iid, action, body), 422)
+    problem = assert_problem(await move(issues, iid, action, body), 422)
+    assert field in {e["field"] for e in problem["errors"]}, problem
     assert await outbox_count(issues) == before
+
+
+async def test_a_round_ending_before_it_starts_is_422_naming_ended_on(issues) -> None:
+    r = await issues.client.post(
+        "/v1/rounds",
+        json={"number": 9, "name": "第九轮", "started_on": "2020-09-21", "ended_on": "2020-09-20"},
+        headers=COMMANDER,
+    )
+    assert {e["field"] for e in assert_problem(r, 422)["errors"]} == {"ended_on"}
 
 
 async def test_an_unknown_problem_is_404(issues) -> None:

@@ -110,6 +110,8 @@ def test_an_uploaded_schedule_wins_over_the_package_for_its_year() -> None:
         ([D(2027, 1, 1)], [D(2028, 1, 1)], "workdays", "outside 2027"),
         ([D(2027, 1, 2)], [D(2027, 1, 2)], "workdays", "both a holiday and a make-up"),
         ([], [], "holidays", "none given"),
+        ([D(2027, 1, 1), D(2027, 1, 1)], [], "holidays", "more than once: 2027-01-01"),
+        ([D(2027, 1, 1)], [D(2027, 1, 3), D(2027, 1, 3)], "workdays", "more than once"),
     ],
 )
 def test_an_uploaded_schedule_that_cannot_be_right_is_refused(

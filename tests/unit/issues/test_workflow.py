@@ -121,12 +121,22 @@ def test_an_objection_is_accepted_within_one_working_day() -> None:
 
 
 def test_an_extension_is_requested_before_the_deadline() -> None:
-    got = workflow.extended_deadline(CAL, D(2020, 9, 27), D(2020, 9, 27), D(2020, 9, 28), 2)
+    assigned = D(2020, 9, 21)
+    got = workflow.extended_deadline(
+        CAL, D(2020, 9, 27), assigned, D(2020, 9, 27), D(2020, 9, 28), 2
+    )
     assert got == D(2020, 9, 29)
+    assert workflow.extended_deadline(CAL, D(2020, 9, 27), assigned, assigned, assigned, 2) == got
     with pytest.raises(RuleViolation, match="before the deadline"):
-        workflow.extended_deadline(CAL, D(2020, 9, 27), D(2020, 9, 28), D(2020, 9, 28), 2)
+        workflow.extended_deadline(CAL, D(2020, 9, 27), assigned, D(2020, 9, 28), D(2020, 9, 28), 2)
     with pytest.raises(InvalidInput, match="in the future"):
-        workflow.extended_deadline(CAL, D(2020, 9, 27), D(2020, 9, 26), D(2020, 9, 25), 2)
+        workflow.extended_deadline(CAL, D(2020, 9, 27), assigned, D(2020, 9, 26), D(2020, 9, 25), 2)
+    # Nobody asks to extend a deadline before being given the problem.
+    with pytest.raises(InvalidInput, match="before the assignment") as refused:
+        workflow.extended_deadline(CAL, D(2020, 9, 27), assigned, D(2020, 9, 18), D(2020, 9, 25), 2)
+    assert refused.value.errors == [
+        {"field": "requested_on", "message": refused.value.errors[0]["message"]}
+    ]
 
 
 def test_on_time_means_by_the_deadline() -> None:
