@@ -1,17 +1,13 @@
-"""The factors service (要素跟着项目走): its definition and app factory."""
+"""The factors service (要素跟着项目走): its definition (`shared.http.app.build_app` and
+`shared.runtime.run_worker` turn it into the API and the worker)."""
 
 from __future__ import annotations
-
-from fastapi import FastAPI
 
 from services.factors import api, handlers, worker
 from services.factors.models import Base, idempotency, inbox, outbox
 from services.factors.seed import load_demo
-from shared.bus.base import Bus
-from shared.config import ServiceSettings
 from shared.events.catalogue.factors import SOURCE
 from shared.events.topics import FACTORS, REGISTRY
-from shared.http.app import build_app
 from shared.inbox import InboxConsumer
 from shared.runtime import Runtime
 from shared.service import ServiceDefinition
@@ -48,9 +44,3 @@ SERVICE = ServiceDefinition(
     load_demo=load_demo,
     jobs=worker.jobs,
 )
-
-
-def create_app(
-    settings: ServiceSettings, *, bus: Bus | None = None, with_worker: bool = False
-) -> FastAPI:
-    return build_app(SERVICE, settings, bus=bus, with_worker=with_worker)

@@ -1,18 +1,14 @@
-"""The issues service (问题清单): its definition and app factory."""
+"""The issues service (问题清单): its definition (`shared.http.app.build_app` and
+`shared.runtime.run_worker` turn it into the API and the worker)."""
 
 from __future__ import annotations
-
-from fastapi import FastAPI
 
 from services.issues import api, worker
 from services.issues.handlers import projection_consumer
 from services.issues.models import Base, idempotency, inbox, outbox
 from services.issues.seed import load_demo
-from shared.bus.base import Bus
-from shared.config import ServiceSettings
 from shared.events.catalogue.issues import SOURCE
 from shared.events.topics import ISSUES
-from shared.http.app import build_app
 from shared.service import ServiceDefinition
 
 SERVICE = ServiceDefinition(
@@ -30,9 +26,3 @@ SERVICE = ServiceDefinition(
     load_demo=load_demo,
     jobs=worker.jobs,
 )
-
-
-def create_app(
-    settings: ServiceSettings, *, bus: Bus | None = None, with_worker: bool = False
-) -> FastAPI:
-    return build_app(SERVICE, settings, bus=bus, with_worker=with_worker)

@@ -1,17 +1,13 @@
-"""The registry service (项目清单 + 进度清单): its definition and app factory."""
+"""The registry service (项目清单 + 进度清单): its definition (`shared.http.app.build_app` and
+`shared.runtime.run_worker` turn it into the API and the worker)."""
 
 from __future__ import annotations
-
-from fastapi import FastAPI
 
 from services.registry import api
 from services.registry.models import Base, idempotency, inbox, outbox
 from services.registry.seed import load_demo
-from shared.bus.base import Bus
-from shared.config import ServiceSettings
 from shared.events.catalogue.registry import SOURCE
 from shared.events.topics import REGISTRY
-from shared.http.app import build_app
 from shared.service import ServiceDefinition
 
 SERVICE = ServiceDefinition(
@@ -27,9 +23,3 @@ SERVICE = ServiceDefinition(
     routers=[api.router],
     load_demo=load_demo,
 )
-
-
-def create_app(
-    settings: ServiceSettings, *, bus: Bus | None = None, with_worker: bool = False
-) -> FastAPI:
-    return build_app(SERVICE, settings, bus=bus, with_worker=with_worker)
