@@ -6,6 +6,9 @@ One rule for every service (completion rate, utilisation, resolution rate, start
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, localcontext
+from typing import Annotated
+
+from pydantic import PlainSerializer
 
 ONE_DECIMAL = Decimal("0.1")
 HUNDRED = Decimal(100)
@@ -20,3 +23,12 @@ def percent(numerator: Decimal | int, denominator: Decimal | int) -> Decimal | N
         ctx.prec = 50
         ratio = Decimal(numerator) * HUNDRED / Decimal(denominator)
         return ratio.quantize(ONE_DECIMAL, rounding=ROUND_HALF_UP)
+
+
+def format_rate(value: Decimal) -> str:
+    """A rate as printed: always one decimal place ("81.6", "100.0", "-12.5")."""
+    return format(value.quantize(ONE_DECIMAL, rounding=ROUND_HALF_UP), "f")
+
+
+Rate = Annotated[Decimal, PlainSerializer(format_rate, return_type=str, when_used="json")]
+"""A percentage in an answer: a decimal string with exactly one decimal place."""

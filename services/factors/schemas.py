@@ -21,6 +21,7 @@ from services.factors.domain.vocabulary import (
 from shared.amounts import Amount
 from shared.events.catalogue.registry import Level
 from shared.fields import MAX_YEAR, MIN_YEAR, BusinessDate, InputModel
+from shared.rates import Rate
 
 T = TypeVar("T")
 
@@ -98,7 +99,7 @@ class PoolPublic(BaseModel):
     remaining: Amount
     advance: Amount
     released: Amount
-    utilisation: Amount | None = Field(description="allocated / amount, percent, 1 dp half up")
+    utilisation: Rate | None = Field(description="allocated / amount, percent, 1 dp half up")
     advance_share: Amount | None
     ring_fences: list[RingFencePublic]
     version: int
@@ -289,7 +290,7 @@ class FactorSummaryRow(BaseModel):
     advance: Amount
     released: Amount
     remaining: Amount
-    utilisation: Amount | None
+    utilisation: Rate | None
     counties: list[CountyFactor]
 
 

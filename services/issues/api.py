@@ -357,9 +357,14 @@ async def create_round(
 
 
 @router.get("/rounds", response_model=RoundPage)
-async def list_rounds(session: DbSession, _: CurrentUser) -> RoundPage:
-    rows = await service.list_rounds(session)
-    return RoundPage(items=[_round(r, n) for r, n in rows], total=len(rows))
+async def list_rounds(
+    session: DbSession,
+    _: CurrentUser,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> RoundPage:
+    rows, total = await service.list_rounds(session, limit, offset)
+    return RoundPage(items=[_round(r, n) for r, n in rows], total=total)
 
 
 # ---------------------------------------------------------------- calendar

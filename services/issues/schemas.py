@@ -4,28 +4,23 @@ public shapes kept apart. Rates are decimals with one place, carried as JSON str
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from typing import Annotated
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    PlainSerializer,
     ValidationInfo,
     field_validator,
 )
 
 from services.issues.domain.enums import Category, Colour, Complexity, Source, Status, Verdict
 from shared.fields import BusinessDate, InputModel
+from shared.rates import Rate
 
 Text200 = Annotated[str, Field(min_length=1, max_length=200)]
 Text2000 = Annotated[str, Field(min_length=1, max_length=2000)]
 Text4000 = Annotated[str, Field(min_length=1, max_length=4000)]
-
-Rate = Annotated[
-    Decimal, PlainSerializer(lambda v: format(v, "f"), return_type=str, when_used="json")
-]
 
 
 class _Input(InputModel):

@@ -787,7 +787,10 @@ async def create_round(
     return row
 
 
-async def list_rounds(session: AsyncSession) -> list[tuple[Round, int]]:
+async def list_rounds(
+    session: AsyncSession, limit: int, offset: int
+) -> tuple[list[tuple[Round, int]], int]:
+    """A page of the supervision rounds in number order, each with its problem count."""
     counts = (
         select(Issue.round_id, func.count().label("n"))
         .where(Issue.round_id.is_not(None))
@@ -799,9 +802,12 @@ async def list_rounds(session: AsyncSession) -> list[tuple[Round, int]]:
             select(Round, func.coalesce(counts.c.n, 0))
             .outerjoin(counts, counts.c.round_id == Round.id)
             .order_by(Round.number)
+            .limit(limit)
+            .offset(offset)
         )
     ).all()
-    return [(r[0], int(r[1])) for r in rows]
+    total = await session.scalar(select(func.count()).select_from(Round))
+    return [(r[0], int(r[1])) for r in rows], int(total or 0)
 
 
 async def count_issues(session: AsyncSession) -> int:

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from services.registry.domain.enums import Level, ListChangeKind, Stage, Track
 from shared.amounts import Amount, NonNegativeAmount
 from shared.fields import BusinessDate, InputModel
+from shared.rates import Rate
 
 
 class Location(InputModel):
@@ -198,10 +199,10 @@ class ProgressPublic(BaseModel):
     annual_plan: Amount | None
     ytd_actual: Amount
     target_to_date: Amount | None
-    completion_rate: Amount | None
-    time_elapsed: Amount
-    lag_points: Amount | None
-    plan_rate_to_date: Amount | None
+    completion_rate: Rate | None
+    time_elapsed: Rate
+    lag_points: Rate | None
+    plan_rate_to_date: Rate | None
     as_of: str = Field(description="the month the figures stand at, YYYY-MM")
     reports: list[ReportPublic]
 

@@ -85,7 +85,7 @@ async def test_a_draw_of_exactly_what_remains_passes_and_one_unit_more_is_409(
     await allocation(suite, pool["id"], project, "39.5")
     after = await suite.get_pool(pool["id"])
     assert after["remaining"] == "0" and after["allocated"] == "100"
-    assert after["utilisation"] == "100"
+    assert after["utilisation"] == "100.0"
     async with nothing_written(suite):
         body = problem(await suite.allocate(pool["id"], project, "0.0001"), 409)
         assert body["remaining"] == "0" and body["pool_remaining"] == "0"
@@ -215,7 +215,7 @@ async def test_release_returns_the_charge_and_the_room(suite: Suite) -> None:
     assert released["released_on"] is not None
     after = await suite.get_pool(pool["id"])
     assert after["allocated"] == "0" and after["advance"] == "0" and after["released"] == "100"
-    assert after["remaining"] == "100" and after["utilisation"] == "0"
+    assert after["remaining"] == "100" and after["utilisation"] == "0.0"
     await allocation(suite, pool["id"], project, "100")
 
 

@@ -52,7 +52,7 @@ async def check_figures(client: httpx.AsyncClient, runtime: object) -> None:
     by_key = {(p["year"], p["scope"]): p for p in pools}
 
     provincial = by_key[(2020, "provincial")]
-    assert provincial["allocated"] == "1928" and provincial["utilisation"] == "100"
+    assert provincial["allocated"] == "1928" and provincial["utilisation"] == "100.0"
     allocations = (
         await client.get(
             "/v1/allocations", params={"pool_id": provincial["id"], "limit": 50}, headers=COMMANDER

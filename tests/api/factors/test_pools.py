@@ -41,7 +41,7 @@ async def test_a_pool_is_created_with_its_figures_and_location(alone: Suite) -> 
     assert pool["scope"] == "city" and pool["scope_label"] == "市级"
     assert pool["unit"] == "mu" and pool["unit_label"] == "亩"
     assert pool["amount"] == "4415" and pool["allocated"] == "0" and pool["remaining"] == "4415"
-    assert pool["advance"] == "0" and pool["released"] == "0" and pool["utilisation"] == "0"
+    assert pool["advance"] == "0" and pool["released"] == "0" and pool["utilisation"] == "0.0"
     assert pool["pollutant"] is None and pool["ring_fences"] == [] and pool["version"] == 1
     assert await alone.get_pool(pool["id"]) == pool
 
@@ -249,12 +249,12 @@ async def test_a_ring_fence_for_an_unknown_level_is_422(alone: Suite) -> None:
 # ---------------------------------------------------------------- utilisation
 UTILISATION = [
     ("2000", "1", "0.1"),  # 0.05% rounds half up, not to even
-    ("2000", "0.9999", "0"),  # 0.049995%
+    ("2000", "0.9999", "0.0"),  # 0.049995%
     ("3", "1", "33.3"),
     ("3", "2", "66.7"),
     ("4415", "3603", "81.6"),
     ("8", "1", "12.5"),
-    ("1000", "1000", "100"),
+    ("1000", "1000", "100.0"),
 ]
 
 

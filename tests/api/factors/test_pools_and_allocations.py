@@ -8,7 +8,7 @@ from tests.api.factors.helpers import COMMANDER, Suite
 async def test_a_pool_reports_its_figures_and_an_allocation_draws_from_it(suite: Suite) -> None:
     project = await suite.project(level="city_key")
     pool = await suite.pool(amount="4415")
-    assert pool["unit"] == "mu" and pool["amount"] == "4415" and pool["utilisation"] == "0"
+    assert pool["unit"] == "mu" and pool["amount"] == "4415" and pool["utilisation"] == "0.0"
 
     r = await suite.allocate(pool["id"], project, "3603", advance=True)
     assert r.status_code == 201, r.text

@@ -79,14 +79,14 @@ async def test_the_summary_of_a_year_per_factor_and_county(suite: Suite) -> None
     ]
     e = rows[("energy", None)]
     assert e["unit"] == "tce" and e["pool"] == "30000" and e["allocated"] == "7500"
-    assert e["utilisation"] == "25" and e["advance"] == "0"
+    assert e["utilisation"] == "25.0" and e["advance"] == "0"
     p = rows[("pollutant", "SO2")]
-    assert p["unit"] == "t" and p["allocated"] == "25" and p["utilisation"] == "25"
+    assert p["unit"] == "t" and p["allocated"] == "25" and p["utilisation"] == "25.0"
     assert p["counties"] == [
         {"county": ZHANHUA, "allocated": "25", "advance": "0", "released": "0", "allocations": 1}
     ]
     w = rows[("water", None)]
-    assert w["allocated"] == "0" and w["utilisation"] == "0" and w["counties"] == []
+    assert w["allocated"] == "0" and w["utilisation"] == "0.0" and w["counties"] == []
 
 
 async def test_a_year_without_pools_has_an_empty_summary(alone: Suite) -> None:

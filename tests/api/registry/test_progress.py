@@ -300,26 +300,26 @@ async def test_progress_arithmetic(registry):
     assert p["as_of"] == "2020-04"  # the latest report
     assert p["annual_plan"] == "1200"
     assert p["ytd_actual"] == "300"
-    assert p["completion_rate"] == "25"  # 300 / 1200
+    assert p["completion_rate"] == "25.0"  # 300 / 1200
     assert p["time_elapsed"] == "33.3"  # 4 / 12
     assert p["lag_points"] == "-8.3"  # 25 − 33.3
     assert p["target_to_date"] == "400"
-    assert p["plan_rate_to_date"] == "75"  # 300 / 400
+    assert p["plan_rate_to_date"] == "75.0"  # 300 / 400
     assert [r["period"] for r in p["reports"]] == ["2020-03", "2020-04"]
 
     march = await _progress(registry, project["id"], as_of="2020-03")
     assert march["as_of"] == "2020-03"
     assert march["ytd_actual"] == "200"
     assert march["completion_rate"] == "16.7"  # 16.66… rounded half up
-    assert march["time_elapsed"] == "25"
+    assert march["time_elapsed"] == "25.0"
     assert march["lag_points"] == "-8.3"
     assert march["target_to_date"] is None  # no target for March or before
     assert march["plan_rate_to_date"] is None
 
     june = await _progress(registry, project["id"], as_of="2020-06")
     assert june["ytd_actual"] == "300"  # the latest report up to June is April's
-    assert june["time_elapsed"] == "50"
-    assert june["lag_points"] == "-25"
+    assert june["time_elapsed"] == "50.0"
+    assert june["lag_points"] == "-25.0"
     assert june["target_to_date"] == "400"
 
 
@@ -330,7 +330,7 @@ async def test_progress_rounds_half_up_to_one_decimal(registry):
     p = await _progress(registry, project["id"])
     assert p["completion_rate"] == "0.3"
     assert p["time_elapsed"] == "8.3"
-    assert p["lag_points"] == "-8"
+    assert p["lag_points"] == "-8.0"
 
 
 async def test_progress_ahead_of_time_has_a_positive_lag(registry):
@@ -338,7 +338,7 @@ async def test_progress_ahead_of_time_has_a_positive_lag(registry):
     await _plan(registry, project["id"], 2020, "1000", {})
     await _report(registry, project["id"], "2020-02", "600", "600")
     p = await _progress(registry, project["id"])
-    assert (p["completion_rate"], p["time_elapsed"], p["lag_points"]) == ("60", "16.7", "43.3")
+    assert (p["completion_rate"], p["time_elapsed"], p["lag_points"]) == ("60.0", "16.7", "43.3")
 
 
 async def test_progress_without_a_plan_has_no_rate(registry):
@@ -359,10 +359,10 @@ async def test_progress_of_a_past_year_without_reports_stands_at_december(regist
     assert (p["as_of"], p["ytd_actual"], p["completion_rate"], p["time_elapsed"]) == (
         "2019-12",
         "0",
-        "0",
-        "100",
+        "0.0",
+        "100.0",
     )
-    assert p["lag_points"] == "-100"
+    assert p["lag_points"] == "-100.0"
 
 
 async def test_a_zero_plan_gives_no_rate(registry):
