@@ -18,7 +18,7 @@ from shared.bus.inprocess import InProcessBus
 from shared.bus.kafka import KafkaBus
 from shared.config import ServiceSettings
 from shared.db import make_engine, make_session_factory
-from shared.events.topics import ALL_TOPICS
+from shared.events.topics import ALL_TOPICS, dead_letter_topic
 from shared.inbox import InboxConsumer, Outcome
 from shared.metrics import Metrics
 from shared.outbox import OutboxRelay
@@ -64,9 +64,15 @@ class Runtime:
             after_commit=self.relay.wake if self.relay_in_process else None,
         )
 
+    def topics(self) -> list[str]:
+        """Every topic the suite uses, and this service's own (a test may give it another)."""
+        own = self.definition.topic
+        return sorted({*ALL_TOPICS, own, dead_letter_topic(own)})
+
     async def publish_all(self) -> None:
         """Relay every pending outbox row now (a demo loader's events, before the next service
-        catches up on them)."""
+        catches up on them). The topics are created first: no worker has run yet to do it."""
+        await self.bus.ensure_topics(self.topics())
         while await self.relay.publish_pending():
             pass
 
@@ -125,7 +131,7 @@ async def run_worker(runtime: Runtime, stop: asyncio.Event) -> None:
     name = runtime.settings.service
     while not stop.is_set():  # the broker may still be starting
         try:
-            await runtime.bus.ensure_topics(ALL_TOPICS)
+            await runtime.bus.ensure_topics(runtime.topics())
             break
         except Exception as exc:
             runtime.worker_state[f"{name}-topics"] = f"waiting for the bus: {type(exc).__name__}"
