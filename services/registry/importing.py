@@ -29,6 +29,7 @@ from services.registry.domain.enums import (
 from services.registry.domain.project_code import parse_project_code
 from services.registry.domain.regions import RegionTable, load_region_table
 from services.registry.schemas import ProjectCreate
+from shared.amounts import AMOUNT_DECIMAL_PLACES, AMOUNT_INTEGER_DIGITS
 from shared.errors import InvalidInput
 from shared.fields import NUL_MESSAGE
 
@@ -39,7 +40,7 @@ MAX_XLSX_UNCOMPRESSED = 100 * 1024 * 1024  # the workbook's parts together, unzi
 MAX_COMPRESSION_RATIO = 200  # a part this much smaller zipped, and large, is a zip bomb
 RATIO_CHECKED_ABOVE = 10 * 1024 * 1024  # unzipped bytes; smaller parts may compress as they like
 YI = Decimal(10_000)  # 1 亿元 = 10,000 万元
-AMOUNT_DIGITS = (14, 4)  # digits before and after the point of an amount in 万元 (NUMERIC(18, 4))
+AMOUNT_DIGITS = (AMOUNT_INTEGER_DIGITS, AMOUNT_DECIMAL_PLACES)  # before and after the point, 万元
 COORDINATE_DIGITS = (4, 6)  # of a coordinate, as the column holds it (NUMERIC(10, 6))
 TAG_SEPARATORS = re.compile(r"[；;、,，]")
 

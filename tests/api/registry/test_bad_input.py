@@ -168,6 +168,28 @@ async def test_a_location_with_six_decimals_is_kept(any_registry):
     assert project["location"] == {"lng": "-117.123456", "lat": "37.1"}
 
 
+@pytest.mark.parametrize("amount", ["123456789012", "1.00001"])
+async def test_an_amount_no_database_holds_exactly_is_422(any_registry, amount):
+    # SQLite keeps 15 significant digits: 11 before the point and 4 after are exact everywhere
+    async with nothing_written(any_registry):
+        r = await any_registry.client.post(
+            "/v1/projects",
+            json={
+                "name": "金额测试",
+                "county": "371602",
+                "track": "implementation",
+                "total_investment": amount,
+            },
+            headers=COMMANDER,
+        )
+    assert "total_investment" in {e["field"] for e in problem(r, 422)["errors"]}
+
+
+async def test_the_largest_amount_reads_back_exactly(any_registry):
+    project = await create_project(any_registry, total_investment="99999999999.9999")
+    assert project["total_investment"] == "99999999999.9999"
+
+
 # ---------------------------------------------------------------- impossible dates
 async def test_a_project_date_out_of_range_is_422(registry):
     for field in ("planned_start", "planned_completion", "actual_start", "actual_completion"):
