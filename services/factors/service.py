@@ -111,7 +111,7 @@ def fences_of(pool: Pool) -> list[ledger.RingFence]:
 async def pool_state(session: AsyncSession, pool: Pool) -> ledger.PoolState:
     rows = await session.execute(
         select(Allocation.level, func.sum(Allocation.charged))
-        .where(Allocation.pool_id == pool.id, Allocation.status == AllocationStatus.ACTIVE)
+        .where(Allocation.pool_id == pool.id, Allocation.status != AllocationStatus.RELEASED)
         .group_by(Allocation.level)
     )
     drawn: dict[int, Decimal] = {}
@@ -514,22 +514,39 @@ async def release_allocation(
 async def release_for_withdrawn_project(
     session: AsyncSession, emit: Emit, project_id: str, actor: str
 ) -> int:
-    """A withdrawn project's active allocations go back to their pools; returns how many."""
-    active = await session.scalars(
-        select(Allocation)
-        .where(Allocation.project_id == project_id, Allocation.status == AllocationStatus.ACTIVE)
-        .order_by(Allocation.pool_id, Allocation.id)
-    )
-    released = 0
-    for allocation in list(active.all()):
-        await release_allocation(
-            session,
-            emit,
-            allocation,
-            cause=ReleaseCause.WITHDRAWN,
-            reason="项目退出: the project was withdrawn",
-            actor=actor,
+    """A withdrawn project's active allocations go back to their pools; returns how many.
+    The caller holds the project's row lock, so no new allocation can join them."""
+    active = (
+        await session.scalars(
+            select(Allocation)
+            .where(
+                Allocation.project_id == project_id, Allocation.status == AllocationStatus.ACTIVE
+            )
+            .order_by(Allocation.pool_id, Allocation.id)
         )
+    ).all()
+    # Every pool first, then every source, each in id order: releasing one allocation after
+    # another would hold one pool's source while waiting for the next pool, the reverse of an
+    # allocation's order (pool → source), and two such could deadlock.
+    for pool_id in sorted({a.pool_id for a in active}):
+        await session.scalar(select(Pool.id).where(Pool.id == pool_id).with_for_update())
+    for source_id in sorted({a.source_id for a in active if a.source_id is not None}):
+        await session.scalar(
+            select(ReplacementSource.id).where(ReplacementSource.id == source_id).with_for_update()
+        )
+    released = 0
+    for allocation in active:
+        try:
+            await release_allocation(
+                session,
+                emit,
+                allocation,
+                cause=ReleaseCause.WITHDRAWN,
+                reason="项目退出: the project was withdrawn",
+                actor=actor,
+            )
+        except NotActive:
+            continue  # released by hand, or by the expiry scan, or used, before the lock
         released += 1
     return released
 
@@ -944,16 +961,17 @@ async def factor_totals(
         .where(Pool.year == year)
         .group_by(Pool.factor, Pool.pollutant)
     )
-    active = Allocation.status == AllocationStatus.ACTIVE
+    # a used allocation (已使用) stays drawn; only a released one went back to its pool
+    drawn = Allocation.status != AllocationStatus.RELEASED
     zero = Decimal(0)
     county_query = (
         select(
             Allocation.factor,
             Allocation.pollutant,
             Allocation.county,
-            func.sum(case((active, Allocation.charged), else_=zero)),
-            func.sum(case((active & Allocation.advance, Allocation.charged), else_=zero)),
-            func.sum(case((~active, Allocation.charged), else_=zero)),
+            func.sum(case((drawn, Allocation.charged), else_=zero)),
+            func.sum(case((drawn & Allocation.advance, Allocation.charged), else_=zero)),
+            func.sum(case((~drawn, Allocation.charged), else_=zero)),
             func.count(),
         )
         .where(Allocation.year == year)

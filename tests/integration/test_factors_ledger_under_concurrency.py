@@ -11,20 +11,31 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.factors import service
+from services.factors.domain.vocabulary import ReleaseCause
 from services.factors.main import SERVICE
-from services.factors.models import Allocation, Pool, ProjectView, outbox
+from services.factors.models import Allocation, Pool, ProjectView, ReplacementSource, outbox
 from shared.clock import today_in_shanghai
 from shared.db import utcnow
+from shared.events.catalogue import factors as ev
 from shared.migrations import upgrade
-from tests.conftest import COMMANDER, create_database, make_settings, start_service
+from shared.uow import record_event
+from tests.conftest import (
+    COMMANDER,
+    create_database,
+    make_settings,
+    start_service,
+    wait_until,
+)
 
 REPLICAS = 3
 
@@ -248,3 +259,128 @@ async def test_expiry_scans_on_every_replica_release_each_allocation_once(
             )
         )
     assert releases == 30
+
+
+# ---------------------------------------------------------------- a withdrawal racing the ledger
+# Deterministic interleavings on PostgreSQL: one transaction holds a lock while the withdrawal
+# handler's release runs into it; the test waits until the handler is blocked, then moves on.
+@pytest.fixture
+async def on_postgres(postgres_server: str, tmp_path: Path) -> AsyncIterator[Replicas]:
+    url = await create_database(postgres_server)
+    await upgrade(SERVICE, url)
+    app, lifespan = await start_service(
+        SERVICE, make_settings("factors", url, tmp_path), with_worker=False
+    )
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://factors")
+    try:
+        yield Replicas([client], [app.state.runtime])
+    finally:
+        await client.aclose()
+        await lifespan.__aexit__(None, None, None)
+
+
+def emitter(session: AsyncSession) -> service.Emit:
+    return partial(record_event, session, outbox, source=ev.SOURCE, topic="kuaiche.factors")
+
+
+async def withdrawal_releases(replicas: Replicas, project_id: str) -> int:
+    """What the handler of a project's withdrawal does after updating the projection."""
+    async with replicas.runtime.session_factory() as session, session.begin():
+        await session.scalar(
+            select(ProjectView).where(ProjectView.id == project_id).with_for_update()
+        )
+        return await service.release_for_withdrawn_project(
+            session, emitter(session), project_id, actor="test:registry"
+        )
+
+
+async def someone_waits_for_a_lock(replicas: Replicas) -> bool:
+    async with replicas.runtime.session_factory() as session:
+        waiting = await session.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+        )
+    return bool(waiting)
+
+
+async def allocated(replicas: Replicas, body: dict[str, Any]) -> str:
+    r = await replicas.client(0).post("/v1/allocations", json=body, headers=COMMANDER)
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
+@pytest.mark.integration
+async def test_a_withdrawal_passes_over_an_allocation_released_while_it_waited(
+    on_postgres: Replicas,
+) -> None:
+    [project] = await known_projects(on_postgres, ["city_key"])
+    pool_id = await new_pool(on_postgres, "100")
+    allocation_id = await allocated(
+        on_postgres, {"pool_id": pool_id, "project_id": project, "amount": "10"}
+    )
+
+    async with on_postgres.runtime.session_factory() as manual, manual.begin():
+        allocation = await manual.get(Allocation, allocation_id)
+        assert allocation is not None
+        await service.release_allocation(
+            manual,
+            emitter(manual),
+            allocation,
+            cause=ReleaseCause.MANUAL,
+            reason="指挥部收回",
+            actor="test:commander",
+        )
+        # the handler still sees the allocation active, and waits for its pool
+        handler = asyncio.create_task(withdrawal_releases(on_postgres, project))
+        await wait_until(lambda: someone_waits_for_a_lock(on_postgres))
+
+    assert await handler == 0  # released once, by hand; the withdrawal is still applied
+    pool, active, _ = await ledger(on_postgres, pool_id)
+    assert pool.allocated == active == Decimal(0) and pool.released == Decimal(10)
+
+
+@pytest.mark.integration
+async def test_a_withdrawal_over_several_pools_takes_every_pool_before_any_source(
+    on_postgres: Replicas,
+) -> None:
+    # The withdrawn project drew COD from two pools (two years), each against its own source;
+    # meanwhile an allocation for another project holds the later pool and wants the first
+    # source. Locking pool, source, pool, source would deadlock with it.
+    [withdrawn, other] = await known_projects(on_postgres, ["city_key", "city_key"])
+    year = 2000 + int(uuid.uuid4().int % 80)
+    pools = sorted(
+        [
+            await new_pool(on_postgres, "100", factor="pollutant", pollutant="COD", year=y)
+            for y in (year, year + 1)
+        ]
+    )
+    sources = []
+    for name in ("关停造纸厂", "提标污水处理厂"):
+        r = await on_postgres.client(0).post(
+            "/v1/replacement-sources",
+            json={"pollutant": "COD", "name": name, "kind": "closed", "amount": "50"},
+            headers=COMMANDER,
+        )
+        assert r.status_code == 201, r.text
+        sources.append(r.json()["id"])
+    for pool_id, source_id in zip(pools, sources, strict=True):
+        await allocated(
+            on_postgres,
+            {"pool_id": pool_id, "project_id": withdrawn, "amount": "5", "source_id": source_id},
+        )
+
+    async with on_postgres.runtime.session_factory() as allocation, allocation.begin():
+        for row in (ProjectView, other), (Pool, pools[1]):
+            await allocation.scalar(select(row[0]).where(row[0].id == row[1]).with_for_update())
+        handler = asyncio.create_task(withdrawal_releases(on_postgres, withdrawn))
+        await wait_until(lambda: someone_waits_for_a_lock(on_postgres))
+        await allocation.scalar(
+            select(ReplacementSource).where(ReplacementSource.id == sources[0]).with_for_update()
+        )
+
+    assert await handler == 2
+    for pool_id in pools:
+        pool, active, _ = await ledger(on_postgres, pool_id)
+        assert pool.allocated == active == Decimal(0) and pool.released == Decimal(5)

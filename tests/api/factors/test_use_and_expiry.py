@@ -8,6 +8,7 @@ import datetime as dt
 from services.factors import service
 from shared.clock import today_in_shanghai
 from tests.api.factors.helpers import (
+    BINCHENG,
     COMMANDER,
     Suite,
     allocation,
@@ -91,3 +92,36 @@ async def test_the_expiry_scan_releases_what_is_unused_past_its_date_once(suite:
     assert event["data"]["cause"] == "expired"
     assert event["actor"] == service.EXPIRY_ACTOR
     assert (await suite.get_pool(pool["id"]))["allocated"] == "55"
+
+
+async def test_a_used_allocation_still_takes_its_room_in_the_pool(suite: Suite) -> None:
+    # What the pool refuses is reckoned from every drawn allocation, the used ones included:
+    # otherwise the room a used allocation holds is offered again (and the database's CHECK,
+    # not a 409 with what remains, is all that stops the overdraw).
+    project = await suite.project(level="city_key")
+    pool = await suite.pool(amount="100", ring_fences=[{"min_level": "city_key", "amount": "30"}])
+    a = await allocation(suite, pool["id"], project, "40")
+    assert (await use(suite, a["id"])).status_code == 200
+
+    async with nothing_written(suite):
+        body = problem(await suite.allocate(pool["id"], project, "70"), 409)
+    assert body["remaining"] == "60" and body["pool_remaining"] == "60"
+    [fence] = (await suite.get_pool(pool["id"]))["ring_fences"]
+    assert fence["available_below"] == "60"  # the 40 drawn already covers the fenced 30
+    assert (await allocation(suite, pool["id"], project, "60"))["charged"] == "60"
+
+
+async def test_the_summary_counts_a_used_allocation_as_drawn_not_released(suite: Suite) -> None:
+    project = await suite.project(county=BINCHENG)
+    pool = await suite.pool(amount="100")
+    used = await allocation(suite, pool["id"], project, "40", advance=True)
+    gone = await allocation(suite, pool["id"], project, "10")
+    assert (await use(suite, used["id"])).status_code == 200
+    assert (await release(suite, gone["id"])).status_code == 200
+
+    r = await suite.factors.get("/v1/factors/summary", params={"year": 2020}, headers=COMMANDER)
+    [land] = r.json()["factors"]
+    assert land["allocated"] == "40" and land["released"] == "10" and land["advance"] == "40"
+    assert land["counties"] == [
+        {"county": BINCHENG, "allocated": "40", "advance": "40", "released": "10", "allocations": 2}
+    ]
