@@ -17,12 +17,11 @@ from __future__ import annotations
 from decimal import Decimal
 from enum import StrEnum
 
+from shared.amounts import AMOUNT_DECIMAL_PLACES, AMOUNT_INTEGER_DIGITS
 from shared.errors import InvalidInput
 
-STORED_PLACES = 4
-# Numeric(18, 4) on PostgreSQL would take 14 integer digits, but the embedded SQLite default
-# keeps a NUMERIC as a double, exact to 15 significant digits only: 11 + 4 fit both exactly.
-MAX_INTEGER_DIGITS = 11
+STORED_PLACES = AMOUNT_DECIMAL_PLACES  # what every amount column keeps (shared.amounts)
+MAX_INTEGER_DIGITS = AMOUNT_INTEGER_DIGITS
 
 
 class Measure(StrEnum):
