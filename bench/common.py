@@ -275,3 +275,22 @@ async def timed(
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     return latencies, time.perf_counter() - started
+
+
+def figures_table(rate_label: str, figures: Sequence[Figure]) -> str:
+    """The figures of a latency benchmark: per row N, seconds, rate, p50/p95 and ours/bare."""
+    return table(
+        ["database / path", "N", "seconds", rate_label, "p50 ms", "p95 ms", "ours/bare"],
+        [
+            [
+                f"{f.backend}: {f.path}",
+                str(len(f.latencies)),
+                f"{f.seconds:.3f}",
+                f"{f.per_second:,.0f}",
+                f"{f.percentile(50):.2f}",
+                f"{f.percentile(95):.2f}",
+                ours_over_bare(f.per_second, f.bare.per_second if f.bare else None),
+            ]
+            for f in figures
+        ],
+    )

@@ -42,7 +42,7 @@ import secrets
 import sys
 import tempfile
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -417,7 +417,7 @@ async def run(args: argparse.Namespace) -> int:
         return 1
 
     print()
-    print(report(figures))
+    print(common.figures_table("alloc/s", figures))
     print(
         "\nours/bare = our allocations/s divided by the bare path's on the same database and "
         "pools. Latency per request (ours) or per transaction (bare), queueing included. "
@@ -425,24 +425,6 @@ async def run(args: argparse.Namespace) -> int:
         "(refusal: N refused, none granted)."
     )
     return 0
-
-
-def report(figures: Sequence[common.Figure]) -> str:
-    return common.table(
-        ["database / path", "N", "seconds", "alloc/s", "p50 ms", "p95 ms", "ours/bare"],
-        [
-            [
-                f"{f.backend}: {f.path}",
-                str(len(f.latencies)),
-                f"{f.seconds:.3f}",
-                f"{f.per_second:,.0f}",
-                f"{f.percentile(50):.2f}",
-                f"{f.percentile(95):.2f}",
-                common.ours_over_bare(f.per_second, f.bare.per_second if f.bare else None),
-            ]
-            for f in figures
-        ],
-    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -25,7 +25,7 @@ import argparse
 import secrets
 import sys
 import tempfile
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -213,30 +213,12 @@ async def run(args: argparse.Namespace) -> int:
         return 1
 
     print()
-    print(report(figures))
+    print(common.figures_table("req/s", figures))
     print(
         "\nours/bare = our requests/s divided by the bare INSERTs' on the same database. "
         "Latencies per request (ours) or per transaction (bare)."
     )
     return 0
-
-
-def report(figures: Sequence[common.Figure]) -> str:
-    return common.table(
-        ["database / path", "N", "seconds", "req/s", "p50 ms", "p95 ms", "ours/bare"],
-        [
-            [
-                f"{f.backend}: {f.path}",
-                str(len(f.latencies)),
-                f"{f.seconds:.3f}",
-                f"{f.per_second:,.0f}",
-                f"{f.percentile(50):.2f}",
-                f"{f.percentile(95):.2f}",
-                common.ours_over_bare(f.per_second, f.bare.per_second if f.bare else None),
-            ]
-            for f in figures
-        ],
-    )
 
 
 def main(argv: list[str] | None = None) -> int:
