@@ -25,6 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import NAMING_CONVENTION, UTCDateTime
+from shared.events.catalogue.registry import Stage
 from shared.idempotency import idempotency_table
 from shared.inbox import inbox_table
 from shared.outbox import outbox_table
@@ -56,7 +57,7 @@ class ProjectView(Base):
 
     @property
     def withdrawn(self) -> bool:
-        return self.stage == "withdrawn"
+        return self.stage == Stage.WITHDRAWN
 
 
 class Pool(Base):

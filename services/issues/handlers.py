@@ -21,7 +21,6 @@ from shared.runtime import Runtime
 log = logging.getLogger(__name__)
 
 CONSUMER = "issues-projects"
-WITHDRAWN = "withdrawn"
 
 
 async def on_project_snapshot(
@@ -37,7 +36,7 @@ async def on_project_snapshot(
     project.county = payload.county
     project.leader = payload.leader
     project.stage = payload.stage
-    project.withdrawn = payload.stage == WITHDRAWN
+    project.withdrawn = payload.stage == reg.Stage.WITHDRAWN
     project.version = event.sequence
     project.updated_at = utcnow()
 
@@ -53,7 +52,7 @@ async def on_stage_changed(
     if project.version >= event.sequence:
         return
     project.stage = payload.to_stage
-    project.withdrawn = payload.to_stage == WITHDRAWN
+    project.withdrawn = payload.to_stage == reg.Stage.WITHDRAWN
     project.version = event.sequence
     project.updated_at = utcnow()
 
