@@ -21,7 +21,6 @@ from pathlib import Path
 import uvicorn
 
 from kuaiche.services import SERVICES
-from services.registry.domain.regions import load_region_table
 from shared.auth import Role, issue_token
 from shared.bus.base import Bus
 from shared.bus.inprocess import InProcessBus
@@ -29,6 +28,7 @@ from shared.config import CommonEnv, ServiceSettings, jwt_secret_for, load_setti
 from shared.errors import KuaicheError
 from shared.http.app import build_app
 from shared.migrations import upgrade
+from shared.regions import load_region_table
 from shared.runtime import open_runtime, run_worker
 from shared.service import ServiceDefinition
 

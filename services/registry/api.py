@@ -11,7 +11,6 @@ from fastapi import APIRouter, File, Header, Query, Response, UploadFile, status
 
 from services.registry import access, importing, service
 from services.registry.domain.enums import LEVEL_LABELS, STAGE_LABELS, Level, Stage, Track
-from services.registry.domain.regions import RegionTable, load_region_table
 from services.registry.models import ListChange, Milestone, MonthlyReport, Project
 from services.registry.schemas import (
     Created,
@@ -40,6 +39,7 @@ from services.registry.schemas import (
 from shared.clock import today_in_shanghai
 from shared.errors import InvalidInput, NotFound
 from shared.http.app import CurrentUser, DbSession, RuntimeDep, Uow
+from shared.regions import RegionTable, load_region_table
 
 router = APIRouter(prefix="/v1", tags=["registry"])
 

@@ -16,8 +16,8 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from services.registry.domain.enums import Level, ListChangeKind, Stage, Track
-from services.registry.domain.regions import Division, RegionTable, load_region_table
 from services.registry.schemas import ProjectCreate
+from shared.regions import Division, RegionTable, load_region_table
 
 SEED = 2020
 YEAR = 2020

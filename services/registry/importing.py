@@ -27,11 +27,11 @@ from services.registry.domain.enums import (
     Track,
 )
 from services.registry.domain.project_code import parse_project_code
-from services.registry.domain.regions import RegionTable, load_region_table
 from services.registry.schemas import ProjectCreate
 from shared.amounts import AMOUNT_DECIMAL_PLACES, AMOUNT_INTEGER_DIGITS
 from shared.errors import InvalidInput
 from shared.fields import NUL_MESSAGE
+from shared.regions import RegionTable, load_region_table
 
 MAX_ROWS = 20_000  # data rows
 MAX_SHEET_ROWS = 50_000  # rows in all, blank ones included (a sheet of empty rows is no ledger)

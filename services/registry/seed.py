@@ -9,9 +9,9 @@ from pydantic import BaseModel
 
 from services.registry import service
 from services.registry.demo import demo_library
-from services.registry.domain.regions import load_region_table
 from services.registry.schemas import ListChangeIn, PlanIn, ReportIn, StageMoveIn
 from shared.auth import Principal, Role
+from shared.regions import load_region_table
 from shared.runtime import Runtime
 
 DEMO_LOADER = Principal(subject="demo-loader", role=Role.COMMANDER)

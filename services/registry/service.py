@@ -20,7 +20,6 @@ from services.registry.domain.enums import Level, ListChangeKind, Stage
 from services.registry.domain.plans import target_to_date, validate_annual_plan
 from services.registry.domain.progress import Progress, compute_progress
 from services.registry.domain.project_code import ProjectCode, parse_project_code
-from services.registry.domain.regions import RegionTable
 from services.registry.domain.reports import parse_period, validate_report
 from services.registry.domain.stages import plan_stage_move, validate_initial_stage
 from services.registry.models import (
@@ -55,6 +54,7 @@ from shared.errors import (
 )
 from shared.events.catalogue import registry as ev
 from shared.events.envelope import CloudEvent
+from shared.regions import RegionTable
 from shared.uow import UnitOfWork
 
 

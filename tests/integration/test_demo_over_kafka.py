@@ -15,11 +15,11 @@ from sqlalchemy import func, select
 from services.factors import main as factors_main
 from services.factors.models import ProjectView
 from services.registry import service as registry_service
-from services.registry.domain.regions import load_region_table
 from services.registry.main import SERVICE as REGISTRY
 from services.registry.schemas import ProjectCreate
 from services.registry.seed import DEMO_LOADER
 from shared.migrations import upgrade
+from shared.regions import load_region_table
 from shared.runtime import open_runtime
 from tests.conftest import create_database, make_settings
 

@@ -13,8 +13,8 @@ import pytest
 from services.registry.demo import AS_OF, DemoProject, demo_library
 from services.registry.domain.enums import Level, ListChangeKind, Stage, Track
 from services.registry.domain.project_code import parse_project_code
-from services.registry.domain.regions import load_region_table
 from services.registry.schemas import ProjectCreate
+from shared.regions import load_region_table
 
 CODE = re.compile(r"^\d{4}-\d{6}-\d{2}-\d{2}-[0-9A-Z]{6}$")
 

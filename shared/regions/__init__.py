@@ -1,4 +1,5 @@
-"""Division table (行政区划): the assessed units of a city, loaded as data.
+"""Division table (行政区划): the assessed units of a city, loaded as data. Shared reference
+data: the registry resolves codes with it, scoring names and ranks the divisions by it.
 
 Zones (开发区) have no official code; they get internal 6-digit codes marked unofficial.
 Old codes (e.g. 沾化 371624 before it became a district) still resolve to the current division.
@@ -77,10 +78,6 @@ def load_region_table(path: str | None = None) -> RegionTable:
     if path:
         raw = json.loads(Path(path).read_text(encoding="utf-8"))
     else:
-        text = (
-            resources.files("services.registry")
-            .joinpath("data/regions/binzhou.json")
-            .read_text("utf-8")
-        )
+        text = resources.files("shared.regions").joinpath("binzhou.json").read_text("utf-8")
         raw = json.loads(text)
     return parse_region_table(raw)
