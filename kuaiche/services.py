@@ -5,6 +5,7 @@ from __future__ import annotations
 from services.factors.main import SERVICE as FACTORS
 from services.issues.main import SERVICE as ISSUES
 from services.registry.main import SERVICE as REGISTRY
+from services.scoring.main import SERVICE as SCORING
 from shared.service import ServiceDefinition
 
-SERVICES: dict[str, ServiceDefinition] = {s.name: s for s in (REGISTRY, FACTORS, ISSUES)}
+SERVICES: dict[str, ServiceDefinition] = {s.name: s for s in (REGISTRY, FACTORS, ISSUES, SCORING)}

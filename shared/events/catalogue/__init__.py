@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from shared.events.catalogue import factors, issues, registry
+from shared.events.catalogue import factors, issues, registry, scoring
 
 EVENT_TYPES: dict[str, type[BaseModel]] = {
     **registry.EVENT_TYPES,
     **factors.EVENT_TYPES,
     **issues.EVENT_TYPES,
+    **scoring.EVENT_TYPES,
 }
 
 

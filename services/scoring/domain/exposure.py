@@ -1,0 +1,146 @@
+"""Exposure lists 通报/曝光: the rules that put a project or a problem on a list, with its colour
+and the reason. Thresholds are configuration (`ScoringConfig`); DOMAIN.md's defaults:
+
+- unstarted 未开工: an implementation project past its planned start month with no start date by
+  the period's end: yellow, red once `unstarted_red_after_months` months have passed;
+- lagging 进度滞后: a project's investment completion rate below 序时进度 by
+  `lagging_yellow_points`–`lagging_red_points` percentage points yellow, by more red;
+- overdue 超期: a problem flagged overdue by the period's end and not closed by then: red.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from services.scoring.domain.facts import ProblemFacts, ProjectFacts
+from services.scoring.domain.periods import Period
+from shared.events.catalogue.registry import Stage, Track
+from shared.rates import format_rate, percent
+
+
+class ExposureKind(StrEnum):
+    UNSTARTED = "unstarted"  # 未开工
+    LAGGING = "lagging"  # 进度滞后
+    OVERDUE = "overdue"  # 问题超期
+
+
+class Colour(StrEnum):
+    YELLOW = "yellow"
+    RED = "red"
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    unstarted_red_after_months: int = 3
+    lagging_yellow_points: Decimal = Decimal(10)
+    lagging_red_points: Decimal = Decimal(30)
+
+
+@dataclass(frozen=True)
+class Exposure:
+    kind: ExposureKind
+    colour: Colour
+    county: str
+    project_id: str
+    project_name: str | None
+    reason: str
+    issue_id: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+def _live(project: ProjectFacts) -> bool:
+    return project.stage != Stage.WITHDRAWN
+
+
+def unstarted(project: ProjectFacts, period: Period, limits: Thresholds) -> Exposure | None:
+    if project.track != Track.IMPLEMENTATION or not _live(project) or not project.planned_start:
+        return None
+    if project.actual_start is not None and project.actual_start <= period.last_day:
+        return None
+    planned = Period.of(project.planned_start)
+    late = period.months_after(planned)
+    if late < 1:  # not past its planned start month yet
+        return None
+    colour = Colour.RED if late >= limits.unstarted_red_after_months else Colour.YELLOW
+    return Exposure(
+        kind=ExposureKind.UNSTARTED,
+        colour=colour,
+        county=project.county,
+        project_id=project.project_id,
+        project_name=project.name,
+        reason=f"计划{planned}开工，至{period}末未开工，已逾期{late}个月",
+        detail={"planned_start": project.planned_start.isoformat(), "months_late": late},
+    )
+
+
+def lagging(
+    project: ProjectFacts,
+    annual_plan: Decimal,
+    ytd_investment: Decimal,
+    period: Period,
+    limits: Thresholds,
+) -> Exposure | None:
+    if not _live(project) or annual_plan <= 0:
+        return None
+    if project.actual_completion is not None and project.actual_completion <= period.last_day:
+        return None  # finished: its spend is what it is
+    rate = percent(ytd_investment, annual_plan)
+    assert rate is not None
+    target = period.time_target()
+    behind = target - rate
+    if behind > limits.lagging_red_points:
+        colour = Colour.RED
+    elif behind >= limits.lagging_yellow_points:
+        colour = Colour.YELLOW
+    else:
+        return None
+    return Exposure(
+        kind=ExposureKind.LAGGING,
+        colour=colour,
+        county=project.county,
+        project_id=project.project_id,
+        project_name=project.name,
+        reason=(
+            f"投资完成率{format_rate(rate)}%，低于序时进度{format_rate(target)}%"
+            f"{format_rate(behind)}个百分点"
+        ),
+        detail={
+            "annual_plan": str(annual_plan),
+            "ytd_investment": str(ytd_investment),
+            "completion_rate": format_rate(rate),
+            "time_target": format_rate(target),
+            "behind_points": format_rate(behind),
+        },
+    )
+
+
+def overdue(problem: ProblemFacts, period: Period, project_name: str | None) -> Exposure | None:
+    if problem.overdue_on is None or problem.overdue_on > period.last_day:
+        return None
+    if problem.closed_on is not None and problem.closed_on <= period.last_day:
+        return None
+    return Exposure(
+        kind=ExposureKind.OVERDUE,
+        colour=Colour.RED,
+        county=problem.county,
+        project_id=problem.project_id,
+        project_name=project_name,
+        issue_id=problem.issue_id,
+        reason=f"办理期限{_date(problem.deadline)}已过（{_date(problem.overdue_on)}标记超期），至{period}末未销号",
+        detail={
+            "title": problem.title,
+            "category": problem.category,
+            "unit": problem.unit,
+            "deadline": _date(problem.deadline),
+            "flagged_on": _date(problem.overdue_on),
+            "status": problem.status,
+        },
+    )
+
+
+def _date(day: dt.date | None) -> str | None:
+    return day.isoformat() if day else None

@@ -1,0 +1,155 @@
+"""The five formula types of an assessment method's indicator, each with its parameters and its
+one rule for turning a raw value (and, for rank bands, a rank) into points.
+
+- `ratio_points`: rate ÷ 100 × points, capped (a start rate of 80.0% on 25 points gives 20);
+- `bands`: the first band whose bound the value meets (`at_least` or `at_most`), else `otherwise`;
+- `per_item`: points per item, capped;
+- `rank_bands`: points by the division's rank on the metric among all divisions (ties share the
+  better rank; a division without a value ranks last);
+- `deduction`: points off per event, capped; always ≤ 0.
+
+A missing value (a rate over nothing: no projects planned, no problems) earns no points and
+costs none."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from services.scoring.domain.metrics import Kind
+
+Points = Annotated[Decimal, Field(ge=0, le=1000, max_digits=8, decimal_places=4)]
+Threshold = Annotated[Decimal, Field(ge=-1000, le=1_000_000_000, max_digits=15, decimal_places=4)]
+HUNDRED = Decimal(100)
+ZERO = Decimal(0)
+
+
+class _Formula(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    # metric kinds the formula can read (empty: any)
+    KINDS: ClassVar[tuple[Kind, ...]] = ()
+
+    def score(self, value: Decimal | int | None, rank: int | None) -> Decimal:
+        raise NotImplementedError
+
+    @property
+    def ceiling(self) -> Decimal:
+        """The most the formula can give."""
+        raise NotImplementedError
+
+
+class RatioPoints(_Formula):
+    type: Literal["ratio_points"]
+    points: Points
+    cap: Points | None = None
+    KINDS = (Kind.RATE,)
+
+    def score(self, value: Decimal | int | None, rank: int | None) -> Decimal:
+        if value is None:
+            return ZERO
+        earned = max(Decimal(value), ZERO) / HUNDRED * self.points
+        return min(earned, self.points if self.cap is None else self.cap)
+
+    @property
+    def ceiling(self) -> Decimal:
+        return self.points if self.cap is None else min(self.points, self.cap)
+
+
+class Band(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    at_least: Threshold | None = None
+    at_most: Threshold | None = None
+    points: Points
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> Band:
+        if (self.at_least is None) == (self.at_most is None):
+            raise ValueError("a band has exactly one bound: at_least or at_most")
+        return self
+
+    def holds(self, value: Decimal) -> bool:
+        if self.at_least is not None:
+            return value >= self.at_least
+        assert self.at_most is not None
+        return value <= self.at_most
+
+
+class Bands(_Formula):
+    type: Literal["bands"]
+    bands: list[Band] = Field(min_length=1, max_length=20)
+    otherwise: Points = ZERO
+
+    def score(self, value: Decimal | int | None, rank: int | None) -> Decimal:
+        if value is None:
+            return self.otherwise
+        return next((b.points for b in self.bands if b.holds(Decimal(value))), self.otherwise)
+
+    @property
+    def ceiling(self) -> Decimal:
+        return max([b.points for b in self.bands] + [self.otherwise])
+
+
+class PerItem(_Formula):
+    type: Literal["per_item"]
+    points_per_item: Points = Field(gt=0)
+    cap: Points
+    KINDS = (Kind.COUNT,)
+
+    def score(self, value: Decimal | int | None, rank: int | None) -> Decimal:
+        return min(Decimal(value or 0) * self.points_per_item, self.cap)
+
+    @property
+    def ceiling(self) -> Decimal:
+        return self.cap
+
+
+class RankBand(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    max_rank: int = Field(ge=1, le=1000)
+    points: Points
+
+
+class RankBands(_Formula):
+    type: Literal["rank_bands"]
+    bands: list[RankBand] = Field(min_length=1, max_length=50)
+    otherwise: Points = ZERO
+
+    @model_validator(mode="after")
+    def _ascending(self) -> RankBands:
+        ranks = [b.max_rank for b in self.bands]
+        if ranks != sorted(set(ranks)):
+            raise ValueError("rank bands go by strictly increasing max_rank")
+        return self
+
+    def score(self, value: Decimal | int | None, rank: int | None) -> Decimal:
+        if value is None or rank is None:
+            return self.otherwise
+        return next((b.points for b in self.bands if rank <= b.max_rank), self.otherwise)
+
+    @property
+    def ceiling(self) -> Decimal:
+        return max([b.points for b in self.bands] + [self.otherwise])
+
+
+class Deduction(_Formula):
+    type: Literal["deduction"]
+    points_per_event: Points = Field(gt=0)
+    cap: Points | None = None
+    KINDS = (Kind.COUNT,)
+
+    def score(self, value: Decimal | int | None, rank: int | None) -> Decimal:
+        off = Decimal(value or 0) * self.points_per_event
+        if self.cap is not None:
+            off = min(off, self.cap)
+        return -off
+
+    @property
+    def ceiling(self) -> Decimal:
+        return ZERO
+
+
+Formula = Annotated[
+    RatioPoints | Bands | PerItem | RankBands | Deduction, Field(discriminator="type")
+]

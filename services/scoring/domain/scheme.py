@@ -1,0 +1,164 @@
+"""The assessment method 考核办法: versioned data, validated here. A scheme lists indicators (each
+a metric from the catalogue scored by one formula), the indicator that breaks ties in the total,
+and the reward tiers. `DEFAULT_SCHEME` ships with the service and applies until a stored scheme
+takes effect."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from services.scoring.domain.formulas import Formula
+from services.scoring.domain.metrics import METRICS, Metric
+from services.scoring.domain.periods import Period
+
+VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
+DEFAULT_VERSION = "default"
+Key = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
+Label = Annotated[str, Field(min_length=1, max_length=100)]
+
+
+class Indicator(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    key: Key
+    name: Label
+    metric: str
+    formula: Formula
+
+    @model_validator(mode="after")
+    def _formula_fits_metric(self) -> Indicator:
+        metric = METRICS.get(self.metric)
+        if metric is None:
+            raise ValueError(f"unknown metric {self.metric!r}; known: {', '.join(METRICS)}")
+        kinds = self.formula.KINDS
+        if kinds and metric.kind not in kinds:
+            wanted = " or ".join(str(k) for k in kinds)
+            raise ValueError(
+                f"{self.formula.type} needs a {wanted} metric; {self.metric} is a {metric.kind}"
+            )
+        return self
+
+    @property
+    def measure(self) -> Metric:
+        return METRICS[self.metric]
+
+
+class RewardTier(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: Label
+    max_rank: int = Field(ge=1, le=1000)
+
+
+class SchemeBody(BaseModel):
+    """What `PUT /v1/schemes/{version}` takes."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    effective_from: str  # YYYY-MM: periods from this month on use the scheme
+    indicators: list[Indicator] = Field(min_length=1, max_length=40)
+    tie_break: str
+    reward_tiers: list[RewardTier] = Field(default_factory=list, max_length=10)
+
+    @field_validator("effective_from")
+    @classmethod
+    def _period(cls, value: str) -> str:
+        Period.parse(value)  # raises ValueError with the reason
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SchemeBody:
+        keys = [i.key for i in self.indicators]
+        if len(keys) != len(set(keys)):
+            raise ValueError("indicator keys must be unique")
+        if self.tie_break not in keys:
+            raise ValueError(f"tie_break {self.tie_break!r} is not one of the indicators")
+        ranks = [t.max_rank for t in self.reward_tiers]
+        if ranks != sorted(set(ranks)):
+            raise ValueError("reward tiers go by strictly increasing max_rank")
+        return self
+
+    @property
+    def period(self) -> Period:
+        return Period.parse(self.effective_from)
+
+    @property
+    def max_score(self) -> Decimal:
+        """The most a division can score: every positive indicator at its ceiling."""
+        return sum((i.formula.ceiling for i in self.indicators), Decimal(0))
+
+
+def _ratio(points: str) -> dict:
+    return {"type": "ratio_points", "points": points}
+
+
+DEFAULT_SCHEME = SchemeBody.model_validate(
+    {
+        "name": "重点项目县区考核办法（默认）",
+        "effective_from": "2000-01",
+        "indicators": [
+            {
+                "key": "investment",
+                "name": "投资完成",
+                "metric": "investment_completion_rate",
+                "formula": _ratio("40"),
+            },
+            {"key": "starts", "name": "项目开工", "metric": "start_rate", "formula": _ratio("25")},
+            {
+                "key": "resolution",
+                "name": "问题办结",
+                "metric": "resolution_rate",
+                "formula": _ratio("12"),
+            },
+            {
+                "key": "on_time",
+                "name": "按期办结",
+                "metric": "on_time_rate",
+                "formula": {
+                    "type": "bands",
+                    "bands": [
+                        {"at_least": "95", "points": "8"},
+                        {"at_least": "85", "points": "6"},
+                        {"at_least": "70", "points": "4"},
+                    ],
+                    "otherwise": "0",
+                },
+            },
+            {
+                "key": "factors",
+                "name": "要素保障",
+                "metric": "factor_allocations",
+                "formula": {"type": "per_item", "points_per_item": "0.5", "cap": "8"},
+            },
+            {
+                "key": "service",
+                "name": "服务推进（新开工排名）",
+                "metric": "new_starts_ytd",
+                "formula": {
+                    "type": "rank_bands",
+                    "bands": [
+                        {"max_rank": 3, "points": "7"},
+                        {"max_rank": 6, "points": "5"},
+                        {"max_rank": 10, "points": "3"},
+                    ],
+                },
+            },
+            {
+                "key": "unstarted",
+                "name": "未开工扣分",
+                "metric": "unstarted_projects",
+                "formula": {"type": "deduction", "points_per_event": "1", "cap": "10"},
+            },
+            {
+                "key": "overdue",
+                "name": "问题超期扣分",
+                "metric": "problems_overdue",
+                "formula": {"type": "deduction", "points_per_event": "0.5", "cap": "5"},
+            },
+        ],
+        "tie_break": "investment",
+        "reward_tiers": [{"name": "先进", "max_rank": 3}],
+    }
+)

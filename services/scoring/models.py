@@ -1,0 +1,171 @@
+"""The scoring service's tables.
+
+The read model (`projects` … `credit_grants`) is what scoring knows of the other services'
+aggregates, one row per aggregate as its latest event left it, each with the `version`
+(`sequence`) that put it there. Every read-model row belongs to an `epoch`: the live model is
+the current epoch's rows; a rebuild fills the next epoch from the beginning of the log and then
+takes over (`readmodel`). Figures are computed from these rows when asked.
+
+`schemes` keeps the assessment methods set over HTTP; `publications` the frozen snapshots.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Date, Index, Integer, MetaData, Numeric, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from shared.db import NAMING_CONVENTION, UTCDateTime
+from shared.idempotency import idempotency_table
+from shared.inbox import inbox_table
+from shared.outbox import outbox_table
+
+MONEY = Numeric(18, 4)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+outbox = outbox_table(Base.metadata)
+inbox = inbox_table(Base.metadata)
+idempotency = idempotency_table(Base.metadata)
+
+
+class Epoch(Base):
+    """One generation of the read model. Exactly one is `current`; a rebuild's is `building`
+    until it takes over; the ones it replaced are `retired` (their rows are deleted)."""
+
+    __tablename__ = "epochs"
+
+    number: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    state: Mapped[str] = mapped_column(String(20))  # building | current | retired | failed
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    started_by: Mapped[str] = mapped_column(String(200))
+    events: Mapped[int | None] = mapped_column(Integer)  # messages a rebuild read
+
+
+class _ReadModel:
+    epoch: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+
+
+class ProjectRow(_ReadModel, Base):
+    __tablename__ = "projects"
+
+    project_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    county: Mapped[str] = mapped_column(String(6))
+    name: Mapped[str] = mapped_column(String(200))
+    level: Mapped[str | None] = mapped_column(String(40))
+    track: Mapped[str] = mapped_column(String(20))
+    stage: Mapped[str] = mapped_column(String(20))
+    planned_start: Mapped[dt.date | None] = mapped_column(Date)
+    actual_start: Mapped[dt.date | None] = mapped_column(Date)
+    actual_completion: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class PlanRow(_ReadModel, Base):
+    __tablename__ = "plans"
+
+    project_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    annual_investment: Mapped[Decimal] = mapped_column(MONEY)
+
+
+class ReportRow(_ReadModel, Base):
+    __tablename__ = "reports"
+
+    project_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    month: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ytd_investment: Mapped[Decimal] = mapped_column(MONEY)
+
+
+class ProblemRow(_ReadModel, Base):
+    __tablename__ = "problems"
+
+    issue_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(36))
+    county: Mapped[str] = mapped_column(String(6))
+    title: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20))
+    category: Mapped[str] = mapped_column(String(40))
+    unit: Mapped[str | None] = mapped_column(String(200))
+    deadline: Mapped[dt.date | None] = mapped_column(Date)
+    reported_on: Mapped[dt.date] = mapped_column(Date)
+    resolved_on: Mapped[dt.date | None] = mapped_column(Date)
+    on_time: Mapped[bool | None] = mapped_column(Boolean)
+    overdue_on: Mapped[dt.date | None] = mapped_column(Date)
+    closed_on: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class AllocationRow(_ReadModel, Base):
+    __tablename__ = "allocations"
+
+    allocation_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(36))
+    county: Mapped[str] = mapped_column(String(6))
+    factor: Mapped[str] = mapped_column(String(40))
+    pollutant: Mapped[str | None] = mapped_column(String(40))
+    year: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+    unit: Mapped[str] = mapped_column(String(20))
+    advance: Mapped[bool] = mapped_column(Boolean)
+    allocated_on: Mapped[dt.date] = mapped_column(Date)
+    used_on: Mapped[dt.date | None] = mapped_column(Date)
+    released_on: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class GrantRow(_ReadModel, Base):
+    __tablename__ = "credit_grants"
+
+    grant_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(36))
+    county: Mapped[str] = mapped_column(String(6))
+    year: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+    granted_on: Mapped[dt.date] = mapped_column(Date)
+
+
+READ_MODEL: tuple[type[_ReadModel], ...] = (
+    ProjectRow,
+    PlanRow,
+    ReportRow,
+    ProblemRow,
+    AllocationRow,
+    GrantRow,
+)
+
+
+class Scheme(Base):
+    """An assessment method 考核办法 as set with `PUT /v1/schemes/{version}`."""
+
+    __tablename__ = "schemes"
+
+    version: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    effective_from: Mapped[str] = mapped_column(String(7), index=True)  # YYYY-MM
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    set_by: Mapped[str] = mapped_column(String(200))
+    set_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class Publication(Base):
+    """A frozen ranking and its exposure lists for a period (通报): later events change nothing."""
+
+    __tablename__ = "publications"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer)
+    month: Mapped[int] = mapped_column(Integer)
+    scheme_version: Mapped[str] = mapped_column(String(40))
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
+    note: Mapped[str | None] = mapped_column(Text)
+    published_by: Mapped[str] = mapped_column(String(200))
+    published_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("uq_publications_period", "year", "month", unique=True),)

@@ -1,0 +1,174 @@
+"""The read model's epochs: following the log, and rebuilding from its beginning.
+
+The worker's follower applies the upstream topics to the current epoch through an inbox
+consumer named after that epoch (`<group>-e<n>`, also its consumer group on the bus). A rebuild
+opens epoch n+1, reads every topic from the beginning with a new consumer group into it, and
+then, in one transaction, makes it current and retires the old one. The follower sees the
+switch and goes on with the new epoch's group from where the rebuild stopped, so nothing is
+skipped and nothing is applied twice; the retired epoch's rows are deleted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.scoring.handlers import handlers
+from services.scoring.models import READ_MODEL, Epoch, inbox
+from shared.db import utcnow
+from shared.errors import RuleViolation
+from shared.events.topics import FACTORS, ISSUES, REGISTRY
+from shared.inbox import InboxConsumer
+from shared.runtime import Runtime
+from shared.waiting import pause
+
+log = logging.getLogger(__name__)
+
+CURRENT, BUILDING, RETIRED, FAILED = "current", "building", "retired", "failed"
+
+
+@dataclass(frozen=True)
+class Feed:
+    """Where the read model comes from: the upstream topics and the consumer-group stem."""
+
+    topics: tuple[str, ...] = (REGISTRY, FACTORS, ISSUES)
+    group: str = "scoring-read-model"
+
+    def consumer_name(self, epoch: int) -> str:
+        return f"{self.group}-e{epoch}"
+
+
+FEED = Feed()
+
+
+async def current_epoch(session: AsyncSession) -> int:
+    number = await session.scalar(select(Epoch.number).where(Epoch.state == CURRENT))
+    if number is None:
+        raise RuntimeError("no current read-model epoch: run the migrations")
+    return number
+
+
+def consumer(runtime: Runtime, feed: Feed, epoch: int) -> InboxConsumer:
+    c = InboxConsumer(
+        feed.consumer_name(epoch),
+        runtime.bus,
+        runtime.session_factory,
+        inbox,
+        feed.topics,
+        handlers(epoch),
+        max_attempts=runtime.settings.consumer_max_attempts,
+    )
+    c.on_outcome = lambda outcome: runtime.metrics.events_consumed.labels(
+        outcome=str(outcome)
+    ).inc()
+    return c
+
+
+async def _read_current(sessions: async_sessionmaker[AsyncSession]) -> int:
+    async with sessions() as session:
+        return await current_epoch(session)
+
+
+async def follow(runtime: Runtime, feed: Feed, check_interval: float, stop: asyncio.Event) -> None:
+    """The worker's job: apply the log to the current epoch until `stop`; when a rebuilt epoch
+    takes over, clear out the retired one and follow the new one."""
+    while not stop.is_set():
+        epoch = await _read_current(runtime.session_factory)
+        await _clear_retired(runtime.session_factory, feed, epoch)
+        switched = asyncio.Event()
+
+        async def watch(epoch: int = epoch, switched: asyncio.Event = switched) -> None:
+            while not stop.is_set():
+                await pause(stop, check_interval)
+                if await _read_current(runtime.session_factory) != epoch:
+                    break
+            switched.set()
+
+        watcher = asyncio.create_task(watch())
+        try:
+            await consumer(runtime, feed, epoch).run(switched)
+        finally:
+            watcher.cancel()
+            await asyncio.gather(watcher, return_exceptions=True)
+        if not stop.is_set():
+            log.info("scoring: read-model epoch %d retired; following its successor", epoch)
+
+
+async def catch_up(runtime: Runtime, feed: Feed = FEED) -> int:
+    """Apply everything already on the topics to the current epoch (the demo loader)."""
+    epoch = await _read_current(runtime.session_factory)
+    idle = 0.2 if runtime.settings.kafka_bootstrap is None else 5.0
+    return await consumer(runtime, feed, epoch).catch_up(idle)
+
+
+async def rebuild(runtime: Runtime, actor: str, feed: Feed = FEED) -> Epoch:
+    """Replay every topic from the beginning into a fresh epoch, then let it take over."""
+    sessions = runtime.session_factory
+    async with sessions() as session, session.begin():
+        busy = await session.scalar(select(Epoch).where(Epoch.state == BUILDING))
+        if busy is not None:
+            raise RuleViolation(
+                f"a rebuild (epoch {busy.number}) is running since {busy.started_at:%Y-%m-%d %H:%M} UTC"
+            )
+        number = (await session.scalar(select(func.max(Epoch.number))) or 0) + 1
+        session.add(Epoch(number=number, state=BUILDING, started_at=utcnow(), started_by=actor))
+    try:
+        idle = 0.2 if runtime.settings.kafka_bootstrap is None else 5.0
+        read = await consumer(runtime, feed, number).catch_up(idle)
+    except BaseException:
+        async with sessions() as session, session.begin():
+            await session.execute(
+                update(Epoch)
+                .where(Epoch.number == number)
+                .values(state=FAILED, finished_at=utcnow())
+            )
+        await _delete_epoch(sessions, feed, number)
+        raise
+    async with sessions() as session, session.begin():
+        await session.execute(
+            update(Epoch).where(Epoch.state == CURRENT).values(state=RETIRED, finished_at=utcnow())
+        )
+        await session.execute(
+            update(Epoch)
+            .where(Epoch.number == number)
+            .values(state=CURRENT, finished_at=utcnow(), events=read)
+        )
+    await _clear_retired(sessions, feed, number)
+    async with sessions() as session:
+        built = await session.get(Epoch, number)
+        assert built is not None
+        log.info("scoring: read model rebuilt as epoch %d from %d messages", number, read)
+        return built
+
+
+async def _clear_retired(
+    sessions: async_sessionmaker[AsyncSession], feed: Feed, current: int
+) -> None:
+    async with sessions() as session:
+        stale = (
+            await session.scalars(
+                select(Epoch.number).where(
+                    Epoch.number < current, Epoch.state.in_((RETIRED, FAILED))
+                )
+            )
+        ).all()
+    for number in stale:
+        await _delete_epoch(sessions, feed, number)
+
+
+async def _delete_epoch(
+    sessions: async_sessionmaker[AsyncSession], feed: Feed, number: int
+) -> None:
+    async with sessions() as session, session.begin():
+        for model in READ_MODEL:
+            await session.execute(delete(model).where(model.epoch == number))
+        await session.execute(delete(inbox).where(inbox.c.consumer == feed.consumer_name(number)))
+
+
+async def epochs(session: AsyncSession) -> Sequence[Epoch]:
+    return (await session.scalars(select(Epoch).order_by(Epoch.number.desc()).limit(10))).all()

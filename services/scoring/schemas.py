@@ -1,0 +1,159 @@
+"""Request and response bodies of the scoring API. Decimals travel as strings: points with two
+decimal places, rates with one (percent), amounts without trailing zeros."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+
+from services.scoring.domain.scheme import Indicator, RewardTier
+from shared.amounts import Amount
+from shared.fields import MAX_YEAR, MIN_YEAR
+
+Points = Annotated[
+    Decimal,
+    PlainSerializer(
+        lambda v: format(v.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP), "f"),
+        return_type=str,
+        when_used="json",
+    ),
+]
+"""Points in an answer: a decimal string with two decimal places ("87.25", "-3.00")."""
+
+Shown = str | int | None  # a raw figure as printed: counts as numbers, rates and amounts as text
+
+
+class IndicatorScorePublic(BaseModel):
+    key: str
+    name: str
+    metric: str
+    formula: str  # the formula type
+    value: Shown
+    rank: int | None = None  # the division's rank on the metric (rank_bands)
+    points: Points
+
+
+class FactorSupportPublic(BaseModel):
+    count: int
+    amount: Amount
+    unit: str
+
+
+class ScorecardPublic(BaseModel):
+    county: str
+    name: str
+    year: int
+    month: int
+    scheme_version: str
+    indicators: list[IndicatorScorePublic]
+    total: Points
+    rank: int
+    tier: str | None
+    figures: dict[str, Shown]
+    key_projects_by_level: dict[str, int]
+    factor_support: dict[str, FactorSupportPublic]
+
+
+class ScorecardList(BaseModel):
+    year: int
+    month: int
+    scheme_version: str
+    items: list[ScorecardPublic]
+
+
+class RankingEntry(BaseModel):
+    county: str
+    name: str
+    score: Points
+    rank: int
+    tier: str | None
+
+
+class RankingPublic(BaseModel):
+    year: int
+    month: int
+    scheme_version: str
+    items: list[RankingEntry]
+
+
+class ExposureItem(BaseModel):
+    kind: str
+    colour: str
+    county: str
+    county_name: str
+    project_id: str
+    project_name: str | None
+    issue_id: str | None
+    reason: str
+    detail: dict[str, Any]
+
+
+class ExposureList(BaseModel):
+    kind: str
+    year: int
+    month: int
+    items: list[ExposureItem]
+    total: int
+
+
+class PublicationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    year: int = Field(ge=MIN_YEAR, le=MAX_YEAR)
+    month: int = Field(ge=1, le=12)
+    scheme: str | None = Field(None, max_length=40)  # default: the scheme in effect
+    note: str | None = Field(None, max_length=2000)
+
+
+class PublicationPublic(BaseModel):
+    id: str
+    year: int
+    month: int
+    scheme_version: str
+    note: str | None
+    published_by: str
+    published_at: dt.datetime
+    ranking: list[RankingEntry]
+    scorecards: list[ScorecardPublic]
+    exposure: dict[str, list[ExposureItem]]
+
+
+class PublicationSummary(BaseModel):
+    id: str
+    year: int
+    month: int
+    scheme_version: str
+    published_at: dt.datetime
+
+
+class PublicationPage(BaseModel):
+    items: list[PublicationSummary]
+    total: int
+
+
+class SchemePublic(BaseModel):
+    version: str
+    name: str
+    effective_from: str
+    indicators: list[Indicator]
+    tie_break: str
+    reward_tiers: list[RewardTier]
+    max_score: Points
+    builtin: bool
+    set_by: str | None
+    set_at: dt.datetime | None
+
+
+class SchemeList(BaseModel):
+    items: list[SchemePublic]
+
+
+class EpochPublic(BaseModel):
+    number: int
+    state: str
+    started_at: dt.datetime
+    finished_at: dt.datetime | None
+    started_by: str
+    events: int | None
