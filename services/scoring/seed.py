@@ -24,7 +24,7 @@ async def load_demo(runtime: Runtime) -> str:
     top = publication.ranking[0]
     exposed = ", ".join(f"{len(v)} {k}" for k, v in publication.exposure.items())
     return (
-        f"demo loaded ({read} events read; {DEMO_PERIOD} published: first {top.name} "
+        f"scoring: demo loaded ({read} events read; {DEMO_PERIOD} published: first {top.name} "
         f"{top.score}, last {publication.ranking[-1].name} {publication.ranking[-1].score}; "
         f"exposed {exposed})"
     )

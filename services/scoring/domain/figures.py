@@ -6,11 +6,13 @@ carried: a start dated 2020-04-10 counts in April 2020 whenever it was entered.
 - start rate 开工率 = started / implementation projects planned to start this year (a project
   started before its plan still counts as started);
 - investment completion rate 投资完成率 = the year's latest reported year-to-date investment /
-  the annual plans, over the projects with a plan this year; lag = that rate − 序时进度;
+  the annual plans, over the projects with a plan this year; lag = that rate − 序时进度; the
+  schedule rate 序时进度完成率 = year-to-date investment / (annual plans × month / 12);
 - problems: collected this year by the report date; resolved by the resolution date (a reopened
   problem is unresolved again); on time as the resolution was; overdue by the day flagged;
-- factor support: this year's allocations made by the period's end and not released by then,
-  counted and summed per factor; credit granted 授信 by the grant date.
+- factor support: allocations against this year's pools (an allocation's business date is its
+  pool's year) not released by the period's end, counted and summed per factor; credit granted
+  授信 by the grant date.
 """
 
 from __future__ import annotations
@@ -126,8 +128,6 @@ def assess(period: Period, facts: Facts, counties: Sequence[str], limits: Thresh
     for allocation in facts.allocations:
         if allocation.county not in known or allocation.year != period.year:
             continue
-        if allocation.allocated_on > period.last_day:
-            continue
         if allocation.released_on is not None and allocation.released_on <= period.last_day:
             continue
         counters[allocation.county]["factor_allocations"] += 1
@@ -186,6 +186,7 @@ def _division(
         "ytd_investment": done,
         "investment_completion_rate": completion,
         "time_target": target,
+        "schedule_rate": percent(done * 12, plan * period.month),
         "investment_lag": None if completion is None else completion - target,
         "problems_collected": n["problems_collected"],
         "problems_resolved": n["problems_resolved"],

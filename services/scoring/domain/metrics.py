@@ -37,6 +37,7 @@ METRICS: dict[str, Metric] = {
         Metric("ytd_investment", "累计完成投资（万元）", Kind.AMOUNT),
         Metric("investment_completion_rate", "投资完成率", Kind.RATE),
         Metric("time_target", "序时进度", Kind.RATE),
+        Metric("schedule_rate", "序时进度完成率", Kind.RATE),
         Metric("investment_lag", "投资完成率较序时进度（百分点）", Kind.GAP),
         Metric("problems_collected", "收集问题", Kind.COUNT),
         Metric("problems_resolved", "办结问题", Kind.COUNT),

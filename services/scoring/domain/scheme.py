@@ -101,8 +101,8 @@ DEFAULT_SCHEME = SchemeBody.model_validate(
         "indicators": [
             {
                 "key": "investment",
-                "name": "投资完成",
-                "metric": "investment_completion_rate",
+                "name": "投资完成（序时进度）",
+                "metric": "schedule_rate",
                 "formula": _ratio("40"),
             },
             {"key": "starts", "name": "项目开工", "metric": "start_rate", "formula": _ratio("25")},
@@ -130,7 +130,7 @@ DEFAULT_SCHEME = SchemeBody.model_validate(
                 "key": "factors",
                 "name": "要素保障",
                 "metric": "factor_allocations",
-                "formula": {"type": "per_item", "points_per_item": "0.5", "cap": "8"},
+                "formula": {"type": "per_item", "points_per_item": "0.25", "cap": "8"},
             },
             {
                 "key": "service",
