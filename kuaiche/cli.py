@@ -160,6 +160,22 @@ async def worker(name: str) -> None:
         await runtime.close()
 
 
+async def scoring_rebuild(data_dir: Path | None) -> None:
+    """Replay the upstream topics from the beginning into a fresh scoring read model, which
+    then takes over from the running worker (services/scoring/readmodel.py)."""
+    import getpass
+
+    from services.scoring import readmodel
+
+    definition = SERVICES["scoring"]
+    runtime = await open_runtime(definition, load_settings(definition.name, data_dir=data_dir))
+    try:
+        epoch = await readmodel.rebuild(runtime, f"cli:{getpass.getuser()}")
+    finally:
+        await runtime.close()
+    print(f"scoring: read model rebuilt as epoch {epoch.number} from {epoch.events} messages")
+
+
 def token(
     role: str,
     county: str | None,
@@ -211,6 +227,12 @@ def main(argv: list[str] | None = None) -> None:
     p_serve.add_argument("--port", type=int)
     p_work = sub.add_parser("worker", help="one service's outbox relay and consumers")
     p_work.add_argument("service", choices=list(SERVICES))
+    p_scoring = sub.add_parser("scoring", help="scoring administration")
+    scoring_sub = p_scoring.add_subparsers(dest="scoring_command", required=True)
+    p_rebuild = scoring_sub.add_parser(
+        "rebuild", help="replay every upstream topic into a fresh read model that then takes over"
+    )
+    p_rebuild.add_argument("--data-dir", type=Path)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -241,6 +263,12 @@ def main(argv: list[str] | None = None) -> None:
             asyncio.run(serve(args.service, args.host, args.port))
         elif args.command == "worker":
             asyncio.run(worker(args.service))
+        elif args.command == "scoring":
+            try:
+                asyncio.run(scoring_rebuild(args.data_dir))
+            except KuaicheError as exc:  # a rebuild already running
+                print(f"kuaiche: {exc.detail}", file=sys.stderr)
+                raise SystemExit(1) from None
     except KeyboardInterrupt:
         pass
     except ValueError as exc:  # settings refused (e.g. a weak secret in production)
