@@ -66,7 +66,7 @@ class Allocation:
     factor: str = "land"
     year: int = 2020
     amount: Decimal = Decimal(0)
-    unit: str = "亩"
+    unit: str = "mu"
     allocated_on: dt.date = dt.date(2020, 2, 1)
     released_on: dt.date | None = None
 
