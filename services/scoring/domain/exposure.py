@@ -3,8 +3,9 @@ and the reason. Thresholds are configuration (`ScoringConfig`); DOMAIN.md's defa
 
 - unstarted 未开工: an implementation project past its planned start month with no start date by
   the period's end: yellow, red once `unstarted_red_after_months` months have passed;
-- lagging 进度滞后: a project's investment completion rate below 序时进度 by
-  `lagging_yellow_points`–`lagging_red_points` percentage points yellow, by more red;
+- lagging 进度滞后: a project in construction (started by the period's end, not completed)
+  whose investment completion rate is below 序时进度 by `lagging_yellow_points`–
+  `lagging_red_points` percentage points: yellow; by more: red;
 - overdue 超期: a problem flagged overdue by the period's end and not closed by then: red.
 """
 
@@ -86,6 +87,8 @@ def lagging(
 ) -> Exposure | None:
     if not _live(project) or annual_plan <= 0:
         return None
+    if project.actual_start is None or project.actual_start > period.last_day:
+        return None  # not in construction yet: the unstarted list's concern, not a lag
     if project.actual_completion is not None and project.actual_completion <= period.last_day:
         return None  # finished: its spend is what it is
     rate = percent(ytd_investment, annual_plan)

@@ -1,7 +1,8 @@
 """The five formula types of an assessment method's indicator, each with its parameters and its
 one rule for turning a raw value (and, for rank bands, a rank) into points.
 
-- `ratio_points`: rate ÷ 100 × points, capped (a start rate of 80.0% on 25 points gives 20);
+- `ratio_points`: rate ÷ 100 × points, capped at `cap` (default: the points; a cap above them
+  rewards a rate over 100%); a start rate of 80.0% on 25 points gives 20;
 - `bands`: the first band whose bound the value meets (`at_least` or `at_most`), else `otherwise`;
 - `per_item`: points per item, capped;
 - `rank_bands`: points by the division's rank on the metric among all divisions (ties share the
@@ -54,7 +55,7 @@ class RatioPoints(_Formula):
 
     @property
     def ceiling(self) -> Decimal:
-        return self.points if self.cap is None else min(self.points, self.cap)
+        return self.points if self.cap is None else self.cap
 
 
 class Band(BaseModel):

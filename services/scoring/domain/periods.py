@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from shared.rates import percent
 
-_TEXT = re.compile(r"^(\d{4})-(\d{2})$")
+_TEXT = re.compile(r"\A([0-9]{4})-([0-9]{2})\Z")
 
 
 @dataclass(frozen=True, order=True)

@@ -115,10 +115,15 @@ def test_the_red_threshold_is_configurable() -> None:
 # ---- lagging 进度滞后 (annual plan 1000 万元, so 万元 spent ÷ 10 is the completion rate)
 
 
+def in_construction(**fields: object) -> Project:
+    """A project started in March 2020: in construction at April's end."""
+    return Project("p1", stage=Stage.STARTED, actual_start=dt.date(2020, 3, 2), **fields)  # type: ignore[arg-type]
+
+
 def behind_april(
     ytd: str, project: Project | None = None, limits: Thresholds = DEFAULTS
 ) -> Exposure | None:
-    return lagging(project or Project("p1"), D(1000), D(ytd), APRIL, limits)
+    return lagging(project or in_construction(), D(1000), D(ytd), APRIL, limits)
 
 
 @pytest.mark.parametrize(
@@ -151,14 +156,23 @@ def test_a_lagging_exposure_explains_the_gap() -> None:
 
 
 def test_a_project_completed_by_the_periods_end_is_not_lagging() -> None:
-    done = Project("p1", actual_completion=dt.date(2020, 4, 30))
+    done = in_construction(actual_completion=dt.date(2020, 4, 30))
     assert behind_april("0", done) is None
-    done_later = Project("p1", actual_completion=dt.date(2020, 5, 1))
+    done_later = in_construction(actual_completion=dt.date(2020, 5, 1))
     assert behind_april("0", done_later) is not None
 
 
+def test_a_project_not_in_construction_by_the_periods_end_is_not_lagging() -> None:
+    """Not started yet is the unstarted list's concern (past its month) or nobody's."""
+    assert behind_april("0", Project("p1", planned_start=dt.date(2020, 9, 1))) is None
+    starts_in_may = Project("p1", stage=Stage.STARTED, actual_start=dt.date(2020, 5, 1))
+    assert behind_april("0", starts_in_may) is None
+    assert behind_april("0", in_construction()) is not None
+
+
 def test_a_withdrawn_project_is_not_lagging() -> None:
-    assert behind_april("0", Project("p1", stage=Stage.WITHDRAWN)) is None
+    withdrawn = Project("p1", stage=Stage.WITHDRAWN, actual_start=dt.date(2020, 3, 2))
+    assert behind_april("0", withdrawn) is None
 
 
 def test_a_zero_annual_plan_is_not_lagging() -> None:

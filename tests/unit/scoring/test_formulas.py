@@ -93,17 +93,12 @@ def test_ratio_points_missing_value_earns_nothing() -> None:
     assert ratio("25").score(None, None) == D(0)
 
 
-def test_ratio_points_ceiling_is_its_points_or_a_lower_cap() -> None:
+def test_ratio_points_ceiling_is_its_cap_or_else_its_points() -> None:
     assert ratio("25").ceiling == D(25)
     assert ratio("25", cap="20").ceiling == D(20)
+    assert ratio("40", cap="45").ceiling == D(45)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: with a cap above its points, score() lets a rate over 100% earn up to the cap "
-    "(points 40, cap 45, rate 125.0 scores 45) while ceiling, and so max_score, says "
-    "min(points, cap) = 40; score and ceiling disagree",
-)
 def test_ratio_points_never_scores_above_its_ceiling_when_the_cap_exceeds_points() -> None:
     generous = ratio("40", cap="45")
     assert generous.score(D("125.0"), None) <= generous.ceiling

@@ -63,12 +63,6 @@ def test_in_month_covers_only_the_periods_own_month() -> None:
     assert not april.in_month(None)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the pattern uses `$` and `\\d`, so a trailing newline and non-ASCII digits pass; "
-    "a scheme's effective_from is then stored as given (8 chars into String(7), or a string "
-    "that never compares <= an ASCII period)",
-)
 @pytest.mark.parametrize("text", ["2020-04\n", "２０２０-０４"])
 def test_parse_refuses_a_trailing_newline_and_non_ascii_digits(text: str) -> None:
     with pytest.raises(ValueError):

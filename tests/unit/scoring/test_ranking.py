@@ -177,7 +177,8 @@ def test_reward_tiers_go_by_rank_and_a_shared_rank_shares_the_tier() -> None:
         reward_tiers=[{"name": "一等", "max_rank": 1}, {"name": "先进", "max_rank": 3}],
     )
     counts = {"a": 9, "b": 8, "c": 7, "d": 7, "e": 1}
-    result = score(tiered, figures(**{c: {"factor_allocations": n} for c, n in counts.items()}))
+    by_county = {c: DivisionFigures(c, {"factor_allocations": n}) for c, n in counts.items()}
+    result = score(tiered, by_county)
     assert {s.county: (s.rank, s.tier) for s in result} == {
         "a": (1, "一等"),
         "b": (2, "先进"),
