@@ -160,7 +160,7 @@ async def worker(name: str) -> None:
         await runtime.close()
 
 
-async def scoring_rebuild(data_dir: Path | None) -> None:
+async def scoring_rebuild(data_dir: Path | None, force: bool) -> None:
     """Replay the upstream topics from the beginning into a fresh scoring read model, which
     then takes over from the running worker (services/scoring/readmodel.py)."""
     import getpass
@@ -170,7 +170,7 @@ async def scoring_rebuild(data_dir: Path | None) -> None:
     definition = SERVICES["scoring"]
     runtime = await open_runtime(definition, load_settings(definition.name, data_dir=data_dir))
     try:
-        epoch = await readmodel.rebuild(runtime, f"cli:{getpass.getuser()}")
+        epoch = await readmodel.rebuild(runtime, f"cli:{getpass.getuser()}", force=force)
     finally:
         await runtime.close()
     print(f"scoring: read model rebuilt as epoch {epoch.number} from {epoch.events} messages")
@@ -233,6 +233,9 @@ def main(argv: list[str] | None = None) -> None:
         "rebuild", help="replay every upstream topic into a fresh read model that then takes over"
     )
     p_rebuild.add_argument("--data-dir", type=Path)
+    p_rebuild.add_argument(
+        "--force", action="store_true", help="abandon a rebuild still marked as running"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -265,7 +268,7 @@ def main(argv: list[str] | None = None) -> None:
             asyncio.run(worker(args.service))
         elif args.command == "scoring":
             try:
-                asyncio.run(scoring_rebuild(args.data_dir))
+                asyncio.run(scoring_rebuild(args.data_dir, args.force))
             except KuaicheError as exc:  # a rebuild already running
                 print(f"kuaiche: {exc.detail}", file=sys.stderr)
                 raise SystemExit(1) from None

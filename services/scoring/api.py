@@ -215,10 +215,14 @@ async def list_epochs(user: CurrentUser, session: DbSession) -> list[EpochPublic
 
 @router.post("/admin/rebuild", response_model=EpochPublic)
 async def rebuild(
-    user: CurrentUser, runtime: RuntimeDep, feed: Annotated[Feed, Depends(get_feed)]
+    user: CurrentUser,
+    runtime: RuntimeDep,
+    feed: Annotated[Feed, Depends(get_feed)],
+    force: bool = False,
 ) -> EpochPublic:
     """Replay every upstream topic from its beginning into a fresh read model, which then takes
-    over. Answers when it has (a few seconds on a broker: it waits for the log to go quiet)."""
+    over. Answers when it has (a few seconds on a broker: it waits for the log to go quiet).
+    `force` abandons a rebuild still marked as running (409 otherwise)."""
     user.require_commander()
-    epoch = await readmodel.rebuild(runtime, user.actor, feed)
+    epoch = await readmodel.rebuild(runtime, user.actor, feed, force=force)
     return EpochPublic.model_validate(epoch, from_attributes=True)

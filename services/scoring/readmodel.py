@@ -85,8 +85,11 @@ async def follow(runtime: Runtime, feed: Feed, check_interval: float, stop: asyn
         async def watch(epoch: int = epoch, switched: asyncio.Event = switched) -> None:
             while not stop.is_set():
                 await pause(stop, check_interval)
-                if await _read_current(runtime.session_factory) != epoch:
-                    break
+                try:
+                    if await _read_current(runtime.session_factory) != epoch:
+                        break
+                except Exception as exc:  # the database is away: keep following, ask again
+                    log.warning("scoring: cannot read the current epoch (%r)", exc)
             switched.set()
 
         watcher = asyncio.create_task(watch())
@@ -106,17 +109,25 @@ async def catch_up(runtime: Runtime, feed: Feed = FEED) -> int:
     return await consumer(runtime, feed, epoch).catch_up(idle)
 
 
-async def rebuild(runtime: Runtime, actor: str, feed: Feed = FEED) -> Epoch:
-    """Replay every topic from the beginning into a fresh epoch, then let it take over."""
+async def rebuild(runtime: Runtime, actor: str, feed: Feed = FEED, force: bool = False) -> Epoch:
+    """Replay every topic from the beginning into a fresh epoch, then let it take over. One
+    rebuild at a time; `force` abandons one that is still marked as running (its process died)."""
     sessions = runtime.session_factory
     async with sessions() as session, session.begin():
-        busy = await session.scalar(select(Epoch).where(Epoch.state == BUILDING))
-        if busy is not None:
+        busy = await session.scalar(select(Epoch).where(Epoch.state == BUILDING).with_for_update())
+        if busy is not None and not force:
             raise RuleViolation(
-                f"a rebuild (epoch {busy.number}) is running since {busy.started_at:%Y-%m-%d %H:%M} UTC"
+                f"a rebuild (epoch {busy.number}) is running since {busy.started_at:%Y-%m-%d %H:%M}"
+                " UTC; if its process died, rebuild with force",
+                epoch=busy.number,
             )
+        abandoned = busy.number if busy is not None else None
+        if busy is not None:
+            busy.state, busy.finished_at = FAILED, utcnow()
         number = (await session.scalar(select(func.max(Epoch.number))) or 0) + 1
         session.add(Epoch(number=number, state=BUILDING, started_at=utcnow(), started_by=actor))
+    if abandoned is not None:
+        await _delete_epoch(sessions, feed, abandoned)
     try:
         idle = 0.2 if runtime.settings.kafka_bootstrap is None else 5.0
         read = await consumer(runtime, feed, number).catch_up(idle)

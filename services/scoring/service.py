@@ -44,7 +44,7 @@ from services.scoring.schemas import (
 from shared.amounts import format_amount
 from shared.auth import Principal
 from shared.clock import today_in_shanghai
-from shared.db import utcnow
+from shared.db import is_postgres, utcnow
 from shared.errors import InvalidInput, NotFound, RuleViolation
 from shared.events.catalogue import scoring as ev
 from shared.rates import format_rate
@@ -159,6 +159,11 @@ async def put_scheme(
 
 # ---- the assessment
 async def load_facts(session: AsyncSession) -> Facts:
+    """The current epoch's rows. On PostgreSQL they are read in one snapshot (so this must be
+    the transaction's first read), and a rebuild that takes over (and deletes the old epoch)
+    meanwhile cannot leave a half-read model."""
+    if is_postgres(session):
+        await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     epoch = await readmodel.current_epoch(session)
 
     async def rows(model: Any) -> Sequence[Any]:
@@ -225,8 +230,8 @@ async def scored(
     regions: RegionTable,
     scheme_version: str | None = None,
 ) -> Scored:
-    version, scheme = await scheme_in_effect(session, period, scheme_version)
     facts = await load_facts(session)
+    version, scheme = await scheme_in_effect(session, period, scheme_version)
     assessment = assess(period, facts, regions.codes, config.thresholds)
     return Scored(assessment, version, scheme, regions)
 
@@ -304,6 +309,7 @@ async def publish(
     principal.require_commander()
     async with uow:
         s = uow.session
+        result = await scored(s, period, config, regions, scheme_version)  # the first read
         existing = await s.scalar(
             select(Publication.id).where(
                 Publication.year == period.year, Publication.month == period.month
@@ -313,7 +319,6 @@ async def publish(
             raise RuleViolation(
                 f"{period} is already published as {existing}", publication=existing
             )
-        result = await scored(s, period, config, regions, scheme_version)
         publication = PublicationPublic(
             id=str(uuid.uuid4()),
             year=period.year,
