@@ -221,6 +221,16 @@ async def test_work_in_the_other_services_shows_in_the_divisions_scorecard(
         assert points["resolution"] == "12.00"
         assert points["factors"] == "0.25"
         assert float(supported["total"]) > float(before["total"])
+
+        # published, the month's ranking is frozen as it stood
+        r = await scoring.post(
+            "/v1/publications", json={"year": year, "month": month}, headers=COMMANDER
+        )
+        assert r.status_code == 201, r.text
+        [ours] = [e for e in r.json()["ranking"] if e["county"] == BINCHENG]
+        assert ours["score"] == supported["total"]
+        frozen = await scoring.get(r.headers["Location"], headers=COMMANDER)
+        assert frozen.json() == r.json()
     finally:
         for client in clients.values():
             await client.aclose()
