@@ -55,7 +55,9 @@ async def card(
     **params: Any,
 ) -> dict[str, Any]:
     r = await scoring.client.get(
-        f"/v1/scorecards/{county}", params=period(year, month, **params), headers=headers or COMMANDER
+        f"/v1/scorecards/{county}",
+        params=period(year, month, **params),
+        headers=headers or COMMANDER,
     )
     assert r.status_code == 200, r.text
     return r.json()
@@ -188,8 +190,10 @@ async def publish(
     )
 
 
-async def published(scoring: ScoringApp, year: int = 2020, month: int = 4) -> dict[str, Any]:
-    r = await publish(scoring, year, month)
+async def published(
+    scoring: ScoringApp, year: int = 2020, month: int = 4, **more: Any
+) -> dict[str, Any]:
+    r = await publish(scoring, year, month, **more)
     assert r.status_code == 201, r.text
     return r.json()
 

@@ -96,7 +96,9 @@ async def test_a_bad_period_is_422(scoring: ScoringApp) -> None:
         ({"year": 2020}, "month"),
     ):
         for path in ("/v1/scorecards", f"/v1/scorecards/{BINCHENG}"):
-            body = assert_problem(await scoring.client.get(path, params=params, headers=COMMANDER), 422)
+            body = assert_problem(
+                await scoring.client.get(path, params=params, headers=COMMANDER), 422
+            )
             assert field in {e["field"] for e in body["errors"]}, (path, params, body)
 
 
@@ -363,3 +365,37 @@ async def test_credit_granted_sums_by_the_grant_date(scoring: ScoringApp) -> Non
     assert (await figures(scoring, BINCHENG, month=4))["credit_granted"] == "5000"
     assert (await figures(scoring, BINCHENG, month=5))["credit_granted"] == "8000.5"
     assert (await figures(scoring, BOXING, month=5))["credit_granted"] == "0"
+
+
+# ---- how figures are printed and scored
+async def test_rates_are_rounded_half_up_and_points_follow_the_printed_rate(
+    scoring: ScoringApp,
+) -> None:
+    up = scoring.upstream
+    pid = await up.register(BINCHENG, planned_start=None)
+    await up.plan(pid, 2020, "2000")
+    await up.report(pid, 2020, 4, "125")
+    await scoring.settled()
+    c = await card(scoring, BINCHENG)
+    assert c["figures"]["investment_completion_rate"] == "6.3"  # 6.25 half up, not 6.2
+    assert c["figures"]["schedule_rate"] == "18.8"  # 18.75
+    assert points(c)["investment"] == "7.52"  # 18.8% of 40: a clerk can recompute it
+
+
+async def test_a_project_replanned_to_next_year_leaves_the_start_rate_base(
+    scoring: ScoringApp,
+) -> None:
+    up = scoring.upstream
+    pid = await up.register(BINCHENG, planned_start=D(2020, 2, 1))
+    await scoring.settled()
+    before = await figures(scoring, BINCHENG)
+    assert (before["planned_starts"], before["unstarted_projects"]) == (1, 1)
+
+    await up.update(pid, planned_start=D(2021, 3, 1))
+    await scoring.settled()
+    after = await figures(scoring, BINCHENG)
+    assert (after["planned_starts"], after["start_rate"], after["unstarted_projects"]) == (
+        0,
+        None,
+        0,
+    )
