@@ -65,6 +65,8 @@ async def on_project_snapshot(
         p.actual_start,
         p.actual_completion,
     )
+    if p.stage != reg.Stage.WITHDRAWN:
+        row.withdrawn_on = None  # the withdrawal's date comes with its stage change
     row.version = event.sequence
 
 
@@ -89,6 +91,7 @@ async def on_stage_changed(
 ) -> None:
     if row := await _known_project(epoch, session, event, p.project_id):
         row.stage, row.track, row.level = p.to_stage, p.track, p.level
+        row.withdrawn_on = p.date if p.to_stage == reg.Stage.WITHDRAWN else None
         row.planned_start, row.actual_start, row.actual_completion = (
             p.planned_start,
             p.actual_start,

@@ -66,6 +66,7 @@ class ProjectRow(_ReadModel, Base):
     planned_start: Mapped[dt.date | None] = mapped_column(Date)
     actual_start: Mapped[dt.date | None] = mapped_column(Date)
     actual_completion: Mapped[dt.date | None] = mapped_column(Date)
+    withdrawn_on: Mapped[dt.date | None] = mapped_column(Date)
 
 
 class PlanRow(_ReadModel, Base):

@@ -19,6 +19,7 @@ from typing import Any
 
 from services.scoring.domain.facts import ProblemFacts, ProjectFacts
 from services.scoring.domain.periods import Period
+from shared.amounts import format_amount
 from shared.events.catalogue.registry import Stage, Track
 from shared.rates import format_rate, percent
 
@@ -53,12 +54,19 @@ class Exposure:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
-def _live(project: ProjectFacts) -> bool:
-    return project.stage != Stage.WITHDRAWN
+def live(project: ProjectFacts, period: Period) -> bool:
+    """Not withdrawn by the period's end: a project withdrawn in June still counts in April."""
+    if project.stage != Stage.WITHDRAWN:
+        return True
+    return project.withdrawn_on is not None and project.withdrawn_on > period.last_day
 
 
 def unstarted(project: ProjectFacts, period: Period, limits: Thresholds) -> Exposure | None:
-    if project.track != Track.IMPLEMENTATION or not _live(project) or not project.planned_start:
+    if (
+        project.track != Track.IMPLEMENTATION
+        or not live(project, period)
+        or not project.planned_start
+    ):
         return None
     if project.actual_start is not None and project.actual_start <= period.last_day:
         return None
@@ -85,7 +93,7 @@ def lagging(
     period: Period,
     limits: Thresholds,
 ) -> Exposure | None:
-    if not _live(project) or annual_plan <= 0:
+    if not live(project, period) or annual_plan <= 0:
         return None
     if project.actual_start is None or project.actual_start > period.last_day:
         return None  # not in construction yet: the unstarted list's concern, not a lag
@@ -112,8 +120,8 @@ def lagging(
             f"{format_rate(behind)}个百分点"
         ),
         detail={
-            "annual_plan": str(annual_plan),
-            "ytd_investment": str(ytd_investment),
+            "annual_plan": format_amount(annual_plan),
+            "ytd_investment": format_amount(ytd_investment),
             "completion_rate": format_rate(rate),
             "time_target": format_rate(target),
             "behind_points": format_rate(behind),

@@ -18,6 +18,7 @@ class ProjectFacts(Protocol):
     planned_start: dt.date | None
     actual_start: dt.date | None
     actual_completion: dt.date | None
+    withdrawn_on: dt.date | None  # the date its withdrawal (退出) carried
 
 
 class PlanFacts(Protocol):

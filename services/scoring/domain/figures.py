@@ -4,7 +4,8 @@ Everything is year to date at the period's end and goes by the business dates th
 carried: a start dated 2020-04-10 counts in April 2020 whenever it was entered.
 
 - start rate 开工率 = started / implementation projects planned to start this year (a project
-  started before its plan still counts as started);
+  started before its plan still counts as started); a project counts until the date of its
+  withdrawal, so one withdrawn in June is still in April's card;
 - investment completion rate 投资完成率 = the year's latest reported year-to-date investment /
   the annual plans, over the projects with a plan this year; lag = that rate − 序时进度; the
   schedule rate 序时进度完成率 = year-to-date investment / (annual plans × month / 12);
@@ -33,7 +34,7 @@ from services.scoring.domain.facts import (
     ReportFacts,
 )
 from services.scoring.domain.periods import Period
-from shared.events.catalogue.registry import Stage, Track
+from shared.events.catalogue.registry import Track
 from shared.rates import percent
 
 Value = Decimal | int | None
@@ -74,7 +75,7 @@ class Assessment:
 def assess(period: Period, facts: Facts, counties: Sequence[str], limits: Thresholds) -> Assessment:
     known = set(counties)
     projects = {p.project_id: p for p in facts.projects if p.county in known}
-    live = {pid: p for pid, p in projects.items() if p.stage != Stage.WITHDRAWN}
+    live = {pid: p for pid, p in projects.items() if exposure.live(p, period)}
     counters: dict[str, dict[str, int]] = {c: defaultdict(int) for c in counties}
     money: dict[str, dict[str, Decimal]] = {c: defaultdict(Decimal) for c in counties}
     by_level: dict[str, dict[str, int]] = {c: defaultdict(int) for c in counties}

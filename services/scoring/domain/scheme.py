@@ -9,7 +9,7 @@ import re
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from services.scoring.domain.formulas import Formula
 from services.scoring.domain.metrics import METRICS, Metric
@@ -68,17 +68,29 @@ class SchemeBody(BaseModel):
         Period.parse(value)  # raises ValueError with the reason
         return value
 
-    @model_validator(mode="after")
-    def _consistent(self) -> SchemeBody:
-        keys = [i.key for i in self.indicators]
+    @field_validator("indicators")
+    @classmethod
+    def _unique_keys(cls, indicators: list[Indicator]) -> list[Indicator]:
+        keys = [i.key for i in indicators]
         if len(keys) != len(set(keys)):
             raise ValueError("indicator keys must be unique")
-        if self.tie_break not in keys:
-            raise ValueError(f"tie_break {self.tie_break!r} is not one of the indicators")
-        ranks = [t.max_rank for t in self.reward_tiers]
+        return indicators
+
+    @field_validator("tie_break")
+    @classmethod
+    def _an_indicator(cls, tie_break: str, info: ValidationInfo) -> str:
+        indicators = info.data.get("indicators")
+        if indicators is not None and tie_break not in {i.key for i in indicators}:
+            raise ValueError(f"tie_break {tie_break!r} is not one of the indicators")
+        return tie_break
+
+    @field_validator("reward_tiers")
+    @classmethod
+    def _increasing(cls, tiers: list[RewardTier]) -> list[RewardTier]:
+        ranks = [t.max_rank for t in tiers]
         if ranks != sorted(set(ranks)):
             raise ValueError("reward tiers go by strictly increasing max_rank")
-        return self
+        return tiers
 
     @property
     def period(self) -> Period:

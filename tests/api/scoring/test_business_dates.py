@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
-
 from tests.api.scoring.conftest import ScoringApp
 from tests.api.scoring.helpers import card, figures, points
 from tests.api.scoring.upstream import BINCHENG
@@ -73,11 +71,6 @@ async def test_a_report_for_a_later_month_does_not_count_in_an_earlier_period(
     assert (await figures(scoring, BINCHENG, month=5))["ytd_investment"] == "600"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the read model keeps no withdrawal date: a project withdrawn in June drops out of "
-    "every earlier period's start-rate base, rewriting April's card after the fact",
-)
 async def test_a_withdrawal_dated_after_the_period_does_not_change_that_periods_card(
     scoring: ScoringApp,
 ) -> None:

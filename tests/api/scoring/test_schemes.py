@@ -119,11 +119,6 @@ async def test_an_invalid_scheme_is_422_and_nothing_is_stored(
     assert_problem(await scoring.client.get("/v1/schemes/v1", headers=COMMANDER), 404)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="errors from the scheme's cross-field checks name the field 'body', not the field "
-    "at fault (DESIGN: a bad request says which field and why)",
-)
 async def test_a_scheme_error_names_the_field_at_fault(scoring: ScoringApp) -> None:
     bad_tie = assert_problem(await put_scheme(scoring, "v1", scheme_body(tie_break="x")), 422)
     assert [e["field"] for e in bad_tie["errors"]] == ["tie_break"]

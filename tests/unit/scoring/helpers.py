@@ -24,6 +24,7 @@ class Project:
     planned_start: dt.date | None = None
     actual_start: dt.date | None = None
     actual_completion: dt.date | None = None
+    withdrawn_on: dt.date | None = None
 
 
 @dataclass

@@ -361,3 +361,16 @@ def test_a_division_without_facts_has_zero_counts_and_missing_rates() -> None:
     assert card["ytd_investment"] == D(0)
     assert card["start_rate"] is None
     assert card["time_target"] == D("33.3")
+
+
+def test_a_project_counts_until_the_date_of_its_withdrawal() -> None:
+    gone_in_june = Project(
+        "june", planned_start=day(3, 1), stage=Stage.WITHDRAWN, withdrawn_on=day(6, 15)
+    )
+    gone_in_april = Project(
+        "april", planned_start=day(3, 1), stage=Stage.WITHDRAWN, withdrawn_on=day(4, 30)
+    )
+    april = assess_(projects=[gone_in_june, gone_in_april])
+    assert values(april)["planned_starts"] == 1  # June's withdrawal is still ahead in April
+    assert [e.project_id for e in april.exposures] == ["june"]  # and it is unstarted then
+    assert values(assess_(Period(2020, 6), projects=[gone_in_june]))["planned_starts"] == 0

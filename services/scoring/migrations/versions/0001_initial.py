@@ -102,6 +102,7 @@ def upgrade() -> None:
         sa.Column("planned_start", sa.Date(), nullable=True),
         sa.Column("actual_start", sa.Date(), nullable=True),
         sa.Column("actual_completion", sa.Date(), nullable=True),
+        sa.Column("withdrawn_on", sa.Date(), nullable=True),
         sa.Column("epoch", sa.Integer(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("project_id", "epoch", name=op.f("pk_projects")),
