@@ -167,7 +167,9 @@ async def load_facts(session: AsyncSession) -> Facts:
     epoch = await readmodel.current_epoch(session)
 
     async def rows(model: Any) -> Sequence[Any]:
-        return (await session.scalars(select(model).where(model.epoch == epoch))).all()
+        # plain rows (attribute access by column), not ORM objects: a read needs no identity map
+        table = model.__table__
+        return (await session.execute(select(table).where(table.c.epoch == epoch))).all()
 
     return Facts(
         projects=await rows(ProjectRow),
