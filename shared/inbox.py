@@ -114,17 +114,32 @@ class InboxConsumer:
             except Exception:
                 log.warning("consumer %s: stop failed", self.name, exc_info=True)
 
-    async def catch_up(self, idle_timeout: float) -> int:
-        """Apply everything already on the topics and return how many messages were read: reads
-        until a fetch finds nothing for `idle_timeout` seconds. For a demo loader that builds on
-        the projection; the worker's `run` then goes on from the committed position."""
+    async def catch_up(self, idle_timeout: float, *, to_end: float | None = None) -> int:
+        """Apply everything already on the topics and return how many messages were read. By
+        default it reads until a fetch finds nothing for `idle_timeout` seconds (a demo loader
+        building on its projection). With `to_end` (seconds allowed) it reads up to where the
+        topics ended when it began, however long the group takes to join and whatever is
+        published meanwhile, and raises TimeoutError past the allowance (a rebuild). The
+        worker's `run` then goes on from the committed position."""
         consumer = self.bus.consumer(self.name, self.topics)
         await consumer.start()
         read = 0
         try:
-            while messages := await consumer.fetch(timeout=idle_timeout):
-                await self.process_batch(consumer, messages)
-                read += len(messages)
+            marks = await consumer.end_offsets() if to_end is not None else None
+            deadline = None if to_end is None else asyncio.get_running_loop().time() + to_end
+            while True:
+                messages = await consumer.fetch(timeout=idle_timeout)
+                if messages:
+                    await self.process_batch(consumer, messages)
+                    read += len(messages)
+                    if marks is None or not await consumer.reached(marks):
+                        continue
+                if marks is None or await consumer.reached(marks):
+                    break
+                if deadline is not None and asyncio.get_running_loop().time() > deadline:
+                    raise TimeoutError(
+                        f"consumer {self.name}: the log's end not reached within {to_end} s"
+                    )
         finally:
             await consumer.stop()
         return read

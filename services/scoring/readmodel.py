@@ -102,19 +102,32 @@ async def follow(runtime: Runtime, feed: Feed, check_interval: float, stop: asyn
             log.info("scoring: read-model epoch %d retired; following its successor", epoch)
 
 
-async def catch_up(runtime: Runtime, feed: Feed = FEED) -> int:
-    """Apply everything already on the topics to the current epoch (the demo loader)."""
+def _idle(runtime: Runtime) -> float:
+    return 0.2 if runtime.settings.kafka_bootstrap is None else 1.0
+
+
+async def catch_up(runtime: Runtime, feed: Feed = FEED, allowance: float = 600.0) -> int:
+    """Apply everything on the topics so far to the current epoch (the demo loader)."""
     epoch = await _read_current(runtime.session_factory)
-    idle = 0.2 if runtime.settings.kafka_bootstrap is None else 5.0
-    return await consumer(runtime, feed, epoch).catch_up(idle)
+    return await consumer(runtime, feed, epoch).catch_up(_idle(runtime), to_end=allowance)
 
 
-async def rebuild(runtime: Runtime, actor: str, feed: Feed = FEED, force: bool = False) -> Epoch:
-    """Replay every topic from the beginning into a fresh epoch, then let it take over. One
-    rebuild at a time; `force` abandons one that is still marked as running (its process died)."""
+async def rebuild(
+    runtime: Runtime,
+    actor: str,
+    feed: Feed = FEED,
+    force: bool = False,
+    allowance: float = 3600.0,
+) -> Epoch:
+    """Replay every topic from its beginning up to where it ends now into a fresh epoch, then
+    let that epoch take over. One rebuild at a time (the current epoch's row is the lock);
+    `force` abandons one still marked as running (its process died): if that one is in fact
+    alive, it finds itself abandoned when it tries to take over, and gives up."""
     sessions = runtime.session_factory
     async with sessions() as session, session.begin():
-        busy = await session.scalar(select(Epoch).where(Epoch.state == BUILDING).with_for_update())
+        # Every rebuild locks the one current row first, so two never both see "none running".
+        await session.execute(select(Epoch.number).where(Epoch.state == CURRENT).with_for_update())
+        busy = await session.scalar(select(Epoch).where(Epoch.state == BUILDING))
         if busy is not None and not force:
             raise RuleViolation(
                 f"a rebuild (epoch {busy.number}) is running since {busy.started_at:%Y-%m-%d %H:%M}"
@@ -129,26 +142,32 @@ async def rebuild(runtime: Runtime, actor: str, feed: Feed = FEED, force: bool =
     if abandoned is not None:
         await _delete_epoch(sessions, feed, abandoned)
     try:
-        idle = 0.2 if runtime.settings.kafka_bootstrap is None else 5.0
-        read = await consumer(runtime, feed, number).catch_up(idle)
+        read = await consumer(runtime, feed, number).catch_up(_idle(runtime), to_end=allowance)
+        async with sessions() as session, session.begin():
+            await session.execute(
+                select(Epoch.number).where(Epoch.state == CURRENT).with_for_update()
+            )
+            taken = await session.execute(
+                update(Epoch)
+                .where(Epoch.number == number, Epoch.state == BUILDING)
+                .values(state=CURRENT, finished_at=utcnow(), events=read)
+            )
+            if taken.rowcount != 1:  # type: ignore[attr-defined]
+                raise RuleViolation(f"the rebuild of epoch {number} was abandoned by a forced one")
+            await session.execute(
+                update(Epoch)
+                .where(Epoch.state == CURRENT, Epoch.number != number)
+                .values(state=RETIRED, finished_at=utcnow())
+            )
     except BaseException:
         async with sessions() as session, session.begin():
             await session.execute(
                 update(Epoch)
-                .where(Epoch.number == number)
+                .where(Epoch.number == number, Epoch.state == BUILDING)
                 .values(state=FAILED, finished_at=utcnow())
             )
         await _delete_epoch(sessions, feed, number)
         raise
-    async with sessions() as session, session.begin():
-        await session.execute(
-            update(Epoch).where(Epoch.state == CURRENT).values(state=RETIRED, finished_at=utcnow())
-        )
-        await session.execute(
-            update(Epoch)
-            .where(Epoch.number == number)
-            .values(state=CURRENT, finished_at=utcnow(), events=read)
-        )
     await _clear_retired(sessions, feed, number)
     async with sessions() as session:
         built = await session.get(Epoch, number)

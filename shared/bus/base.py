@@ -55,6 +55,16 @@ class Consumer(abc.ABC):
     async def rewind(self) -> None:
         """Go back to the last committed position (after a failure, to re-read)."""
 
+    @abc.abstractmethod
+    async def end_offsets(self) -> dict[tuple[str, int], int]:
+        """Where each partition of the member's topics ends now, (topic, partition) -> the
+        offset after its last readable message: a mark for "everything published so far"."""
+
+    @abc.abstractmethod
+    async def reached(self, marks: dict[tuple[str, int], int]) -> bool:
+        """Whether this member has fetched every partition in `marks` up to its mark (it must
+        hold the partition to say so; an empty partition needs nothing)."""
+
 
 class Bus(abc.ABC):
     @abc.abstractmethod

@@ -173,6 +173,14 @@ class InProcessConsumer(Consumer):
     async def commit(self, message: Message) -> None:
         self.bus.set_committed(self.group, message.topic, message.partition, message.offset + 1)
 
+    async def end_offsets(self) -> dict[tuple[str, int], int]:
+        return {
+            (t, p): len(self.bus.log(t, p)) for t in self.topics for p in range(self.bus.partitions)
+        }
+
+    async def reached(self, marks: dict[tuple[str, int], int]) -> bool:
+        return all(self._position.get(tp, 0) >= end for tp, end in marks.items())
+
     def lag(self) -> int:
         """Messages in the log this group has not committed yet (for draining on shutdown)."""
         return sum(

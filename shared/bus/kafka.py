@@ -135,6 +135,7 @@ class KafkaBus(Bus):
 
 class KafkaConsumer(Consumer):
     def __init__(self, bootstrap: str, group: str, topics: tuple[str, ...], client_id: str):
+        self._topics = topics
         self._consumer = AIOKafkaConsumer(
             *topics,
             bootstrap_servers=bootstrap,
@@ -178,6 +179,30 @@ class KafkaConsumer(Consumer):
             # The partition moved to another member in a rebalance: it re-reads from the
             # last commit, and its inbox makes the repeat harmless.
             log.info("commit skipped for %s after a rebalance: %s", tp, exc)
+
+    async def end_offsets(self) -> dict[tuple[str, int], int]:
+        partitions: list[TopicPartition] = []
+        for topic in self._topics:
+            ids = self._consumer.partitions_for_topic(topic)
+            for _ in range(50):  # the metadata of a just-started member may still be on its way
+                if ids is not None:
+                    break
+                await asyncio.sleep(0.1)
+                ids = self._consumer.partitions_for_topic(topic)
+            partitions.extend(TopicPartition(topic, p) for p in sorted(ids or ()))
+        ends = await self._consumer.end_offsets(partitions) if partitions else {}
+        # read_committed: the last stable offset, past the transactions' commit markers
+        return {(tp.topic, tp.partition): offset for tp, offset in ends.items()}
+
+    async def reached(self, marks: dict[tuple[str, int], int]) -> bool:
+        assigned = self._consumer.assignment()
+        for (topic, partition), end in marks.items():
+            if end == 0:
+                continue
+            tp = TopicPartition(topic, partition)
+            if tp not in assigned or await self._consumer.position(tp) < end:
+                return False
+        return True
 
     async def rewind(self) -> None:
         for tp in self._consumer.assignment():

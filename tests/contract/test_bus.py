@@ -95,6 +95,27 @@ async def test_rewind_reads_uncommitted_messages_again(bus: Bus) -> None:
     assert [m.value for m in again] == [b"k-1", b"k-2"]
 
 
+async def test_end_offsets_mark_what_was_published_and_reached_says_when_it_is_read(
+    bus: Bus,
+) -> None:
+    """A rebuild's stop mark: everything published before it took the mark, and no more."""
+    topic = await fresh_topic(bus)
+    await bus.publish(messages(topic, "a", 3) + messages(topic, "b", 4))
+    async with consuming(bus, topic) as consumer:
+        marks = await consumer.end_offsets()
+        assert {t for t, _ in marks} == {topic}
+        assert len(marks) >= 1  # every partition, empty ones included
+        assert not await consumer.reached(marks)
+        await bus.publish(messages(topic, "c", 2))  # after the mark: not waited for
+        got = await read(consumer, 7)
+        assert len(got) >= 7
+        for _ in range(20):  # a broker may hand out the rest a fetch later
+            if await consumer.reached(marks):
+                break
+            got += await consumer.fetch(timeout=0.5)
+        assert await consumer.reached(marks)
+
+
 async def test_every_group_gets_every_message(bus: Bus) -> None:
     topic = await fresh_topic(bus)
     await bus.publish(messages(topic, "k", 4))

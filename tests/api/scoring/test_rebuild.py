@@ -4,11 +4,16 @@ on applying new events to the new epoch, each once."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 
+from services.scoring import readmodel
+from services.scoring.models import READ_MODEL, ProjectRow
+from shared.errors import RuleViolation
 from tests.api.scoring.conftest import ScoringApp
 from tests.api.scoring.helpers import (
     assert_problem,
@@ -20,7 +25,7 @@ from tests.api.scoring.helpers import (
     published,
 )
 from tests.api.scoring.upstream import BINCHENG, BOXING, ZHANHUA
-from tests.conftest import COMMANDER, VIEWER
+from tests.conftest import COMMANDER, VIEWER, wait_until
 
 D = dt.date
 
@@ -145,3 +150,121 @@ async def test_only_the_command_office_rebuilds(scoring: ScoringApp, who: str) -
     assert_problem(await scoring.client.post("/v1/admin/rebuild", headers=headers), 403)
     r = await scoring.client.get("/v1/admin/epochs", headers=COMMANDER)
     assert [(e["number"], e["state"]) for e in r.json()] == [(1, "current")]
+
+
+# ---- one rebuild at a time, and what a forced or failed one leaves
+
+
+async def _epoch_rows(scoring: ScoringApp, number: int) -> int:
+    async with scoring.runtime.session_factory() as s:
+        total = 0
+        for m in READ_MODEL:
+            total += await s.scalar(select(func.count()).select_from(m).where(m.epoch == number))
+        return total
+
+
+async def _states(scoring: ScoringApp) -> list[tuple[int, str]]:
+    async with scoring.runtime.session_factory() as s:
+        return [(e.number, e.state) for e in await readmodel.epochs(s)]
+
+
+def _gate_epoch(
+    monkeypatch: pytest.MonkeyPatch, number: int, gate: asyncio.Event, fail: bool = False
+):
+    """Make the rebuild of epoch `number` wait for `gate` (then fail, if asked) before replaying."""
+    real = readmodel.consumer
+
+    def consumer(runtime: Any, feed: Any, epoch: int) -> Any:
+        c = real(runtime, feed, epoch)
+        if epoch == number:
+            replay = c.catch_up
+
+            async def gated(*args: Any, **kwargs: Any) -> int:
+                await gate.wait()
+                if fail:
+                    raise RuntimeError("the broker went away")
+                return await replay(*args, **kwargs)
+
+            c.catch_up = gated  # type: ignore[method-assign]
+        return c
+
+    monkeypatch.setattr(readmodel, "consumer", consumer)
+
+
+async def test_a_second_rebuild_is_refused_while_one_runs_and_force_abandons_it(
+    scoring: ScoringApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await _history(scoring)
+    before = await cards(scoring)
+    gate = asyncio.Event()
+    _gate_epoch(monkeypatch, 2, gate)
+    first = asyncio.create_task(readmodel.rebuild(scoring.runtime, "commander:first"))
+    try:
+        await wait_until(lambda: _has_state(scoring, (2, "building")))
+        refused = await scoring.client.post("/v1/admin/rebuild", headers=COMMANDER)
+        assert_problem(refused, 409, "epoch 2", "force")
+
+        forced = await scoring.client.post("/v1/admin/rebuild?force=true", headers=COMMANDER)
+        assert forced.status_code == 200, forced.text
+        assert (forced.json()["number"], forced.json()["state"]) == (3, "current")
+    finally:
+        gate.set()
+    # the abandoned rebuild was alive after all: it finds itself abandoned and gives up
+    with pytest.raises(RuleViolation, match="abandoned"):
+        await first
+    assert await _states(scoring) == [(3, "current"), (2, "failed"), (1, "retired")]
+    assert await _epoch_rows(scoring, 2) == 0 and await _epoch_rows(scoring, 1) == 0
+    assert await cards(scoring) == before
+
+
+async def _has_state(scoring: ScoringApp, wanted: tuple[int, str]) -> bool:
+    return wanted in await _states(scoring)
+
+
+async def test_a_rebuild_that_fails_leaves_the_current_epoch_serving(
+    scoring: ScoringApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await _history(scoring)
+    before = await cards(scoring)
+    gate = asyncio.Event()
+    gate.set()
+    _gate_epoch(monkeypatch, 2, gate, fail=True)
+    with pytest.raises(RuntimeError, match="broker"):
+        await readmodel.rebuild(scoring.runtime, "commander:test")
+    assert await _states(scoring) == [(2, "failed"), (1, "current")]
+    assert await _epoch_rows(scoring, 2) == 0
+    assert await cards(scoring) == before
+    again = await _rebuild(scoring)  # nothing is left marked as running
+    assert (again["number"], again["state"]) == (3, "current")
+    assert await cards(scoring) == before
+
+
+async def test_a_rebuild_stops_at_the_end_the_log_had_when_it_began(
+    scoring: ScoringApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Upstream keeps publishing during the replay: the rebuild ends anyway, and the worker
+    applies what came after its mark to the new epoch."""
+    await _history(scoring)
+    gate = asyncio.Event()
+    _gate_epoch(monkeypatch, 2, gate)
+    rebuilding = asyncio.create_task(readmodel.rebuild(scoring.runtime, "commander:test"))
+    await wait_until(lambda: _has_state(scoring, (2, "building")))
+    late = await scoring.upstream.register(BINCHENG, planned_start=D(2020, 4, 1))
+
+    async def steady_traffic() -> None:  # never a pause as long as the replay's idle wait
+        while True:
+            await scoring.upstream.plan(late, 2020, "1000")
+            await asyncio.sleep(0.02)
+
+    traffic = asyncio.create_task(steady_traffic())
+    gate.set()
+    try:
+        epoch = await asyncio.wait_for(rebuilding, timeout=30)
+    finally:
+        traffic.cancel()
+    assert epoch.state == "current"
+    await scoring.settled(epoch=2)
+    async with scoring.runtime.session_factory() as s:
+        row = await s.get(ProjectRow, {"epoch": 2, "project_id": late})
+    assert row is not None
+    assert (await figures(scoring, BINCHENG))["annual_plan"] == "2200"  # 1200 + the late 1000
