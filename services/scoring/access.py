@@ -3,9 +3,10 @@
 - commander (the command office): everything; the only one who sets schemes, publishes and
   rebuilds;
 - viewer: reads everything, changes nothing;
-- county: its own division's scorecard and exposure items, and the published rankings; the live
-  ranking of all divisions is 403 until it is published;
-- department: the published rankings.
+- county: its own division's scorecard and exposure items, and the published rankings (a
+  publication shows it the ranking, its own card and its own exposure items); the live ranking
+  of all divisions is 403 until it is published;
+- department: the published rankings (a publication shows it the ranking only).
 """
 
 from __future__ import annotations
@@ -16,6 +17,11 @@ from shared.errors import Forbidden
 
 def sees_every_division(principal: Principal) -> bool:
     return principal.role in (Role.COMMANDER, Role.VIEWER)
+
+
+def own_division(principal: Principal) -> str | None:
+    """The one division whose details a non-commander may see (a department: none)."""
+    return principal.county if principal.role is Role.COUNTY else None
 
 
 def divisions_visible(principal: Principal, counties: list[str]) -> list[str]:

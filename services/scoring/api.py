@@ -201,7 +201,7 @@ async def list_publications(
 async def get_publication(
     user: CurrentUser, session: DbSession, publication_id: Annotated[str, Path(max_length=36)]
 ) -> PublicationPublic:
-    return await service.get_publication(session, publication_id)
+    return await service.get_publication(session, user, publication_id)
 
 
 # ---- administration: the read model

@@ -107,19 +107,6 @@ class PublicationIn(BaseModel):
     note: str | None = Field(None, max_length=2000)
 
 
-class PublicationPublic(BaseModel):
-    id: str
-    year: int
-    month: int
-    scheme_version: str
-    note: str | None
-    published_by: str
-    published_at: dt.datetime
-    ranking: list[RankingEntry]
-    scorecards: list[ScorecardPublic]
-    exposure: dict[str, list[ExposureItem]]
-
-
 class PublicationSummary(BaseModel):
     id: str
     year: int
@@ -148,6 +135,23 @@ class SchemePublic(BaseModel):
 
 class SchemeList(BaseModel):
     items: list[SchemePublic]
+
+
+class PublicationPublic(BaseModel):
+    """A frozen 通报. `scheme` is the method as it was applied. A county's copy holds its own
+    scorecard and exposure items only, a department's the ranking only."""
+
+    id: str
+    year: int
+    month: int
+    scheme_version: str
+    scheme: SchemePublic
+    note: str | None
+    published_by: str
+    published_at: dt.datetime
+    ranking: list[RankingEntry]
+    scorecards: list[ScorecardPublic]
+    exposure: dict[str, list[ExposureItem]]
 
 
 class EpochPublic(BaseModel):

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.scoring import readmodel
+from services.scoring import access, readmodel
 from services.scoring.config import ScoringConfig
 from services.scoring.domain.exposure import Exposure, ExposureKind
 from services.scoring.domain.figures import Assessment, DivisionFigures, Facts, Value, assess
@@ -326,6 +326,7 @@ async def publish(
             year=period.year,
             month=period.month,
             scheme_version=result.version,
+            scheme=await _scheme_row_public(s, result.version, result.scheme),
             note=note,
             published_by=principal.actor,
             published_at=utcnow(),
@@ -378,8 +379,28 @@ async def publish(
         return publication
 
 
-async def get_publication(session: AsyncSession, publication_id: str) -> PublicationPublic:
+async def _scheme_row_public(session: AsyncSession, version: str, body: SchemeBody) -> SchemePublic:
+    row = None if version == DEFAULT_VERSION else await session.get(Scheme, version)
+    return scheme_public(version, body, row)
+
+
+async def get_publication(
+    session: AsyncSession, principal: Principal, publication_id: str
+) -> PublicationPublic:
+    """The snapshot as published, cut to what the principal may see (`access`)."""
     row = await session.get(Publication, publication_id)
     if row is None:
         raise NotFound(f"publication {publication_id} not found")
-    return PublicationPublic.model_validate(row.snapshot)
+    publication = PublicationPublic.model_validate(row.snapshot)
+    if access.sees_every_division(principal):
+        return publication
+    own = access.own_division(principal)
+    return publication.model_copy(
+        update={
+            "scorecards": [c for c in publication.scorecards if c.county == own],
+            "exposure": {
+                kind: [e for e in items if e.county == own]
+                for kind, items in publication.exposure.items()
+            },
+        }
+    )

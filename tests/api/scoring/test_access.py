@@ -86,6 +86,25 @@ async def test_counties_and_departments_read_the_published_rankings(
         assert got.json()["ranking"] == pub["ranking"]
 
 
+async def test_a_publication_shows_a_county_its_own_card_and_items_and_a_department_the_ranking(
+    scoring: ScoringApp,
+) -> None:
+    await _two_counties_unstarted(scoring)
+    pub = await published(scoring)
+    assert len(pub["scorecards"]) == len(DIVISIONS)
+    assert {e["county"] for e in pub["exposure"]["unstarted"]} == {BINCHENG, BOXING}
+
+    mine = await scoring.client.get(f"/v1/publications/{pub['id']}", headers=county_token(BINCHENG))
+    assert [c["county"] for c in mine.json()["scorecards"]] == [BINCHENG]
+    assert {e["county"] for e in mine.json()["exposure"]["unstarted"]} == {BINCHENG}
+    assert mine.json()["ranking"] == pub["ranking"]
+
+    dept = await scoring.client.get(f"/v1/publications/{pub['id']}", headers=department_token())
+    assert dept.json()["scorecards"] == []
+    assert all(items == [] for items in dept.json()["exposure"].values())
+    assert dept.json()["ranking"] == pub["ranking"]
+
+
 async def test_a_department_does_not_see_scorecards_rankings_or_exposure(
     scoring: ScoringApp,
 ) -> None:
