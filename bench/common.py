@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 COUNTIES = ("371602", "371603", "371621", "371622", "371623", "371625", "371681", "371691")
@@ -218,6 +219,42 @@ def parser(doc: str) -> argparse.ArgumentParser:
         "--timeout", type=float, default=300, help="give up after this many seconds (300)"
     )
     return out
+
+
+def add_optional_postgres(options: argparse.ArgumentParser) -> None:
+    """--postgres for a benchmark that runs on the embedded SQLite default and, given a server,
+    on PostgreSQL too."""
+    options.add_argument(
+        "--postgres",
+        default=None,
+        help="server URL of a role that may CREATE DATABASE, e.g. "
+        "postgresql://kuaiche:kuaiche@127.0.0.1:54320/postgres (default: SQLite only)",
+    )
+
+
+DatabaseMaker = Callable[[str], Awaitable[str]]
+
+
+def database_makers(
+    tmp_dir: Path, postgres: str | None, databases: list[str]
+) -> list[tuple[str, DatabaseMaker]]:
+    """The backends a run compares on, each a maker of fresh databases by purpose: SQLite files
+    under `tmp_dir`, and with `postgres` fresh PostgreSQL databases (their names are appended to
+    `databases`, for `drop_databases` after the run)."""
+
+    async def sqlite_url(what: str) -> str:
+        return f"sqlite+aiosqlite:///{tmp_dir / f'{what}.sqlite3'}"
+
+    makers: list[tuple[str, DatabaseMaker]] = [("sqlite", sqlite_url)]
+    if postgres:
+
+        async def postgres_url(what: str) -> str:
+            name, url = await create_database(postgres, f"kbench_{what}")
+            databases.append(name)
+            return url
+
+        makers.append(("postgres", postgres_url))
+    return makers
 
 
 def main(

@@ -395,20 +395,9 @@ async def run(args: argparse.Namespace) -> int:
         with tempfile.TemporaryDirectory(prefix="kuaiche-bench-") as tmp:
             tmp_dir = Path(tmp)
 
-            async def sqlite_url(what: str) -> str:
-                return f"sqlite+aiosqlite:///{tmp_dir / f'{what}.sqlite3'}"
-
-            figures.extend(await one_backend("sqlite", sqlite_url, tmp_dir, n, concurrency, spread))
-
-            if args.postgres:
-
-                async def postgres_url(what: str) -> str:
-                    name, url = await common.create_database(args.postgres, f"kbench_{what}")
-                    databases.append(name)
-                    return url
-
+            for backend, make_url in common.database_makers(tmp_dir, args.postgres, databases):
                 figures.extend(
-                    await one_backend("postgres", postgres_url, tmp_dir, n, concurrency, spread)
+                    await one_backend(backend, make_url, tmp_dir, n, concurrency, spread)
                 )
 
     if not await common.attempt(
@@ -436,12 +425,7 @@ def main(argv: list[str] | None = None) -> int:
     options.add_argument(
         "--pools", type=int, default=16, help="P, pools of the spread rows (default 16)"
     )
-    options.add_argument(
-        "--postgres",
-        default=None,
-        help="server URL of a role that may CREATE DATABASE, e.g. "
-        "postgresql://kuaiche:kuaiche@127.0.0.1:54320/postgres (default: SQLite only)",
-    )
+    common.add_optional_postgres(options)
     return common.main(PROG, options, run, argv)
 
 

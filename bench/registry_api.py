@@ -190,22 +190,8 @@ async def run(args: argparse.Namespace) -> int:
     async def measure() -> None:
         with tempfile.TemporaryDirectory(prefix="kuaiche-bench-") as tmp:
             tmp_dir = Path(tmp)
-
-            async def sqlite_url(what: str) -> str:
-                return f"sqlite+aiosqlite:///{tmp_dir / f'{what}.sqlite3'}"
-
-            figures.extend(await one_backend("sqlite", sqlite_url, tmp_dir, n, args.concurrency))
-
-            if args.postgres:
-
-                async def postgres_url(what: str) -> str:
-                    name, url = await common.create_database(args.postgres, f"kbench_{what}")
-                    databases.append(name)
-                    return url
-
-                figures.extend(
-                    await one_backend("postgres", postgres_url, tmp_dir, n, args.concurrency)
-                )
+            for backend, make_url in common.database_makers(tmp_dir, args.postgres, databases):
+                figures.extend(await one_backend(backend, make_url, tmp_dir, n, args.concurrency))
 
     if not await common.attempt(
         PROG, args.timeout, measure, lambda: common.drop_databases(PROG, args.postgres, databases)
@@ -224,12 +210,7 @@ async def run(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     options = common.parser(__doc__)
     options.add_argument("--requests", type=int, default=1000, help="N (default 1000)")
-    options.add_argument(
-        "--postgres",
-        default=None,
-        help="server URL of a role that may CREATE DATABASE, e.g. "
-        "postgresql://kuaiche:kuaiche@127.0.0.1:54320/postgres (default: SQLite only)",
-    )
+    common.add_optional_postgres(options)
     options.add_argument(
         "--concurrency", type=int, default=1, help="requests in flight (default 1)"
     )

@@ -838,19 +838,7 @@ async def run(args: argparse.Namespace) -> int:
         with tempfile.TemporaryDirectory(prefix="kuaiche-bench-") as tmp:
             tmp_dir = Path(tmp)
 
-            async def sqlite_url(what: str) -> str:
-                return f"sqlite+aiosqlite:///{tmp_dir / f'{what}.sqlite3'}"
-
-            backends: list[tuple[str, Callable[[str], Awaitable[str]]]] = [("sqlite", sqlite_url)]
-            if args.postgres:
-
-                async def postgres_url(what: str) -> str:
-                    name, url = await common.create_database(args.postgres, f"kbench_{what}")
-                    databases.append(name)
-                    return url
-
-                backends.append(("postgres", postgres_url))
-            for backend, make_url in backends:
+            for backend, make_url in common.database_makers(tmp_dir, args.postgres, databases):
                 got_events, got_requests = await one_backend(
                     backend, make_url, tmp_dir, history, args.requests
                 )
@@ -885,12 +873,7 @@ def main(argv: list[str] | None = None) -> int:
     options.add_argument(
         "--requests", type=int, default=50, help="N, rankings and loads timed (default 50)"
     )
-    options.add_argument(
-        "--postgres",
-        default=None,
-        help="server URL of a role that may CREATE DATABASE, e.g. "
-        "postgresql://kuaiche:kuaiche@127.0.0.1:54320/postgres (default: SQLite only)",
-    )
+    common.add_optional_postgres(options)
     return common.main(PROG, options, run, argv)
 
 
