@@ -200,14 +200,21 @@ async def attempt(
 
 
 async def drop_databases(prog: str, server: str, names: Iterable[str]) -> bool:
-    """Drop every database in `names` (30 s each); False, said on stderr, if one could not be."""
+    """Drop every database in `names` (30 s a try, five tries each: DROP DATABASE ... WITH (FORCE)
+    cannot end an autovacuum worker, another role's, which a database just filled may have for a
+    moment); False, said on stderr, if one could not be."""
     ok = True
     for name in names:
-        try:
-            await asyncio.wait_for(drop_database(server, name), 30)
-        except Exception as exc:
-            ok = False
-            error(prog, f"could not drop database {name}: {exc!r}")
+        for attempt in range(5):
+            try:
+                await asyncio.wait_for(drop_database(server, name), 30)
+                break
+            except Exception as exc:
+                if attempt == 4:
+                    ok = False
+                    error(prog, f"could not drop database {name}: {exc!r}")
+                else:
+                    await asyncio.sleep(1)
     return ok
 
 

@@ -35,7 +35,6 @@ CREATE DATABASE with unique names) and removed after, even on failure.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import datetime as dt
 import json
 import secrets
@@ -330,24 +329,6 @@ async def bare_updates(
 
 
 # ---------------------------------------------------------------- run
-async def drop_databases(server: str, names: list[str]) -> bool:
-    """common.drop_databases, retried: DROP DATABASE ... WITH (FORCE) cannot end an autovacuum
-    worker (another role), which a database this busy may have for a moment."""
-    ok = True
-    for name in names:
-        for attempt in range(5):
-            try:
-                await asyncio.wait_for(common.drop_database(server, name), 30)
-                break
-            except Exception as exc:
-                if attempt == 4:
-                    ok = False
-                    common.error(PROG, f"could not drop database {name}: {exc!r}")
-                else:
-                    await asyncio.sleep(1)
-    return ok
-
-
 async def one_backend(
     backend: str,
     make_url: Callable[[str], Awaitable[str]],
@@ -401,7 +382,7 @@ async def run(args: argparse.Namespace) -> int:
                 )
 
     if not await common.attempt(
-        PROG, args.timeout, measure, lambda: drop_databases(args.postgres, databases)
+        PROG, args.timeout, measure, lambda: common.drop_databases(PROG, args.postgres, databases)
     ):
         return 1
 

@@ -41,7 +41,6 @@ SQLite files, or CREATE DATABASE with unique names) and removed after, even on f
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import datetime as dt
 import random
@@ -765,24 +764,6 @@ async def one_backend(
 
 
 # ---------------------------------------------------------------- run
-async def drop_databases(server: str, names: list[str]) -> bool:
-    """common.drop_databases, retried: DROP DATABASE ... WITH (FORCE) cannot end an autovacuum
-    worker (another role), which a database just filled may have for a moment."""
-    ok = True
-    for name in names:
-        for attempt in range(5):
-            try:
-                await asyncio.wait_for(common.drop_database(server, name), 30)
-                break
-            except Exception as exc:
-                if attempt == 4:
-                    ok = False
-                    common.error(PROG, f"could not drop database {name}: {exc!r}")
-                else:
-                    await asyncio.sleep(1)
-    return ok
-
-
 def throughput_table(rows: list[Throughput]) -> str:
     return common.table(
         ["database / path", "events", "seconds", "events/s", "ours/bare"],
@@ -846,7 +827,10 @@ async def run(args: argparse.Namespace) -> int:
                 requests.extend(got_requests)
 
     if not await common.attempt(
-        PROG, args.timeout, measure, lambda: drop_databases(args.postgres or "", databases)
+        PROG,
+        args.timeout,
+        measure,
+        lambda: common.drop_databases(PROG, args.postgres or "", databases),
     ):
         return 1
 
