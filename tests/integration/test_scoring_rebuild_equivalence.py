@@ -66,8 +66,10 @@ async def random_history(up: Upstream, rng: random.Random, steps: int, restart: 
                 await up.complete(p.id, max(p.actual_start, _day(rng)))
         elif roll < 0.33:
             await up.withdraw(p.id, _day(rng))
-        elif roll < 0.36:
+        elif roll < 0.345:
             await up.list_change(p.id, "adjusted", rng.choice(["city_key", "county_key", None]))
+        elif roll < 0.36:  # a PATCH: a new snapshot (a later planned start, another name)
+            await up.update(p.id, planned_start=_day(rng), name=f"项目-{rng.randrange(10**6)}")
         elif roll < 0.42:
             await up.plan(p.id, 2020, str(rng.randrange(100, 50_000)))
         elif roll < 0.55:
