@@ -111,12 +111,14 @@ async def open_runtime(
     runtime = Runtime(definition, settings, engine, session_factory, bus, metrics, owns_bus, relay)
     runtime.consumers = definition.consumers(runtime)
     for consumer in runtime.consumers:
-        consumer.on_outcome = _count(metrics)
+        consumer.on_outcome = count_outcomes(metrics)
         consumer.max_attempts = settings.consumer_max_attempts
     return runtime
 
 
-def _count(metrics: Metrics):
+def count_outcomes(metrics: Metrics) -> Callable[[Outcome], None]:
+    """A consumer's `on_outcome` that counts what it did with each event in the metrics."""
+
     def on_outcome(outcome: Outcome) -> None:
         metrics.events_consumed.labels(outcome=str(outcome)).inc()
 

@@ -24,7 +24,7 @@ from shared.db import utcnow
 from shared.errors import RuleViolation
 from shared.events.topics import FACTORS, ISSUES, REGISTRY
 from shared.inbox import InboxConsumer
-from shared.runtime import Runtime
+from shared.runtime import Runtime, count_outcomes
 from shared.waiting import pause
 
 log = logging.getLogger(__name__)
@@ -63,9 +63,7 @@ def consumer(runtime: Runtime, feed: Feed, epoch: int) -> InboxConsumer:
         handlers(epoch),
         max_attempts=runtime.settings.consumer_max_attempts,
     )
-    c.on_outcome = lambda outcome: runtime.metrics.events_consumed.labels(
-        outcome=str(outcome)
-    ).inc()
+    c.on_outcome = count_outcomes(runtime.metrics)
     return c
 
 
