@@ -2,8 +2,9 @@
 
 The worker's follower applies the upstream topics to the current epoch through an inbox
 consumer named after that epoch (`<group>-e<n>`, also its consumer group on the bus). A rebuild
-opens epoch n+1, reads every topic from the beginning with a new consumer group into it, and
-then, in one transaction, makes it current and retires the old one. The follower sees the
+opens epoch n+1, reads every topic from the beginning, up to where each partition ended when it
+began, with a new consumer group into it, and then, in one transaction, makes it current and
+retires the old one. The follower sees the
 switch and goes on with the new epoch's group from where the rebuild stopped, so nothing is
 skipped and nothing is applied twice; the retired epoch's rows are deleted.
 """
