@@ -93,6 +93,7 @@ class Runtime:
 async def open_runtime(
     definition: ServiceDefinition, settings: ServiceSettings, bus: Bus | None = None
 ) -> Runtime:
+    definition.load_config()  # a bad service setting stops the start here
     engine = make_engine(settings.database_url)
     session_factory = make_session_factory(engine)
     owns_bus = bus is None

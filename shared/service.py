@@ -38,3 +38,6 @@ class ServiceDefinition:
     load_demo: Callable[[Runtime], Awaitable[str]] | None = None
     # Further worker jobs by name (periodic scans...), supervised like the relay and consumers.
     jobs: Callable[[Runtime], dict[str, WorkerJob]] = field(default=lambda rt: {})
+    # Reads the service's own settings (`KUAICHE_<SERVICE>_*`) when the API or the worker starts,
+    # so a bad value refuses the start (a ValueError) instead of failing the first request.
+    load_config: Callable[[], object] = field(default=lambda: None)

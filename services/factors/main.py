@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from services.factors import api, handlers, worker
+from services.factors.config import load_config
 from services.factors.models import Base, idempotency, inbox, outbox
 from services.factors.seed import load_demo
 from shared.events.catalogue.factors import SOURCE
@@ -43,4 +44,5 @@ SERVICE = ServiceDefinition(
     consumers=consumers,
     load_demo=load_demo,
     jobs=worker.jobs,
+    load_config=load_config,
 )

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from services.issues import api, worker
+from services.issues.config import load_config
 from services.issues.handlers import projection_consumer
 from services.issues.models import Base, idempotency, inbox, outbox
 from services.issues.seed import load_demo
@@ -25,4 +26,5 @@ SERVICE = ServiceDefinition(
     consumers=lambda runtime: [projection_consumer(runtime)],
     load_demo=load_demo,
     jobs=worker.jobs,
+    load_config=load_config,
 )

@@ -5,6 +5,7 @@ worker's `read-model` job rather than a fixed consumer, because a rebuild swaps 
 from __future__ import annotations
 
 from services.scoring import api, worker
+from services.scoring.config import load_config
 from services.scoring.models import Base, idempotency, inbox, outbox
 from services.scoring.seed import load_demo
 from shared.events.catalogue.scoring import SOURCE
@@ -24,4 +25,5 @@ SERVICE = ServiceDefinition(
     routers=[api.router],
     load_demo=load_demo,
     jobs=worker.jobs,
+    load_config=load_config,
 )
