@@ -45,6 +45,12 @@ class Principal:
         if self.role in (Role.VIEWER,):
             raise Forbidden("a viewer may only read")
 
+    def county_filter(self, requested: str | None) -> str | None:
+        """The county a listing is limited to: a county user always sees only its own."""
+        if self.role is Role.COUNTY:
+            return self.county
+        return requested
+
     def require_commander(self) -> None:
         if self.role is not Role.COMMANDER:
             raise Forbidden("only the command office may do this")

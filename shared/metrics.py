@@ -31,6 +31,12 @@ class Metrics:
             ["outcome"],
             registry=self.registry,
         )
+        self.job_runs = Counter(
+            "kuaiche_job_runs",
+            "completed runs of a periodic worker job (a scan), by job",
+            ["job"],
+            registry=self.registry,
+        )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

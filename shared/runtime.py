@@ -10,6 +10,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import partial
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -22,7 +23,7 @@ from shared.events.topics import ALL_TOPICS, dead_letter_topic
 from shared.inbox import InboxConsumer, Outcome
 from shared.metrics import Metrics
 from shared.outbox import OutboxRelay
-from shared.service import ServiceDefinition
+from shared.service import ServiceDefinition, WorkerJob
 from shared.uow import UnitOfWork
 from shared.waiting import pause
 
@@ -50,6 +51,8 @@ class Runtime:
     owns_bus: bool
     relay: OutboxRelay
     consumers: list[InboxConsumer] = field(default_factory=list)
+    # The service's own settings (ServiceDefinition.load_config), read once at start.
+    config: Any = None
     relay_in_process: bool = False
     # worker task name -> "running" or why it is restarting (for /readyz)
     worker_state: dict[str, str] = field(default_factory=dict)
@@ -68,6 +71,26 @@ class Runtime:
         """Every topic the suite uses, and this service's own (a test may give it another)."""
         own = self.definition.topic
         return sorted({*ALL_TOPICS, own, dead_letter_topic(own)})
+
+    def periodic(
+        self, job: str, step: Callable[[], Awaitable[int]], every: float, done: str
+    ) -> WorkerJob:
+        """A worker job running `step` (a use case: a scan returning how many things it did)
+        every `every` seconds until stopped. Each completed run counts in
+        `kuaiche_job_runs{job=...}` (what a test or an operator waits on), and a run that did
+        something logs `done` with the count. A failure propagates to the worker's supervisor,
+        which restarts the job."""
+        runs = self.metrics.job_runs.labels(job=job)
+
+        async def run(stop: asyncio.Event) -> None:
+            while not stop.is_set():
+                count = await step()
+                runs.inc()
+                if count:
+                    log.info("%s: %s: %d", self.definition.name, done, count)
+                await pause(stop, every)
+
+        return run
 
     async def publish_all(self) -> None:
         """Relay every pending outbox row now (a demo loader's events, before the next service
@@ -93,7 +116,7 @@ class Runtime:
 async def open_runtime(
     definition: ServiceDefinition, settings: ServiceSettings, bus: Bus | None = None
 ) -> Runtime:
-    definition.load_config()  # a bad service setting stops the start here
+    config = definition.load_config()  # a bad service setting stops the start here
     engine = make_engine(settings.database_url)
     session_factory = make_session_factory(engine)
     owns_bus = bus is None
@@ -109,8 +132,20 @@ async def open_runtime(
         interval=settings.relay_interval,
         on_published=lambda n: metrics.events_published.inc(n),
     )
-    runtime = Runtime(definition, settings, engine, session_factory, bus, metrics, owns_bus, relay)
-    runtime.consumers = definition.consumers(runtime)
+    runtime = Runtime(
+        definition, settings, engine, session_factory, bus, metrics, owns_bus, relay, config=config
+    )
+    if definition.consumer is not None and definition.subscribes:
+        runtime.consumers = [
+            InboxConsumer(
+                definition.consumer,
+                bus,
+                session_factory,
+                definition.inbox,
+                list(definition.subscribes),
+                definition.handlers(runtime),
+            )
+        ]
     for consumer in runtime.consumers:
         consumer.on_outcome = count_outcomes(metrics)
         consumer.max_attempts = settings.consumer_max_attempts
