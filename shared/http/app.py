@@ -11,9 +11,10 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request, Response
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +23,7 @@ from shared.auth import Principal, decode_token
 from shared.bus.base import Bus
 from shared.config import ServiceSettings
 from shared.errors import Unauthenticated
+from shared.http.conventions import document_problems
 from shared.http.problems import install_problem_handlers, problem
 from shared.idempotency import install_idempotency
 from shared.runtime import Runtime, open_runtime, run_worker
@@ -87,12 +89,15 @@ def build_app(
                 await worker
             await runtime.close()
 
-    app = FastAPI(
-        title=f"kuaiche {definition.title}",
-        version="1",
-        lifespan=lifespan,
-        responses={401: {"description": "no or invalid token"}},
-    )
+    app = FastAPI(title=f"kuaiche {definition.title}", version="1", lifespan=lifespan)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            spec = get_openapi(title=app.title, version=app.version, routes=app.routes)
+            app.openapi_schema = document_problems(spec)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     install_problem_handlers(app)
     install_idempotency(app)
     _install_request_guards(app)
@@ -102,7 +107,7 @@ def build_app(
     async def livez() -> dict[str, str]:
         return {"status": "alive", "service": settings.service}
 
-    @app.get("/readyz", tags=["ops"])
+    @app.get("/readyz", tags=["ops"], responses={503: {"description": "a dependency is down"}})
     async def readyz(runtime: RuntimeDep) -> Response:
         checks: dict[str, str] = {}
         try:
