@@ -10,12 +10,16 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 
 # Only what the package needs (keeps .venv/, .local/ and .git/ out of the image).
+# The locked dependencies first (exact versions, hashes checked), in their own cached layer.
+COPY requirements/runtime.lock ./requirements/runtime.lock
+RUN pip install --require-hashes -r requirements/runtime.lock
+
 COPY pyproject.toml ./
 COPY kuaiche ./kuaiche
 COPY shared ./shared
 COPY services ./services
 
-RUN pip install . \
+RUN pip install --no-deps . \
     && useradd --system --uid 10001 --user-group --home-dir /app --no-create-home kuaiche
 
 USER kuaiche

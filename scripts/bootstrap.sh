@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Create .venv and install the project editable with its dev extras.
-# Re-installs only when .venv is missing/broken or pyproject.toml is newer than the stamp.
+# Create .venv and install the locked dependencies (requirements/dev.lock, exact versions with
+# hashes), then the project itself, editable.
+# Re-installs only when .venv is missing/broken or pyproject.toml or the lock is newer than the
+# stamp. To upgrade the dependencies: scripts/lock.sh (see the README).
 #
 # Environment: PYTHON  interpreter to build the venv from (default: first of python3,
 #                      python3.13, python3.12, python3.11 that is >= 3.11)
@@ -37,8 +39,11 @@ if [[ ! -x "$VENV/bin/python" ]] || ! py_ok "$VENV/bin/python"; then
     "$VENV/bin/python" -m pip install -q --upgrade pip
 fi
 
-if [[ ! -f "$STAMP" || "$ROOT/pyproject.toml" -nt "$STAMP" ]]; then
-    log "installing the project (editable, with dev extras) into $VENV"
-    "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e "$ROOT[dev]"
+LOCK="$ROOT/requirements/dev.lock"
+if [[ ! -f "$STAMP" || "$ROOT/pyproject.toml" -nt "$STAMP" || "$LOCK" -nt "$STAMP" ]]; then
+    log "installing the locked dependencies ($LOCK) into $VENV"
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check --require-hashes -r "$LOCK"
+    log "installing the project (editable) into $VENV"
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps -e "$ROOT"
     touch "$STAMP"
 fi
