@@ -3,31 +3,44 @@
 
 from __future__ import annotations
 
-from services.factors import api, handlers, worker
-from services.factors.config import load_config
+from collections.abc import Mapping
+
+from services.factors import api, handlers, service
+from services.factors.config import FactorsConfig, load_config
 from services.factors.models import Base, idempotency, inbox, outbox
 from services.factors.seed import load_demo
+from shared.clock import today_in_shanghai
 from shared.events.catalogue.factors import SOURCE
 from shared.events.topics import FACTORS, REGISTRY
-from shared.inbox import InboxConsumer
+from shared.inbox import Handler
 from shared.runtime import Runtime
-from shared.service import ServiceDefinition
+from shared.service import ServiceDefinition, WorkerJob
 
 
-def consumers(runtime: Runtime, registry_topic: str = REGISTRY) -> list[InboxConsumer]:
-    """The projection of the registry's projects; it reacts to a withdrawal by publishing
-    releases on this service's own topic. (Tests point it at a topic of their own.)"""
+def project_handlers(runtime: Runtime) -> Mapping[str, Handler]:
+    """The projection of the registry's projects; a withdrawal publishes releases on this
+    service's own topic."""
     definition = runtime.definition
-    return [
-        InboxConsumer(
-            handlers.CONSUMER,
-            runtime.bus,
-            runtime.session_factory,
-            definition.inbox,
-            [registry_topic],
-            handlers.handlers(topic=definition.topic, source=definition.source),
+    return handlers.handlers(topic=definition.topic, source=definition.source)
+
+
+def jobs(runtime: Runtime) -> dict[str, WorkerJob]:
+    """The expiry scan (收回): releases allocations unused past their use-by date. Safe with
+    several workers: each release re-reads the allocation under its pool's lock, so a second
+    worker finds it released and passes over it."""
+    config: FactorsConfig = runtime.config
+
+    async def release_expired() -> int:
+        return await service.release_expired(runtime.uow, today_in_shanghai())
+
+    return {
+        "expiry-scan": runtime.periodic(
+            "expiry-scan",
+            release_expired,
+            every=config.expiry_scan_interval,
+            done="allocation(s) released unused past their date",
         )
-    ]
+    }
 
 
 SERVICE = ServiceDefinition(
@@ -41,8 +54,9 @@ SERVICE = ServiceDefinition(
     idempotency=idempotency,
     migrations_package="services.factors.migrations",
     routers=[api.router],
-    consumers=consumers,
+    subscribes={REGISTRY: project_handlers},
+    consumer=handlers.CONSUMER,
     load_demo=load_demo,
-    jobs=worker.jobs,
+    jobs=jobs,
     load_config=load_config,
 )

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from functools import partial
 from pathlib import Path
 
 import pytest
@@ -32,7 +31,7 @@ async def test_published_before_any_worker_and_caught_up_over_kafka(
     topic = f"kuaiche.it.demo.{uuid.uuid4().hex[:8]}"  # not created by anyone beforehand
     registry = dataclasses.replace(REGISTRY, topic=topic)
     factors = dataclasses.replace(
-        factors_main.SERVICE, consumers=partial(factors_main.consumers, registry_topic=topic)
+        factors_main.SERVICE, subscribes={topic: factors_main.project_handlers}
     )
     settings = {}
     for d in (registry, factors):

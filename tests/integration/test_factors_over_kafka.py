@@ -8,7 +8,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import uuid
-from functools import partial
 from pathlib import Path
 
 import httpx
@@ -38,7 +37,7 @@ async def test_a_registry_event_reaches_factors_and_a_withdrawal_releases_over_k
     factors = dataclasses.replace(
         factors_main.SERVICE,
         topic=factors_topic,
-        consumers=partial(factors_main.consumers, registry_topic=registry_topic),
+        subscribes={registry_topic: factors_main.project_handlers},
     )
     started = []
     try:
