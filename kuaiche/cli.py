@@ -237,8 +237,11 @@ def main(argv: list[str] | None = None) -> None:
         "--force", action="store_true", help="abandon a rebuild still marked as running"
     )
     args = parser.parse_args(argv)
+    # `up` is a person's command: it prints what they need (URLs, token, what the demo loaded)
+    # and only warnings besides; the distributed commands log at INFO for the operator.
     logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        level=logging.WARNING if args.command == "up" else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
 
