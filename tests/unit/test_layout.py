@@ -104,3 +104,125 @@ def test_shared_imports_no_service() -> None:
         text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# --- one module set for every service -----------------------------------------------------
+
+REQUIRED = {
+    "__init__.py",
+    "main.py",
+    "api.py",
+    "service.py",
+    "queries.py",
+    "domain",
+    "models.py",
+    "schemas.py",
+    "access.py",
+    "demo",
+    "migrations",
+}
+WHERE_NEEDED = {"config.py", "handlers.py"}
+# The only modules a service has beyond the set, each with its job.
+EXTRAS = {
+    "registry": {"importing"},  # the ledger import: file reader, column table, row mapping
+    "scoring": {"readmodel.py"},  # the read-model epochs the worker follows and a rebuild replaces
+}
+MAX_LINES = 600
+
+
+def _service_dirs() -> list[Path]:
+    return sorted(p for p in (ROOT / "services").iterdir() if (p / "__init__.py").exists())
+
+
+def _entries(package: Path) -> set[str]:
+    return {
+        p.name
+        for p in package.iterdir()
+        if p.name != "__pycache__" and (p.suffix == ".py" or (p / "__init__.py").exists())
+    }
+
+
+def test_every_service_has_the_module_set_and_nothing_else() -> None:
+    for package in _service_dirs():
+        entries = _entries(package)
+        missing = REQUIRED - entries
+        assert not missing, f"services/{package.name} lacks {sorted(missing)}"
+        unknown = entries - REQUIRED - WHERE_NEEDED - EXTRAS.get(package.name, set())
+        assert not unknown, (
+            f"services/{package.name} has {sorted(unknown)}: give each job its module in the set "
+            "(tests/unit/test_layout.py lists them)"
+        )
+        for sub in ("domain", "demo", "migrations"):
+            assert (package / sub / "__init__.py").exists(), f"services/{package.name}/{sub}"
+
+
+def test_demo_data_lives_in_files_beside_the_loader() -> None:
+    for package in _service_dirs():
+        demo = package / "demo"
+        data = [p for p in demo.iterdir() if p.suffix in (".json", ".csv")]
+        assert data, f"services/{package.name}/demo has no data files"
+        for path in demo.rglob("*.py"):
+            assert len(path.read_text(encoding="utf-8").splitlines()) <= 300, (
+                f"{path.relative_to(ROOT)}: the demo's data belongs in its JSON/CSV files"
+            )
+
+
+def test_handlers_exist_exactly_where_a_service_consumes_and_config_where_it_reads_settings() -> None:
+    for name, definition in SERVICES.items():
+        package = ROOT / "services" / name
+        assert (package / "handlers.py").exists() == bool(definition.subscribes), name
+        has_config = (package / "config.py").exists()
+        assert has_config == (definition.load_config() is not None), name
+
+
+def test_no_file_in_services_or_shared_is_over_600_lines() -> None:
+    long = [
+        f"{path.relative_to(ROOT)}: {n} lines"
+        for top in ("services", "shared")
+        for path in (ROOT / top).rglob("*.py")
+        if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+    ]
+    assert not long, long
+
+
+def test_use_cases_never_read_settings_themselves() -> None:
+    """Settings reach use cases through the runtime (`Runtime.config`): only a service's
+    main.py names its settings loader."""
+    offences = [
+        f"{path.relative_to(ROOT)}"
+        for package in _service_dirs()
+        for path in package.rglob("*.py")
+        if path.name not in ("main.py", "config.py")
+        and "load_config" in path.read_text(encoding="utf-8")
+    ]
+    assert not offences, offences
+
+
+# --- who consumes what: declared once, documented in docs/events.md -----------------------
+
+
+def _documented_consumers() -> dict[str, tuple[str, set[str]]]:
+    text = (ROOT / "docs/events.md").read_text(encoding="utf-8")
+    section = text.split("## Topics and their consumers", 1)[1].split("\n## ", 1)[0]
+    rows: dict[str, tuple[str, set[str]]] = {}
+    for line in section.splitlines():
+        match = re.match(r"\|\s*`([^`]+)`\s*\|\s*([^|]+?)\s*\|\s*([^|]+?)\s*\|", line)
+        if match:
+            topic, producer, consumers = match.groups()
+            rows[topic] = (producer, {c.strip() for c in consumers.split(",")} - {"—"})
+    return rows
+
+
+def test_the_events_guide_lists_who_consumes_each_topic_as_declared() -> None:
+    declared = {
+        d.topic: (name, {other for other, o in SERVICES.items() if d.topic in o.subscribes})
+        for name, d in SERVICES.items()
+    }
+    assert _documented_consumers() == declared
+
+
+def test_every_subscription_is_a_topic_some_service_publishes() -> None:
+    published = {d.topic for d in SERVICES.values()}
+    for name, definition in SERVICES.items():
+        assert set(definition.subscribes) <= published, name
+        assert definition.topic not in definition.subscribes, f"{name} consumes its own topic"
