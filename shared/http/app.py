@@ -23,7 +23,7 @@ from shared.auth import Principal, decode_token
 from shared.bus.base import Bus
 from shared.config import ServiceSettings
 from shared.errors import Unauthenticated
-from shared.http.conventions import document_problems
+from shared.http.conventions import document_conventions
 from shared.http.problems import install_problem_handlers, problem
 from shared.idempotency import install_idempotency
 from shared.runtime import Runtime, open_runtime, run_worker
@@ -94,7 +94,7 @@ def build_app(
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             spec = get_openapi(title=app.title, version=app.version, routes=app.routes)
-            app.openapi_schema = document_problems(spec)
+            app.openapi_schema = document_conventions(spec)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -5,7 +5,7 @@
 - a conditional write names the version it read in `If-Match`: `parse_if_match(header)`;
 - a list answers `Page[T]` = `{items, total}` and pages with `limit` and `offset`;
 - every error is RFC 9457 problem+json, and every operation documents the problem statuses it
-  can answer (`document_problems`, applied to every service's OpenAPI by `shared.http.app`).
+  can answer (`document_conventions`, applied to every service's OpenAPI by `shared.http.app`).
 """
 
 from __future__ import annotations
@@ -110,8 +110,14 @@ def problem_response(status: int) -> dict[str, Any]:
     }
 
 
-def document_problems(spec: dict[str, Any]) -> dict[str, Any]:
-    """Every operation documents the problem statuses it can answer, as problem+json: those any
+CREATED_HEADERS = {
+    "Location": {"description": "the created resource's path", "schema": {"type": "string"}},
+    "ETag": {"description": 'its version, quoted ("1")', "schema": {"type": "string"}},
+}
+
+
+def document_conventions(spec: dict[str, Any]) -> dict[str, Any]:
+    """Every 201 documents its `Location` and `ETag`, and every operation documents the problem statuses it can answer, as problem+json: those any
     route can give (token, scope, not found, invalid input, database down), those of writes
     (a rule's conflict, a body too large), If-Match's where the operation takes it, and what a
     route declared itself. FastAPI's own 422 schema is replaced, since ours is a problem."""
@@ -133,6 +139,8 @@ def document_problems(spec: dict[str, Any]) -> dict[str, Any]:
             if "if-match" in headers:
                 statuses |= {412, 428}
             responses = operation["responses"]
+            if "201" in responses:
+                responses["201"].setdefault("headers", {}).update(CREATED_HEADERS)
             for code in list(responses):
                 if code.isdigit() and int(code) >= 400:
                     statuses.add(int(code))
