@@ -11,8 +11,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 
-from services.issues import service
-from services.issues.config import IssuesConfig, load_config
+from services.issues import queries, service
+from services.issues.config import IssuesConfig
 from services.issues.domain import workflow
 from services.issues.domain.calendar import WorkCalendar, today_in_shanghai
 from services.issues.domain.enums import (
@@ -63,8 +63,10 @@ def now_utc() -> dt.datetime:
     return utcnow()
 
 
-def get_config() -> IssuesConfig:
-    return load_config()
+def get_config(runtime: RuntimeDep) -> IssuesConfig:
+    """The service's settings, read once when it started."""
+    config: IssuesConfig = runtime.config
+    return config
 
 
 Now = Annotated[dt.datetime, Depends(now_utc)]
@@ -76,14 +78,14 @@ class _Today:
 
     def __init__(self, calendar: WorkCalendar, now: dt.datetime, config: IssuesConfig) -> None:
         self.today = today_in_shanghai(now)
-        self.blue_to = service.blue_until(calendar, self.today, config)
+        self.blue_to = workflow.blue_until(calendar, self.today, config.blue_working_days)
 
 
 async def _today(runtime: RuntimeDep, now: Now, config: Config) -> _Today:
     # Its own short session: on SQLite any transaction holds the write lock, and a write
     # route's unit of work must not wait for a read of the calendar.
     async with runtime.session_factory() as session:
-        calendar = await service.load_calendar(session)
+        calendar = await queries.load_calendar(session)
     return _Today(calendar, now, config)
 
 
@@ -148,7 +150,7 @@ def _move(m: IssueMove) -> MovePublic:
 
 
 async def _detail(session: DbSession, user: CurrentUser, issue_id: str, t: _Today) -> IssueDetail:
-    issue, name, moves = await service.get_issue(session, user, issue_id)
+    issue, name, moves = await queries.get_issue(session, user, issue_id)
     return IssueDetail(**_public(issue, name, t), history=[_move(m) for m in moves])
 
 
@@ -178,10 +180,10 @@ async def list_issues(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> IssuePage:
-    rows, total = await service.list_issues(
+    rows, total = await queries.list_issues(
         session,
         user,
-        service.IssueFilter(
+        queries.IssueFilter(
             status=status_,
             county=county,
             unit=unit,
@@ -209,7 +211,7 @@ async def issue_stats(
     date_from: Annotated[BusinessDate | None, Query(alias="from")] = None,
     date_to: Annotated[BusinessDate | None, Query(alias="to")] = None,
 ) -> StatsPublic:
-    figures = await service.stats(
+    figures = await queries.stats(
         session,
         user,
         county=county,
@@ -256,7 +258,7 @@ async def object_(
 ) -> IssueDetail:
     await service.object_to_assignment(uow, user, issue_id, body, config, now)
     # The unit no longer holds the problem, yet the answer shows it the move it just made.
-    issue, name, moves = await service.get_issue(session, user, issue_id, check_visible=False)
+    issue, name, moves = await queries.get_issue(session, user, issue_id, check_visible=False)
     return IssueDetail(**_public(issue, name, t), history=[_move(m) for m in moves])
 
 
@@ -363,7 +365,7 @@ async def list_rounds(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> RoundPage:
-    rows, total = await service.list_rounds(session, limit, offset)
+    rows, total = await queries.list_rounds(session, limit, offset)
     return RoundPage(items=[_round(r, n) for r, n in rows], total=total)
 
 
@@ -375,17 +377,19 @@ async def add_workdays(
     start: Annotated[BusinessDate, Query(alias="from")],
     days: Annotated[int, Query(ge=1, le=366)],
 ) -> WorkdayAnswer:
-    return WorkdayAnswer(date=await service.add_workdays(session, start, days))
+    return WorkdayAnswer(date=await queries.add_workdays(session, start, days))
 
 
 @router.get("/calendar/{year}", response_model=CalendarYearPublic)
 async def calendar_year(year: Year, session: DbSession, _: CurrentUser) -> CalendarYearPublic:
-    calendar = await service.load_calendar(session)
+    calendar = await queries.load_calendar(session)
     schedule = calendar.schedule(year)  # CalendarUnavailable (409) when nothing covers it
-    row = await service.uploaded_calendar(session, year)
+    row = await queries.uploaded_calendar(session, year)
+    source = calendar.source(year)
+    assert source is not None  # schedule() answered, so a schedule covers the year
     return CalendarYearPublic(
         year=year,
-        source=calendar.source(year) or "none",
+        source=source,
         holidays=sorted(schedule.holidays),
         workdays=sorted(schedule.workdays),
         note=row.note if row else None,

@@ -6,17 +6,14 @@ event older than what the projection holds (a replay) changes nothing."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.issues.models import KnownProject, inbox
+from services.issues.models import ProjectView
 from shared.db import utcnow
 from shared.events.catalogue import registry as reg
 from shared.events.envelope import CloudEvent
-from shared.events.topics import REGISTRY
-from shared.inbox import Handler, InboxConsumer
-from shared.runtime import Runtime
+from shared.inbox import Handler
 
 log = logging.getLogger(__name__)
 
@@ -26,11 +23,11 @@ CONSUMER = "issues-projects"
 async def on_project_snapshot(
     session: AsyncSession, event: CloudEvent, payload: reg.ProjectSnapshot
 ) -> None:
-    project = await session.get(KnownProject, payload.project_id, with_for_update=True)
+    project = await session.get(ProjectView, payload.project_id, with_for_update=True)
     if project is not None and project.version >= event.sequence:
         return
     if project is None:
-        project = KnownProject(id=payload.project_id)
+        project = ProjectView(id=payload.project_id)
         session.add(project)
     project.name = payload.name
     project.county = payload.county
@@ -44,7 +41,7 @@ async def on_project_snapshot(
 async def on_stage_changed(
     session: AsyncSession, event: CloudEvent, payload: reg.ProjectStageChanged
 ) -> None:
-    project = await session.get(KnownProject, payload.project_id, with_for_update=True)
+    project = await session.get(ProjectView, payload.project_id, with_for_update=True)
     if project is None:
         # The registration comes first on the same key; without it there is nothing to move.
         log.warning("stage change of unknown project %s ignored", payload.project_id)
@@ -62,9 +59,3 @@ HANDLERS: dict[str, Handler] = {
     reg.ProjectUpdated.TYPE: on_project_snapshot,
     reg.ProjectStageChanged.TYPE: on_stage_changed,
 }
-
-
-def projection_consumer(
-    runtime: Runtime, topics: Sequence[str] = (REGISTRY,), name: str = CONSUMER
-) -> InboxConsumer:
-    return InboxConsumer(name, runtime.bus, runtime.session_factory, inbox, topics, HANDLERS)

@@ -3,14 +3,32 @@
 
 from __future__ import annotations
 
-from services.issues import api, worker
-from services.issues.config import load_config
-from services.issues.handlers import projection_consumer
+import datetime as dt
+from collections.abc import Callable
+
+from services.issues import api, handlers, service
+from services.issues.config import IssuesConfig, load_config
+from services.issues.demo import load_demo
 from services.issues.models import Base, idempotency, inbox, outbox
-from services.issues.seed import load_demo
+from shared.db import utcnow
 from shared.events.catalogue.issues import SOURCE
-from shared.events.topics import ISSUES
-from shared.service import ServiceDefinition
+from shared.events.topics import ISSUES, REGISTRY
+from shared.runtime import Runtime
+from shared.service import ServiceDefinition, WorkerJob
+
+
+def overdue_scan(runtime: Runtime, clock: Callable[[], dt.datetime] = utcnow) -> WorkerJob:
+    """Every `overdue_scan_interval` seconds, flag the problems newly overdue at `clock()`
+    (a rerun flags nothing twice)."""
+    config: IssuesConfig = runtime.config
+
+    async def step() -> int:
+        return await service.flag_overdue(runtime.uow, clock())
+
+    return runtime.periodic(
+        "overdue-scan", step, config.overdue_scan_interval, "problem(s) newly overdue"
+    )
+
 
 SERVICE = ServiceDefinition(
     name="issues",
@@ -23,8 +41,9 @@ SERVICE = ServiceDefinition(
     idempotency=idempotency,
     migrations_package="services.issues.migrations",
     routers=[api.router],
-    consumers=lambda runtime: [projection_consumer(runtime)],
+    subscribes={REGISTRY: lambda runtime: handlers.HANDLERS},
+    consumer=handlers.CONSUMER,
     load_demo=load_demo,
-    jobs=worker.jobs,
+    jobs=lambda runtime: {"overdue-scan": overdue_scan(runtime)},
     load_config=load_config,
 )

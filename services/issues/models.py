@@ -25,7 +25,7 @@ inbox = inbox_table(Base.metadata)
 idempotency = idempotency_table(Base.metadata)
 
 
-class KnownProject(Base):
+class ProjectView(Base):
     """What the issues service knows of a registry project, from its events."""
 
     __tablename__ = "projects"

@@ -4,7 +4,7 @@ public shapes kept apart. Rates are decimals with one place, carried as JSON str
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
@@ -254,7 +254,7 @@ class RoundPage(BaseModel):
 
 class CalendarYearPublic(BaseModel):
     year: int
-    source: str  # uploaded | package
+    source: Literal["uploaded", "package"]  # the schedule in force: uploaded wins
     holidays: list[dt.date]  # weekdays off
     workdays: list[dt.date]  # weekend make-up working days 调休
     note: str | None = None

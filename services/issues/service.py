@@ -1,7 +1,8 @@
-"""The issues service's use cases. Each runs in one unit of work: the change, its history row and
-its event commit together. Rules live in `domain/`; who-may-do-what in `access`; routes only
-call these. Every use case takes `now` (an aware instant): the API passes its clock, the demo
-and the tests pass theirs, and "today" is that instant's date in Asia/Shanghai."""
+"""The issues service's commands. Each runs in one unit of work: the change, its history row and
+its event commit together. Rules live in `domain/`; who-may-do-what in `access`; reads in
+`queries`. Every use case takes `now` (an aware instant): the API passes its clock, the demo,
+the overdue scan and the tests pass theirs, and "today" is that instant's date in
+Asia/Shanghai. Settings arrive as a parameter (`config`), never read here."""
 
 from __future__ import annotations
 
@@ -11,28 +12,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, not_, or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import flag_modified
 
 from services.issues import access
 from services.issues.config import IssuesConfig
 from services.issues.domain import workflow
-from services.issues.domain.calendar import (
-    CalendarUnavailable,
-    WorkCalendar,
-    YearSchedule,
-    today_in_shanghai,
-)
-from services.issues.domain.enums import (
-    CATEGORY_LABELS,
-    Category,
-    Colour,
-    Complexity,
-    Status,
-)
+from services.issues.domain.calendar import WorkCalendar, YearSchedule, today_in_shanghai
+from services.issues.domain.enums import Complexity, Status
 from services.issues.domain.workflow import Action
-from services.issues.models import CalendarYear, Issue, IssueMove, KnownProject, Round
+from services.issues.models import CalendarYear, Issue, IssueMove, ProjectView, Round
+from services.issues.queries import OPEN, load_calendar
 from services.issues.schemas import (
     AssignIn,
     CalendarUpload,
@@ -48,29 +39,12 @@ from services.issues.schemas import (
 from shared.auth import Principal
 from shared.errors import InvalidInput, NotFound, RuleViolation
 from shared.events.catalogue import issues as ev
-from shared.rates import percent
 from shared.uow import UnitOfWork
 
 SCANNER = "system:overdue-scan"
-OPEN = (Status.ASSIGNED.value, Status.PLANNED.value)
-RESOLVED = (Status.RESOLVED.value, Status.CLOSED.value)
 
 
 # ---------------------------------------------------------------- calendar
-async def load_calendar(session: AsyncSession) -> WorkCalendar:
-    rows = (await session.scalars(select(CalendarYear))).all()
-    return WorkCalendar(
-        {
-            r.year: YearSchedule(
-                r.year,
-                frozenset(dt.date.fromisoformat(d) for d in r.holidays),
-                frozenset(dt.date.fromisoformat(d) for d in r.workdays),
-            )
-            for r in rows
-        }
-    )
-
-
 async def upload_calendar(
     uow: UnitOfWork, principal: Principal, year: int, data: CalendarUpload, now: dt.datetime
 ) -> CalendarYear:
@@ -87,25 +61,6 @@ async def upload_calendar(
         row.uploaded_by = principal.actor
         row.uploaded_at = now
     return row
-
-
-async def uploaded_calendar(session: AsyncSession, year: int) -> CalendarYear | None:
-    return await session.get(CalendarYear, year)
-
-
-async def add_workdays(session: AsyncSession, start: dt.date, days: int) -> dt.date:
-    return (await load_calendar(session)).add_workdays(start, days)
-
-
-def blue_until(calendar: WorkCalendar, today: dt.date, config: IssuesConfig) -> dt.date:
-    """The last deadline that reads blue today. Where the calendar does not know the days
-    ahead, only a deadline of today reads blue: nothing is assumed about unknown days."""
-    if config.blue_working_days == 0:
-        return today
-    try:
-        return calendar.add_workdays(today, config.blue_working_days)
-    except CalendarUnavailable:
-        return today
 
 
 # ---------------------------------------------------------------- helpers
@@ -168,8 +123,12 @@ async def _load_for_write(uow: UnitOfWork, principal: Principal, issue_id: str) 
 
 
 async def _touch(uow: UnitOfWork, issue: Issue, now: dt.datetime) -> None:
+    """Write the change now, bumping the problem's version (the event's `sequence`): the row is
+    marked changed even when nothing but `updated_at` moved, and `updated_at` may equal its
+    old value, so the UPDATE (and the version_id_col increment) always happens."""
     issue.updated_at = now
-    await uow.session.flush()  # bumps the version (the event's sequence)
+    flag_modified(issue, "updated_at")
+    await uow.session.flush()
 
 
 # ---------------------------------------------------------------- report
@@ -179,7 +138,7 @@ async def report_issue(
     today = today_in_shanghai(now)
     async with uow:
         s = uow.session
-        project = await s.get(KnownProject, data.project_id)
+        project = await s.get(ProjectView, data.project_id)
         if project is None:
             raise InvalidInput(
                 f"project {data.project_id} is not known: problems are reported for projects "
@@ -604,165 +563,7 @@ async def flag_overdue(
             return flagged
 
 
-# ---------------------------------------------------------------- reading
-@dataclass(frozen=True)
-class IssueFilter:
-    status: Status | None = None
-    county: str | None = None
-    unit: str | None = None
-    category: Category | None = None
-    colour: Colour | None = None
-    overdue: bool | None = None
-    project_id: str | None = None
-    round_id: str | None = None
-
-
-def red_clause(today: dt.date) -> ColumnElement[bool]:
-    """SQL twin of workflow.is_overdue (never NULL, so it can be negated)."""
-    return and_(
-        Issue.status != Status.CLOSED.value,
-        or_(
-            Issue.overdue_at.is_not(None),
-            and_(Issue.status.in_(OPEN), Issue.deadline.is_not(None), Issue.deadline < today),
-        ),
-    )
-
-
-def colour_clause(colour: Colour, today: dt.date, blue_to: dt.date) -> ColumnElement[bool]:
-    """SQL twin of workflow.colour."""
-    red = red_clause(today)
-    yellow = and_(
-        Issue.status == Status.ASSIGNED.value,
-        Issue.complexity == Complexity.COMPLEX.value,
-        Issue.plan_due.is_not(None),
-        Issue.plan_due < today,
-    )
-    if colour is Colour.RED:
-        return red
-    if colour is Colour.YELLOW:
-        return and_(not_(red), yellow)
-    due = func.coalesce(Issue.deadline, Issue.plan_due)
-    return and_(not_(red), not_(yellow), Issue.status.in_(OPEN), due.is_not(None), due <= blue_to)
-
-
-async def list_issues(
-    session: AsyncSession,
-    principal: Principal,
-    f: IssueFilter,
-    today: dt.date,
-    blue_to: dt.date,
-    limit: int,
-    offset: int,
-) -> tuple[list[tuple[Issue, str | None]], int]:
-    where = access.visible_clauses(principal)
-    for column, value in (
-        (Issue.status, f.status.value if f.status else None),
-        (Issue.county, f.county),
-        (Issue.unit, f.unit),
-        (Issue.category, f.category.value if f.category else None),
-        (Issue.project_id, f.project_id),
-        (Issue.round_id, f.round_id),
-    ):
-        if value is not None:
-            where.append(column == value)
-    if f.colour is not None:
-        where.append(colour_clause(f.colour, today, blue_to))
-    if f.overdue is not None:
-        red = red_clause(today)
-        where.append(red if f.overdue else not_(red))
-    total = await session.scalar(select(func.count()).select_from(Issue).where(*where))
-    rows = (
-        await session.execute(
-            select(Issue, KnownProject.name)
-            .join(KnownProject, KnownProject.id == Issue.project_id)
-            .where(*where)
-            .order_by(Issue.reported_at.desc(), Issue.id)
-            .limit(limit)
-            .offset(offset)
-        )
-    ).all()
-    return [(r[0], r[1]) for r in rows], int(total or 0)
-
-
-async def get_issue(
-    session: AsyncSession, principal: Principal, issue_id: str, *, check_visible: bool = True
-) -> tuple[Issue, str | None, list[IssueMove]]:
-    issue = await session.get(Issue, issue_id)
-    if issue is None:
-        raise NotFound(f"problem {issue_id} not found")
-    if check_visible:
-        access.ensure_visible(principal, issue)
-    project = await session.get(KnownProject, issue.project_id)
-    moves = (
-        await session.scalars(
-            select(IssueMove).where(IssueMove.issue_id == issue_id).order_by(IssueMove.id)
-        )
-    ).all()
-    return issue, project.name if project else None, list(moves)
-
-
-# ---------------------------------------------------------------- figures
-def _figures(collected: int, resolved: int, on_time: int, overdue: int) -> dict[str, Any]:
-    return {
-        "collected": collected,
-        "resolved": resolved,
-        "resolution_rate": percent(resolved, collected),
-        "on_time_rate": percent(on_time, resolved),
-        "overdue": overdue,
-    }
-
-
-async def stats(
-    session: AsyncSession,
-    principal: Principal,
-    *,
-    county: str | None,
-    unit: str | None,
-    date_from: dt.date | None,
-    date_to: dt.date | None,
-    today: dt.date,
-) -> dict[str, Any]:
-    if date_from and date_to and date_to < date_from:
-        raise InvalidInput(
-            "to is before from", errors=[{"field": "to", "message": "must not be before from"}]
-        )
-    where = access.visible_clauses(principal)
-    if county:
-        where.append(Issue.county == county)
-    if unit:
-        where.append(Issue.unit == unit)
-    if date_from:
-        where.append(Issue.reported_on >= date_from)
-    if date_to:
-        where.append(Issue.reported_on <= date_to)
-    is_resolved = Issue.status.in_(RESOLVED)
-    counts = (
-        func.count(),
-        func.sum(case((is_resolved, 1), else_=0)),
-        func.sum(case((and_(is_resolved, Issue.on_time.is_(True)), 1), else_=0)),
-        func.sum(case((red_clause(today), 1), else_=0)),
-    )
-
-    async def grouped(column: Any) -> list[tuple[Any, dict[str, Any]]]:
-        rows = (
-            await session.execute(
-                select(column, *counts).where(*where).group_by(column).order_by(column)
-            )
-        ).all()
-        return [(r[0], _figures(*(int(x or 0) for x in r[1:]))) for r in rows]
-
-    total = (await session.execute(select(*counts).where(*where))).one()
-    return {
-        **_figures(*(int(x or 0) for x in total)),
-        "by_category": [
-            {"category": k, "category_label": CATEGORY_LABELS[Category(k)], **v}
-            for k, v in await grouped(Issue.category)
-        ],
-        "by_county": [{"county": k, **v} for k, v in await grouped(Issue.county)],
-        "by_unit": [{"unit": k, **v} for k, v in await grouped(Issue.unit) if k is not None],
-    }
-
-
+# ---------------------------------------------------------------- rounds
 # ---------------------------------------------------------------- rounds
 async def create_round(
     uow: UnitOfWork, principal: Principal, data: RoundCreate, now: dt.datetime
@@ -785,30 +586,3 @@ async def create_round(
         except IntegrityError:
             raise RuleViolation(f"supervision round number {data.number} already exists") from None
     return row
-
-
-async def list_rounds(
-    session: AsyncSession, limit: int, offset: int
-) -> tuple[list[tuple[Round, int]], int]:
-    """A page of the supervision rounds in number order, each with its problem count."""
-    counts = (
-        select(Issue.round_id, func.count().label("n"))
-        .where(Issue.round_id.is_not(None))
-        .group_by(Issue.round_id)
-        .subquery()
-    )
-    rows = (
-        await session.execute(
-            select(Round, func.coalesce(counts.c.n, 0))
-            .outerjoin(counts, counts.c.round_id == Round.id)
-            .order_by(Round.number)
-            .limit(limit)
-            .offset(offset)
-        )
-    ).all()
-    total = await session.scalar(select(func.count()).select_from(Round))
-    return [(r[0], int(r[1])) for r in rows], int(total or 0)
-
-
-async def count_issues(session: AsyncSession) -> int:
-    return int(await session.scalar(select(func.count()).select_from(Issue)) or 0)

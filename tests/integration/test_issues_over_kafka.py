@@ -12,9 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from services.issues.handlers import projection_consumer
+from services.issues import handlers
 from services.issues.main import SERVICE as ISSUES
-from services.issues.models import KnownProject
+from services.issues.models import ProjectView
 from services.registry.main import SERVICE as REGISTRY
 from shared.bus.kafka import KafkaBus
 from shared.events.envelope import CloudEvent
@@ -49,9 +49,8 @@ async def test_a_registry_project_reaches_the_issues_projection_over_kafka(
     issues_def = dataclasses.replace(
         ISSUES,
         topic=issues_topic,
-        consumers=lambda rt: [
-            projection_consumer(rt, topics=[registry_topic], name=f"issues-projects-{run}")
-        ],
+        subscribes={registry_topic: lambda rt: handlers.HANDLERS},
+        consumer=f"issues-projects-{run}",
         jobs=lambda rt: {},
     )
     reg_app, reg_life = await start_service(
@@ -94,9 +93,9 @@ async def test_a_registry_project_reaches_the_issues_projection_over_kafka(
             assert r.status_code == 201, r.text
             project_id = r.json()["id"]
 
-            async def known(withdrawn: bool = False) -> KnownProject | None:
+            async def known(withdrawn: bool = False) -> ProjectView | None:
                 async with sessions() as s:
-                    p = await s.get(KnownProject, project_id)
+                    p = await s.get(ProjectView, project_id)
                     return p if p is not None and p.withdrawn is withdrawn else None
 
             project = await wait_until(known, timeout=60)

@@ -14,7 +14,7 @@ from sqlalchemy import func, insert, select
 
 from services.issues import service
 from services.issues.main import SERVICE
-from services.issues.models import Issue, IssueMove, KnownProject, outbox
+from services.issues.models import Issue, IssueMove, ProjectView, outbox
 from shared.bus.inprocess import InProcessBus
 from shared.events.envelope import CloudEvent
 from shared.migrations import upgrade
@@ -69,7 +69,7 @@ async def _seed(session_factory) -> list[str]:  # type: ignore[no-untyped-def]
         )
     async with session_factory() as s, s.begin():
         s.add(
-            KnownProject(
+            ProjectView(
                 id=project,
                 name="p",
                 county="371602",

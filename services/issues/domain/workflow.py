@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import NoReturn
 
-from services.issues.domain.calendar import WorkCalendar
-from services.issues.domain.enums import Colour, Complexity, Status
+from services.issues.domain.calendar import CalendarUnavailable, WorkCalendar
+from services.issues.domain.enums import OPEN_STATUSES, Colour, Complexity, Status
 from shared.errors import InvalidInput, RuleViolation
 
 
@@ -196,6 +196,17 @@ def on_time(done_on: dt.date, due: dt.date | None) -> bool:
 
 
 # ---------------------------------------------------------------- colours
+def blue_until(calendar: WorkCalendar, today: dt.date, blue_working_days: int) -> dt.date:
+    """The last deadline that reads blue today. Where the calendar does not know the days
+    ahead, only a deadline of today reads blue: nothing is assumed about unknown days."""
+    if blue_working_days == 0:
+        return today
+    try:
+        return calendar.add_workdays(today, blue_working_days)
+    except CalendarUnavailable:
+        return today
+
+
 def is_overdue(status: Status, deadline: dt.date | None, flagged: bool, today: dt.date) -> bool:
     """Overdue: the deadline passed while the unit was working on it, or it was flagged so
     (an overdue problem is shown until closed)."""
@@ -203,7 +214,7 @@ def is_overdue(status: Status, deadline: dt.date | None, flagged: bool, today: d
         return False
     if flagged:
         return True
-    return status in (Status.ASSIGNED, Status.PLANNED) and deadline is not None and deadline < today
+    return status in OPEN_STATUSES and deadline is not None and deadline < today
 
 
 def colour(
@@ -226,7 +237,7 @@ def colour(
         and plan_due < today
     ):
         return Colour.YELLOW
-    if status in (Status.ASSIGNED, Status.PLANNED):
+    if status in OPEN_STATUSES:
         due = deadline if deadline is not None else plan_due
         if due is not None and due <= blue_until:
             return Colour.BLUE

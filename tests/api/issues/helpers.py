@@ -12,7 +12,7 @@ import httpx
 from sqlalchemy import func, select
 
 from services.issues.domain.calendar import SHANGHAI
-from services.issues.models import KnownProject, outbox
+from services.issues.models import ProjectView, outbox
 from shared.auth import Role
 from shared.bus.base import OutgoingMessage
 from shared.bus.inprocess import InProcessBus
@@ -110,10 +110,10 @@ def registered(project_id: str, county: str = BINCHENG, stage: str = "started") 
     )
 
 
-async def projected(svc: IssuesApp, project_id: str, version: int = 1) -> KnownProject:
-    async def seen() -> KnownProject | None:
+async def projected(svc: IssuesApp, project_id: str, version: int = 1) -> ProjectView:
+    async def seen() -> ProjectView | None:
         async with svc.runtime.session_factory() as s:
-            p = await s.get(KnownProject, project_id)
+            p = await s.get(ProjectView, project_id)
             return p if p is not None and p.version >= version else None
 
     return await wait_until(seen)

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from services.issues import api
 from services.issues.main import SERVICE as ISSUES
-from services.issues.models import Issue, KnownProject
+from services.issues.models import Issue, ProjectView
 from services.registry.main import SERVICE as REGISTRY
 from shared.bus.inprocess import InProcessBus
 from tests.conftest import COMMANDER, make_settings, start_service
@@ -51,7 +51,7 @@ async def test_the_demo_learns_projects_from_events_and_reads_88_3_percent(
         assert "already present" in await ISSUES.load_demo(issues_rt)
 
         async with issues_rt.session_factory() as s:
-            known = await s.scalar(select(func.count()).select_from(KnownProject))
+            known = await s.scalar(select(func.count()).select_from(ProjectView))
             counties = (await s.scalars(select(Issue.county).distinct())).all()
             units = (await s.scalars(select(Issue.unit).distinct())).all()
         assert known == 1191  # every project of the registry's demo library

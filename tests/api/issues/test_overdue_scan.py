@@ -1,5 +1,7 @@
-"""The overdue scan as the worker runs it: a supervised job of the worker, flagging each newly
-overdue problem once with its history row and its event, which the relay publishes."""
+"""The overdue scan as the worker runs it: a supervised periodic job of the worker, flagging each
+newly overdue problem once with its history row and its event, which the relay publishes. The
+test waits for scans to have run (the `kuaiche_job_runs{job="overdue-scan"}` counter), never
+for a stretch of time."""
 
 from __future__ import annotations
 
@@ -11,8 +13,8 @@ from pathlib import Path
 import httpx
 
 from services.issues import api, service
-from services.issues.main import SERVICE
-from services.issues.worker import overdue_scan
+from services.issues.config import IssuesConfig
+from services.issues.main import SERVICE, overdue_scan
 from shared.bus.inprocess import InProcessBus
 from shared.events.envelope import CloudEvent
 from shared.events.topics import ISSUES
@@ -36,7 +38,8 @@ async def test_the_worker_flags_a_newly_overdue_problem_once(tmp_path: Path) -> 
     clock = Clock(dt.datetime(2020, 9, 21, 2, tzinfo=dt.UTC))
     definition = dataclasses.replace(
         SERVICE,
-        jobs=lambda rt: {"overdue-scan": overdue_scan(rt, interval=0.05, clock=clock.now)},
+        load_config=lambda: IssuesConfig(overdue_scan_interval=0.05),
+        jobs=lambda rt: {"overdue-scan": overdue_scan(rt, clock=clock.now)},
     )
     app, lifespan = await start_service(
         definition,
@@ -50,6 +53,14 @@ async def test_the_worker_flags_a_newly_overdue_problem_once(tmp_path: Path) -> 
         ) as client:
             svc = IssuesApp(app, client, bus, clock)
             state = app.state.runtime.worker_state  # supervised beside the relay
+            runs = app.state.runtime.metrics.job_runs.labels(job="overdue-scan")
+
+            async def scans_ran(count: int) -> None:
+                """Wait until `count` more scans completed: with 2, at least one whole scan
+                started after the caller moved the clock."""
+                target = runs._value.get() + count
+                await wait_until(lambda: asyncio.sleep(0, result=runs._value.get() >= target))
+
             await wait_until(
                 lambda: asyncio.sleep(0, result=state.get("issues-overdue-scan") == "running")
             )
@@ -61,7 +72,7 @@ async def test_the_worker_flags_a_newly_overdue_problem_once(tmp_path: Path) -> 
             await ok(svc, done, "resolve", {"resolution": "r"})
 
             clock.set(D(2020, 9, 24), 23)  # the last evening of the deadline: not overdue
-            await asyncio.sleep(0.3)
+            await scans_ran(2)
             assert (await get(svc, iid))["overdue_flagged_at"] is None
             clock.set(D(2020, 9, 25), 0)  # midnight in Shanghai: overdue
 
@@ -69,7 +80,7 @@ async def test_the_worker_flags_a_newly_overdue_problem_once(tmp_path: Path) -> 
                 return (await get(svc, iid))["overdue_flagged_at"] is not None
 
             await wait_until(flagged)
-            await asyncio.sleep(0.3)  # several more scans run meanwhile
+            await scans_ran(2)  # further scans flag nothing again
             body = await get(svc, iid)
             assert body["colour"] == "red" and body["overdue"] is True
             assert [h["action"] for h in body["history"]].count("overdue") == 1
