@@ -38,6 +38,20 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = 1
 
 
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """A plain `pytest` without the servers passes with the integration tests skipped: say so
+    loudly at the end, with how to run them, so nobody mistakes it for a full run."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    if skipped and not REQUIRE_INTEGRATION:
+        terminalreporter.section("NOT A FULL RUN", sep="!", red=True, bold=True)
+        terminalreporter.write_line(
+            f"{len(skipped)} tests needing PostgreSQL and Kafka were SKIPPED. Run them with "
+            "scripts/test.sh (make test): it starts both and fails on any skip.",
+            red=True,
+            bold=True,
+        )
+
+
 def need(env: str) -> str:
     value = os.environ.get(env)
     if not value:
@@ -73,16 +87,21 @@ VIEWER = token(Role.VIEWER)
 
 
 async def wait_until(
-    predicate: Callable[[], Awaitable[Any]], timeout: float = 20.0, interval: float = 0.05
+    predicate: Callable[[], Awaitable[Any]],
+    timeout: float = 20.0,
+    interval: float = 0.05,
+    what: str = "condition",
 ) -> Any:
-    """Poll `predicate` until it returns something truthy; fail after `timeout` seconds."""
+    """Poll `predicate` until it returns something truthy; fail after `timeout` seconds,
+    saying `what` was awaited. The budget is generous on purpose (a loaded 2-core machine):
+    a passing test never waits for it."""
     deadline = time.monotonic() + timeout
     while True:
         result = await predicate()
         if result:
             return result
         if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
+            raise AssertionError(f"{what} not met within {timeout}s")
         await asyncio.sleep(interval)
 
 

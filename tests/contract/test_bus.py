@@ -12,7 +12,7 @@ import pytest
 from shared.bus.base import Bus, Consumer, Message, OutgoingMessage
 from shared.bus.inprocess import InProcessBus
 from shared.bus.kafka import KafkaBus
-from tests.conftest import need
+from tests.conftest import need, wait_until
 
 
 def make_bus(kind: str, tmp_path: Path) -> Bus:
@@ -109,11 +109,13 @@ async def test_end_offsets_mark_what_was_published_and_reached_says_when_it_is_r
         await bus.publish(messages(topic, "c", 2))  # after the mark: not waited for
         got = await read(consumer, 7)
         assert len(got) >= 7
-        for _ in range(20):  # a broker may hand out the rest a fetch later
+        async def reached() -> bool:  # a broker may hand out the rest a fetch later
             if await consumer.reached(marks):
-                break
-            got += await consumer.fetch(timeout=0.5)
-        assert await consumer.reached(marks)
+                return True
+            got.extend(await consumer.fetch(timeout=0.5))
+            return False
+
+        await wait_until(reached, what="the consumer reached the marks")
 
 
 async def test_every_group_gets_every_message(bus: Bus) -> None:

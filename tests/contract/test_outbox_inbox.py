@@ -17,7 +17,7 @@ from shared.events.topics import dead_letter_topic
 from shared.inbox import InboxConsumer, Outcome
 from shared.outbox import OutboxRelay, write_event
 from shared.uow import UnitOfWork
-from tests.conftest import create_database, need
+from tests.conftest import create_database, need, wait_until
 from tests.contract import backbone
 from tests.contract.backbone import bump, counter, event, inbox, outbox
 
@@ -211,16 +211,16 @@ async def test_a_poison_event_goes_to_the_dead_letter_topic_and_the_consumer_goe
     stop = asyncio.Event()
     task = asyncio.create_task(c.run(stop))
     dlq = dead_letter_topic(TOPIC)
-    for _ in range(100):
-        if len([m for p in range(bus.partitions) for m in bus.log(dlq, p)]) == 2:
-            break
-        await asyncio.sleep(0.02)
-    async with sessions() as s:
-        for _ in range(100):
-            if await counter(s, "good") == 1:
-                break
-            await asyncio.sleep(0.02)
-        assert await counter(s, "good") == 1
+
+    async def dead_lettered() -> bool:
+        return len([m for p in range(bus.partitions) for m in bus.log(dlq, p)]) == 2
+
+    async def good_applied() -> bool:
+        async with sessions() as s:
+            return await counter(s, "good") == 1
+
+    await wait_until(dead_lettered, what="two messages dead-lettered")
+    await wait_until(good_applied, what="the good event applied")
     stop.set()
     await task
     dead = [m for p in range(bus.partitions) for m in bus.log(dlq, p)]

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from aiokafka.structs import TopicPartition
 from pydantic import ValidationError
 from sqlalchemy import func, select
 
@@ -171,9 +172,12 @@ async def test_a_retried_upload_with_its_key_is_replayed(registry) -> None:
     assert again.headers["Idempotent-Replayed"] == "true"
 
 
-async def test_a_commit_after_a_rebalance_is_skipped_not_fatal() -> None:
+async def test_a_commit_after_a_rebalance_is_skipped_not_fatal(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     """A second replica joins: the first loses partitions it had fetched from. Committing
-    those must not crash it (the new owner re-reads them; the inbox absorbs the repeat)."""
+    those must not crash it and must not move the group's offset on them (the new owner
+    re-reads them; the inbox absorbs the repeat); the partitions it kept commit as usual."""
     kafka = KafkaBus(need("KUAICHE_TEST_KAFKA_BOOTSTRAP"))
     topic = f"kuaiche.rebalance.{uuid.uuid4().hex[:8]}"
     await kafka.ensure_topics([topic])
@@ -181,21 +185,38 @@ async def test_a_commit_after_a_rebalance_is_skipped_not_fatal() -> None:
     group = f"g-{uuid.uuid4().hex}"
     first = kafka.consumer(group, [topic])
     await first.start()
-    fetched = []
-    for _ in range(40):
-        fetched += await first.fetch(timeout=0.5)
-        if len(fetched) == 30:
-            break
+    fetched: list = []
+
+    async def fetched_all() -> bool:
+        fetched.extend(await first.fetch(timeout=0.5))
+        return len(fetched) == 30
+
     second = kafka.consumer(group, [topic])
-    await second.start()
     try:
-        for _ in range(40):  # let the rebalance happen
+        await wait_until(fetched_all, timeout=30, what="the first replica fetched every message")
+        before = set(_assigned(first))
+        assert {m.partition for m in fetched} == before  # it owned every partition
+        await second.start()
+
+        async def rebalanced() -> bool:
             await second.fetch(timeout=0.25)
             await first.fetch(timeout=0.25)
-            if {m.partition for m in fetched} - set(_assigned(first)):
-                break
-        for message in fetched:
-            await first.commit(message)  # must not raise
+            return bool(_assigned(second)) and not (set(_assigned(first)) & set(_assigned(second)))
+
+        await wait_until(rebalanced, timeout=60, what="the group rebalanced over both replicas")
+        kept, lost = set(_assigned(first)), set(_assigned(second))
+        assert lost and kept | lost == before
+        with caplog.at_level("INFO", logger="shared.bus.kafka"):
+            for message in fetched:
+                await first.commit(message)  # must not raise
+        skipped = {r.getMessage() for r in caplog.records if "commit skipped" in r.getMessage()}
+        assert skipped, "the commits on lost partitions were not reported as skipped"
+        last = {p: max(m.offset for m in fetched if m.partition == p) for p in before}
+        committed = {
+            p: await first._consumer.committed(TopicPartition(topic, p)) for p in before
+        }
+        assert {p: committed[p] for p in kept} == {p: last[p] + 1 for p in kept}
+        assert all(committed[p] is None for p in lost), committed
     finally:
         await second.stop()
         await first.stop()
