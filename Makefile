@@ -1,6 +1,6 @@
 # kuaiche developer entry points. See scripts/*.sh for the details.
 
-.PHONY: install run test stack-up stack-down stack-status stack-env
+.PHONY: install run test api-check stack-up stack-down stack-status stack-env
 
 # pytest arguments for `make test`, e.g. make test PYTEST_ARGS="-x -k registry"
 PYTEST_ARGS ?=
@@ -13,6 +13,10 @@ run: install
 
 test:
 	scripts/test.sh $(PYTEST_ARGS)
+
+# every service's OpenAPI against what it answers (schemathesis on `kuaiche up --demo`)
+api-check: install
+	scripts/schemathesis.sh
 
 stack-up:
 	scripts/postgres.sh start
