@@ -45,6 +45,8 @@ def test_up_serves_with_a_working_token_and_stops_cleanly_on_ctrl_c(tmp_path: Pa
                 break
             lines.append(line.strip())
         assert "Ctrl-C stops." in lines, "\n".join(lines)
+        # A person's command: what they need, not the migration tool's log.
+        assert not [line for line in lines if " INFO " in line or "alembic" in line], lines
         assert any(f"http://127.0.0.1:{port}" in line for line in lines)
         token = lines[lines.index("commander token (Authorization: Bearer ...):") + 1]
 
