@@ -20,7 +20,7 @@ database migrated with `shared.migrations.upgrade(services.scoring.main.SERVICE,
         with a commander token, one at a time, through httpx's ASGITransport into
         `build_app(SERVICE, settings, bus=bus, with_worker=False)`: load the current epoch's
         facts, assess April 2020 and score it by the scheme in effect.
-  rankings, bare load  N times just `services.scoring.service.load_facts(session)` (the current
+  rankings, bare load  N times just `services.scoring.queries.load_facts(session)` (the current
         epoch's rows of the six read-model tables), in a session of the app's engine: what is
         left of a ranking without the assessment, the scoring and HTTP. The two rows run
         interleaved (a request, then a load), so the machine's other work weighs on both alike.
@@ -67,11 +67,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker  # noqa: E40
 
 from bench import common  # noqa: E402
 from services.scoring import readmodel  # noqa: E402
-from services.scoring.handlers import handlers  # noqa: E402
 from services.scoring.main import SERVICE  # noqa: E402
-from services.scoring.models import READ_MODEL, ProjectRow, inbox  # noqa: E402
-from services.scoring.readmodel import FEED  # noqa: E402
-from services.scoring.service import load_facts  # noqa: E402
+from services.scoring.models import READ_MODEL, ProjectView, inbox  # noqa: E402
+from services.scoring.queries import load_facts  # noqa: E402
+from services.scoring.readmodel import Feed  # noqa: E402
 from shared.auth import Role, issue_token  # noqa: E402
 from shared.bus.base import OutgoingMessage  # noqa: E402
 from shared.bus.inprocess import InProcessBus  # noqa: E402
@@ -87,6 +86,7 @@ from shared.migrations import upgrade  # noqa: E402
 from shared.regions import load_region_table  # noqa: E402
 from shared.runtime import Runtime, open_runtime  # noqa: E402
 
+FEED = Feed.of(SERVICE)
 PROG = "scoring_readmodel"
 SEED = 2020
 WARMUP = 5
@@ -532,7 +532,7 @@ async def check_read_model(runtime: Runtime, history: History, epoch: int, what:
         rows = await read_model_rows(session, epoch)
         everywhere = await read_model_rows(session, None)
         started = await session.scalar(
-            select(func.count()).where(ProjectRow.epoch == epoch, ProjectRow.stage == "started")
+            select(func.count()).where(ProjectView.epoch == epoch, ProjectView.stage == "started")
         )
     if current != epoch or rows != history.rows or everywhere != history.rows:
         raise RuntimeError(
@@ -620,7 +620,7 @@ async def apply_bare(backend: str, runtime: Runtime, history: History) -> Throug
         runtime.session_factory,
         inbox,
         FEED.topics,
-        {event_type: nothing for event_type in handlers(1)},
+        {event_type: nothing for event_type in FEED.handlers(1)},
         max_attempts=runtime.settings.consumer_max_attempts,
         on_outcome=tally,
     )

@@ -1,35 +1,29 @@
 """HTTP routes of the scoring service: parse, call a use case (which authorises), shape the
-answer. The configuration, the region table and the feed are dependencies, so tests hand theirs
-in through the same door production uses."""
+answer. The settings (`Runtime.config`), the region table and the feed are dependencies, so tests
+hand theirs in through the same door production uses."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Response, status
-from sqlalchemy import select
 
-from services.scoring import access, readmodel, service
-from services.scoring.config import ScoringConfig, load_config
-from services.scoring.domain.exposure import ExposureKind
+from services.scoring import queries, readmodel, service
+from services.scoring.domain.exposure import Colour, ExposureKind, Thresholds
 from services.scoring.domain.scheme import SchemeBody
-from services.scoring.models import Publication
-from services.scoring.readmodel import FEED, Feed
+from services.scoring.readmodel import Feed
 from services.scoring.schemas import (
     EpochPublic,
     ExposureList,
     PublicationIn,
     PublicationPage,
     PublicationPublic,
-    PublicationSummary,
     RankingPublic,
     SchemeList,
     SchemePublic,
     ScorecardList,
     ScorecardPublic,
 )
-from shared.db import paginate
-from shared.errors import NotFound
 from shared.fields import MAX_YEAR, MIN_YEAR
 from shared.http.app import CurrentUser, DbSession, RuntimeDep, Uow
 from shared.regions import RegionTable, load_region_table
@@ -41,19 +35,21 @@ Month = Annotated[int, Query(ge=1, le=12)]
 SchemeVersion = Annotated[str | None, Query(max_length=40, alias="scheme")]
 
 
-def get_config() -> ScoringConfig:
-    return load_config()
+def get_thresholds(runtime: RuntimeDep) -> Thresholds:
+    """The exposure thresholds of the service's settings (read once, at start)."""
+    thresholds: Thresholds = runtime.config.thresholds
+    return thresholds
 
 
-def get_feed() -> Feed:
-    return FEED
+def get_feed(runtime: RuntimeDep) -> Feed:
+    return Feed.of(runtime.definition)
 
 
 def get_regions(runtime: RuntimeDep) -> RegionTable:
     return load_region_table(runtime.settings.regions_file)
 
 
-Config = Annotated[ScoringConfig, Depends(get_config)]
+Limits = Annotated[Thresholds, Depends(get_thresholds)]
 Regions = Annotated[RegionTable, Depends(get_regions)]
 
 
@@ -62,83 +58,71 @@ Regions = Annotated[RegionTable, Depends(get_regions)]
 async def list_scorecards(
     user: CurrentUser,
     session: DbSession,
-    config: Config,
+    thresholds: Limits,
     regions: Regions,
     year: Year,
     month: Month,
     scheme: SchemeVersion = None,
 ) -> ScorecardList:
-    counties = access.divisions_visible(user, list(regions.codes))
-    result = await service.scored(session, service.period_of(year, month), config, regions, scheme)
-    return ScorecardList(
-        year=year, month=month, scheme_version=result.version, items=result.cards(counties)
-    )
+    period = queries.period_of(year, month)
+    return await queries.scorecards(session, user, period, thresholds, regions, scheme)
 
 
 @router.get("/scorecards/{county}", response_model=ScorecardPublic)
 async def get_scorecard(
     user: CurrentUser,
     session: DbSession,
-    config: Config,
+    thresholds: Limits,
     regions: Regions,
     year: Year,
     month: Month,
     county: Annotated[str, Path(max_length=40)],
     scheme: SchemeVersion = None,
 ) -> ScorecardPublic:
-    division = regions.find(county)
-    if division is None:
-        raise NotFound(f"no division {county!r} in {regions.name}")
-    access.ensure_card(user, division.code)
-    result = await service.scored(session, service.period_of(year, month), config, regions, scheme)
-    return result.cards([division.code])[0]
+    period = queries.period_of(year, month)
+    return await queries.scorecard(session, user, period, thresholds, regions, county, scheme)
 
 
 @router.get("/rankings", response_model=RankingPublic)
 async def get_ranking(
     user: CurrentUser,
     session: DbSession,
-    config: Config,
+    thresholds: Limits,
     regions: Regions,
     year: Year,
     month: Month,
     scheme: SchemeVersion = None,
 ) -> RankingPublic:
-    access.ensure_live_ranking(user)
-    result = await service.scored(session, service.period_of(year, month), config, regions, scheme)
-    return RankingPublic(
-        year=year, month=month, scheme_version=result.version, items=result.ranking()
-    )
+    period = queries.period_of(year, month)
+    return await queries.ranking(session, user, period, thresholds, regions, scheme)
 
 
 @router.get("/exposure", response_model=ExposureList)
 async def get_exposure(
     user: CurrentUser,
     session: DbSession,
-    config: Config,
+    thresholds: Limits,
     regions: Regions,
     kind: ExposureKind,
     year: Year,
     month: Month,
-    colour: Annotated[str | None, Query(pattern="^(yellow|red)$")] = None,
+    colour: Colour | None = None,
 ) -> ExposureList:
-    counties = access.divisions_visible(user, list(regions.codes))
-    result = await service.scored(session, service.period_of(year, month), config, regions)
-    items = [i for i in result.exposure(kind, counties) if colour is None or i.colour == colour]
-    return ExposureList(kind=kind, year=year, month=month, items=items, total=len(items))
+    period = queries.period_of(year, month)
+    return await queries.exposure(session, user, period, thresholds, regions, kind, colour)
 
 
 # ---- the assessment method
 @router.get("/schemes", response_model=SchemeList)
 async def list_schemes(user: CurrentUser, session: DbSession) -> SchemeList:
-    return SchemeList(items=await service.list_schemes(session))
+    return SchemeList(items=await queries.list_schemes(session))
 
 
 @router.get("/schemes/{version}", response_model=SchemePublic)
 async def get_scheme(
     user: CurrentUser, session: DbSession, version: Annotated[str, Path(max_length=40)]
 ) -> SchemePublic:
-    return await service.get_scheme(session, version)
+    return await queries.get_scheme(session, version)
 
 
 @router.put("/schemes/{version}", response_model=SchemePublic)
@@ -159,13 +143,15 @@ async def put_scheme(
 async def publish(
     user: CurrentUser,
     uow: Uow,
-    config: Config,
+    thresholds: Limits,
     regions: Regions,
     response: Response,
     body: PublicationIn,
 ) -> PublicationPublic:
-    period = service.period_of(body.year, body.month)
-    publication = await service.publish(uow, user, period, body.scheme, body.note, config, regions)
+    period = queries.period_of(body.year, body.month)
+    publication = await service.publish(
+        uow, user, period, body.scheme, body.note, thresholds, regions
+    )
     response.headers["Location"] = f"/v1/publications/{publication.id}"
     return publication
 
@@ -178,30 +164,14 @@ async def list_publications(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> PublicationPage:
-    query = select(Publication).order_by(Publication.year.desc(), Publication.month.desc())
-    if year is not None:
-        query = query.where(Publication.year == year)
-    rows, total = await paginate(session, query, limit, offset)
-    return PublicationPage(
-        items=[
-            PublicationSummary(
-                id=r.id,
-                year=r.year,
-                month=r.month,
-                scheme_version=r.scheme_version,
-                published_at=r.published_at,
-            )
-            for r in rows
-        ],
-        total=total,
-    )
+    return await queries.list_publications(session, year, limit, offset)
 
 
 @router.get("/publications/{publication_id}", response_model=PublicationPublic)
 async def get_publication(
     user: CurrentUser, session: DbSession, publication_id: Annotated[str, Path(max_length=36)]
 ) -> PublicationPublic:
-    return await service.get_publication(session, user, publication_id)
+    return await queries.get_publication(session, user, publication_id)
 
 
 # ---- administration: the read model
@@ -221,8 +191,7 @@ async def rebuild(
     force: bool = False,
 ) -> EpochPublic:
     """Replay every upstream topic from its beginning into a fresh read model, which then takes
-    over. Answers when it has (a few seconds on a broker: it waits for the log to go quiet).
+    over. Answers when it has (it reads each topic up to where it ended when the rebuild began).
     `force` abandons a rebuild still marked as running (409 otherwise)."""
-    user.require_commander()
-    epoch = await readmodel.rebuild(runtime, user.actor, feed, force=force)
+    epoch = await service.rebuild(runtime, user, feed, force=force)
     return EpochPublic.model_validate(epoch, from_attributes=True)

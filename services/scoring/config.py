@@ -3,7 +3,6 @@ configuration, not code (DOMAIN.md's defaults)."""
 
 from __future__ import annotations
 
-import functools
 from decimal import Decimal
 
 from pydantic import Field, model_validator
@@ -40,7 +39,7 @@ class ScoringConfig(BaseSettings):
         )
 
 
-@functools.cache
 def load_config() -> ScoringConfig:
-    """Read once, on first use (never at import)."""
+    """The settings from the environment: read by the runtime once, when the service starts
+    (`Runtime.config`); never at import."""
     return ScoringConfig()

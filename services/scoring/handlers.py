@@ -15,12 +15,12 @@ from typing import Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.scoring.models import (
-    AllocationRow,
-    GrantRow,
-    PlanRow,
-    ProblemRow,
-    ProjectRow,
-    ReportRow,
+    AllocationView,
+    GrantView,
+    PlanView,
+    ProblemView,
+    ProjectView,
+    ReportView,
 )
 from shared.events.catalogue import factors as fac
 from shared.events.catalogue import issues as iss
@@ -30,7 +30,7 @@ from shared.inbox import Handler
 
 log = logging.getLogger(__name__)
 
-Row = TypeVar("Row", ProjectRow, PlanRow, ReportRow, ProblemRow, AllocationRow, GrantRow)
+Row = TypeVar("Row", ProjectView, PlanView, ReportView, ProblemView, AllocationView, GrantView)
 
 
 async def _newer(
@@ -46,12 +46,12 @@ async def on_project_snapshot(
     epoch: int, session: AsyncSession, event: CloudEvent, p: reg.ProjectSnapshot
 ) -> None:
     row, news = await _newer(
-        session, ProjectRow, {"epoch": epoch, "project_id": p.project_id}, event.sequence
+        session, ProjectView, {"epoch": epoch, "project_id": p.project_id}, event.sequence
     )
     if not news:
         return
     if row is None:
-        row = ProjectRow(epoch=epoch, project_id=p.project_id)
+        row = ProjectView(epoch=epoch, project_id=p.project_id)
         session.add(row)
     row.county, row.name, row.level, row.track, row.stage = (
         p.county,
@@ -72,9 +72,9 @@ async def on_project_snapshot(
 
 async def _known_project(
     epoch: int, session: AsyncSession, event: CloudEvent, project_id: str
-) -> ProjectRow | None:
+) -> ProjectView | None:
     row, news = await _newer(
-        session, ProjectRow, {"epoch": epoch, "project_id": project_id}, event.sequence
+        session, ProjectView, {"epoch": epoch, "project_id": project_id}, event.sequence
     )
     if row is None:
         # The registration comes first on the project's key; without it there is nothing to move.
@@ -108,11 +108,11 @@ async def on_list_changed(
 
 async def on_plan_set(epoch: int, session: AsyncSession, event: CloudEvent, p: reg.PlanSet) -> None:
     key = {"epoch": epoch, "project_id": p.project_id, "year": p.year}
-    row, news = await _newer(session, PlanRow, key, event.sequence)
+    row, news = await _newer(session, PlanView, key, event.sequence)
     if not news:
         return
     if row is None:
-        row = PlanRow(**key)
+        row = PlanView(**key)
         session.add(row)
     row.annual_investment = p.annual_investment
     row.version = event.sequence
@@ -122,11 +122,11 @@ async def on_report_submitted(
     epoch: int, session: AsyncSession, event: CloudEvent, p: reg.ReportSubmitted
 ) -> None:
     key = {"epoch": epoch, "project_id": p.project_id, "year": p.year, "month": p.month}
-    row, news = await _newer(session, ReportRow, key, event.sequence)
+    row, news = await _newer(session, ReportView, key, event.sequence)
     if not news:
         return
     if row is None:
-        row = ReportRow(**key)
+        row = ReportView(**key)
         session.add(row)
     row.ytd_investment = p.ytd_investment
     row.version = event.sequence
@@ -135,12 +135,12 @@ async def on_report_submitted(
 # ---- kuaiche.issues
 async def on_issue(epoch: int, session: AsyncSession, event: CloudEvent, p: iss.IssueEvent) -> None:
     row, news = await _newer(
-        session, ProblemRow, {"epoch": epoch, "issue_id": p.issue_id}, event.sequence
+        session, ProblemView, {"epoch": epoch, "issue_id": p.issue_id}, event.sequence
     )
     if not news:
         return
     if row is None:
-        row = ProblemRow(epoch=epoch, issue_id=p.issue_id, title="")
+        row = ProblemView(epoch=epoch, issue_id=p.issue_id, title="")
         session.add(row)
     row.project_id, row.county, row.status, row.category = (
         p.project_id,
@@ -168,11 +168,11 @@ async def on_allocated(
     epoch: int, session: AsyncSession, event: CloudEvent, p: fac.FactorAllocated
 ) -> None:
     key = {"epoch": epoch, "allocation_id": p.allocation_id}
-    row, news = await _newer(session, AllocationRow, key, event.sequence)
+    row, news = await _newer(session, AllocationView, key, event.sequence)
     if not news:
         return
     if row is None:
-        row = AllocationRow(**key)
+        row = AllocationView(**key)
         session.add(row)
     row.project_id, row.county, row.factor, row.pollutant = (
         p.project_id,
@@ -187,9 +187,9 @@ async def on_allocated(
 
 async def _known_allocation(
     epoch: int, session: AsyncSession, event: CloudEvent, p: fac.AllocationEvent
-) -> AllocationRow | None:
+) -> AllocationView | None:
     row, news = await _newer(
-        session, AllocationRow, {"epoch": epoch, "allocation_id": p.allocation_id}, event.sequence
+        session, AllocationView, {"epoch": epoch, "allocation_id": p.allocation_id}, event.sequence
     )
     if row is None:
         log.warning("%s for unknown allocation %s ignored", event.type, p.allocation_id)
@@ -216,9 +216,9 @@ async def on_credit_granted(
     epoch: int, session: AsyncSession, event: CloudEvent, p: fac.CreditGranted
 ) -> None:
     key = {"epoch": epoch, "grant_id": p.grant_id}
-    if await session.get(GrantRow, key) is None:  # a grant never changes once made
+    if await session.get(GrantView, key) is None:  # a grant never changes once made
         session.add(
-            GrantRow(
+            GrantView(
                 **key,
                 project_id=p.project_id,
                 county=p.county,
@@ -230,14 +230,21 @@ async def on_credit_granted(
         )
 
 
-_BY_TYPE: dict[str, Callable[..., Awaitable[None]]] = {
+Apply = Callable[..., Awaitable[None]]
+
+_REGISTRY: dict[str, Apply] = {
     reg.ProjectRegistered.TYPE: on_project_snapshot,
     reg.ProjectUpdated.TYPE: on_project_snapshot,
     reg.ProjectStageChanged.TYPE: on_stage_changed,
     reg.ListChanged.TYPE: on_list_changed,
     reg.PlanSet.TYPE: on_plan_set,
     reg.ReportSubmitted.TYPE: on_report_submitted,
-    **{model.TYPE: on_issue for model in iss.EVENT_TYPES.values()},  # type: ignore[attr-defined]
+}
+_ISSUES: dict[str, Apply] = {
+    model.TYPE: on_issue  # type: ignore[attr-defined]
+    for model in iss.EVENT_TYPES.values()
+}
+_FACTORS: dict[str, Apply] = {
     fac.FactorAllocated.TYPE: on_allocated,
     fac.FactorUsed.TYPE: on_used,
     fac.FactorReleased.TYPE: on_released,
@@ -245,6 +252,20 @@ _BY_TYPE: dict[str, Callable[..., Awaitable[None]]] = {
 }
 
 
-def handlers(epoch: int) -> dict[str, Handler]:
-    """The handlers that build `epoch`'s read model, by event type."""
-    return {event_type: partial(fn, epoch) for event_type, fn in _BY_TYPE.items()}
+def _for_epoch(by_type: dict[str, Apply], epoch: int) -> dict[str, Handler]:
+    return {event_type: partial(fn, epoch) for event_type, fn in by_type.items()}
+
+
+def registry_handlers(epoch: int) -> dict[str, Handler]:
+    """kuaiche.registry's events into `epoch`'s projects, plans and reports."""
+    return _for_epoch(_REGISTRY, epoch)
+
+
+def factors_handlers(epoch: int) -> dict[str, Handler]:
+    """kuaiche.factors' events into `epoch`'s allocations and credit grants."""
+    return _for_epoch(_FACTORS, epoch)
+
+
+def issues_handlers(epoch: int) -> dict[str, Handler]:
+    """kuaiche.issues' events into `epoch`'s problems."""
+    return _for_epoch(_ISSUES, epoch)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, Date, Index, Integer, MetaData, Numeric, String, Text
@@ -35,6 +36,13 @@ inbox = inbox_table(Base.metadata)
 idempotency = idempotency_table(Base.metadata)
 
 
+class EpochState(StrEnum):
+    BUILDING = "building"  # a rebuild is filling it
+    CURRENT = "current"  # the live model: exactly one
+    RETIRED = "retired"  # replaced by a rebuilt one; its rows are deleted
+    FAILED = "failed"  # a rebuild that failed or was abandoned; its rows are deleted
+
+
 class Epoch(Base):
     """One generation of the read model. Exactly one is `current`; a rebuild's is `building`
     until it takes over; the ones it replaced are `retired` (their rows are deleted)."""
@@ -42,7 +50,7 @@ class Epoch(Base):
     __tablename__ = "epochs"
 
     number: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    state: Mapped[str] = mapped_column(String(20))  # building | current | retired | failed
+    state: Mapped[str] = mapped_column(String(20))  # an EpochState
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     started_by: Mapped[str] = mapped_column(String(200))
@@ -54,7 +62,7 @@ class _ReadModel:
     version: Mapped[int] = mapped_column(Integer)
 
 
-class ProjectRow(_ReadModel, Base):
+class ProjectView(_ReadModel, Base):
     __tablename__ = "projects"
 
     project_id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -69,7 +77,7 @@ class ProjectRow(_ReadModel, Base):
     withdrawn_on: Mapped[dt.date | None] = mapped_column(Date)
 
 
-class PlanRow(_ReadModel, Base):
+class PlanView(_ReadModel, Base):
     __tablename__ = "plans"
 
     project_id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -77,7 +85,7 @@ class PlanRow(_ReadModel, Base):
     annual_investment: Mapped[Decimal] = mapped_column(MONEY)
 
 
-class ReportRow(_ReadModel, Base):
+class ReportView(_ReadModel, Base):
     __tablename__ = "reports"
 
     project_id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -86,7 +94,7 @@ class ReportRow(_ReadModel, Base):
     ytd_investment: Mapped[Decimal] = mapped_column(MONEY)
 
 
-class ProblemRow(_ReadModel, Base):
+class ProblemView(_ReadModel, Base):
     __tablename__ = "problems"
 
     issue_id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -104,7 +112,7 @@ class ProblemRow(_ReadModel, Base):
     closed_on: Mapped[dt.date | None] = mapped_column(Date)
 
 
-class AllocationRow(_ReadModel, Base):
+class AllocationView(_ReadModel, Base):
     __tablename__ = "allocations"
 
     allocation_id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -121,7 +129,7 @@ class AllocationRow(_ReadModel, Base):
     released_on: Mapped[dt.date | None] = mapped_column(Date)
 
 
-class GrantRow(_ReadModel, Base):
+class GrantView(_ReadModel, Base):
     __tablename__ = "credit_grants"
 
     grant_id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -133,12 +141,12 @@ class GrantRow(_ReadModel, Base):
 
 
 READ_MODEL: tuple[type[_ReadModel], ...] = (
-    ProjectRow,
-    PlanRow,
-    ReportRow,
-    ProblemRow,
-    AllocationRow,
-    GrantRow,
+    ProjectView,
+    PlanView,
+    ReportView,
+    ProblemView,
+    AllocationView,
+    GrantView,
 )
 
 

@@ -13,38 +13,57 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.scoring.handlers import handlers
-from services.scoring.models import READ_MODEL, Epoch, inbox
+from services.scoring.models import READ_MODEL, Epoch, EpochState, inbox
 from shared.db import utcnow
 from shared.errors import RuleViolation
-from shared.events.topics import FACTORS, ISSUES, REGISTRY
-from shared.inbox import InboxConsumer
+from shared.inbox import Handler, InboxConsumer
 from shared.runtime import Runtime, count_outcomes
+from shared.service import HandlerFactory, ServiceDefinition
 from shared.waiting import pause
 
 log = logging.getLogger(__name__)
 
-CURRENT, BUILDING, RETIRED, FAILED = "current", "building", "retired", "failed"
+CURRENT, BUILDING, RETIRED, FAILED = (
+    EpochState.CURRENT,
+    EpochState.BUILDING,
+    EpochState.RETIRED,
+    EpochState.FAILED,
+)
+GROUP = "scoring-read-model"
 
 
 @dataclass(frozen=True)
 class Feed:
-    """Where the read model comes from: the upstream topics and the consumer-group stem."""
+    """Where the read model comes from: the subscribed topics, each with its handlers' factory
+    (called with the epoch), and the stem of the epochs' consumer groups."""
 
-    topics: tuple[str, ...] = (REGISTRY, FACTORS, ISSUES)
-    group: str = "scoring-read-model"
+    subscribes: Mapping[str, HandlerFactory] = field(hash=False)
+    group: str = GROUP
+
+    @classmethod
+    def of(cls, definition: ServiceDefinition, group: str = GROUP) -> Feed:
+        """The feed a service definition subscribes to (a test's definition: its own topics)."""
+        return cls(dict(definition.subscribes), group)
+
+    @property
+    def topics(self) -> tuple[str, ...]:
+        return tuple(self.subscribes)
+
+    def handlers(self, epoch: int) -> dict[str, Handler]:
+        """Every subscribed topic's handlers into `epoch`, by event type."""
+        merged: dict[str, Handler] = {}
+        for factory in self.subscribes.values():
+            merged.update(factory(epoch))
+        return merged
 
     def consumer_name(self, epoch: int) -> str:
         return f"{self.group}-e{epoch}"
-
-
-FEED = Feed()
 
 
 async def current_epoch(session: AsyncSession) -> int:
@@ -61,7 +80,7 @@ def consumer(runtime: Runtime, feed: Feed, epoch: int) -> InboxConsumer:
         runtime.session_factory,
         inbox,
         feed.topics,
-        handlers(epoch),
+        feed.handlers(epoch),
         max_attempts=runtime.settings.consumer_max_attempts,
     )
     c.on_outcome = count_outcomes(runtime.metrics)
@@ -75,7 +94,8 @@ async def _read_current(sessions: async_sessionmaker[AsyncSession]) -> int:
 
 async def follow(runtime: Runtime, feed: Feed, check_interval: float, stop: asyncio.Event) -> None:
     """The worker's job: apply the log to the current epoch until `stop`; when a rebuilt epoch
-    takes over, clear out the retired one and follow the new one."""
+    takes over (checked every `check_interval` seconds), clear out the retired one and follow
+    the new one."""
     while not stop.is_set():
         epoch = await _read_current(runtime.session_factory)
         await _clear_retired(runtime.session_factory, feed, epoch)
@@ -105,8 +125,9 @@ def _idle(runtime: Runtime) -> float:
     return 0.2 if runtime.settings.kafka_bootstrap is None else 1.0
 
 
-async def catch_up(runtime: Runtime, feed: Feed = FEED, allowance: float = 600.0) -> int:
+async def catch_up(runtime: Runtime, feed: Feed | None = None, allowance: float = 600.0) -> int:
     """Apply everything on the topics so far to the current epoch (the demo loader)."""
+    feed = feed or Feed.of(runtime.definition)
     epoch = await _read_current(runtime.session_factory)
     return await consumer(runtime, feed, epoch).catch_up(_idle(runtime), to_end=allowance)
 
@@ -114,14 +135,16 @@ async def catch_up(runtime: Runtime, feed: Feed = FEED, allowance: float = 600.0
 async def rebuild(
     runtime: Runtime,
     actor: str,
-    feed: Feed = FEED,
+    feed: Feed | None = None,
     force: bool = False,
     allowance: float = 3600.0,
 ) -> Epoch:
     """Replay every topic from its beginning up to where it ends now into a fresh epoch, then
     let that epoch take over. One rebuild at a time (the current epoch's row is the lock);
     `force` abandons one still marked as running (its process died): if that one is in fact
-    alive, it finds itself abandoned when it tries to take over, and gives up."""
+    alive, it finds itself abandoned when it tries to take over, and gives up. The feed is the
+    runtime's definition's unless given."""
+    feed = feed or Feed.of(runtime.definition)
     sessions = runtime.session_factory
     async with sessions() as session, session.begin():
         # Every rebuild locks the one current row first, so two never both see "none running".

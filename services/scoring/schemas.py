@@ -9,7 +9,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
+from services.scoring.domain.exposure import Colour, ExposureKind
 from services.scoring.domain.scheme import Indicator, RewardTier
+from services.scoring.models import EpochState
 from shared.amounts import Amount
 from shared.fields import MAX_YEAR, MIN_YEAR
 
@@ -80,8 +82,8 @@ class RankingPublic(BaseModel):
 
 
 class ExposureItem(BaseModel):
-    kind: str
-    colour: str
+    kind: ExposureKind
+    colour: Colour
     county: str
     county_name: str
     project_id: str
@@ -92,7 +94,7 @@ class ExposureItem(BaseModel):
 
 
 class ExposureList(BaseModel):
-    kind: str
+    kind: ExposureKind
     year: int
     month: int
     items: list[ExposureItem]
@@ -156,7 +158,7 @@ class PublicationPublic(BaseModel):
 
 class EpochPublic(BaseModel):
     number: int
-    state: str
+    state: EpochState
     started_at: dt.datetime
     finished_at: dt.datetime | None
     started_by: str

@@ -15,8 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from services.factors import main as factors_main
-from services.issues.handlers import projection_consumer
+from services.factors.main import SERVICE as FACTORS
 from services.issues.main import SERVICE as ISSUES
 from services.registry.main import SERVICE as REGISTRY
 from services.scoring import readmodel
@@ -41,27 +40,26 @@ async def test_work_in_the_other_services_shows_in_the_divisions_scorecard(
     admin = KafkaBus(kafka_bootstrap)
     await admin.start()
     await admin.ensure_topics([t for x in topic.values() for t in (x, dead_letter_topic(x))])
-    feed = readmodel.Feed(
-        topics=(topic["registry"], topic["factors"], topic["issues"]), group=f"scoring-{run}"
-    )
+    def on_own_topics(definition: Any) -> Any:
+        """The definition publishing to and consuming from this run's topics (and groups)."""
+        return dataclasses.replace(
+            definition,
+            topic=topic[definition.name],
+            subscribes={
+                topic[upstream.removeprefix("kuaiche.")]: factory
+                for upstream, factory in definition.subscribes.items()
+            },
+            consumer=definition.consumer and f"{definition.consumer}-{run}",
+        )
+
+    scoring_definition = on_own_topics(SCORING)
+    feed = readmodel.Feed.of(scoring_definition, group=f"scoring-{run}")
     definitions = [
-        dataclasses.replace(REGISTRY, topic=topic["registry"]),
+        on_own_topics(REGISTRY),
+        on_own_topics(FACTORS),
+        dataclasses.replace(on_own_topics(ISSUES), jobs=lambda rt: {}),
         dataclasses.replace(
-            factors_main.SERVICE,
-            topic=topic["factors"],
-            consumers=partial(factors_main.consumers, registry_topic=topic["registry"]),
-        ),
-        dataclasses.replace(
-            ISSUES,
-            topic=topic["issues"],
-            consumers=lambda rt: [
-                projection_consumer(rt, topics=[topic["registry"]], name=f"issues-projects-{run}")
-            ],
-            jobs=lambda rt: {},
-        ),
-        dataclasses.replace(
-            SCORING,
-            topic=topic["scoring"],
+            scoring_definition,
             jobs=lambda rt: {"read-model": partial(readmodel.follow, rt, feed, 1.0)},
         ),
     ]
@@ -230,6 +228,7 @@ async def test_work_in_the_other_services_shows_in_the_divisions_scorecard(
         [ours] = [e for e in r.json()["ranking"] if e["county"] == BINCHENG]
         assert ours["score"] == supported["total"]
         frozen = await scoring.get(r.headers["Location"], headers=COMMANDER)
+        assert frozen.status_code == 200, frozen.text
         assert frozen.json() == r.json()
     finally:
         for client in clients.values():

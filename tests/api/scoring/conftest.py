@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from services.scoring.main import SERVICE
-from services.scoring.readmodel import FEED
+from services.scoring.readmodel import Feed
 from shared.bus.inprocess import InProcessBus
 from tests.api.scoring.upstream import Upstream
 from tests.conftest import make_settings, start_service, wait_until
@@ -32,12 +32,13 @@ class ScoringApp:
 
     async def settled(self, epoch: int = 1) -> None:
         """Every upstream message so far is committed by the epoch's consumer group."""
-        group = FEED.consumer_name(epoch)
+        feed = Feed.of(SERVICE)
+        group = feed.consumer_name(epoch)
 
         async def done() -> bool:
             return all(
                 self.bus.committed(group, topic, partition) >= len(self.bus.log(topic, partition))
-                for topic in FEED.topics
+                for topic in feed.topics
                 for partition in range(self.bus.partitions)
             )
 

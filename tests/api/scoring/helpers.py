@@ -42,6 +42,12 @@ def assert_problem(r: httpx.Response, status: int, *words: str) -> dict[str, Any
     return body
 
 
+def body_of(r: httpx.Response, status: int = 200) -> Any:
+    """The answer's body, once its status is the one expected."""
+    assert r.status_code == status, r.text
+    return r.json()
+
+
 def period(year: int = 2020, month: int = 4, **more: Any) -> dict[str, Any]:
     return {"year": year, "month": month, **more}
 

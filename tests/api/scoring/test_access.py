@@ -12,6 +12,7 @@ from tests.api.scoring.conftest import ScoringApp
 from tests.api.scoring.helpers import (
     DIVISIONS,
     assert_problem,
+    body_of,
     card,
     cards,
     county_token,
@@ -94,15 +95,19 @@ async def test_a_publication_shows_a_county_its_own_card_and_items_and_a_departm
     assert len(pub["scorecards"]) == len(DIVISIONS)
     assert {e["county"] for e in pub["exposure"]["unstarted"]} == {BINCHENG, BOXING}
 
-    mine = await scoring.client.get(f"/v1/publications/{pub['id']}", headers=county_token(BINCHENG))
-    assert [c["county"] for c in mine.json()["scorecards"]] == [BINCHENG]
-    assert {e["county"] for e in mine.json()["exposure"]["unstarted"]} == {BINCHENG}
-    assert mine.json()["ranking"] == pub["ranking"]
+    mine = body_of(
+        await scoring.client.get(f"/v1/publications/{pub['id']}", headers=county_token(BINCHENG))
+    )
+    assert [c["county"] for c in mine["scorecards"]] == [BINCHENG]
+    assert {e["county"] for e in mine["exposure"]["unstarted"]} == {BINCHENG}
+    assert mine["ranking"] == pub["ranking"]
 
-    dept = await scoring.client.get(f"/v1/publications/{pub['id']}", headers=department_token())
-    assert dept.json()["scorecards"] == []
-    assert all(items == [] for items in dept.json()["exposure"].values())
-    assert dept.json()["ranking"] == pub["ranking"]
+    dept = body_of(
+        await scoring.client.get(f"/v1/publications/{pub['id']}", headers=department_token())
+    )
+    assert dept["scorecards"] == []
+    assert all(items == [] for items in dept["exposure"].values())
+    assert dept["ranking"] == pub["ranking"]
 
 
 async def test_a_department_does_not_see_scorecards_rankings_or_exposure(

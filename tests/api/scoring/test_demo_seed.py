@@ -15,6 +15,7 @@ from services.scoring.main import SERVICE as SCORING
 from shared.bus.inprocess import InProcessBus
 from shared.migrations import upgrade
 from shared.runtime import open_runtime
+from tests.api.scoring.helpers import body_of
 from tests.conftest import COMMANDER, make_settings, start_service
 
 
@@ -34,7 +35,7 @@ async def test_the_demo_ranks_ten_divisions_for_april_2020(tmp_path: Path) -> No
             transport=httpx.ASGITransport(app=app), base_url="http://scoring"
         ) as client:
             april = {"year": 2020, "month": 4}
-            ranking = (await client.get("/v1/rankings", params=april, headers=COMMANDER)).json()
+            ranking = body_of(await client.get("/v1/rankings", params=april, headers=COMMANDER))
             items = ranking["items"]
             assert len(items) == 10 and len({i["county"] for i in items}) == 10
             assert [i["rank"] for i in items] == list(range(1, 11))
@@ -43,7 +44,7 @@ async def test_the_demo_ranks_ten_divisions_for_april_2020(tmp_path: Path) -> No
             assert 20 < scores[-1] and scores[0] < 90
             assert [i["tier"] for i in items[:3]] == ["先进"] * 3 and items[3]["tier"] is None
 
-            cards = (await client.get("/v1/scorecards", params=april, headers=COMMANDER)).json()
+            cards = body_of(await client.get("/v1/scorecards", params=april, headers=COMMANDER))
             figures = {c["county"]: c["figures"] for c in cards["items"]}
             assert sum(f["problems_collected"] for f in figures.values()) > 150
             assert sum(f["factor_allocations"] for f in figures.values()) > 100
@@ -54,17 +55,17 @@ async def test_the_demo_ranks_ten_divisions_for_april_2020(tmp_path: Path) -> No
                 r = await client.get(
                     "/v1/exposure", params={"kind": kind, **april}, headers=COMMANDER
                 )
-                listed[kind] = r.json()["items"]
+                listed[kind] = body_of(r)["items"]
             assert len(listed["overdue"]) == 6  # the issues demo's six flagged as of 2020-04-30
             assert {e["colour"] for e in listed["unstarted"]} == {"yellow", "red"}
             assert {e["colour"] for e in listed["lagging"]} == {"yellow", "red"}
 
-            published = (await client.get("/v1/publications", headers=COMMANDER)).json()
+            published = body_of(await client.get("/v1/publications", headers=COMMANDER))
             assert [(p["year"], p["month"]) for p in published["items"]] == [(2020, 4)]
             frozen = await client.get(
                 f"/v1/publications/{published['items'][0]['id']}", headers=COMMANDER
             )
-            assert frozen.json()["ranking"] == items
+            assert body_of(frozen)["ranking"] == items
     finally:
         await lifespan.__aexit__(None, None, None)
 

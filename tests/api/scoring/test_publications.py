@@ -13,6 +13,7 @@ from tests.api.scoring.conftest import ScoringApp
 from tests.api.scoring.helpers import (
     DIVISIONS,
     assert_problem,
+    body_of,
     card,
     county_token,
     department_token,
@@ -53,11 +54,11 @@ async def test_publishing_freezes_the_ranking_scorecards_and_exposure_lists(
     assert body["note"] == "2020年4月通报"
     assert body["published_by"]
 
-    live = (
+    live = body_of(
         await scoring.client.get(
             "/v1/rankings", params={"year": 2020, "month": 4}, headers=COMMANDER
         )
-    ).json()
+    )
     assert body["ranking"] == live["items"]
     assert body["ranking"][0]["county"] == BINCHENG
     assert sorted(c["county"] for c in body["scorecards"]) == sorted(DIVISIONS)
@@ -170,10 +171,12 @@ async def test_publications_are_listed_newest_period_first(scoring: ScoringApp) 
     only_2019 = await scoring.client.get(
         "/v1/publications", params={"year": 2019}, headers=COMMANDER
     )
+    assert only_2019.status_code == 200, only_2019.text
     assert [p["id"] for p in only_2019.json()["items"]] == [dec["id"]]
     page = await scoring.client.get(
         "/v1/publications", params={"limit": 1, "offset": 1}, headers=COMMANDER
     )
+    assert page.status_code == 200, page.text
     assert ([p["id"] for p in page.json()["items"]], page.json()["total"]) == ([march["id"]], 3)
 
 

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from services.scoring import readmodel
-from services.scoring.models import READ_MODEL, ProjectRow
+from services.scoring.models import READ_MODEL, ProjectView
 from shared.errors import RuleViolation
 from tests.api.scoring.conftest import ScoringApp
 from tests.api.scoring.helpers import (
@@ -124,6 +124,7 @@ async def test_a_second_rebuild_after_new_events_matches_the_live_model(
     assert (epoch["number"], epoch["state"]) == (3, "current")
     assert await cards(scoring) == live
     r = await scoring.client.get("/v1/admin/epochs", headers=COMMANDER)
+    assert r.status_code == 200, r.text
     assert [(e["number"], e["state"]) for e in r.json()] == [
         (3, "current"),
         (2, "retired"),
@@ -265,6 +266,6 @@ async def test_a_rebuild_stops_at_the_end_the_log_had_when_it_began(
     assert epoch.state == "current"
     await scoring.settled(epoch=2)
     async with scoring.runtime.session_factory() as s:
-        row = await s.get(ProjectRow, {"epoch": 2, "project_id": late})
+        row = await s.get(ProjectView, {"epoch": 2, "project_id": late})
     assert row is not None
     assert (await figures(scoring, BINCHENG))["annual_plan"] == "2200"  # 1200 + the late 1000

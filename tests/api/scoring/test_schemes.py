@@ -11,6 +11,7 @@ import pytest
 from tests.api.scoring.conftest import ScoringApp
 from tests.api.scoring.helpers import (
     assert_problem,
+    body_of,
     card,
     county_token,
     department_token,
@@ -64,6 +65,7 @@ async def test_the_list_has_the_builtin_default_and_the_stored_schemes(
     formulas = {i["formula"]["type"] for i in default["indicators"]}
     assert formulas == {"ratio_points", "bands", "per_item", "rank_bands", "deduction"}
     got = await scoring.client.get("/v1/schemes/default", headers=VIEWER)
+    assert got.status_code == 200, got.text
     assert got.json() == default
     assert_problem(await scoring.client.get("/v1/schemes/nope", headers=VIEWER), 404, "nope")
 
@@ -135,7 +137,7 @@ async def test_an_invalid_replacement_leaves_the_stored_scheme_as_it_was(
     assert (await put_scheme(scoring, "v1", scheme_body())).status_code == 201
     bad = scheme_body(name="坏的", tie_break="nothing")
     assert_problem(await put_scheme(scoring, "v1", bad), 422, "tie_break")
-    got = (await scoring.client.get("/v1/schemes/v1", headers=COMMANDER)).json()
+    got = body_of(await scoring.client.get("/v1/schemes/v1", headers=COMMANDER))
     assert got["name"] == "2020年重点项目考核办法"
 
 
@@ -180,6 +182,7 @@ async def test_a_scheme_applies_from_its_effective_period_on(scoring: ScoringApp
     listed = await scoring.client.get(
         "/v1/scorecards", params={"year": 2020, "month": 6}, headers=COMMANDER
     )
+    assert listed.status_code == 200, listed.text
     assert listed.json()["scheme_version"] == "from-2020-05"
 
 
@@ -191,7 +194,7 @@ async def test_a_scheme_a_publication_used_is_frozen(scoring: ScoringApp) -> Non
 
     changed = scheme_body(name="改过的办法")
     assert_problem(await put_scheme(scoring, "v2020", changed), 409, "v2020")
-    got = (await scoring.client.get("/v1/schemes/v2020", headers=COMMANDER)).json()
+    got = body_of(await scoring.client.get("/v1/schemes/v2020", headers=COMMANDER))
     assert got["name"] == "2020年重点项目考核办法"
     # A new version is how the method changes.
     assert (await put_scheme(scoring, "v2020b", changed)).status_code == 201

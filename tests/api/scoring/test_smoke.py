@@ -30,5 +30,6 @@ async def test_a_start_dated_in_april_counts_in_aprils_card(scoring: ScoringApp)
     march = await scoring.client.get(
         f"/v1/scorecards/{BINCHENG}", params={"year": 2020, "month": 3}, headers=COMMANDER
     )
+    assert march.status_code == 200, march.text
     assert march.json()["figures"]["started"] == 0
     assert other
