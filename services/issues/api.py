@@ -31,19 +31,16 @@ from services.issues.schemas import (
     CalendarUpload,
     CalendarYearPublic,
     CloseIn,
-    Created,
     ExtendIn,
     FeedbackIn,
     IssueCreate,
     IssueDetail,
-    IssuePage,
     IssuePublic,
     MovePublic,
     ObjectIn,
     PlanIn,
     ResolveIn,
     RoundCreate,
-    RoundPage,
     RoundPublic,
     StatsPublic,
     WorkdayAnswer,
@@ -51,12 +48,14 @@ from services.issues.schemas import (
 from shared.db import utcnow
 from shared.fields import MAX_YEAR, MIN_YEAR, BusinessDate
 from shared.http.app import CurrentUser, DbSession, RuntimeDep, Uow
+from shared.http.conventions import DEFAULT_LIMIT, Limit, Offset, Page, created, set_etag
+from shared.runtime import Runtime
 
 router = APIRouter(prefix="/v1", tags=["issues"])
 
-MAX_OFFSET = 1_000_000
 Year = Annotated[int, Path(ge=MIN_YEAR, le=MAX_YEAR)]
 IssueId = Annotated[str, Path(max_length=36)]
+RoundId = Annotated[str, Path(max_length=36)]
 
 
 def now_utc() -> dt.datetime:
@@ -149,22 +148,43 @@ def _move(m: IssueMove) -> MovePublic:
     )
 
 
-async def _detail(session: DbSession, user: CurrentUser, issue_id: str, t: _Today) -> IssueDetail:
-    issue, name, moves = await queries.get_issue(session, user, issue_id)
+async def _detail(
+    runtime: Runtime,
+    user: CurrentUser,
+    issue_id: str,
+    t: _Today,
+    response: Response,
+    *,
+    check_visible: bool = True,
+) -> IssueDetail:
+    """The problem with its history, its version as the answer's ETag. Read in its own short
+    session, closed before the answer leaves: on SQLite a session's transaction holds the
+    write lock, which the Idempotency-Key middleware needs to store the answer."""
+    async with runtime.session_factory() as session:
+        issue, name, moves = await queries.get_issue(
+            session, user, issue_id, check_visible=check_visible
+        )
+    set_etag(response, issue.version)
     return IssueDetail(**_public(issue, name, t), history=[_move(m) for m in moves])
 
 
 # ---------------------------------------------------------------- problems
-@router.post("/issues", status_code=status.HTTP_201_CREATED, response_model=Created)
+@router.post("/issues", status_code=status.HTTP_201_CREATED, response_model=IssueDetail)
 async def report(
-    body: IssueCreate, uow: Uow, user: CurrentUser, now: Now, response: Response
-) -> Created:
+    body: IssueCreate,
+    uow: Uow,
+    runtime: RuntimeDep,
+    user: CurrentUser,
+    now: Now,
+    t: TodayDep,
+    response: Response,
+) -> IssueDetail:
     issue = await service.report_issue(uow, user, body, now)
-    response.headers["Location"] = f"/v1/issues/{issue.id}"
-    return Created(id=issue.id, version=issue.version)
+    created(response, f"/v1/issues/{issue.id}", issue.version)
+    return await _detail(runtime, user, issue.id, t, response)
 
 
-@router.get("/issues", response_model=IssuePage)
+@router.get("/issues", response_model=Page[IssuePublic])
 async def list_issues(
     session: DbSession,
     user: CurrentUser,
@@ -177,9 +197,9 @@ async def list_issues(
     overdue: bool | None = None,
     project_id: Annotated[str | None, Query(max_length=36)] = None,
     round_id: Annotated[str | None, Query(max_length=36)] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
-) -> IssuePage:
+    limit: Limit = DEFAULT_LIMIT,
+    offset: Offset = 0,
+) -> Page[IssuePublic]:
     rows, total = await queries.list_issues(
         session,
         user,
@@ -198,7 +218,7 @@ async def list_issues(
         limit,
         offset,
     )
-    return IssuePage(items=[IssuePublic(**_public(i, n, t)) for i, n in rows], total=total)
+    return Page(items=[IssuePublic(**_public(i, n, t)) for i, n in rows], total=total)
 
 
 @router.get("/issues/stats", response_model=StatsPublic)
@@ -225,9 +245,9 @@ async def issue_stats(
 
 @router.get("/issues/{issue_id}", response_model=IssueDetail)
 async def get_issue(
-    issue_id: IssueId, session: DbSession, user: CurrentUser, t: TodayDep
+    issue_id: IssueId, runtime: RuntimeDep, user: CurrentUser, t: TodayDep, response: Response
 ) -> IssueDetail:
-    return await _detail(session, user, issue_id, t)
+    return await _detail(runtime, user, issue_id, t, response)
 
 
 @router.post("/issues/{issue_id}/assign", response_model=IssueDetail)
@@ -235,14 +255,15 @@ async def assign(
     issue_id: IssueId,
     body: AssignIn,
     uow: Uow,
-    session: DbSession,
+    runtime: RuntimeDep,
     user: CurrentUser,
     now: Now,
     config: Config,
     t: TodayDep,
+    response: Response,
 ) -> IssueDetail:
     await service.assign(uow, user, issue_id, body, config, now)
-    return await _detail(session, user, issue_id, t)
+    return await _detail(runtime, user, issue_id, t, response)
 
 
 @router.post("/issues/{issue_id}/object", response_model=IssueDetail)
@@ -250,16 +271,16 @@ async def object_(
     issue_id: IssueId,
     body: ObjectIn,
     uow: Uow,
-    session: DbSession,
+    runtime: RuntimeDep,
     user: CurrentUser,
     now: Now,
     config: Config,
     t: TodayDep,
+    response: Response,
 ) -> IssueDetail:
     await service.object_to_assignment(uow, user, issue_id, body, config, now)
     # The unit no longer holds the problem, yet the answer shows it the move it just made.
-    issue, name, moves = await queries.get_issue(session, user, issue_id, check_visible=False)
-    return IssueDetail(**_public(issue, name, t), history=[_move(m) for m in moves])
+    return await _detail(runtime, user, issue_id, t, response, check_visible=False)
 
 
 @router.post("/issues/{issue_id}/plan", response_model=IssueDetail)
@@ -267,13 +288,14 @@ async def plan(
     issue_id: IssueId,
     body: PlanIn,
     uow: Uow,
-    session: DbSession,
+    runtime: RuntimeDep,
     user: CurrentUser,
     now: Now,
     t: TodayDep,
+    response: Response,
 ) -> IssueDetail:
     await service.submit_plan(uow, user, issue_id, body, now)
-    return await _detail(session, user, issue_id, t)
+    return await _detail(runtime, user, issue_id, t, response)
 
 
 @router.post("/issues/{issue_id}/extend", response_model=IssueDetail)
@@ -281,14 +303,15 @@ async def extend(
     issue_id: IssueId,
     body: ExtendIn,
     uow: Uow,
-    session: DbSession,
+    runtime: RuntimeDep,
     user: CurrentUser,
     now: Now,
     config: Config,
     t: TodayDep,
+    response: Response,
 ) -> IssueDetail:
     await service.extend(uow, user, issue_id, body, config, now)
-    return await _detail(session, user, issue_id, t)
+    return await _detail(runtime, user, issue_id, t, response)
 
 
 @router.post("/issues/{issue_id}/resolve", response_model=IssueDetail)
@@ -296,13 +319,14 @@ async def resolve(
     issue_id: IssueId,
     body: ResolveIn,
     uow: Uow,
-    session: DbSession,
+    runtime: RuntimeDep,
     user: CurrentUser,
     now: Now,
     t: TodayDep,
+    response: Response,
 ) -> IssueDetail:
     await service.resolve(uow, user, issue_id, body, now)
-    return await _detail(session, user, issue_id, t)
+    return await _detail(runtime, user, issue_id, t, response)
 
 
 @router.post("/issues/{issue_id}/feedback", response_model=IssueDetail)
@@ -310,14 +334,15 @@ async def feedback(
     issue_id: IssueId,
     body: FeedbackIn,
     uow: Uow,
-    session: DbSession,
+    runtime: RuntimeDep,
     user: CurrentUser,
     now: Now,
     config: Config,
     t: TodayDep,
+    response: Response,
 ) -> IssueDetail:
     await service.give_feedback(uow, user, issue_id, body, config, now)
-    return await _detail(session, user, issue_id, t)
+    return await _detail(runtime, user, issue_id, t, response)
 
 
 @router.post("/issues/{issue_id}/close", response_model=IssueDetail)
@@ -325,16 +350,21 @@ async def close(
     issue_id: IssueId,
     body: CloseIn,
     uow: Uow,
-    session: DbSession,
+    runtime: RuntimeDep,
     user: CurrentUser,
     now: Now,
     t: TodayDep,
+    response: Response,
 ) -> IssueDetail:
     await service.close(uow, user, issue_id, body, now)
-    return await _detail(session, user, issue_id, t)
+    return await _detail(runtime, user, issue_id, t, response)
 
 
 # ---------------------------------------------------------------- rounds
+# A round is never changed once opened, so its version (the ETag) is always the first.
+ROUND_VERSION = 1
+
+
 def _round(r: Round, n: int) -> RoundPublic:
     return RoundPublic(
         id=r.id,
@@ -354,19 +384,21 @@ async def create_round(
     body: RoundCreate, uow: Uow, user: CurrentUser, now: Now, response: Response
 ) -> RoundPublic:
     row = await service.create_round(uow, user, body, now)
-    response.headers["Location"] = f"/v1/rounds/{row.id}"
+    created(response, f"/v1/rounds/{row.id}", ROUND_VERSION)
     return _round(row, 0)
 
 
-@router.get("/rounds", response_model=RoundPage)
+@router.get("/rounds", response_model=Page[RoundPublic])
 async def list_rounds(
-    session: DbSession,
-    _: CurrentUser,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-) -> RoundPage:
+    session: DbSession, _: CurrentUser, limit: Limit = DEFAULT_LIMIT, offset: Offset = 0
+) -> Page[RoundPublic]:
     rows, total = await queries.list_rounds(session, limit, offset)
-    return RoundPage(items=[_round(r, n) for r, n in rows], total=total)
+    return Page(items=[_round(r, n) for r, n in rows], total=total)
+
+
+@router.get("/rounds/{round_id}", response_model=RoundPublic)
+async def get_round(round_id: RoundId, session: DbSession, _: CurrentUser) -> RoundPublic:
+    return _round(*await queries.get_round(session, round_id))
 
 
 # ---------------------------------------------------------------- calendar

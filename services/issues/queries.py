@@ -213,6 +213,17 @@ async def stats(
 
 
 # ---------------------------------------------------------------- rounds
+async def get_round(session: AsyncSession, round_id: str) -> tuple[Round, int]:
+    """One supervision round with its problem count."""
+    row = await session.get(Round, round_id)
+    if row is None:
+        raise NotFound(f"supervision round {round_id} not found")
+    count = await session.scalar(
+        select(func.count()).select_from(Issue).where(Issue.round_id == round_id)
+    )
+    return row, int(count or 0)
+
+
 async def list_rounds(
     session: AsyncSession, limit: int, offset: int
 ) -> tuple[list[tuple[Round, int]], int]:

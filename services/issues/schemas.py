@@ -145,11 +145,6 @@ class CalendarUpload(_Input):
 
 
 # ---------------------------------------------------------------- public
-class Created(BaseModel):
-    id: str
-    version: int
-
-
 class MovePublic(BaseModel):
     action: str
     from_status: Status | None
@@ -203,11 +198,6 @@ class IssueDetail(IssuePublic):
     history: list[MovePublic]
 
 
-class IssuePage(BaseModel):
-    items: list[IssuePublic]
-    total: int
-
-
 class Figures(BaseModel):
     collected: int
     resolved: int  # resolved + closed
@@ -245,11 +235,6 @@ class RoundPublic(BaseModel):
     issues: int
     created_by: str
     created_at: dt.datetime
-
-
-class RoundPage(BaseModel):
-    items: list[RoundPublic]
-    total: int
 
 
 class CalendarYearPublic(BaseModel):
