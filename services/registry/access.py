@@ -27,10 +27,3 @@ def ensure_writable(principal: Principal, county: str) -> None:
     ensure_writer(principal)
     if principal.role is Role.COUNTY and principal.county != county:
         raise Forbidden(f"a county user of {principal.county} may not change projects of {county}")
-
-
-def county_filter(principal: Principal, requested: str | None) -> str | None:
-    """The county a listing is limited to: a county user always sees only its own."""
-    if principal.role is Role.COUNTY:
-        return principal.county
-    return requested

@@ -9,8 +9,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Header, Query, Response, UploadFile, status
 
-from services.registry import access, importing, service
+from services.registry import access, queries, service
 from services.registry.domain.enums import LEVEL_LABELS, STAGE_LABELS, Level, Stage, Track
+from services.registry.domain.milestones import days_overdue
+from services.registry.importing import columns, mapping
 from services.registry.models import ListChange, Milestone, MonthlyReport, Project
 from services.registry.schemas import (
     Created,
@@ -37,7 +39,7 @@ from services.registry.schemas import (
     StageMoveIn,
 )
 from shared.clock import today_in_shanghai
-from shared.errors import InvalidInput, NotFound
+from shared.errors import InvalidInput, NotFound, PreconditionRequired
 from shared.http.app import CurrentUser, DbSession, RuntimeDep, Uow
 from shared.regions import RegionTable, load_region_table
 
@@ -151,15 +153,15 @@ async def list_projects(
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> ProjectPage:
     table = regions_of(runtime)
-    items, total = await service.list_projects(
+    items, total = await queries.list_projects(
         session,
         user,
-        service.ProjectFilter(
+        queries.ProjectFilter(
             county=county,
             level=level,
             key=key,
             stage=stage,
-            track=track.value if track else None,
+            track=track,
             tag=tag,
             q=q,
         ),
@@ -176,12 +178,12 @@ async def import_template(
 ) -> Response:
     if format == "csv":
         return Response(
-            importing.ledger_template_csv(),
+            columns.ledger_template_csv(),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": 'attachment; filename="kuaiche-ledger-template.csv"'},
         )
     return Response(
-        importing.ledger_template_xlsx(),
+        columns.ledger_template_xlsx(),
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         headers={"Content-Disposition": 'attachment; filename="kuaiche-ledger-template.xlsx"'},
     )
@@ -199,8 +201,8 @@ async def import_ledger(
         )
     table = regions_of(runtime)
     # parsing a large sheet takes a while: off the event loop, so other requests go on
-    rows = await asyncio.to_thread(importing.read_ledger, file.filename or "", content, table)
-    projects = await service.import_projects(uow, user, rows, table, label=importing.column_label)
+    ledger = await asyncio.to_thread(mapping.read_ledger, file.filename or "", content, table)
+    projects = await service.import_projects(uow, user, ledger, table)
     return ImportResult(imported=len(projects), ids=[p.id for p in projects])
 
 
@@ -208,9 +210,9 @@ async def import_ledger(
 async def get_project(
     project_id: str, session: DbSession, user: CurrentUser, runtime: RuntimeDep, response: Response
 ) -> dict:
-    project = await service.get_project(session, user, project_id)
+    project = await queries.get_project(session, user, project_id)
     _etag(response, project)
-    history = await service.stage_history(session, project_id)
+    history = await queries.stage_history(session, project_id)
     body = _public(project, regions_of(runtime)).model_dump(mode="json")
     body["stage_history"] = [
         StageChangePublic(
@@ -235,7 +237,7 @@ async def project_history(
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> dict:
     """The audit trail: every change of the project as the event it emitted (who, when, what)."""
-    events, total = await service.audit_trail(session, user, project_id, limit, offset)
+    events, total = await queries.audit_trail(session, user, project_id, limit, offset)
     items = [
         {
             "type": e.type,
@@ -249,6 +251,20 @@ async def project_history(
     return {"items": items, "total": total}
 
 
+def _parse_if_match(header: str | None) -> int:
+    if header is None:
+        raise PreconditionRequired("If-Match with the project's version is required")
+    value = header.strip().removeprefix("W/").strip('"')
+    # ASCII digits only ("²" is a digit to isdigit, not to int) and no more than a version needs
+    if not (value.isascii() and value.isdigit()) or len(value) > 12:
+        raise InvalidInput(
+            "If-Match must be the project's version number",
+            errors=[{"field": "If-Match", "message": "not a version"}],
+        )
+    return int(value)
+
+
+
 @router.patch("/projects/{project_id}", response_model=ProjectPublic)
 async def patch_project(
     project_id: str,
@@ -259,7 +275,7 @@ async def patch_project(
     response: Response,
     if_match: Annotated[str | None, Header()] = None,
 ) -> ProjectPublic:
-    expected = service.parse_if_match(if_match)
+    expected = _parse_if_match(if_match)
     project = await service.update_project(uow, user, project_id, expected, body)
     _etag(response, project)
     return _public(project, regions_of(runtime))
@@ -326,7 +342,7 @@ async def get_progress(
     year: Annotated[int, Query(ge=2000, le=2100)],
     as_of: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None,
 ) -> ProgressPublic:
-    view = await service.progress(session, user, project_id, year, as_of)
+    view = await queries.progress(session, user, project_id, year, as_of)
     f = view.figures
     return ProgressPublic(
         project_id=project_id,
@@ -344,7 +360,7 @@ async def get_progress(
 
 
 def _milestone(m: Milestone, today: dt.date) -> MilestonePublic:
-    days = service.milestone_overdue(m, today)
+    days = days_overdue(m.planned_date, m.actual_date, today)
     return MilestonePublic(
         id=m.id,
         project_id=m.project_id,
@@ -383,7 +399,7 @@ async def list_milestones(
     project_id: str, session: DbSession, user: CurrentUser, overdue: bool | None = None
 ) -> dict:
     today = today_in_shanghai()
-    items = [_milestone(m, today) for m in await service.list_milestones(session, user, project_id)]
+    items = [_milestone(m, today) for m in await queries.list_milestones(session, user, project_id)]
     if overdue is not None:
         items = [m for m in items if m.overdue == overdue]
     return {"items": [m.model_dump(mode="json") for m in items], "total": len(items)}
@@ -406,7 +422,7 @@ async def change_list(
 
 @router.get("/projects/{project_id}/list-changes")
 async def project_list_changes(project_id: str, session: DbSession, user: CurrentUser) -> dict:
-    items = await service.list_changes(session, user, project_id, None)
+    items = await queries.list_changes(session, user, project_id, None)
     return {"items": [_list_change(c).model_dump(mode="json") for c in items], "total": len(items)}
 
 
@@ -416,5 +432,5 @@ async def all_list_changes(
     user: CurrentUser,
     year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
 ) -> dict:
-    items = await service.list_changes(session, user, None, year)
+    items = await queries.list_changes(session, user, None, year)
     return {"items": [_list_change(c).model_dump(mode="json") for c in items], "total": len(items)}

@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 from services.registry import api
+from services.registry.demo import load_demo
 from services.registry.models import Base, idempotency, inbox, outbox
-from services.registry.seed import load_demo
 from shared.events.catalogue.registry import SOURCE
 from shared.events.topics import REGISTRY
 from shared.service import ServiceDefinition

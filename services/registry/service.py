@@ -1,27 +1,33 @@
-"""The registry's use cases. Each runs in one unit of work: the change and its event commit
-together. Rules live in `domain/`; who-may-do-what in `access`; routes only call these."""
+"""The registry's commands: use cases that change state. Each runs in one unit of work: the
+change and its event commit together. Rules live in `domain/`; who-may-do-what in `access`;
+reads are in `queries`; routes only call these."""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from decimal import Decimal
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
 from services.registry import access
-from services.registry.domain.enums import Level, ListChangeKind, Stage
-from services.registry.domain.plans import target_to_date, validate_annual_plan
-from services.registry.domain.progress import Progress, compute_progress
-from services.registry.domain.project_code import ProjectCode, parse_project_code
+from services.registry.domain.enums import Level, Stage
+from services.registry.domain.listing import plan_list_change
+from services.registry.domain.milestones import validate_actual_date
+from services.registry.domain.plans import validate_annual_plan
+from services.registry.domain.project_code import parse_project_code
 from services.registry.domain.reports import parse_period, validate_report
-from services.registry.domain.stages import plan_stage_move, validate_initial_stage
+from services.registry.domain.stages import (
+    plan_stage_move,
+    refuse_if_withdrawn,
+    validate_initial_stage,
+    validate_planned_dates,
+)
+from services.registry.importing.mapping import Ledger
 from services.registry.models import (
     AnnualPlan,
     ListChange,
@@ -29,7 +35,6 @@ from services.registry.models import (
     MonthlyReport,
     Project,
     StageChange,
-    outbox,
 )
 from services.registry.schemas import (
     ListChangeIn,
@@ -43,47 +48,34 @@ from services.registry.schemas import (
 )
 from shared.auth import Principal
 from shared.clock import today_in_shanghai
-from shared.db import paginate, utcnow
+from shared.db import utcnow
 from shared.errors import (
     InvalidInput,
     KuaicheError,
     NotFound,
     PreconditionFailed,
-    PreconditionRequired,
     RuleViolation,
 )
 from shared.events.catalogue import registry as ev
-from shared.events.envelope import CloudEvent
 from shared.regions import RegionTable
 from shared.uow import UnitOfWork
 
-
 # ---------------------------------------------------------------- helpers
+_NO_CODE = dict.fromkeys(("code", "code_format", "code_year", "code_month", "code_region"))
+
+
 def _code_fields(raw: str | None) -> dict[str, Any]:
+    """The project's code columns for a code as given (all None for no code)."""
     if raw is None or not raw.strip():
-        return {
-            "code": None,
-            "code_format": None,
-            "code_year": None,
-            "code_month": None,
-            "code_region": None,
-        }
-    parsed: ProjectCode = parse_project_code(raw)
-    return {
-        "code": parsed.raw,
-        "code_format": parsed.format,
-        "code_year": parsed.year,
-        "code_month": parsed.month,
-        "code_region": parsed.region,
-    }
-
-
-def _check_dates(planned_start: dt.date | None, planned_completion: dt.date | None) -> None:
-    if planned_start and planned_completion and planned_completion < planned_start:
-        raise InvalidInput(
-            "planned completion is before planned start",
-            errors=[{"field": "planned_completion", "message": "must not be before planned_start"}],
+        return dict(_NO_CODE)
+    parsed = parse_project_code(raw)
+    return dict(
+        zip(
+            _NO_CODE,
+            (parsed.raw, parsed.format, parsed.year, parsed.month, parsed.region),
+            strict=True,
         )
+    )
 
 
 def snapshot(project: Project) -> dict[str, Any]:
@@ -125,13 +117,14 @@ async def _load_for_write(session: AsyncSession, principal: Principal, project_i
     )
     if project is None:
         raise NotFound(f"project {project_id} not found")
-    # Writing another county's project is 403 (reading it is 404): DESIGN.md, issue 2.
+    # Writing another county's project is 403 (reading it is 404: see `access`).
     access.ensure_writable(principal, project.county)
     return project
 
 
 async def _touch(session: AsyncSession, project: Project) -> None:
-    """Every change of the aggregate bumps its version (the event's `sequence`)."""
+    """Mark the aggregate changed and flush: the UPDATE bumps `version` (the mapper's version
+    counter, which is the event's `sequence`), even when only a child row changed."""
     project.updated_at = utcnow()
     await session.flush()
 
@@ -144,13 +137,35 @@ async def _flush_unique(session: AsyncSession, what: str) -> None:
 
 
 # ---------------------------------------------------------------- projects
+def _creation_checks(
+    principal: Principal, regions: RegionTable, today: dt.date, fields: Mapping[str, Any]
+) -> list[Callable[[], object]]:
+    """What a project of these fields must pass to be registered: the caller may write its
+    county (else Forbidden), its dates fit its initial stage and each other and its code is
+    well formed (else InvalidInput). An absent county or stage is not checked."""
+    checks: list[Callable[[], object]] = []
+    if fields.get("county") is not None:
+        county = fields["county"]
+        checks.append(lambda: access.ensure_writable(principal, regions.resolve(county).code))
+    if fields.get("stage") is not None:
+        stage, start, completion = (
+            Stage(fields["stage"]),
+            fields.get("actual_start"),
+            fields.get("actual_completion"),
+        )
+        checks.append(lambda: validate_initial_stage(stage, start, completion, today))
+    planned = (fields.get("planned_start"), fields.get("planned_completion"))
+    checks.append(lambda: validate_planned_dates(*planned))
+    checks.append(lambda: _code_fields(fields.get("code")))
+    return checks
+
+
 async def _new_project(
     uow: UnitOfWork, principal: Principal, data: ProjectCreate, regions: RegionTable, today: dt.date
 ) -> Project:
+    for check in _creation_checks(principal, regions, today, dict(data)):
+        check()
     county = regions.resolve(data.county).code
-    access.ensure_writable(principal, county)
-    validate_initial_stage(data.stage, data.actual_start, data.actual_completion, today)
-    _check_dates(data.planned_start, data.planned_completion)
     now = utcnow()
     project = Project(
         id=str(uuid.uuid4()),
@@ -203,70 +218,55 @@ async def register_project(
 
 
 async def import_projects(
-    uow: UnitOfWork,
-    principal: Principal,
-    rows: Sequence[tuple[int, ProjectCreate]],
-    regions: RegionTable,
-    label: Callable[[str], str] = str,
+    uow: UnitOfWork, principal: Principal, ledger: Ledger, regions: RegionTable
 ) -> list[Project]:
-    """All or nothing: every row (spreadsheet row number, project) is checked before anything
-    is written, and the inserts share one transaction, so one bad row leaves nothing behind.
-    Errors name the row and the column (`label` turns a field into the file's header)."""
+    """All or nothing: every row of the ledger is checked by the rules a registration obeys
+    before anything is written, and the inserts share one transaction, so one bad row leaves
+    nothing behind. Errors name the spreadsheet row and the column as the file heads it, the
+    ledger's own errors first; a field the ledger could not read is not checked again."""
     today = today_in_shanghai()
-    errors: list[dict[str, Any]] = []
-    seen_codes: dict[str, int] = {}
-
-    def report(number: int, field: str, message: str) -> None:
-        errors.append({"row": number, "column": label(field) if field else "", "message": message})
-
-    for number, row in rows:
-        checks: list[Callable[[ProjectCreate], object]] = [
-            lambda r: access.ensure_writable(principal, regions.resolve(r.county).code),
-            lambda r: validate_initial_stage(r.stage, r.actual_start, r.actual_completion, today),
-            lambda r: _check_dates(r.planned_start, r.planned_completion),
-            lambda r: _code_fields(r.code),
-        ]
-        for check in checks:
+    errors = list(ledger.errors)
+    codes: dict[str, int] = {}
+    for row in ledger.rows:
+        fields = dict(row.project) if row.project is not None else row.values
+        for check in _creation_checks(principal, regions, today, fields):
             try:
-                check(row)
+                check()
             except InvalidInput as exc:
-                for f in exc.errors or [{"field": "", "message": exc.detail}]:
-                    report(number, str(f.get("field") or ""), str(f["message"]))
-            except KuaicheError as exc:  # Forbidden: a row outside the caller's county
-                report(number, "county", exc.detail)
-        if row.code:
-            code = row.code.strip().upper()
-            if code in seen_codes:
-                report(number, "code", f"same code as row {seen_codes[code]}")
-            seen_codes[code] = number
+                found = exc.errors or [{"field": "", "message": exc.detail}]
+                problems = [(str(e.get("field") or ""), str(e["message"])) for e in found]
+            except KuaicheError as exc:  # Forbidden: a county the caller may not write
+                problems = [("county", exc.detail)]
+            else:
+                problems = []
+            errors.extend(
+                {"row": row.number, "column": ledger.label(f) if f else "", "message": m}
+                for f, m in problems
+                if f not in row.unread
+            )
+        if row.project is not None and row.project.code:
+            codes[row.project.code.strip().upper()] = row.number
     async with uow:
-        if seen_codes:
+        if codes:
             taken = (
-                await uow.session.scalars(
-                    select(Project.code).where(Project.code.in_(list(seen_codes)))
-                )
+                await uow.session.scalars(select(Project.code).where(Project.code.in_(list(codes))))
             ).all()
             for existing in taken:
                 if existing is not None:
-                    report(seen_codes[existing], "code", f"code {existing} is already registered")
+                    errors.append(
+                        {
+                            "row": codes[existing],
+                            "column": ledger.label("code"),
+                            "message": f"code {existing} is already registered",
+                        }
+                    )
         if errors:
             raise InvalidInput(
-                f"ledger rejected: {len(errors)} errors; nothing was imported", errors=errors
+                f"ledger rejected: {len(errors)} errors; nothing was imported",
+                errors=sorted(errors, key=lambda e: e["row"] or 0),
             )
-        return [await _new_project(uow, principal, row, regions, today) for _, row in rows]
-
-
-def parse_if_match(header: str | None) -> int:
-    if header is None:
-        raise PreconditionRequired("If-Match with the project's version is required")
-    value = header.strip().removeprefix("W/").strip('"')
-    # ASCII digits only ("²" is a digit to isdigit, not to int) and no more than a version needs
-    if not (value.isascii() and value.isdigit()) or len(value) > 12:
-        raise InvalidInput(
-            "If-Match must be the project's version number",
-            errors=[{"field": "If-Match", "message": "not a version"}],
-        )
-    return int(value)
+        projects = [row.project for row in ledger.rows if row.project is not None]
+        return [await _new_project(uow, principal, p, regions, today) for p in projects]
 
 
 async def update_project(
@@ -303,7 +303,7 @@ async def update_project(
             return project
         for key in changed:
             setattr(project, key, changes[key])
-        _check_dates(project.planned_start, project.planned_completion)
+        validate_planned_dates(project.planned_start, project.planned_completion)
         code = project.code  # read now: after a failed flush the session cannot load it
         try:
             await _touch(uow.session, project)
@@ -374,11 +374,6 @@ async def move_stage(
         return project
 
 
-def _refuse_if_withdrawn(project: Project, what: str) -> None:
-    if project.stage == Stage.WITHDRAWN:
-        raise RuleViolation(f"project {project.id} is withdrawn (退出); {what} is not accepted")
-
-
 # ---------------------------------------------------------------- plans and reports
 async def set_plan(
     uow: UnitOfWork, principal: Principal, project_id: str, year: int, data: PlanIn
@@ -390,7 +385,7 @@ async def set_plan(
     targets = validate_annual_plan(data.annual_investment, data.monthly_targets)
     async with uow:
         project = await _load_for_write(uow.session, principal, project_id)
-        _refuse_if_withdrawn(project, "a plan")
+        refuse_if_withdrawn(Stage(project.stage), project.id, "a plan")
         plan = await uow.session.get(AnnualPlan, (project_id, year))
         stored = {str(m): format(v, "f") for m, v in targets.items()}
         if plan is None:
@@ -421,7 +416,7 @@ async def submit_report(
     year, month = parse_period(data.period)
     async with uow:
         project = await _load_for_write(uow.session, principal, project_id)
-        _refuse_if_withdrawn(project, "a monthly report")
+        refuse_if_withdrawn(Stage(project.stage), project.id, "a monthly report")
         previous_ytd = await uow.session.scalar(
             select(MonthlyReport.ytd_investment)
             .where(
@@ -488,74 +483,14 @@ async def submit_report(
         return report
 
 
-@dataclass(frozen=True)
-class ProgressView:
-    project_id: str
-    year: int
-    annual_plan: Decimal | None
-    ytd_actual: Decimal
-    target_to_date: Decimal | None
-    as_of_month: int
-    figures: Progress
-    reports: list[MonthlyReport]
-
-
-async def progress(
-    session: AsyncSession, principal: Principal, project_id: str, year: int, as_of: str | None
-) -> ProgressView:
-    project = await get_project(session, principal, project_id)
-    plan = await session.get(AnnualPlan, (project.id, year))
-    reports = list(
-        (
-            await session.scalars(
-                select(MonthlyReport)
-                .where(MonthlyReport.project_id == project_id, MonthlyReport.year == year)
-                .order_by(MonthlyReport.month)
-            )
-        ).all()
-    )
-    if as_of is not None:
-        try:
-            as_year, as_month = parse_period(as_of)
-        except InvalidInput as exc:  # the query parameter is `as_of`, not `period`
-            for error in exc.errors:
-                error["field"] = "as_of"
-            raise
-        if as_year != year:
-            raise InvalidInput(
-                "as_of must lie in the year asked for",
-                errors=[{"field": "as_of", "message": "other year"}],
-            )
-    elif reports:
-        as_month = reports[-1].month
-    else:
-        today = today_in_shanghai()
-        as_month = 12 if year < today.year else (today.month if year == today.year else 1)
-    upto = [r for r in reports if r.month <= as_month]
-    ytd = upto[-1].ytd_investment if upto else Decimal(0)
-    targets = {int(m): Decimal(v) for m, v in (plan.monthly_targets if plan else {}).items()}
-    target = target_to_date(targets, as_month) if targets else None
-    figures = compute_progress(plan.annual_investment if plan else None, ytd, as_month, target)
-    return ProgressView(
-        project_id,
-        year,
-        plan.annual_investment if plan else None,
-        ytd,
-        target,
-        as_month,
-        figures,
-        reports,
-    )
-
-
 # ---------------------------------------------------------------- milestones (配档表)
 async def add_milestone(
     uow: UnitOfWork, principal: Principal, project_id: str, data: MilestoneIn
 ) -> Milestone:
     async with uow:
         project = await _load_for_write(uow.session, principal, project_id)
-        _refuse_if_withdrawn(project, "a milestone")
-        _refuse_future(data.actual_date)
+        refuse_if_withdrawn(Stage(project.stage), project.id, "a milestone")
+        validate_actual_date(data.actual_date, today_in_shanghai())
         milestone = Milestone(
             id=str(uuid.uuid4()),
             project_id=project_id,
@@ -577,7 +512,7 @@ async def update_milestone(
 ) -> Milestone:
     async with uow:
         project = await _load_for_write(uow.session, principal, project_id)
-        _refuse_if_withdrawn(project, "a milestone update")
+        refuse_if_withdrawn(Stage(project.stage), project.id, "a milestone update")
         milestone = await uow.session.get(Milestone, milestone_id)
         if milestone is None or milestone.project_id != project_id:
             raise NotFound(f"milestone {milestone_id} not found")
@@ -587,7 +522,7 @@ async def update_milestone(
                 "planned_date cannot be null",
                 errors=[{"field": "planned_date", "message": "cannot be null"}],
             )
-        _refuse_future(changes.get("actual_date"))
+        validate_actual_date(changes.get("actual_date"), today_in_shanghai())
         for key, value in changes.items():
             setattr(milestone, key, value)
         milestone.updated_at = utcnow()
@@ -595,14 +530,6 @@ async def update_milestone(
         await _touch(uow.session, project)
         await _emit_milestone(uow, project, principal, milestone)
         return milestone
-
-
-def _refuse_future(actual: dt.date | None) -> None:
-    if actual is not None and actual > today_in_shanghai():
-        raise InvalidInput(
-            "an actual date cannot be in the future",
-            errors=[{"field": "actual_date", "message": "in the future"}],
-        )
 
 
 async def _emit_milestone(
@@ -622,28 +549,6 @@ async def _emit_milestone(
     )
 
 
-async def list_milestones(
-    session: AsyncSession, principal: Principal, project_id: str
-) -> list[Milestone]:
-    await get_project(session, principal, project_id)
-    return list(
-        (
-            await session.scalars(
-                select(Milestone)
-                .where(Milestone.project_id == project_id)
-                .order_by(Milestone.planned_date, Milestone.name)
-            )
-        ).all()
-    )
-
-
-def milestone_overdue(m: Milestone, today: dt.date) -> int:
-    """Days past the planned date with no actual date; 0 when not overdue."""
-    if m.actual_date is not None or m.planned_date >= today:
-        return 0
-    return (today - m.planned_date).days
-
-
 # ---------------------------------------------------------------- list changes (增补/调整/退出)
 async def change_list(
     uow: UnitOfWork, principal: Principal, project_id: str, data: ListChangeIn
@@ -651,9 +556,9 @@ async def change_list(
     principal.require_commander()
     async with uow:
         project = await _load_for_write(uow.session, principal, project_id)
-        _refuse_if_withdrawn(project, "a list change")
+        refuse_if_withdrawn(Stage(project.stage), project.id, "a list change")
         current = Level(project.level) if project.level else None
-        target = _list_target(data, current)
+        target = plan_list_change(current, data.kind, data.level)
         project.level = target.value if target else None
         await _touch(uow.session, project)
         change = ListChange(
@@ -682,140 +587,3 @@ async def change_list(
             ),
         )
         return change
-
-
-def _list_target(data: ListChangeIn, current: Level | None) -> Level | None:
-    if data.kind is ListChangeKind.WITHDRAWN:
-        if current is None:
-            raise RuleViolation(
-                "the project is not on the key list; there is nothing to withdraw (退出)"
-            )
-        if data.level is not None:
-            raise InvalidInput(
-                "a withdrawal takes no level",
-                errors=[{"field": "level", "message": "must be empty"}],
-            )
-        return None
-    if data.level is None:
-        raise InvalidInput(
-            f"{data.kind} needs the new level", errors=[{"field": "level", "message": "required"}]
-        )
-    if data.kind is ListChangeKind.ADDED and current is not None:
-        raise RuleViolation(
-            f"the project is already on the key list as {current}; use adjusted (调整)"
-        )
-    if data.kind is ListChangeKind.ADJUSTED:
-        if current is None:
-            raise RuleViolation("the project is not on the key list; use added (增补)")
-        if data.level == current:
-            raise RuleViolation(f"the project is already at level {current}")
-    return data.level
-
-
-async def list_changes(
-    session: AsyncSession, principal: Principal, project_id: str | None, year: int | None
-) -> list[ListChange]:
-    query = select(ListChange).join(Project, Project.id == ListChange.project_id)
-    if project_id is not None:
-        await get_project(session, principal, project_id)
-        query = query.where(ListChange.project_id == project_id)
-    county = access.county_filter(principal, None)
-    if county is not None:
-        query = query.where(Project.county == county)
-    if year is not None:
-        query = query.where(
-            ListChange.effective_date.between(dt.date(year, 1, 1), dt.date(year, 12, 31))
-        )
-    return list(
-        (await session.scalars(query.order_by(ListChange.effective_date, ListChange.id))).all()
-    )
-
-
-# ---------------------------------------------------------------- reads
-async def get_project(session: AsyncSession, principal: Principal, project_id: str) -> Project:
-    project = await session.get(Project, project_id)
-    if project is None:
-        raise NotFound(f"project {project_id} not found")
-    access.ensure_readable(principal, project.county, project_id)
-    return project
-
-
-async def stage_history(session: AsyncSession, project_id: str) -> list[StageChange]:
-    return list(
-        (
-            await session.scalars(
-                select(StageChange)
-                .where(StageChange.project_id == project_id)
-                .order_by(StageChange.id)
-            )
-        ).all()
-    )
-
-
-async def audit_trail(
-    session: AsyncSession, principal: Principal, project_id: str, limit: int, offset: int
-) -> tuple[list[CloudEvent], int]:
-    """Who changed what and when: the project's events, oldest first. The outbox is kept
-    after publishing, so it is the audit trail that every change already writes."""
-    await get_project(session, principal, project_id)
-    mine = outbox.c.key == project_id
-    total = await session.scalar(select(func.count()).select_from(outbox).where(mine))
-    rows = await session.scalars(
-        select(outbox.c.payload).where(mine).order_by(outbox.c.id).limit(limit).offset(offset)
-    )
-    return [CloudEvent.from_json(payload) for payload in rows], int(total or 0)
-
-
-@dataclass(frozen=True)
-class ProjectFilter:
-    county: str | None = None
-    level: Level | None = None
-    key: bool | None = None
-    stage: Stage | None = None
-    track: str | None = None
-    tag: str | None = None
-    q: str | None = None
-
-
-async def list_projects(
-    session: AsyncSession,
-    principal: Principal,
-    f: ProjectFilter,
-    regions: RegionTable,
-    limit: int,
-    offset: int,
-) -> tuple[list[Project], int]:
-    query = select(Project)
-    county = regions.resolve(f.county).code if f.county else None
-    own = access.county_filter(principal, county)
-    if county is not None and own != county:
-        return [], 0
-    if own is not None:
-        query = query.where(Project.county == own)
-    if f.level is not None:
-        query = query.where(Project.level == f.level.value)
-    if f.key is not None:
-        query = query.where(Project.level.is_not(None) if f.key else Project.level.is_(None))
-    if f.stage is not None:
-        query = query.where(Project.stage == f.stage.value)
-    if f.track is not None:
-        query = query.where(Project.track == f.track)
-    if f.q:
-        # % and _ are data here, not wildcards
-        needle = f.q.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        pattern = f"%{needle}%"
-        query = query.where(
-            or_(
-                Project.name.like(pattern, escape="\\"),
-                Project.code.like(pattern.upper(), escape="\\"),
-            )
-        )
-    query = query.order_by(Project.created_at, Project.id)
-    if f.tag is not None:  # tags are a JSON list; filtered here to stay portable across databases
-        rows = [p for p in (await session.scalars(query)).all() if f.tag in (p.tags or [])]
-        return rows[offset : offset + limit], len(rows)
-    return await paginate(session, query, limit, offset)
-
-
-async def count_projects(session: AsyncSession) -> int:
-    return int(await session.scalar(select(func.count()).select_from(Project)) or 0)

@@ -161,3 +161,18 @@ def _not_in_future(field: str, value: date, today: date) -> None:
 
 def _invalid(field: str, message: str) -> NoReturn:
     raise InvalidInput(message, errors=[{"field": field, "message": message}])
+
+
+def validate_planned_dates(planned_start: date | None, planned_completion: date | None) -> None:
+    """A planned completion never lies before the planned start."""
+    if planned_start and planned_completion and planned_completion < planned_start:
+        raise InvalidInput(
+            "planned completion is before planned start",
+            errors=[{"field": "planned_completion", "message": "must not be before planned_start"}],
+        )
+
+
+def refuse_if_withdrawn(stage: Stage, project_id: str, what: str) -> None:
+    """A withdrawn 退出 project takes no more plans, reports, milestones or list changes."""
+    if stage is Stage.WITHDRAWN:
+        raise RuleViolation(f"project {project_id} is withdrawn (退出); {what} is not accepted")

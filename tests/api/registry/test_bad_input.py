@@ -18,7 +18,7 @@ import httpx
 import pytest
 from openpyxl import Workbook
 
-from services.registry import importing
+from services.registry.importing import mapping
 from shared.bus.inprocess import InProcessBus
 from tests.api.registry.helpers import create_project, has_error, nothing_written, problem
 from tests.conftest import (
@@ -348,13 +348,13 @@ async def test_an_xlsx_with_a_nul_in_a_cell_is_a_row_error(registry):
 
 async def test_an_import_is_parsed_off_the_event_loop(registry, monkeypatch):
     threads: list[threading.Thread] = []
-    read_ledger = importing.read_ledger
+    read_ledger = mapping.read_ledger
 
     def recording(*args: Any, **kwargs: Any) -> Any:
         threads.append(threading.current_thread())
         return read_ledger(*args, **kwargs)
 
-    monkeypatch.setattr(importing, "read_ledger", recording)
+    monkeypatch.setattr(mapping, "read_ledger", recording)
     r = await _import(registry, "台账.csv", _ledger())
     assert r.status_code == 201, r.text
     assert threads and threads[0] is not threading.current_thread()

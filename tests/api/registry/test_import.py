@@ -216,6 +216,30 @@ async def test_a_rule_the_service_checks_also_refuses_the_whole_file(registry):
     assert "future" in error["message"]
 
 
+async def test_dates_that_do_not_fit_the_stage_are_refused_with_row_and_column(registry):
+    """The registration's own rules speak for every row: its errors name the row and column."""
+    headers = ["项目名称", "县区", "类别", "总投资", "阶段"]
+    headers += ["实际开工", "实际竣工", "计划开工", "计划竣工"]
+    rows = [
+        [unique_name("甲"), "滨城区", "实施类", "1", "开工", "", "", "", ""],
+        [unique_name("乙"), "滨城区", "实施类", "1", "竣工", "2020-04-01", "2020-03-01", "", ""],
+        [unique_name("丙"), "滨城区", "实施类", "1", "储备", "2020-04-01", "", "", ""],
+        [unique_name("丁"), "滨城区", "实施类", "1", "储备", "", "", "2021-01", "2020-12-31"],
+        [unique_name("戊"), "滨城区", "类别不明", "1", "储备", "", "2020-03-01", "", ""],
+    ]
+    async with nothing_written(registry):
+        r = await _import(registry, "ledger.csv", _csv(rows, headers=headers))
+    body = problem(r, 422)
+    assert _errors(body) == [
+        (2, "实际开工"),
+        (3, "实际竣工"),
+        (4, "实际开工"),
+        (5, "计划竣工"),
+        (6, "类别"),  # the file's own error, and the rule's on the same row
+        (6, "实际竣工"),
+    ]
+
+
 async def test_a_duplicate_code_within_the_file_is_reported_with_its_row(registry):
     code = unique_code()
     rows = [_row(项目代码=code), _row(), _row(项目代码=code.lower())]

@@ -1,19 +1,18 @@
 """Ledger import limits: what cannot be stored or would take the server down is a row error
 (absurd digits, NUL characters), and zip bombs, sheets of millions of blank rows or of rows
-16,384 cells wide are refused or cut short quickly."""
+16,384 cells wide are refused or cut short (how long that takes: bench/registry_parsing.py)."""
 
 from __future__ import annotations
 
 import io
-import time
 import zipfile
 from decimal import Decimal
 
 import pytest
 from openpyxl import Workbook
 
-from services.registry import importing
-from services.registry.importing import parse_ledger
+from services.registry.importing import reader
+from services.registry.importing.mapping import parse_ledger
 from shared.errors import InvalidInput
 
 HEADERS = ["项目名称", "县区", "类别", "总投资", "单位", "经度", "纬度"]
@@ -115,7 +114,7 @@ def test_a_nul_in_a_csv_cell_is_a_row_error(column) -> None:
 def test_an_xlsx_that_unzips_too_large_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     content = xlsx_bytes(ledger_xlsx())
     assert len(parse_ledger("a.xlsx", content)) == 1
-    monkeypatch.setattr(importing, "MAX_XLSX_UNCOMPRESSED", 4096)
+    monkeypatch.setattr(reader, "MAX_XLSX_UNCOMPRESSED", 4096)
     errors = rejected("a.xlsx", content)
     assert errors[0]["row"] == 1 and "unzips to" in errors[0]["message"]
 
@@ -129,24 +128,22 @@ def test_an_xlsx_with_a_part_compressed_beyond_reason_is_refused() -> None:
 
 
 # ---------------------------------------------------------------- blank and wide rows
-def test_a_million_blank_rows_are_refused_quickly() -> None:
+def test_a_million_blank_rows_are_refused_at_the_cap() -> None:
     workbook = ledger_xlsx()
     workbook.active.cell(row=1_048_576, column=1, value="末行")  # Excel's last row; a few KB
     content = xlsx_bytes(workbook)
-    started = time.monotonic()
     errors = rejected("a.xlsx", content)
-    assert time.monotonic() - started < 2
     assert errors == [
         {
-            "row": importing.MAX_SHEET_ROWS + 1,
+            "row": reader.MAX_SHEET_ROWS + 1,
             "column": None,
-            "message": f"limit is {importing.MAX_SHEET_ROWS} rows in all, blank ones included",
+            "message": f"limit is {reader.MAX_SHEET_ROWS} rows in all, blank ones included",
         }
     ]
 
 
 def test_blank_csv_lines_count_towards_the_cap(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(importing, "MAX_SHEET_ROWS", 100)
+    monkeypatch.setattr(reader, "MAX_SHEET_ROWS", 100)
     ledger = csv_bytes([HEADERS, ROW]) + b"\n"
     assert len(parse_ledger("a.csv", ledger + b"\n" * 98)) == 1  # 100 rows
     errors = rejected("a.csv", ledger + b"\n" * 99)
@@ -158,7 +155,5 @@ def test_cells_right_of_the_column_cap_are_not_read() -> None:
     for row in range(3, 5_000):
         workbook.active.cell(row=row, column=16_384, value="x")  # XFD: 16,384 cells a row
     content = xlsx_bytes(workbook)
-    started = time.monotonic()
     [project] = parse_ledger("a.xlsx", content)
-    assert time.monotonic() - started < 2
     assert project.name == "甲项目"

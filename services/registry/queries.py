@@ -1,0 +1,218 @@
+"""The registry's reads: one project, lists, its history, progress. Nothing here changes state;
+who may see what is checked in `access`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.registry import access
+from services.registry.domain.enums import Level, Stage, Track
+from services.registry.domain.plans import target_to_date
+from services.registry.domain.progress import Progress, compute_progress
+from services.registry.domain.reports import parse_period
+from services.registry.models import (
+    AnnualPlan,
+    ListChange,
+    Milestone,
+    MonthlyReport,
+    Project,
+    StageChange,
+    outbox,
+)
+from shared.auth import Principal
+from shared.clock import today_in_shanghai
+from shared.db import paginate
+from shared.errors import InvalidInput, NotFound
+from shared.events.envelope import CloudEvent
+from shared.regions import RegionTable
+
+
+# ---------------------------------------------------------------- projects
+async def get_project(session: AsyncSession, principal: Principal, project_id: str) -> Project:
+    project = await session.get(Project, project_id)
+    if project is None:
+        raise NotFound(f"project {project_id} not found")
+    access.ensure_readable(principal, project.county, project_id)
+    return project
+
+
+async def stage_history(session: AsyncSession, project_id: str) -> list[StageChange]:
+    return list(
+        (
+            await session.scalars(
+                select(StageChange)
+                .where(StageChange.project_id == project_id)
+                .order_by(StageChange.id)
+            )
+        ).all()
+    )
+
+
+async def audit_trail(
+    session: AsyncSession, principal: Principal, project_id: str, limit: int, offset: int
+) -> tuple[list[CloudEvent], int]:
+    """Who changed what and when: the project's events, oldest first. The outbox is kept
+    after publishing, so it is the audit trail that every change already writes."""
+    await get_project(session, principal, project_id)
+    mine = outbox.c.key == project_id
+    total = await session.scalar(select(func.count()).select_from(outbox).where(mine))
+    rows = await session.scalars(
+        select(outbox.c.payload).where(mine).order_by(outbox.c.id).limit(limit).offset(offset)
+    )
+    return [CloudEvent.from_json(payload) for payload in rows], int(total or 0)
+
+
+@dataclass(frozen=True)
+class ProjectFilter:
+    county: str | None = None
+    level: Level | None = None
+    key: bool | None = None
+    stage: Stage | None = None
+    track: Track | None = None
+    tag: str | None = None
+    q: str | None = None
+
+
+async def list_projects(
+    session: AsyncSession,
+    principal: Principal,
+    f: ProjectFilter,
+    regions: RegionTable,
+    limit: int,
+    offset: int,
+) -> tuple[list[Project], int]:
+    query = select(Project)
+    county = regions.resolve(f.county).code if f.county else None
+    own = principal.county_filter(county)
+    if county is not None and own != county:
+        return [], 0
+    if own is not None:
+        query = query.where(Project.county == own)
+    if f.level is not None:
+        query = query.where(Project.level == f.level.value)
+    if f.key is not None:
+        query = query.where(Project.level.is_not(None) if f.key else Project.level.is_(None))
+    if f.stage is not None:
+        query = query.where(Project.stage == f.stage.value)
+    if f.track is not None:
+        query = query.where(Project.track == f.track.value)
+    if f.q:
+        # % and _ are data here, not wildcards
+        needle = f.q.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{needle}%"
+        query = query.where(
+            or_(
+                Project.name.like(pattern, escape="\\"),
+                Project.code.like(pattern.upper(), escape="\\"),
+            )
+        )
+    query = query.order_by(Project.created_at, Project.id)
+    if f.tag is not None:  # tags are a JSON list; filtered here to stay portable across databases
+        rows = [p for p in (await session.scalars(query)).all() if f.tag in (p.tags or [])]
+        return rows[offset : offset + limit], len(rows)
+    return await paginate(session, query, limit, offset)
+
+
+async def count_projects(session: AsyncSession) -> int:
+    return int(await session.scalar(select(func.count()).select_from(Project)) or 0)
+
+
+# ---------------------------------------------------------------- progress
+@dataclass(frozen=True)
+class ProgressView:
+    project_id: str
+    year: int
+    annual_plan: Decimal | None
+    ytd_actual: Decimal
+    target_to_date: Decimal | None
+    as_of_month: int
+    figures: Progress
+    reports: list[MonthlyReport]
+
+
+async def progress(
+    session: AsyncSession, principal: Principal, project_id: str, year: int, as_of: str | None
+) -> ProgressView:
+    project = await get_project(session, principal, project_id)
+    plan = await session.get(AnnualPlan, (project.id, year))
+    reports = list(
+        (
+            await session.scalars(
+                select(MonthlyReport)
+                .where(MonthlyReport.project_id == project_id, MonthlyReport.year == year)
+                .order_by(MonthlyReport.month)
+            )
+        ).all()
+    )
+    if as_of is not None:
+        try:
+            as_year, as_month = parse_period(as_of)
+        except InvalidInput as exc:  # the query parameter is `as_of`, not `period`
+            for error in exc.errors:
+                error["field"] = "as_of"
+            raise
+        if as_year != year:
+            raise InvalidInput(
+                "as_of must lie in the year asked for",
+                errors=[{"field": "as_of", "message": "other year"}],
+            )
+    elif reports:
+        as_month = reports[-1].month
+    else:
+        today = today_in_shanghai()
+        as_month = 12 if year < today.year else (today.month if year == today.year else 1)
+    upto = [r for r in reports if r.month <= as_month]
+    ytd = upto[-1].ytd_investment if upto else Decimal(0)
+    targets = {int(m): Decimal(v) for m, v in (plan.monthly_targets if plan else {}).items()}
+    target = target_to_date(targets, as_month) if targets else None
+    figures = compute_progress(plan.annual_investment if plan else None, ytd, as_month, target)
+    return ProgressView(
+        project_id,
+        year,
+        plan.annual_investment if plan else None,
+        ytd,
+        target,
+        as_month,
+        figures,
+        reports,
+    )
+
+
+# ---------------------------------------------------------------- milestones and list changes
+async def list_milestones(
+    session: AsyncSession, principal: Principal, project_id: str
+) -> list[Milestone]:
+    await get_project(session, principal, project_id)
+    return list(
+        (
+            await session.scalars(
+                select(Milestone)
+                .where(Milestone.project_id == project_id)
+                .order_by(Milestone.planned_date, Milestone.name)
+            )
+        ).all()
+    )
+
+
+async def list_changes(
+    session: AsyncSession, principal: Principal, project_id: str | None, year: int | None
+) -> list[ListChange]:
+    query = select(ListChange).join(Project, Project.id == ListChange.project_id)
+    if project_id is not None:
+        await get_project(session, principal, project_id)
+        query = query.where(ListChange.project_id == project_id)
+    county = principal.county_filter(None)
+    if county is not None:
+        query = query.where(Project.county == county)
+    if year is not None:
+        query = query.where(
+            ListChange.effective_date.between(dt.date(year, 1, 1), dt.date(year, 12, 31))
+        )
+    return list(
+        (await session.scalars(query.order_by(ListChange.effective_date, ListChange.id))).all()
+    )
