@@ -9,13 +9,6 @@ from shared.auth import Principal, Role
 from shared.errors import Forbidden, NotFound
 
 
-def county_filter(principal: Principal, requested: str | None) -> str | None:
-    """The county a listing is limited to: a county user always sees only its own."""
-    if principal.role is Role.COUNTY:
-        return principal.county
-    return requested
-
-
 def ensure_readable(principal: Principal, county: str, what: str) -> None:
     if principal.role is Role.COUNTY and principal.county != county:
         raise NotFound(f"{what} not found")

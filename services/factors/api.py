@@ -7,7 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from services.factors import service
+from services.factors import queries, service
+from services.factors.config import FactorsConfig
 from services.factors.domain.units import CANONICAL, UNIT_LABELS, Measure
 from services.factors.domain.vocabulary import (
     FACTOR_LABELS,
@@ -45,7 +46,7 @@ from services.factors.schemas import (
     Year,
 )
 from shared.events.catalogue.registry import Level
-from shared.http.app import CurrentUser, DbSession, Uow
+from shared.http.app import CurrentUser, DbSession, RuntimeDep, Uow
 from shared.rates import percent
 
 router = APIRouter(prefix="/v1", tags=["factors"])
@@ -59,7 +60,7 @@ YearQuery = Annotated[int, Query(ge=1990, le=2100)]
 
 async def _pool_public(session: DbSession, pool: Pool) -> PoolPublic:
     unit = CANONICAL[Measure(pool.factor)]
-    state = await service.pool_state(session, pool)
+    state = await queries.pool_state(session, pool)
     return PoolPublic(
         id=pool.id,
         factor=Factor(pool.factor),
@@ -165,7 +166,7 @@ async def create_pool(
 ) -> PoolPublic:
     pool = await service.create_pool(uow, user, body)
     response.headers["Location"] = f"/v1/pools/{pool.id}"
-    return await _pool_public(session, await service.get_pool(session, pool.id))
+    return await _pool_public(session, await queries.get_pool(session, pool.id))
 
 
 @router.get("/pools", response_model=Page[PoolPublic])
@@ -179,13 +180,13 @@ async def list_pools(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[PoolPublic]:
-    pools, total = await service.list_pools(session, factor, year, scope, pollutant, limit, offset)
+    pools, total = await queries.list_pools(session, factor, year, scope, pollutant, limit, offset)
     return Page(items=[await _pool_public(session, p) for p in pools], total=total)
 
 
 @router.get("/pools/{pool_id}", response_model=PoolPublic)
 async def get_pool(pool_id: str, session: DbSession, _: CurrentUser) -> PoolPublic:
-    return await _pool_public(session, await service.get_pool(session, pool_id))
+    return await _pool_public(session, await queries.get_pool(session, pool_id))
 
 
 # ---------------------------------------------------------------- allocations
@@ -212,10 +213,10 @@ async def list_allocations(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[AllocationPublic]:
-    rows, total = await service.list_allocations(
+    rows, total = await queries.list_allocations(
         session,
         user,
-        service.AllocationFilter(project_id, pool_id, county, factor, year, status, advance),
+        queries.AllocationFilter(project_id, pool_id, county, factor, year, status, advance),
         limit,
         offset,
     )
@@ -226,7 +227,7 @@ async def list_allocations(
 async def get_allocation(
     allocation_id: str, session: DbSession, user: CurrentUser
 ) -> AllocationPublic:
-    return _allocation_public(await service.get_allocation(session, user, allocation_id))
+    return _allocation_public(await queries.get_allocation(session, user, allocation_id))
 
 
 @router.post("/allocations/{allocation_id}/release", response_model=AllocationPublic)
@@ -248,9 +249,16 @@ async def mark_used(
     "/replacement-sources", status_code=status.HTTP_201_CREATED, response_model=SourcePublic
 )
 async def create_source(
-    body: SourceCreate, uow: Uow, user: CurrentUser, response: Response
+    body: SourceCreate, uow: Uow, user: CurrentUser, runtime: RuntimeDep, response: Response
 ) -> SourcePublic:
-    source = await service.create_source(uow, user, body)
+    config: FactorsConfig = runtime.config
+    source = await service.create_source(
+        uow,
+        user,
+        body,
+        air_ratio=config.air_replacement_ratio,
+        water_ratio=config.water_replacement_ratio,
+    )
     response.headers["Location"] = f"/v1/replacement-sources/{source.id}"
     return _source_public(source)
 
@@ -263,20 +271,20 @@ async def list_sources(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[SourcePublic]:
-    rows, total = await service.list_sources(session, pollutant, limit, offset)
+    rows, total = await queries.list_sources(session, pollutant, limit, offset)
     return Page(items=[_source_public(s) for s in rows], total=total)
 
 
 @router.get("/replacement-sources/{source_id}", response_model=SourcePublic)
 async def get_source(source_id: str, session: DbSession, _: CurrentUser) -> SourcePublic:
-    return _source_public(await service.get_source(session, source_id))
+    return _source_public(await queries.get_source(session, source_id))
 
 
 # ---------------------------------------------------------------- funds
 async def _demand_answer(
     session: DbSession, user: CurrentUser, demand_id: str
 ) -> CreditDemandPublic:
-    demand, grants, disbursements = await service.get_demand(session, user, demand_id)
+    demand, grants, disbursements = await queries.get_demand(session, user, demand_id)
     return _demand_public(
         demand,
         [
@@ -311,7 +319,7 @@ async def list_credit_demands(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[CreditDemandPublic]:
-    rows, total = await service.list_demands(session, user, project_id, county, year, limit, offset)
+    rows, total = await queries.list_demands(session, user, project_id, county, year, limit, offset)
     return Page(items=[await _demand_answer(session, user, d.id) for d in rows], total=total)
 
 
@@ -346,7 +354,7 @@ async def disburse_credit(
 
 @router.get("/credit/summary", response_model=CreditSummary)
 async def credit_summary(year: Year, session: DbSession, user: CurrentUser) -> CreditSummary:
-    rows = await service.credit_by_county(session, user, year)
+    rows = await queries.credit_by_county(session, user, year)
     zero = Decimal(0)
     return CreditSummary(
         year=year,
@@ -371,7 +379,7 @@ async def credit_summary(year: Year, session: DbSession, user: CurrentUser) -> C
 # ---------------------------------------------------------------- factor summary
 @router.get("/factors/summary", response_model=FactorSummary)
 async def factor_summary(year: Year, session: DbSession, user: CurrentUser) -> FactorSummary:
-    pools, counties = await service.factor_totals(session, user, year)
+    pools, counties = await queries.factor_totals(session, user, year)
     rows = []
     for p in sorted(pools, key=lambda t: (list(Factor).index(Factor(t.factor)), t.pollutant or "")):
         rows.append(

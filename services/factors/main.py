@@ -7,8 +7,8 @@ from collections.abc import Mapping
 
 from services.factors import api, handlers, service
 from services.factors.config import FactorsConfig, load_config
+from services.factors.demo import load_demo
 from services.factors.models import Base, idempotency, inbox, outbox
-from services.factors.seed import load_demo
 from shared.clock import today_in_shanghai
 from shared.events.catalogue.factors import SOURCE
 from shared.events.topics import FACTORS, REGISTRY

@@ -10,26 +10,19 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.factors import access
-from services.factors.config import load_config
-from services.factors.domain import credit, ledger
-from services.factors.domain.units import CANONICAL, Measure, storable, to_canonical
-from services.factors.domain.vocabulary import (
-    AllocationStatus,
-    Factor,
-    Pollutant,
-    ReleaseCause,
-    Scope,
-)
+from services.factors import access, queries
+from services.factors.domain import allocations, credit, ledger, projects
+from services.factors.domain.allocations import NotActive
+from services.factors.domain.units import Measure, to_canonical, unit_of
+from services.factors.domain.vocabulary import AllocationStatus, Factor, ReleaseCause, Scope
 from services.factors.models import (
     Allocation,
     CreditDemand,
@@ -48,10 +41,9 @@ from services.factors.schemas import (
     SourceCreate,
     UseIn,
 )
-from shared.amounts import format_amount
 from shared.auth import Principal
 from shared.clock import today_in_shanghai
-from shared.db import paginate, utcnow
+from shared.db import utcnow
 from shared.errors import InvalidInput, NotFound, RuleViolation
 from shared.events.catalogue import factors as ev
 from shared.events.envelope import CloudEvent
@@ -67,10 +59,6 @@ def _new_id() -> str:
     return str(uuid.uuid4())
 
 
-def unit_of(factor: str) -> str:
-    return CANONICAL[Measure(factor)]
-
-
 # ---------------------------------------------------------------- projection
 async def _project_for_write(
     session: AsyncSession,
@@ -80,77 +68,28 @@ async def _project_for_write(
 ) -> ProjectView:
     """The project as factors knows it from the registry's events, row-locked. `may_write`
     (who may write for it) is checked before its state, so a refusal discloses nothing."""
-    project = await session.scalar(
-        select(ProjectView).where(ProjectView.id == project_id).with_for_update()
-    )
-    if project is None:
-        message = (
-            f"project {project_id} is not known to the factors service (it learns projects "
-            "from the registry's events; a project registered moments ago may not have arrived)"
-        )
-        raise InvalidInput(message, errors=[{"field": field, "message": message}])
+    project = await session.get(ProjectView, project_id, with_for_update=True)
+    projects.check_known(project_id, project is not None, field)
+    assert project is not None
     if may_write is not None:
         may_write(project)
-    if project.withdrawn:
-        raise RuleViolation(f"project {project_id} is withdrawn (退出); it receives no factors")
+    projects.check_not_withdrawn(project_id, project.withdrawn)
     return project
 
 
 # ---------------------------------------------------------------- pools
-def pool_key(factor: str, pollutant: str | None, year: int, scope: str) -> str:
-    return f"{factor}:{pollutant or '-'}:{year}:{scope}"
-
-
-def fences_of(pool: Pool) -> list[ledger.RingFence]:
-    return [
-        ledger.RingFence(min_level=f["min_level"], amount=Decimal(f["amount"]))
-        for f in pool.ring_fences or []
-    ]
-
-
-async def pool_state(session: AsyncSession, pool: Pool) -> ledger.PoolState:
-    rows = await session.execute(
-        select(Allocation.level, func.sum(Allocation.charged))
-        .where(Allocation.pool_id == pool.id, Allocation.status != AllocationStatus.RELEASED)
-        .group_by(Allocation.level)
-    )
-    drawn: dict[int, Decimal] = {}
-    for level, total in rows.all():
-        rank = ledger.rank_of(level)
-        drawn[rank] = drawn.get(rank, Decimal(0)) + Decimal(total)
-    return ledger.PoolState(
-        amount=pool.amount,
-        fences=fences_of(pool),
-        drawn_by_rank=drawn,
-        advance_drawn=pool.advance_allocated,
-        advance_share=pool.advance_share,
-    )
-
-
 async def create_pool(uow: UnitOfWork, principal: Principal, body: PoolCreate) -> Pool:
     principal.require_commander()
     measure = Measure(body.factor)
     amount = to_canonical(measure, body.amount, body.unit, "amount")
-    fences = [
-        ledger.RingFence(
-            min_level=f.min_level,
-            amount=to_canonical(measure, f.amount, body.unit, f"ring_fences[{i}].amount"),
-        )
-        for i, f in enumerate(body.ring_fences)
-    ]
-    problems = ledger.validate_fences(amount, fences)
-    if problems:
-        raise InvalidInput(
-            "; ".join(problems), errors=[{"field": "ring_fences", "message": p} for p in problems]
-        )
+    fences = ledger.ring_fences(
+        measure, amount, [(f.min_level, f.amount) for f in body.ring_fences], body.unit
+    )
     async with uow:
         session = uow.session
-        key = pool_key(body.factor, body.pollutant, body.year, body.scope)
-        if await session.scalar(select(Pool.id).where(Pool.key == key)):
-            raise RuleViolation(
-                f"a {body.scope} {body.pollutant or body.factor} pool for {body.year} exists; "
-                "there is one pool per factor, pollutant, year and scope"
-            )
+        key = ledger.pool_key(body.factor, body.pollutant, body.year, body.scope)
+        taken = await session.scalar(select(Pool.id).where(Pool.key == key)) is not None
+        ledger.check_new_pool(taken, body.scope, body.pollutant or body.factor, body.year)
         now = utcnow()
         pool = Pool(
             id=_new_id(),
@@ -196,56 +135,20 @@ async def create_pool(uow: UnitOfWork, principal: Principal, body: PoolCreate) -
     return pool
 
 
-async def get_pool(session: AsyncSession, pool_id: str) -> Pool:
-    pool = await session.get(Pool, pool_id)
-    if pool is None:
-        raise NotFound(f"pool {pool_id} not found")
-    return pool
-
-
-async def list_pools(
-    session: AsyncSession,
-    factor: Factor | None,
-    year: int | None,
-    scope: Scope | None,
-    pollutant: Pollutant | None,
-    limit: int,
-    offset: int,
-) -> tuple[list[Pool], int]:
-    query = select(Pool)
-    if factor is not None:
-        query = query.where(Pool.factor == factor)
-    if year is not None:
-        query = query.where(Pool.year == year)
-    if scope is not None:
-        query = query.where(Pool.scope == scope)
-    if pollutant is not None:
-        query = query.where(Pool.pollutant == pollutant)
-    return await paginate(
-        session,
-        query.order_by(Pool.year.desc(), Pool.factor, Pool.pollutant, Pool.scope, Pool.id),
-        limit,
-        offset,
-    )
-
-
 # ---------------------------------------------------------------- replacement sources
 async def create_source(
-    uow: UnitOfWork, principal: Principal, body: SourceCreate
+    uow: UnitOfWork,
+    principal: Principal,
+    body: SourceCreate,
+    *,
+    air_ratio: Decimal,
+    water_ratio: Decimal,
 ) -> ReplacementSource:
+    """Register a replacement source; `air_ratio` and `water_ratio` are the city's configured
+    replacement ratios (`FactorsConfig`), which a source may make stricter, never looser."""
     principal.require_commander()
     amount = to_canonical(Measure.POLLUTANT, body.amount, body.unit, "amount")
-    config = load_config()
-    city_ratio = ledger.city_replacement_ratio(
-        body.pollutant, config.air_replacement_ratio, config.water_replacement_ratio
-    )
-    if body.ratio is not None and body.ratio < city_ratio:  # stricter, never looser
-        message = (
-            f"the city replaces {body.pollutant} at {city_ratio}:1 at least; "
-            f"a source may not set {body.ratio}:1"
-        )
-        raise InvalidInput(message, errors=[{"field": "ratio", "message": message}])
-    ratio = body.ratio or city_ratio
+    ratio = ledger.source_ratio(body.pollutant, body.ratio, air_ratio, water_ratio)
     async with uow:
         source = ReplacementSource(
             id=_new_id(),
@@ -280,35 +183,15 @@ async def create_source(
     return source
 
 
-async def get_source(session: AsyncSession, source_id: str) -> ReplacementSource:
-    source = await session.get(ReplacementSource, source_id)
-    if source is None:
-        raise NotFound(f"replacement source {source_id} not found")
-    return source
-
-
-async def list_sources(
-    session: AsyncSession, pollutant: Pollutant | None, limit: int, offset: int
-) -> tuple[list[ReplacementSource], int]:
-    query = select(ReplacementSource)
-    if pollutant is not None:
-        query = query.where(ReplacementSource.pollutant == pollutant)
-    return await paginate(
-        session, query.order_by(ReplacementSource.created_at, ReplacementSource.id), limit, offset
-    )
-
-
 # ---------------------------------------------------------------- allocations
 async def allocate(uow: UnitOfWork, principal: Principal, body: AllocationCreate) -> Allocation:
     principal.require_commander()
     today = today_in_shanghai()
-    if body.use_by is not None and body.use_by < today:
-        message = f"the use-by date {body.use_by} has passed"
-        raise InvalidInput(message, errors=[{"field": "use_by", "message": message}])
+    allocations.check_use_by(body.use_by, today)
     async with uow:
         session = uow.session
         project = await _project_for_write(session, body.project_id, "project_id")
-        pool = await session.scalar(select(Pool).where(Pool.id == body.pool_id).with_for_update())
+        pool = await session.get(Pool, body.pool_id, with_for_update=True)
         if pool is None:
             message = f"pool {body.pool_id} not found"
             raise InvalidInput(message, errors=[{"field": "pool_id", "message": message}])
@@ -318,31 +201,18 @@ async def allocate(uow: UnitOfWork, principal: Principal, body: AllocationCreate
         source: ReplacementSource | None = None
         ratio: Decimal | None = None
         charge = amount
+        ledger.check_replacement_terms(Factor(pool.factor), body.source_id, body.ratio)
         if pool.factor == Factor.POLLUTANT:
+            # Locked after the pool (project → pool → source, as every writer does).
             source = await _source_for_draw(session, body, pool)
             ratio = ledger.replacement_ratio(source.ratio, body.ratio)
-            # the charge, not only the amount, must fit the ledger exactly
-            charge = storable(
-                Measure.POLLUTANT,
-                ratio * amount,
-                "amount",
-                f"{ratio}:1 replacement of {amount} is ",
+            charge = ledger.replacement_charge(ratio, amount)
+            ledger.check_source_covers(
+                ledger.SourceState(source.name, source.amount, source.used), ratio, amount, charge
             )
-            if source.used + charge > source.amount:
-                left = format_amount(source.amount - source.used)
-                raise RuleViolation(
-                    f"the replacement source {source.name} has {left} t/yr left; "
-                    f"{format_amount(ratio)}:1 replacement of {amount} needs "
-                    f"{format_amount(charge)}",
-                    remaining=left,
-                )
-        elif body.source_id is not None or body.ratio is not None:
-            message = "only pollutant allocations take a replacement source and ratio"
-            raise InvalidInput(message, errors=[{"field": "source_id", "message": message}])
 
-        # Drawing on a pool of a year still to come is always an advance (预支).
-        advance = body.advance or pool.year > today.year
-        ledger.check_draw(await pool_state(session, pool), project.level, charge, advance)
+        advance = ledger.is_advance(body.advance, pool.year, today)
+        ledger.check_draw(await queries.pool_state(session, pool), project.level, charge, advance)
 
         allocation = Allocation(
             id=_new_id(),
@@ -366,69 +236,68 @@ async def allocate(uow: UnitOfWork, principal: Principal, body: AllocationCreate
             created_at=utcnow(),
         )
         session.add(allocation)
-        pool.allocated += charge
-        if advance:
-            pool.advance_allocated += charge
+        ledger.book_draw(pool, charge, advance)
         pool.updated_at = utcnow()
         if source is not None:
             source.used += charge
         await session.flush()
-        await uow.emit(
-            ev.FactorAllocated(
-                allocation_id=allocation.id,
-                pool_id=pool.id,
-                project_id=project.id,
-                county=project.county,
-                level=project.level,
-                factor=pool.factor,
-                pollutant=pool.pollutant,
-                year=pool.year,
-                scope=pool.scope,
-                amount=amount,
-                charged=charge,
-                unit=unit_of(pool.factor),
-                ratio=ratio,
-                source_id=allocation.source_id,
-                advance=advance,
-                allocated_on=today,
-                use_by=body.use_by,
-            ),
-            subject=allocation.id,
-            county=project.county,
-            actor=principal.actor,
-            sequence=allocation.version,
-            key=project.id,
+        await _emit_allocation_event(
+            uow.emit,
+            allocation,
+            principal.actor,
+            ev.FactorAllocated,
+            level=project.level,
+            scope=pool.scope,
+            ratio=ratio,
+            source_id=allocation.source_id,
+            advance=advance,
+            allocated_on=today,
+            use_by=body.use_by,
         )
     return allocation
+
+
+async def _emit_allocation_event(
+    emit: Emit,
+    allocation: Allocation,
+    actor: str,
+    event: type[ev.AllocationEvent],
+    **facts: Any,
+) -> None:
+    """An allocation's event: what every one carries (the allocation, its pool and project,
+    the amounts) and the `facts` of its kind. Keyed by the project, so one project's events
+    keep their order."""
+    await emit(
+        event(
+            allocation_id=allocation.id,
+            pool_id=allocation.pool_id,
+            project_id=allocation.project_id,
+            county=allocation.county,
+            factor=allocation.factor,
+            pollutant=allocation.pollutant,
+            year=allocation.year,
+            amount=allocation.amount,
+            charged=allocation.charged,
+            unit=unit_of(allocation.factor),
+            **facts,
+        ),
+        subject=allocation.id,
+        county=allocation.county,
+        actor=actor,
+        sequence=allocation.version,
+        key=allocation.project_id,
+    )
 
 
 async def _source_for_draw(
     session: AsyncSession, body: AllocationCreate, pool: Pool
 ) -> ReplacementSource:
-    if body.source_id is None:
-        message = "a pollutant allocation names its replacement source (source_id)"
-        raise InvalidInput(message, errors=[{"field": "source_id", "message": message}])
-    source = await session.scalar(
-        select(ReplacementSource).where(ReplacementSource.id == body.source_id).with_for_update()
-    )
+    source = await session.get(ReplacementSource, body.source_id, with_for_update=True)
     if source is None:
         message = f"replacement source {body.source_id} not found"
         raise InvalidInput(message, errors=[{"field": "source_id", "message": message}])
-    if source.pollutant != pool.pollutant:
-        message = f"the source frees {source.pollutant}, the pool is for {pool.pollutant}"
-        raise InvalidInput(message, errors=[{"field": "source_id", "message": message}])
+    ledger.check_source_pollutant(source.pollutant, pool.pollutant)
     return source
-
-
-class NotActive(RuleViolation):
-    """Only an active allocation can be released or marked used."""
-
-    def __init__(self, allocation: Allocation) -> None:
-        what = {
-            AllocationStatus.RELEASED: "was already released (收回)",
-            AllocationStatus.USED: "has been used (已使用); a used allocation stays drawn",
-        }.get(AllocationStatus(allocation.status), f"is {allocation.status}")
-        super().__init__(f"allocation {allocation.id} {what}")
 
 
 async def release(
@@ -460,25 +329,17 @@ async def release_allocation(
     actor: str,
 ) -> None:
     """Return an active allocation's charge to its pool (and source), with its event."""
-    pool = await session.scalar(select(Pool).where(Pool.id == allocation.pool_id).with_for_update())
+    pool = await session.get(Pool, allocation.pool_id, with_for_update=True)
     assert pool is not None  # a foreign key
     # Re-read under the pool's lock: a release racing this one has committed by now.
     await session.refresh(allocation, with_for_update=True)
-    if allocation.status != AllocationStatus.ACTIVE:
-        raise NotActive(allocation)
+    allocations.check_active(allocation.id, allocation.status)
     if allocation.source_id is not None:
-        source = await session.scalar(
-            select(ReplacementSource)
-            .where(ReplacementSource.id == allocation.source_id)
-            .with_for_update()
-        )
+        source = await session.get(ReplacementSource, allocation.source_id, with_for_update=True)
         assert source is not None
         source.used -= allocation.charged
     today = today_in_shanghai()
-    pool.allocated -= allocation.charged
-    if allocation.advance:
-        pool.advance_allocated -= allocation.charged
-    pool.released += allocation.charged
+    ledger.book_release(pool, allocation.charged, allocation.advance)
     pool.updated_at = utcnow()
     allocation.status = AllocationStatus.RELEASED
     allocation.released_on = today
@@ -486,28 +347,15 @@ async def release_allocation(
     allocation.release_cause = cause
     allocation.release_reason = reason
     await session.flush()
-    await emit(
-        ev.FactorReleased(
-            allocation_id=allocation.id,
-            pool_id=pool.id,
-            project_id=allocation.project_id,
-            county=allocation.county,
-            factor=allocation.factor,
-            pollutant=allocation.pollutant,
-            year=allocation.year,
-            amount=allocation.amount,
-            charged=allocation.charged,
-            unit=unit_of(allocation.factor),
-            advance=allocation.advance,
-            cause=cause,
-            reason=reason,
-            released_on=today,
-        ),
-        subject=allocation.id,
-        county=allocation.county,
-        actor=actor,
-        sequence=allocation.version,
-        key=allocation.project_id,
+    await _emit_allocation_event(
+        emit,
+        allocation,
+        actor,
+        ev.FactorReleased,
+        advance=allocation.advance,
+        cause=cause,
+        reason=reason,
+        released_on=today,
     )
 
 
@@ -595,88 +443,19 @@ async def mark_used(
         if allocation is None:
             raise NotFound(f"allocation {allocation_id} not found")
         # the same lock order as a release: the pool, then the allocation
-        await session.scalar(select(Pool).where(Pool.id == allocation.pool_id).with_for_update())
+        await session.get(Pool, allocation.pool_id, with_for_update=True)
         await session.refresh(allocation, with_for_update=True)
-        if allocation.status != AllocationStatus.ACTIVE:
-            raise NotActive(allocation)
-        if on < allocation.allocated_on:
-            message = f"it was allocated on {allocation.allocated_on}, after {on}"
-            raise InvalidInput(message, errors=[{"field": "date", "message": message}])
+        allocations.check_active(allocation.id, allocation.status)
+        allocations.check_used_on(on, allocation.allocated_on)
         allocation.status = AllocationStatus.USED
         allocation.used_on = on
         allocation.used_by = principal.actor
         allocation.use_note = body.note
         await session.flush()
-        await uow.emit(
-            ev.FactorUsed(
-                allocation_id=allocation.id,
-                pool_id=allocation.pool_id,
-                project_id=allocation.project_id,
-                county=allocation.county,
-                factor=allocation.factor,
-                pollutant=allocation.pollutant,
-                year=allocation.year,
-                amount=allocation.amount,
-                charged=allocation.charged,
-                unit=unit_of(allocation.factor),
-                used_on=on,
-            ),
-            subject=allocation.id,
-            county=allocation.county,
-            actor=principal.actor,
-            sequence=allocation.version,
-            key=allocation.project_id,
+        await _emit_allocation_event(
+            uow.emit, allocation, principal.actor, ev.FactorUsed, used_on=on
         )
     return allocation
-
-
-async def get_allocation(
-    session: AsyncSession, principal: Principal, allocation_id: str
-) -> Allocation:
-    allocation = await session.get(Allocation, allocation_id)
-    if allocation is None:
-        raise NotFound(f"allocation {allocation_id} not found")
-    access.ensure_readable(principal, allocation.county, f"allocation {allocation_id}")
-    return allocation
-
-
-@dataclass(frozen=True)
-class AllocationFilter:
-    project_id: str | None = None
-    pool_id: str | None = None
-    county: str | None = None
-    factor: Factor | None = None
-    year: int | None = None
-    status: AllocationStatus | None = None
-    advance: bool | None = None
-
-
-async def list_allocations(
-    session: AsyncSession, principal: Principal, f: AllocationFilter, limit: int, offset: int
-) -> tuple[list[Allocation], int]:
-    county = access.county_filter(principal, f.county)
-    if f.county is not None and county != f.county:
-        return [], 0
-    query = select(Allocation)
-    conditions: list[Any] = []
-    if county is not None:
-        conditions.append(Allocation.county == county)
-    if f.project_id is not None:
-        conditions.append(Allocation.project_id == f.project_id)
-    if f.pool_id is not None:
-        conditions.append(Allocation.pool_id == f.pool_id)
-    if f.factor is not None:
-        conditions.append(Allocation.factor == f.factor)
-    if f.year is not None:
-        conditions.append(Allocation.year == f.year)
-    if f.status is not None:
-        conditions.append(Allocation.status == f.status)
-    if f.advance is not None:
-        conditions.append(Allocation.advance.is_(f.advance))
-    query = query.where(*conditions)
-    return await paginate(
-        session, query.order_by(Allocation.created_at, Allocation.id), limit, offset
-    )
 
 
 # ---------------------------------------------------------------- funds
@@ -699,11 +478,7 @@ async def register_credit_demand(
                 CreditDemand.project_id == project.id, CreditDemand.year == year
             )
         )
-        if existing is not None:
-            raise RuleViolation(
-                f"project {project.id} already has a credit demand for {year} ({existing})",
-                existing=existing,
-            )
+        credit.check_first_demand(project.id, year, existing)
         demand = CreditDemand(
             id=_new_id(),
             project_id=project.id,
@@ -719,31 +494,16 @@ async def register_credit_demand(
         session.add(demand)
         try:
             await session.flush()
-        except IntegrityError as exc:
+        except IntegrityError as exc:  # a concurrent twin won the unique key
             raise RuleViolation(
                 f"project {project.id} already has a credit demand for {year}"
             ) from exc
-        await uow.emit(
-            ev.CreditDemanded(
-                demand_id=demand.id,
-                project_id=project.id,
-                county=project.county,
-                year=year,
-                amount=amount,
-            ),
-            subject=demand.id,
-            county=project.county,
-            actor=principal.actor,
-            sequence=demand.version,
-            key=project.id,
-        )
+        await _emit_credit_event(uow, demand, principal.actor, ev.CreditDemanded, amount=amount)
     return demand
 
 
 async def _demand_for_write(session: AsyncSession, demand_id: str) -> CreditDemand:
-    demand = await session.scalar(
-        select(CreditDemand).where(CreditDemand.id == demand_id).with_for_update()
-    )
+    demand = await session.get(CreditDemand, demand_id, with_for_update=True)
     if demand is None:
         raise NotFound(f"credit demand {demand_id} not found")
     return demand
@@ -752,7 +512,12 @@ async def _demand_for_write(session: AsyncSession, demand_id: str) -> CreditDema
 async def grant_credit(
     uow: UnitOfWork, principal: Principal, demand_id: str, body: GrantIn
 ) -> CreditGrant:
-    def record(demand: CreditDemand, amount: Decimal, on: dt.date) -> tuple[CreditGrant, Any]:
+    """A bank's grant (授信) against a demand, under the demand's row lock."""
+    principal.require_commander()
+    amount = to_canonical(Measure.FUNDS, body.amount, body.unit, "amount")
+    on = body.date or today_in_shanghai()
+    async with uow:
+        demand = await _demand_for_write(uow.session, demand_id)
         credit.check_grant(demand.amount, demand.granted, amount)
         demand.granted += amount
         grant = CreditGrant(
@@ -764,29 +529,30 @@ async def grant_credit(
             recorded_by=principal.actor,
             created_at=utcnow(),
         )
-        return grant, ev.CreditGranted(
-            demand_id=demand.id,
+        uow.session.add(grant)
+        await _emit_credit_event(
+            uow,
+            demand,
+            principal.actor,
+            ev.CreditGranted,
             grant_id=grant.id,
-            project_id=demand.project_id,
-            county=demand.county,
-            year=demand.year,
             bank=grant.bank,
             amount=amount,
             granted_total=demand.granted,
             granted_on=on,
         )
-
-    return await _change_credit(
-        uow, principal, demand_id, body.amount, body.unit, body.date, record
-    )
+    return grant
 
 
 async def disburse_credit(
     uow: UnitOfWork, principal: Principal, demand_id: str, body: DisbursementIn
 ) -> CreditDisbursement:
-    def record(
-        demand: CreditDemand, amount: Decimal, on: dt.date
-    ) -> tuple[CreditDisbursement, Any]:
+    """A bank's disbursement (放款) of credit granted, under the demand's row lock."""
+    principal.require_commander()
+    amount = to_canonical(Measure.FUNDS, body.amount, body.unit, "amount")
+    on = body.date or today_in_shanghai()
+    async with uow:
+        demand = await _demand_for_write(uow.session, demand_id)
         credit.check_disbursement(demand.granted, demand.disbursed, amount)
         demand.disbursed += amount
         disbursement = CreditDisbursement(
@@ -797,206 +563,37 @@ async def disburse_credit(
             recorded_by=principal.actor,
             created_at=utcnow(),
         )
-        return disbursement, ev.CreditDisbursed(
-            demand_id=demand.id,
+        uow.session.add(disbursement)
+        await _emit_credit_event(
+            uow,
+            demand,
+            principal.actor,
+            ev.CreditDisbursed,
             disbursement_id=disbursement.id,
-            project_id=demand.project_id,
-            county=demand.county,
-            year=demand.year,
             amount=amount,
             disbursed_total=demand.disbursed,
             disbursed_on=on,
         )
-
-    return await _change_credit(
-        uow, principal, demand_id, body.amount, body.unit, body.date, record
-    )
+    return disbursement
 
 
-_Record = TypeVar("_Record", CreditGrant, CreditDisbursement)
-
-
-async def _change_credit(
-    uow: UnitOfWork,
-    principal: Principal,
-    demand_id: str,
-    amount_given: Decimal,
-    unit: str | None,
-    on: dt.date | None,
-    record: Callable[[CreditDemand, Decimal, dt.date], tuple[_Record, Any]],
-) -> _Record:
-    """A bank's grant or disbursement against a demand, under the demand's row lock: `record`
-    checks the rule, changes the demand's total and gives the row and its event."""
-    principal.require_commander()
-    amount = to_canonical(Measure.FUNDS, amount_given, unit, "amount")
-    async with uow:
-        demand = await _demand_for_write(uow.session, demand_id)
-        row, payload = record(demand, amount, on or today_in_shanghai())
-        uow.session.add(row)
-        await uow.session.flush()
-        await uow.emit(
-            payload,
-            subject=demand.id,
+async def _emit_credit_event(
+    uow: UnitOfWork, demand: CreditDemand, actor: str, event: type[ev.FactorsEvent], **facts: Any
+) -> None:
+    """A demand's event, after its change is flushed (so `sequence` is the new version): the
+    demand, its project, county and year, and the `facts` of its kind."""
+    await uow.session.flush()
+    await uow.emit(
+        event(
+            demand_id=demand.id,
+            project_id=demand.project_id,
             county=demand.county,
-            actor=principal.actor,
-            sequence=demand.version,
-            key=demand.project_id,
-        )
-    return row
-
-
-async def get_demand(
-    session: AsyncSession, principal: Principal, demand_id: str
-) -> tuple[CreditDemand, list[CreditGrant], list[CreditDisbursement]]:
-    demand = await session.get(CreditDemand, demand_id)
-    if demand is None:
-        raise NotFound(f"credit demand {demand_id} not found")
-    access.ensure_readable(principal, demand.county, f"credit demand {demand_id}")
-    grants = await session.scalars(
-        select(CreditGrant)
-        .where(CreditGrant.demand_id == demand.id)
-        .order_by(CreditGrant.created_at, CreditGrant.id)
+            year=demand.year,
+            **facts,
+        ),
+        subject=demand.id,
+        county=demand.county,
+        actor=actor,
+        sequence=demand.version,
+        key=demand.project_id,
     )
-    disbursements = await session.scalars(
-        select(CreditDisbursement)
-        .where(CreditDisbursement.demand_id == demand.id)
-        .order_by(CreditDisbursement.created_at, CreditDisbursement.id)
-    )
-    return demand, list(grants.all()), list(disbursements.all())
-
-
-async def list_demands(
-    session: AsyncSession,
-    principal: Principal,
-    project_id: str | None,
-    county: str | None,
-    year: int | None,
-    limit: int,
-    offset: int,
-) -> tuple[list[CreditDemand], int]:
-    own = access.county_filter(principal, county)
-    if county is not None and own != county:
-        return [], 0
-    query = select(CreditDemand)
-    if own is not None:
-        query = query.where(CreditDemand.county == own)
-    if project_id is not None:
-        query = query.where(CreditDemand.project_id == project_id)
-    if year is not None:
-        query = query.where(CreditDemand.year == year)
-    return await paginate(
-        session, query.order_by(CreditDemand.created_at, CreditDemand.id), limit, offset
-    )
-
-
-@dataclass(frozen=True)
-class CreditRow:
-    county: str
-    projects: int
-    demanded: Decimal
-    granted: Decimal
-    disbursed: Decimal
-
-
-async def credit_by_county(
-    session: AsyncSession, principal: Principal, year: int
-) -> list[CreditRow]:
-    query = (
-        select(
-            CreditDemand.county,
-            func.count(func.distinct(CreditDemand.project_id)),
-            func.sum(CreditDemand.amount),
-            func.sum(CreditDemand.granted),
-            func.sum(CreditDemand.disbursed),
-        )
-        .where(CreditDemand.year == year)
-        .group_by(CreditDemand.county)
-        .order_by(CreditDemand.county)
-    )
-    own = access.county_filter(principal, None)
-    if own is not None:
-        query = query.where(CreditDemand.county == own)
-    return [
-        CreditRow(county, int(n), Decimal(d), Decimal(g), Decimal(x))
-        for county, n, d, g, x in (await session.execute(query)).all()
-    ]
-
-
-# ---------------------------------------------------------------- factor summary
-@dataclass(frozen=True)
-class PoolTotals:
-    factor: str
-    pollutant: str | None
-    amount: Decimal
-    allocated: Decimal
-    advance: Decimal
-    released: Decimal
-
-
-@dataclass(frozen=True)
-class CountyTotals:
-    factor: str
-    pollutant: str | None
-    county: str
-    allocated: Decimal
-    advance: Decimal
-    released: Decimal
-    allocations: int
-
-
-async def factor_totals(
-    session: AsyncSession, principal: Principal, year: int
-) -> tuple[list[PoolTotals], list[CountyTotals]]:
-    """Per factor (and pollutant): the pools of `year` summed; and per county what its
-    projects drew from them (charged amounts, as the pools bear them)."""
-    pools = await session.execute(
-        select(
-            Pool.factor,
-            Pool.pollutant,
-            func.sum(Pool.amount),
-            func.sum(Pool.allocated),
-            func.sum(Pool.advance_allocated),
-            func.sum(Pool.released),
-        )
-        .where(Pool.year == year)
-        .group_by(Pool.factor, Pool.pollutant)
-    )
-    # a used allocation (已使用) stays drawn; only a released one went back to its pool
-    drawn = Allocation.status != AllocationStatus.RELEASED
-    zero = Decimal(0)
-    county_query = (
-        select(
-            Allocation.factor,
-            Allocation.pollutant,
-            Allocation.county,
-            func.sum(case((drawn, Allocation.charged), else_=zero)),
-            func.sum(case((drawn & Allocation.advance, Allocation.charged), else_=zero)),
-            func.sum(case((~drawn, Allocation.charged), else_=zero)),
-            func.count(),
-        )
-        .where(Allocation.year == year)
-        .group_by(Allocation.factor, Allocation.pollutant, Allocation.county)
-        .order_by(Allocation.county)
-    )
-    own = access.county_filter(principal, None)
-    if own is not None:
-        county_query = county_query.where(Allocation.county == own)
-    return (
-        [
-            PoolTotals(f, p, Decimal(a), Decimal(al), Decimal(adv), Decimal(rel))
-            for f, p, a, al, adv, rel in pools.all()
-        ],
-        [
-            CountyTotals(f, p, c, Decimal(al), Decimal(adv), Decimal(rel), int(n))
-            for f, p, c, al, adv, rel, n in (await session.execute(county_query)).all()
-        ],
-    )
-
-
-# ---------------------------------------------------------------- demo / projection helpers
-async def count_pools(session: AsyncSession) -> int:
-    return int(await session.scalar(select(func.count()).select_from(Pool)) or 0)
-
-
-async def known_projects(session: AsyncSession) -> Sequence[ProjectView]:
-    return (await session.scalars(select(ProjectView).order_by(ProjectView.id))).all()

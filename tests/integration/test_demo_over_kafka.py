@@ -14,9 +14,9 @@ from sqlalchemy import func, select
 from services.factors import main as factors_main
 from services.factors.models import ProjectView
 from services.registry import service as registry_service
+from services.registry.demo import DEMO_LOADER
 from services.registry.main import SERVICE as REGISTRY
 from services.registry.schemas import ProjectCreate
-from services.registry.seed import DEMO_LOADER
 from shared.migrations import upgrade
 from shared.regions import load_region_table
 from shared.runtime import open_runtime
@@ -48,7 +48,7 @@ async def test_published_before_any_worker_and_caught_up_over_kafka(
                 runtime.uow(),
                 DEMO_LOADER,
                 ProjectCreate(
-                    name=f"演示项目{n}", county="371602", track="implementation", total_investment=1
+                    name=f"演示项目{n}", county="371602", track="implementation", total_investment="1"
                 ),
                 regions,
             )

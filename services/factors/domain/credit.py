@@ -26,3 +26,12 @@ def check_disbursement(granted: Decimal, disbursed: Decimal, amount: Decimal) ->
             f"disbursements may not exceed the credit granted ({format_amount(granted)}); {format_amount(left)} remains",
             remaining=format_amount(left),
         )
+
+
+def check_first_demand(project_id: str, year: int, existing: str | None) -> None:
+    """A project registers one credit demand a year; `existing` is the one it has, if any."""
+    if existing is not None:
+        raise RuleViolation(
+            f"project {project_id} already has a credit demand for {year} ({existing})",
+            existing=existing,
+        )

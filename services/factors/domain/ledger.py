@@ -17,13 +17,16 @@ below a cut may not exceed the pool less every fence kept for levels above that 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Protocol
 
-from services.factors.domain.vocabulary import Pollutant, Scope
+from services.factors.domain.units import Measure, storable, to_canonical
+from services.factors.domain.vocabulary import Factor, Pollutant, Scope
 from shared.amounts import format_amount
-from shared.errors import RuleViolation
+from shared.errors import InvalidInput, RuleViolation
 from shared.events.catalogue.registry import Level
 
 # rank 1 is served first; None (not on the key list) comes last
@@ -49,6 +52,35 @@ def city_replacement_ratio(pollutant: Pollutant, air: Decimal, water: Decimal) -
     pollutants in Binzhou, 1:1 for COD and NH3-N); a source may set a stricter one, never a
     looser one."""
     return air if pollutant in AIR_POLLUTANTS else water
+
+
+def source_ratio(
+    pollutant: Pollutant, requested: Decimal | None, air: Decimal, water: Decimal
+) -> Decimal:
+    """The ratio a new replacement source is registered at: the city's for its pollutant, or
+    a stricter one it names."""
+    city = city_replacement_ratio(pollutant, air, water)
+    if requested is not None and requested < city:
+        message = (
+            f"the city replaces {pollutant} at {city}:1 at least; "
+            f"a source may not set {requested}:1"
+        )
+        raise InvalidInput(message, errors=[{"field": "ratio", "message": message}])
+    return requested or city
+
+
+def pool_key(factor: str, pollutant: str | None, year: int, scope: str) -> str:
+    """There is one pool per factor, pollutant, year and scope: this is its unique key."""
+    return f"{factor}:{pollutant or '-'}:{year}:{scope}"
+
+
+def check_new_pool(key_taken: bool, scope: str, what: str, year: int) -> None:
+    """One pool per factor, pollutant, year and scope (`pool_key`)."""
+    if key_taken:
+        raise RuleViolation(
+            f"a {scope} {what} pool for {year} exists; "
+            "there is one pool per factor, pollutant, year and scope"
+        )
 
 
 def rank_of(level: str | None) -> int:
@@ -106,6 +138,29 @@ class PoolState:
         return self.amount * self.advance_share / 100
 
 
+class PoolBook(Protocol):
+    """A pool's running totals."""
+
+    allocated: Decimal
+    advance_allocated: Decimal
+    released: Decimal
+
+
+def book_draw(pool: PoolBook, charge: Decimal, advance: bool) -> None:
+    """A draw adds its charge to what the pool has allocated, and to its advances if it is one."""
+    pool.allocated += charge
+    if advance:
+        pool.advance_allocated += charge
+
+
+def book_release(pool: PoolBook, charge: Decimal, advance: bool) -> None:
+    """A release gives its charge back: allocated (and advances) shrink, released grows."""
+    pool.allocated -= charge
+    if advance:
+        pool.advance_allocated -= charge
+    pool.released += charge
+
+
 def validate_fences(amount: Decimal, fences: Sequence[RingFence]) -> list[str]:
     """Problems with a pool's ring-fences, as messages (empty when fine)."""
     problems = []
@@ -118,6 +173,46 @@ def validate_fences(amount: Decimal, fences: Sequence[RingFence]) -> list[str]:
             f"the ring-fences keep {format_amount(total)}, more than the pool's {format_amount(amount)}"
         )
     return problems
+
+
+def ring_fences(
+    measure: Measure, amount: Decimal, given: Sequence[tuple[Level, Decimal]], unit: str | None
+) -> list[RingFence]:
+    """A new pool's ring-fences, each `(min_level, amount in unit)`, in the canonical unit;
+    InvalidInput on `ring_fences` naming every problem `validate_fences` finds."""
+    fences = [
+        RingFence(level, to_canonical(measure, value, unit, f"ring_fences[{i}].amount"))
+        for i, (level, value) in enumerate(given)
+    ]
+    problems = validate_fences(amount, fences)
+    if problems:
+        raise InvalidInput(
+            "; ".join(problems), errors=[{"field": "ring_fences", "message": p} for p in problems]
+        )
+    return fences
+
+
+def is_advance(asked: bool, pool_year: int, today: dt.date) -> bool:
+    """A draw is an advance (预支) when asked for, and always on a pool of a year to come."""
+    return asked or pool_year > today.year
+
+
+def check_replacement_terms(factor: Factor, source_id: str | None, ratio: Decimal | None) -> None:
+    """A pollutant allocation names its replacement source; no other allocation takes a source
+    or a ratio."""
+    if factor is Factor.POLLUTANT and source_id is None:
+        message = "a pollutant allocation names its replacement source (source_id)"
+        raise InvalidInput(message, errors=[{"field": "source_id", "message": message}])
+    if factor is not Factor.POLLUTANT and (source_id is not None or ratio is not None):
+        message = "only pollutant allocations take a replacement source and ratio"
+        raise InvalidInput(message, errors=[{"field": "source_id", "message": message}])
+
+
+def check_source_pollutant(source: str, pool: str | None) -> None:
+    """A source replaces the pollutant it freed, and only in that pollutant's pool."""
+    if source != pool:
+        message = f"the source frees {source}, the pool is for {pool}"
+        raise InvalidInput(message, errors=[{"field": "source_id", "message": message}])
 
 
 def check_eligible(scope: Scope, level: str | None) -> None:
@@ -160,3 +255,39 @@ def replacement_ratio(source_ratio: Decimal, requested: Decimal | None) -> Decim
             f"the replacement ratio may not be below the source's {format_amount(source_ratio)}:1",
         )
     return requested
+
+
+def replacement_charge(ratio: Decimal, amount: Decimal) -> Decimal:
+    """What a pollutant allocation of `amount` costs its pool and its source: `ratio` × amount,
+    which the ledger must hold exactly (InvalidInput on `amount` otherwise)."""
+    return storable(
+        Measure.POLLUTANT, ratio * amount, "amount", f"{ratio}:1 replacement of {amount} is "
+    )
+
+
+@dataclass(frozen=True)
+class SourceState:
+    """A replacement source as a draw sees it: what it freed (吨/年) and how much of that its
+    allocations are already charged."""
+
+    name: str
+    amount: Decimal
+    used: Decimal
+
+    @property
+    def remaining(self) -> Decimal:
+        return self.amount - self.used
+
+
+def check_source_covers(
+    source: SourceState, ratio: Decimal, amount: Decimal, charge: Decimal
+) -> None:
+    """A source's freed emissions are replaced once: the charges drawn on it (ratio × amount
+    each) may not pass what it freed. The 409 says how much it has left."""
+    if source.used + charge > source.amount:
+        left = format_amount(source.remaining)
+        raise RuleViolation(
+            f"the replacement source {source.name} has {left} t/yr left; "
+            f"{format_amount(ratio)}:1 replacement of {amount} needs {format_amount(charge)}",
+            remaining=left,
+        )

@@ -95,3 +95,8 @@ def storable(measure: Measure, value: Decimal, field: str, said: str = "") -> De
         message = f"{value} {CANONICAL[measure]} is too large"
         raise InvalidInput(message, errors=[{"field": field, "message": message}])
     return value
+
+
+def unit_of(factor: str) -> str:
+    """The canonical unit a factor's amounts are kept and answered in."""
+    return CANONICAL[Measure(factor)]

@@ -1,10 +1,27 @@
-"""Loads the demo's factor figures through the same use cases an API call runs, once the
-factors projection has caught up on the registry's demo events (`kuaiche up --demo` publishes
-them before this runs), so every pool, allocation and credit line has its event."""
+"""The factors demo (`kuaiche up --demo`): the Binzhou 2020 figures (要素跟着项目走) loaded
+through the same use cases an API call runs, once the factors projection has caught up on the
+registry's demo events, so every pool, allocation and credit line has its event.
+
+From the source article (DOMAIN.md's seed figures), in `binzhou_2020.json`:
+- the province's coordinated land pool covers the 10 provincial major construction projects'
+  1,928 亩 of new land quota;
+- 13 other provincial projects (3 preparation, 6 preferred, 4 investment-attraction), 52 city key
+  and 6 city infrastructure projects got 3,603 亩 in advance (预支) from the quota the province
+  issued the city for 2019: 81.6% of it, so that quota is 4,415 亩;
+- 44 projects with credit needs were granted 17.4 亿元 (174,000 万元) of credit.
+The rest (the city's 2020 land, energy, pollutant and water pools, the replacement sources with
+2:1 replacement for air pollutants, credit demanded and disbursed) is ours and only plausible.
+"""
 
 from __future__ import annotations
 
-from services.factors import demo, service
+import json
+from importlib import resources
+from typing import Any
+
+from services.factors import queries, service
+from services.factors.config import FactorsConfig
+from services.factors.demo.plan import KnownProject, build
 from services.factors.schemas import (
     AllocationCreate,
     CreditDemandCreate,
@@ -17,28 +34,38 @@ from shared.auth import Principal, Role
 from shared.runtime import Runtime
 
 DEMO_LOADER = Principal(subject="demo-loader", role=Role.COMMANDER)
+DATA = "binzhou_2020.json"
+
+
+def demo_data() -> dict[str, Any]:
+    return json.loads(resources.files(__name__).joinpath(DATA).read_text(encoding="utf-8"))
 
 
 async def load_demo(runtime: Runtime) -> str:
     await runtime.catch_up()
     async with runtime.session_factory() as session:
-        if await service.count_pools(session):
+        if await queries.count_pools(session):
             return "factors: pools already present; demo not loaded again"
         projects = [
-            demo.KnownProject(p.id, p.name or "", p.county, p.level)
-            for p in await service.known_projects(session)
+            KnownProject(p.id, p.name or "", p.county, p.level)
+            for p in await queries.known_projects(session)
             if not p.withdrawn
         ]
     if not projects:
         return "factors: no projects known from the registry; demo not loaded"
-    plan = demo.build(projects)
+    plan = build(demo_data(), projects)
+    config: FactorsConfig = runtime.config
 
     source_ids: dict[str, str] = {}
     for source in plan.sources:
         created = await service.create_source(
-            runtime.uow(), DEMO_LOADER, SourceCreate.model_validate(source.body)
+            runtime.uow(),
+            DEMO_LOADER,
+            SourceCreate.model_validate(source.body),
+            air_ratio=config.air_replacement_ratio,
+            water_ratio=config.water_replacement_ratio,
         )
-        source_ids[source.name] = created.id
+        source_ids[source.key] = created.id
     allocations = 0
     for pool in plan.pools:
         created_pool = await service.create_pool(
@@ -61,7 +88,7 @@ async def load_demo(runtime: Runtime) -> str:
         demand = await service.register_credit_demand(
             runtime.uow(),
             DEMO_LOADER,
-            CreditDemandCreate(project_id=line.project_id, amount=line.demand, year=2020),
+            CreditDemandCreate(project_id=line.project_id, amount=line.demand, year=line.year),
         )
         for bank, amount, on in line.grants:
             await service.grant_credit(
