@@ -7,7 +7,7 @@ fixed instant through the same door production uses.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 
@@ -402,7 +402,13 @@ async def get_round(round_id: RoundId, session: DbSession, _: CurrentUser) -> Ro
 
 
 # ---------------------------------------------------------------- calendar
-@router.get("/calendar/add-workdays", response_model=WorkdayAnswer)
+# A year that neither the package nor an upload covers is 409 (`missing_year`), never guessed.
+UNKNOWN_YEAR: dict[int | str, dict[str, Any]] = {
+    409: {"description": "the working-day calendar of a year needed is not known"}
+}
+
+
+@router.get("/calendar/add-workdays", response_model=WorkdayAnswer, responses=UNKNOWN_YEAR)
 async def add_workdays(
     session: DbSession,
     _: CurrentUser,
@@ -412,7 +418,7 @@ async def add_workdays(
     return WorkdayAnswer(date=await queries.add_workdays(session, start, days))
 
 
-@router.get("/calendar/{year}", response_model=CalendarYearPublic)
+@router.get("/calendar/{year:int}", response_model=CalendarYearPublic, responses=UNKNOWN_YEAR)
 async def calendar_year(year: Year, session: DbSession, _: CurrentUser) -> CalendarYearPublic:
     calendar = await queries.load_calendar(session)
     schedule = calendar.schedule(year)  # CalendarUnavailable (409) when nothing covers it
@@ -430,7 +436,7 @@ async def calendar_year(year: Year, session: DbSession, _: CurrentUser) -> Calen
     )
 
 
-@router.put("/calendar/{year}", response_model=CalendarYearPublic)
+@router.put("/calendar/{year:int}", response_model=CalendarYearPublic)
 async def upload_calendar(
     year: Year, body: CalendarUpload, uow: Uow, user: CurrentUser, now: Now
 ) -> CalendarYearPublic:

@@ -18,9 +18,15 @@ from services.issues.domain.enums import Category, Colour, Complexity, Source, S
 from shared.fields import BusinessDate, InputModel
 from shared.rates import Rate
 
-Text200 = Annotated[str, Field(min_length=1, max_length=200)]
-Text2000 = Annotated[str, Field(min_length=1, max_length=2000)]
-Text4000 = Annotated[str, Field(min_length=1, max_length=4000)]
+# Inputs are stripped of surrounding whitespace, so a required text must hold a character
+# that is not whitespace (str.strip also takes \x1c-\x1f and \x85, which a JSON Schema \s
+# does not): the pattern says so to clients.
+# NUL is refused everywhere (InputModel), which the patterns say as well.
+NOT_BLANK = r"^[^\x00]*[^\s\x1c-\x1f\x85\x00][^\x00]*$"
+NO_NUL = r"^[^\x00]*$"
+Text200 = Annotated[str, Field(min_length=1, max_length=200, pattern=NOT_BLANK)]
+Text2000 = Annotated[str, Field(min_length=1, max_length=2000, pattern=NOT_BLANK)]
+Text4000 = Annotated[str, Field(min_length=1, max_length=4000, pattern=NOT_BLANK)]
 
 
 class _Input(InputModel):
@@ -29,7 +35,20 @@ class _Input(InputModel):
 
 # ---------------------------------------------------------------- inputs
 class IssueCreate(_Input):
-    """POST /v1/issues: a problem of a project the service knows (from the registry)."""
+    """POST /v1/issues: a problem of a project the service knows (from the registry). A problem
+    from a supervision round names its round, and only such a problem does (the schema's
+    if/then/else says so too)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": {
+                "properties": {"source": {"const": Source.SUPERVISION_ROUND.value}},
+                "required": ["source"],
+            },
+            "then": {"required": ["round_id"], "properties": {"round_id": {"type": "string"}}},
+            "else": {"properties": {"round_id": {"type": "null"}}},
+        }
+    )
 
     project_id: Annotated[str, Field(min_length=1, max_length=36)]
     category: Category
@@ -57,7 +76,9 @@ class AssignIn(_Input):
     """交办: the responsible unit, optional co-units, and (general problems) working days."""
 
     unit: Text200
-    co_units: Annotated[list[Text200], Field(max_length=20)] = Field(default_factory=list)
+    co_units: Annotated[
+        list[Text200], Field(max_length=20, json_schema_extra={"uniqueItems": True})
+    ] = Field(default_factory=list)
     working_days: int | None = Field(None, description="general: 3–5, default 5; complex: omit")
 
     @field_validator("co_units")
@@ -86,8 +107,22 @@ class ResolveIn(_Input):
 
 
 class FeedbackIn(_Input):
+    """反馈: a rejection says what is still wrong (the schema's if/then says so too)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": {"properties": {"accepted": {"const": False}}, "required": ["accepted"]},
+            "then": {
+                "required": ["comment"],
+                "properties": {"comment": {"type": "string", "pattern": NOT_BLANK}},
+            },
+        }
+    )
+
     accepted: bool
-    comment: Annotated[str, Field(max_length=2000)] | None = Field(None, validate_default=True)
+    comment: Annotated[str, Field(max_length=2000, pattern=NO_NUL)] | None = Field(
+        None, validate_default=True
+    )
 
     @field_validator("comment")
     @classmethod
@@ -98,8 +133,22 @@ class FeedbackIn(_Input):
 
 
 class CloseIn(_Input):
+    """销号: a deferral says why (the schema's if/then says so too)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": {"properties": {"verdict": {"const": "deferred"}}, "required": ["verdict"]},
+            "then": {
+                "required": ["note"],
+                "properties": {"note": {"type": "string", "pattern": NOT_BLANK}},
+            },
+        }
+    )
+
     verdict: Verdict
-    note: Annotated[str, Field(max_length=2000)] | None = Field(None, validate_default=True)
+    note: Annotated[str, Field(max_length=2000, pattern=NO_NUL)] | None = Field(
+        None, validate_default=True
+    )
 
     @field_validator("note")
     @classmethod
@@ -122,7 +171,7 @@ class RoundCreate(_Input):
     name: Text200
     started_on: BusinessDate
     ended_on: BusinessDate | None = None
-    note: Annotated[str, Field(max_length=2000)] | None = None
+    note: Annotated[str, Field(max_length=2000, pattern=NO_NUL)] | None = None
 
     @field_validator("ended_on")
     @classmethod
@@ -137,9 +186,9 @@ class CalendarUpload(_Input):
     """A year's State Council schedule: weekdays off (holidays, bridge days) and the weekend
     days that are make-up working days 调休."""
 
-    holidays: Annotated[list[BusinessDate], Field(max_length=366)]
+    holidays: Annotated[list[BusinessDate], Field(min_length=1, max_length=366)]
     workdays: Annotated[list[BusinessDate], Field(max_length=366)] = Field(default_factory=list)
-    note: Annotated[str, Field(max_length=500)] | None = Field(
+    note: Annotated[str, Field(max_length=500, pattern=NO_NUL)] | None = Field(
         None, description="e.g. the notice's number 国办发明电〔2026〕N号"
     )
 

@@ -140,7 +140,9 @@ async def report_issue(
         s = uow.session
         project = await s.get(ProjectView, data.project_id)
         if project is None:
-            raise InvalidInput(
+            # 409, not 422: whether a project is known is the projection's current state (one
+            # registered just now may not have arrived yet), not something the input breaks.
+            raise RuleViolation(
                 f"project {data.project_id} is not known: problems are reported for projects "
                 "of the registry (one registered just now may take a moment to arrive)",
                 errors=[{"field": "project_id", "message": "unknown project"}],
@@ -152,7 +154,7 @@ async def report_issue(
                 "no new problems are taken for it"
             )
         if data.round_id is not None and await s.get(Round, data.round_id) is None:
-            raise InvalidInput(
+            raise RuleViolation(
                 f"supervision round {data.round_id} does not exist",
                 errors=[{"field": "round_id", "message": "unknown round"}],
             )

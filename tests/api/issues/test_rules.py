@@ -133,7 +133,7 @@ async def test_a_problem_for_an_unknown_project_is_refused(issues) -> None:
     r = await issues.client.post(
         "/v1/issues", json=issue_body("no-such-project"), headers=COMMANDER
     )
-    body = assert_problem(r, 422, "is not known")
+    body = assert_problem(r, 409, "is not known")
     assert body["errors"][0]["field"] == "project_id"
     assert await outbox_count(issues) == before
 
@@ -224,7 +224,7 @@ async def test_a_round_that_does_not_exist_is_refused(issues) -> None:
         json=issue_body(project, source="supervision_round", round_id="nope"),
         headers=COMMANDER,
     )
-    assert_problem(r, 422, "does not exist")
+    assert_problem(r, 409, "does not exist")
 
 
 @pytest.mark.parametrize(
