@@ -7,7 +7,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, File, Header, Query, Response, UploadFile, status
+from fastapi import APIRouter, File, Header, Path, Query, Response, UploadFile, status
 
 from services.registry import access, queries, service
 from services.registry.domain.enums import LEVEL_LABELS, STAGE_LABELS, Level, Stage, Track
@@ -15,7 +15,8 @@ from services.registry.domain.milestones import days_overdue
 from services.registry.importing import columns, mapping
 from services.registry.models import ListChange, Milestone, MonthlyReport, Project
 from services.registry.schemas import (
-    Created,
+    PERIOD_PATTERN,
+    AuditEvent,
     DivisionPublic,
     ImportResult,
     ListChangeIn,
@@ -29,7 +30,7 @@ from services.registry.schemas import (
     ProgressPublic,
     ProjectCodeInfo,
     ProjectCreate,
-    ProjectPage,
+    ProjectDetail,
     ProjectPublic,
     ProjectUpdate,
     RegionPublic,
@@ -41,12 +42,13 @@ from services.registry.schemas import (
 from shared.clock import today_in_shanghai
 from shared.errors import InvalidInput, NotFound, PreconditionRequired
 from shared.http.app import CurrentUser, DbSession, RuntimeDep, Uow
+from shared.http.conventions import DEFAULT_LIMIT, Limit, Offset, Page, created, set_etag
 from shared.regions import RegionTable, load_region_table
 
 router = APIRouter(prefix="/v1", tags=["registry"])
 
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
-MAX_OFFSET = 1_000_000
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def regions_of(runtime: RuntimeDep) -> RegionTable:
@@ -94,10 +96,6 @@ def _public(p: Project, regions: RegionTable) -> ProjectPublic:
     )
 
 
-def _etag(response: Response, project: Project) -> None:
-    response.headers["ETag"] = f'"{project.version}"'
-
-
 @router.get("/regions", response_model=RegionPublic)
 async def regions(runtime: RuntimeDep, _: CurrentUser) -> RegionPublic:
     table = regions_of(runtime)
@@ -127,17 +125,40 @@ async def region(code: str, runtime: RuntimeDep, _: CurrentUser) -> DivisionPubl
     )
 
 
-@router.post("/projects", status_code=status.HTTP_201_CREATED, response_model=Created)
+async def _detail(session: DbSession, project: Project, regions: RegionTable) -> ProjectDetail:
+    history = await queries.stage_history(session, project.id)
+    return ProjectDetail(
+        **_public(project, regions).model_dump(),
+        stage_history=[
+            StageChangePublic(
+                from_stage=Stage(h.from_stage) if h.from_stage else None,
+                to_stage=Stage(h.to_stage),
+                date=h.date,
+                reason=h.reason,
+                actor=h.actor,
+                at=h.at,
+            )
+            for h in history
+        ],
+    )
+
+
+@router.post("/projects", status_code=status.HTTP_201_CREATED, response_model=ProjectDetail)
 async def create_project(
-    body: ProjectCreate, uow: Uow, user: CurrentUser, runtime: RuntimeDep, response: Response
-) -> Created:
-    project = await service.register_project(uow, user, body, regions_of(runtime))
-    response.headers["Location"] = f"/v1/projects/{project.id}"
-    _etag(response, project)
-    return Created(id=project.id, version=project.version)
+    body: ProjectCreate,
+    uow: Uow,
+    session: DbSession,
+    user: CurrentUser,
+    runtime: RuntimeDep,
+    response: Response,
+) -> ProjectDetail:
+    table = regions_of(runtime)
+    project = await service.register_project(uow, user, body, table)
+    created(response, f"/v1/projects/{project.id}", project.version)
+    return await _detail(session, project, table)
 
 
-@router.get("/projects", response_model=ProjectPage)
+@router.get("/projects", response_model=Page[ProjectPublic])
 async def list_projects(
     session: DbSession,
     user: CurrentUser,
@@ -149,9 +170,9 @@ async def list_projects(
     track: Track | None = None,
     tag: str | None = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
-) -> ProjectPage:
+    limit: Limit = DEFAULT_LIMIT,
+    offset: Offset = 0,
+) -> Page[ProjectPublic]:
     table = regions_of(runtime)
     items, total = await queries.list_projects(
         session,
@@ -169,10 +190,14 @@ async def list_projects(
         limit,
         offset,
     )
-    return ProjectPage(items=[_public(p, table) for p in items], total=total)
+    return Page[ProjectPublic](items=[_public(p, table) for p in items], total=total)
 
 
-@router.get("/projects/import/template")
+@router.get(
+    "/projects/import/template",
+    response_class=Response,
+    responses={200: {"description": "the ledger template", "content": {XLSX: {}, "text/csv": {}}}},
+)
 async def import_template(
     _: CurrentUser, format: Annotated[str, Query(pattern="^(xlsx|csv)$")] = "xlsx"
 ) -> Response:
@@ -184,7 +209,7 @@ async def import_template(
         )
     return Response(
         columns.ledger_template_xlsx(),
-        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        media_type=XLSX,
         headers={"Content-Disposition": 'attachment; filename="kuaiche-ledger-template.xlsx"'},
     )
 
@@ -206,49 +231,30 @@ async def import_ledger(
     return ImportResult(imported=len(projects), ids=[p.id for p in projects])
 
 
-@router.get("/projects/{project_id}")
+@router.get("/projects/{project_id}", response_model=ProjectDetail)
 async def get_project(
     project_id: str, session: DbSession, user: CurrentUser, runtime: RuntimeDep, response: Response
-) -> dict:
+) -> ProjectDetail:
     project = await queries.get_project(session, user, project_id)
-    _etag(response, project)
-    history = await queries.stage_history(session, project_id)
-    body = _public(project, regions_of(runtime)).model_dump(mode="json")
-    body["stage_history"] = [
-        StageChangePublic(
-            from_stage=Stage(h.from_stage) if h.from_stage else None,
-            to_stage=Stage(h.to_stage),
-            date=h.date,
-            reason=h.reason,
-            actor=h.actor,
-            at=h.at,
-        ).model_dump(mode="json")
-        for h in history
-    ]
-    return body
+    set_etag(response, project.version)
+    return await _detail(session, project, regions_of(runtime))
 
 
-@router.get("/projects/{project_id}/history")
+@router.get("/projects/{project_id}/history", response_model=Page[AuditEvent])
 async def project_history(
     project_id: str,
     session: DbSession,
     user: CurrentUser,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
-) -> dict:
+    limit: Limit = DEFAULT_LIMIT,
+    offset: Offset = 0,
+) -> Page[AuditEvent]:
     """The audit trail: every change of the project as the event it emitted (who, when, what)."""
     events, total = await queries.audit_trail(session, user, project_id, limit, offset)
     items = [
-        {
-            "type": e.type,
-            "sequence": e.sequence,
-            "actor": e.actor,
-            "time": e.time.isoformat(),
-            "data": e.data,
-        }
+        AuditEvent(type=e.type, sequence=e.sequence, actor=e.actor, time=e.time, data=e.data)
         for e in events
     ]
-    return {"items": items, "total": total}
+    return Page[AuditEvent](items=items, total=total)
 
 
 def _parse_if_match(header: str | None) -> int:
@@ -264,7 +270,6 @@ def _parse_if_match(header: str | None) -> int:
     return int(value)
 
 
-
 @router.patch("/projects/{project_id}", response_model=ProjectPublic)
 async def patch_project(
     project_id: str,
@@ -277,7 +282,7 @@ async def patch_project(
 ) -> ProjectPublic:
     expected = _parse_if_match(if_match)
     project = await service.update_project(uow, user, project_id, expected, body)
-    _etag(response, project)
+    set_etag(response, project.version)
     return _public(project, regions_of(runtime))
 
 
@@ -291,7 +296,7 @@ async def move_stage(
     response: Response,
 ) -> ProjectPublic:
     project = await service.move_stage(uow, user, project_id, body)
-    _etag(response, project)
+    set_etag(response, project.version)
     return _public(project, regions_of(runtime))
 
 
@@ -329,9 +334,22 @@ def _report(r: MonthlyReport) -> ReportPublic:
     response_model=ReportPublic,
 )
 async def submit_report(
-    project_id: str, body: ReportIn, uow: Uow, user: CurrentUser
+    project_id: str, body: ReportIn, uow: Uow, user: CurrentUser, response: Response
 ) -> ReportPublic:
-    return _report(await service.submit_report(uow, user, project_id, body))
+    project, report = await service.submit_report(uow, user, project_id, body)
+    answer = _report(report)
+    created(response, f"/v1/projects/{project_id}/reports/{answer.period}", project.version)
+    return answer
+
+
+@router.get("/projects/{project_id}/reports/{period}", response_model=ReportPublic)
+async def get_report(
+    project_id: str,
+    period: Annotated[str, Path(pattern=PERIOD_PATTERN, description="YYYY-MM")],
+    session: DbSession,
+    user: CurrentUser,
+) -> ReportPublic:
+    return _report(await queries.get_report(session, user, project_id, period))
 
 
 @router.get("/projects/{project_id}/progress", response_model=ProgressPublic)
@@ -379,9 +397,19 @@ def _milestone(m: Milestone, today: dt.date) -> MilestonePublic:
     response_model=MilestonePublic,
 )
 async def add_milestone(
-    project_id: str, body: MilestoneIn, uow: Uow, user: CurrentUser
+    project_id: str, body: MilestoneIn, uow: Uow, user: CurrentUser, response: Response
 ) -> MilestonePublic:
-    return _milestone(await service.add_milestone(uow, user, project_id, body), today_in_shanghai())
+    project, milestone = await service.add_milestone(uow, user, project_id, body)
+    created(response, f"/v1/projects/{project_id}/milestones/{milestone.id}", project.version)
+    return _milestone(milestone, today_in_shanghai())
+
+
+@router.get("/projects/{project_id}/milestones/{milestone_id}", response_model=MilestonePublic)
+async def get_milestone(
+    project_id: str, milestone_id: str, session: DbSession, user: CurrentUser
+) -> MilestonePublic:
+    milestone = await queries.get_milestone(session, user, project_id, milestone_id)
+    return _milestone(milestone, today_in_shanghai())
 
 
 @router.patch("/projects/{project_id}/milestones/{milestone_id}", response_model=MilestonePublic)
@@ -394,15 +422,20 @@ async def update_milestone(
     )
 
 
-@router.get("/projects/{project_id}/milestones")
+@router.get("/projects/{project_id}/milestones", response_model=Page[MilestonePublic])
 async def list_milestones(
-    project_id: str, session: DbSession, user: CurrentUser, overdue: bool | None = None
-) -> dict:
+    project_id: str,
+    session: DbSession,
+    user: CurrentUser,
+    overdue: bool | None = None,
+    limit: Limit = DEFAULT_LIMIT,
+    offset: Offset = 0,
+) -> Page[MilestonePublic]:
     today = today_in_shanghai()
     items = [_milestone(m, today) for m in await queries.list_milestones(session, user, project_id)]
     if overdue is not None:
         items = [m for m in items if m.overdue == overdue]
-    return {"items": [m.model_dump(mode="json") for m in items], "total": len(items)}
+    return Page[MilestonePublic](items=items[offset : offset + limit], total=len(items))
 
 
 def _list_change(c: ListChange) -> ListChangePublic:
@@ -415,22 +448,42 @@ def _list_change(c: ListChange) -> ListChangePublic:
     response_model=ListChangePublic,
 )
 async def change_list(
-    project_id: str, body: ListChangeIn, uow: Uow, user: CurrentUser
+    project_id: str, body: ListChangeIn, uow: Uow, user: CurrentUser, response: Response
 ) -> ListChangePublic:
-    return _list_change(await service.change_list(uow, user, project_id, body))
+    project, change = await service.change_list(uow, user, project_id, body)
+    created(response, f"/v1/projects/{project_id}/list-changes/{change.id}", project.version)
+    return _list_change(change)
 
 
-@router.get("/projects/{project_id}/list-changes")
-async def project_list_changes(project_id: str, session: DbSession, user: CurrentUser) -> dict:
-    items = await queries.list_changes(session, user, project_id, None)
-    return {"items": [_list_change(c).model_dump(mode="json") for c in items], "total": len(items)}
+@router.get("/projects/{project_id}/list-changes/{change_id}", response_model=ListChangePublic)
+async def get_list_change(
+    project_id: str,
+    change_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    session: DbSession,
+    user: CurrentUser,
+) -> ListChangePublic:
+    return _list_change(await queries.get_list_change(session, user, project_id, change_id))
 
 
-@router.get("/list-changes")
+@router.get("/projects/{project_id}/list-changes", response_model=Page[ListChangePublic])
+async def project_list_changes(
+    project_id: str,
+    session: DbSession,
+    user: CurrentUser,
+    limit: Limit = DEFAULT_LIMIT,
+    offset: Offset = 0,
+) -> Page[ListChangePublic]:
+    items, total = await queries.list_changes(session, user, project_id, None, limit, offset)
+    return Page[ListChangePublic](items=[_list_change(c) for c in items], total=total)
+
+
+@router.get("/list-changes", response_model=Page[ListChangePublic])
 async def all_list_changes(
     session: DbSession,
     user: CurrentUser,
     year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
-) -> dict:
-    items = await queries.list_changes(session, user, None, year)
-    return {"items": [_list_change(c).model_dump(mode="json") for c in items], "total": len(items)}
+    limit: Limit = DEFAULT_LIMIT,
+    offset: Offset = 0,
+) -> Page[ListChangePublic]:
+    items, total = await queries.list_changes(session, user, None, year, limit, offset)
+    return Page[ListChangePublic](items=[_list_change(c) for c in items], total=total)

@@ -199,9 +199,51 @@ async def list_milestones(
     )
 
 
+async def get_milestone(
+    session: AsyncSession, principal: Principal, project_id: str, milestone_id: str
+) -> Milestone:
+    await get_project(session, principal, project_id)
+    milestone = await session.get(Milestone, milestone_id)
+    if milestone is None or milestone.project_id != project_id:
+        raise NotFound(f"milestone {milestone_id} not found")
+    return milestone
+
+
+async def get_report(
+    session: AsyncSession, principal: Principal, project_id: str, period: str
+) -> MonthlyReport:
+    await get_project(session, principal, project_id)
+    year, month = parse_period(period)
+    report = await session.scalar(
+        select(MonthlyReport).where(
+            MonthlyReport.project_id == project_id,
+            MonthlyReport.year == year,
+            MonthlyReport.month == month,
+        )
+    )
+    if report is None:
+        raise NotFound(f"no report of project {project_id} for {period}")
+    return report
+
+
+async def get_list_change(
+    session: AsyncSession, principal: Principal, project_id: str, change_id: int
+) -> ListChange:
+    await get_project(session, principal, project_id)
+    change = await session.get(ListChange, change_id)
+    if change is None or change.project_id != project_id:
+        raise NotFound(f"list change {change_id} not found")
+    return change
+
+
 async def list_changes(
-    session: AsyncSession, principal: Principal, project_id: str | None, year: int | None
-) -> list[ListChange]:
+    session: AsyncSession,
+    principal: Principal,
+    project_id: str | None,
+    year: int | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[ListChange], int]:
     query = select(ListChange).join(Project, Project.id == ListChange.project_id)
     if project_id is not None:
         await get_project(session, principal, project_id)
@@ -213,6 +255,6 @@ async def list_changes(
         query = query.where(
             ListChange.effective_date.between(dt.date(year, 1, 1), dt.date(year, 12, 31))
         )
-    return list(
-        (await session.scalars(query.order_by(ListChange.effective_date, ListChange.id))).all()
+    return await paginate(
+        session, query.order_by(ListChange.effective_date, ListChange.id), limit, offset
     )

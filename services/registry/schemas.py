@@ -6,23 +6,35 @@ Amounts are Decimal and travel as JSON strings (万元 unless said otherwise).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from decimal import Decimal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from services.registry.domain.enums import Level, ListChangeKind, Stage, Track
-from shared.amounts import Amount, NonNegativeAmount
+from shared.amounts import Amount, NonNegativeAmount, decimal_string
 from shared.fields import BusinessDate, InputModel
 from shared.rates import Rate
 
+# A coordinate as the column holds it (NUMERIC(10, 6)): degrees with at most 6 decimal places.
+LNG_PATTERN = r"^-?(180(\.0{1,6})?|(1[0-7]\d|[1-9]?\d)(\.\d{1,6})?)$"
+LAT_PATTERN = r"^-?(90(\.0{1,6})?|[1-8]?\d(\.\d{1,6})?)$"
+Longitude = Annotated[
+    Decimal, *decimal_string(LNG_PATTERN, "117.9708", "-180 to 180, at most 6 decimal places")
+]
+Latitude = Annotated[
+    Decimal, *decimal_string(LAT_PATTERN, "37.3817", "-90 to 90, at most 6 decimal places")
+]
+
 
 class Location(InputModel):
+    """Travels as decimal strings, in the canonical text ("117.9708" as sent, not the column's
+    "117.970800")."""
+
     model_config = ConfigDict(extra="forbid")
 
-    # Amount: the canonical decimal text ("117.9708", as sent), not the column's "117.970800";
-    # digits as the column holds them, Numeric(10, 6)
-    lng: Annotated[Amount, Field(ge=-180, le=180, max_digits=10, decimal_places=6)]
-    lat: Annotated[Amount, Field(ge=-90, le=90, max_digits=10, decimal_places=6)]
+    lng: Longitude
+    lat: Latitude
 
 
 class ProjectFields(InputModel):
@@ -124,16 +136,6 @@ class ProjectPublic(BaseModel):
     updated_at: dt.datetime
 
 
-class ProjectPage(BaseModel):
-    items: list[ProjectPublic]
-    total: int
-
-
-class Created(BaseModel):
-    id: str
-    version: int
-
-
 class StageMoveIn(InputModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -149,6 +151,22 @@ class StageChangePublic(BaseModel):
     reason: str | None
     actor: str
     at: dt.datetime
+
+
+class ProjectDetail(ProjectPublic):
+    """One project as GET /v1/projects/{id} (and its creation) answers it."""
+
+    stage_history: list[StageChangePublic]
+
+
+class AuditEvent(BaseModel):
+    """A change of the project as the event it emitted."""
+
+    type: str
+    sequence: int
+    actor: str | None
+    time: dt.datetime
+    data: dict[str, Any]
 
 
 class PlanIn(InputModel):
@@ -168,10 +186,16 @@ class PlanPublic(BaseModel):
     version: int
 
 
+# What the domain's parse_period accepts, for the schema; the domain's check speaks when it fails.
+PERIOD_PATTERN = r"^(199\d|20\d\d|2100)-(0[1-9]|1[0-2])$"
+
+
 class ReportIn(InputModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    period: Annotated[str, Field(description="YYYY-MM")]
+    period: Annotated[
+        str, Field(description="YYYY-MM", json_schema_extra={"pattern": PERIOD_PATTERN})
+    ]
     ytd_investment: NonNegativeAmount
     month_investment: NonNegativeAmount
     started: bool = False

@@ -412,7 +412,7 @@ async def set_plan(
 
 async def submit_report(
     uow: UnitOfWork, principal: Principal, project_id: str, data: ReportIn
-) -> MonthlyReport:
+) -> tuple[Project, MonthlyReport]:
     year, month = parse_period(data.period)
     async with uow:
         project = await _load_for_write(uow.session, principal, project_id)
@@ -480,13 +480,13 @@ async def submit_report(
                 correction_note=data.correction_note,
             ),
         )
-        return report
+        return project, report
 
 
 # ---------------------------------------------------------------- milestones (配档表)
 async def add_milestone(
     uow: UnitOfWork, principal: Principal, project_id: str, data: MilestoneIn
-) -> Milestone:
+) -> tuple[Project, Milestone]:
     async with uow:
         project = await _load_for_write(uow.session, principal, project_id)
         refuse_if_withdrawn(Stage(project.stage), project.id, "a milestone")
@@ -504,7 +504,7 @@ async def add_milestone(
         uow.session.add(milestone)
         await _touch(uow.session, project)
         await _emit_milestone(uow, project, principal, milestone)
-        return milestone
+        return project, milestone
 
 
 async def update_milestone(
@@ -552,7 +552,7 @@ async def _emit_milestone(
 # ---------------------------------------------------------------- list changes (增补/调整/退出)
 async def change_list(
     uow: UnitOfWork, principal: Principal, project_id: str, data: ListChangeIn
-) -> ListChange:
+) -> tuple[Project, ListChange]:
     principal.require_commander()
     async with uow:
         project = await _load_for_write(uow.session, principal, project_id)
@@ -586,4 +586,4 @@ async def change_list(
                 effective_date=change.effective_date,
             ),
         )
-        return change
+        return project, change

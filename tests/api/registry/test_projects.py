@@ -43,7 +43,7 @@ def _floats(value: Any, path: str = "$") -> list[str]:
 
 
 # ---------------------------------------------------------------- create
-async def test_create_answers_201_with_id_version_location_and_etag(registry):
+async def test_create_answers_201_with_the_project_its_location_and_etag(registry):
     before = await outbox_count(registry)
     body = project_body(
         code=unique_code(),
@@ -54,12 +54,13 @@ async def test_create_answers_201_with_id_version_location_and_etag(registry):
     r = await registry.client.post("/v1/projects", json=body, headers=COMMANDER)
     assert r.status_code == 201, r.text
     created = r.json()
-    assert set(created) == {"id", "version"}
     assert created["version"] == 1
     assert r.headers["location"] == f"/v1/projects/{created['id']}"
     assert r.headers["etag"] == '"1"'
 
     project = await read_project(registry, created["id"])
+    assert created == project  # the answer is the project as GET shows it
+    assert [h["reason"] for h in project["stage_history"]] == ["registered"]
     for field in ("name", "county", "level", "track", "code", "owner", "leader", "industry"):
         assert project[field] == body[field], field
     assert project["stage"] == "planning"
@@ -89,7 +90,7 @@ async def test_a_project_without_level_is_in_the_library_but_not_key(registry):
 
 async def test_amounts_travel_as_decimal_strings_never_floats(registry):
     project = await create_project(
-        registry, total_investment="12000.50", location={"lng": 117.5, "lat": 37.25}
+        registry, total_investment="12000.50", location={"lng": "117.5", "lat": "37.25"}
     )
     assert project["total_investment"] == "12000.5"
     assert _floats(project) == []
