@@ -1,9 +1,11 @@
-"""The overdue scan on real PostgreSQL: two scanners at once (two worker replicas, each with
-its own engine) flag every newly overdue problem exactly once, and a rerun flags nothing."""
+"""The overdue scan on real PostgreSQL and Kafka: two scanners at once (two worker replicas,
+each with its own engine and bus) flag every newly overdue problem exactly once, a rerun flags
+nothing, and the relay puts exactly one overdue event per problem on the broker."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import uuid
 from collections import Counter
@@ -15,11 +17,11 @@ from sqlalchemy import func, insert, select
 from services.issues import service
 from services.issues.main import SERVICE
 from services.issues.models import Issue, IssueMove, ProjectView, outbox
-from shared.bus.inprocess import InProcessBus
 from shared.events.envelope import CloudEvent
+from shared.events.topics import dead_letter_topic
 from shared.migrations import upgrade
 from shared.runtime import open_runtime
-from tests.conftest import create_database, make_settings
+from tests.conftest import create_database, make_settings, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -86,12 +88,14 @@ async def _seed(session_factory) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 async def test_two_concurrent_scanners_flag_each_overdue_problem_exactly_once(
-    postgres_server: str, tmp_path: Path
+    postgres_server: str, kafka_bootstrap: str, tmp_path: Path
 ) -> None:
+    topic = f"kuaiche.it.{uuid.uuid4().hex[:10]}.issues"
+    definition = dataclasses.replace(SERVICE, topic=topic)
     url = await create_database(postgres_server)
-    await upgrade(SERVICE, url)
-    settings = make_settings("issues", url, tmp_path)
-    replicas = [await open_runtime(SERVICE, settings, InProcessBus()) for _ in range(2)]
+    await upgrade(definition, url)
+    settings = make_settings("issues", url, tmp_path, kafka_bootstrap)
+    replicas = [await open_runtime(definition, settings) for _ in range(2)]
     try:
         overdue = await _seed(replicas[0].session_factory)
         flagged = await asyncio.gather(
@@ -131,6 +135,26 @@ async def test_two_concurrent_scanners_flag_each_overdue_problem_exactly_once(
                 .where(outbox.c.type == "kuaiche.issue.overdue.v1")
             )
         assert events == PROBLEMS
+
+        # Both replicas' relays at once: each overdue event reaches the broker exactly once.
+        await replicas[0].bus.ensure_topics([topic, dead_letter_topic(topic)])
+        await asyncio.gather(*(rt.publish_all() for rt in replicas))
+        reader = replicas[0].bus.consumer(f"it-reader-{uuid.uuid4().hex[:8]}", [topic])
+        await reader.start()
+        seen: Counter[str] = Counter()
+        try:
+
+            async def all_arrived() -> bool:
+                for m in await reader.fetch(timeout=1.0):
+                    event = CloudEvent.from_json(m.value)
+                    if event.type == "kuaiche.issue.overdue.v1":
+                        seen[event.subject or ""] += 1
+                return sum(seen.values()) >= PROBLEMS
+
+            await wait_until(all_arrived, timeout=60)
+        finally:
+            await reader.stop()
+        assert set(seen) == set(overdue) and set(seen.values()) == {1}
     finally:
         for rt in replicas:
             await rt.close()

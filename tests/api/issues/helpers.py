@@ -189,3 +189,9 @@ async def get(svc: IssuesApp, issue_id: str, headers: dict | None = None) -> dic
     r = await svc.client.get(f"/v1/issues/{issue_id}", headers=headers or COMMANDER)
     assert r.status_code == 200, r.text
     return r.json()
+
+
+def ok_json(r: httpx.Response) -> Any:
+    """The body of a 200 answer, after checking that it is one."""
+    assert r.status_code == 200, r.text
+    return r.json()

@@ -23,6 +23,7 @@ from tests.api.issues.helpers import (
     known_project,
     move,
     ok,
+    ok_json,
     outbox_count,
     report,
 )
@@ -63,7 +64,7 @@ async def test_a_department_sees_only_the_problems_assigned_to_it(issues) -> Non
         await issues.client.get(f"/v1/issues/{land}", headers=department_token(WATER_BUREAU)),
         404,
     )
-    stats = (await issues.client.get("/v1/issues/stats", headers=dept)).json()
+    stats = ok_json(await issues.client.get("/v1/issues/stats", headers=dept))
     assert stats["collected"] == 1
 
 

@@ -15,6 +15,7 @@ from tests.api.issues.helpers import (
     known_project,
     move,
     ok,
+    ok_json,
     outbox_count,
     report,
 )
@@ -35,9 +36,9 @@ async def add(issues, start: str, days: int):  # type: ignore[no-untyped-def]
 
 
 async def test_add_workdays_follows_the_official_calendar(issues) -> None:
-    assert (await add(issues, "2020-09-30", 1)).json() == {"date": "2020-10-09"}
-    assert (await add(issues, "2020-09-25", 1)).json() == {"date": "2020-09-27"}
-    assert (await add(issues, "2025-01-27", 1)).json() == {"date": "2025-02-05"}
+    assert ok_json(await add(issues, "2020-09-30", 1)) == {"date": "2020-10-09"}
+    assert ok_json(await add(issues, "2020-09-25", 1)) == {"date": "2020-09-27"}
+    assert ok_json(await add(issues, "2025-01-27", 1)) == {"date": "2025-02-05"}
 
 
 @pytest.mark.parametrize(
@@ -91,10 +92,10 @@ async def test_a_year_nobody_covers_is_refused_until_its_schedule_is_uploaded(is
     assert r.status_code == 200, r.text
     assert r.json()["source"] == "uploaded" and r.json()["workdays"] == ["2027-01-03"]
 
-    assert (await add(issues, "2026-12-28", 5)).json() == {"date": "2027-01-04"}
+    assert ok_json(await add(issues, "2026-12-28", 5)) == {"date": "2027-01-04"}
     body = await ok(issues, iid, "assign", {"unit": LAND_BUREAU})
     assert body["deadline"] == "2027-01-04"
-    got = (await issues.client.get("/v1/calendar/2027", headers=VIEWER)).json()
+    got = ok_json(await issues.client.get("/v1/calendar/2027", headers=VIEWER))
     assert got["source"] == "uploaded" and got["note"] == SCHEDULE_2027["note"]
     assert got["uploaded_by"] == "commander:dev-commander"
 
@@ -104,11 +105,11 @@ async def test_a_year_nobody_covers_is_refused_until_its_schedule_is_uploaded(is
     )
     assert r.status_code == 200
     # 29, 30, 31 December, then no make-up Sunday and the 4th off: 5 and 6 January.
-    assert (await add(issues, "2026-12-28", 5)).json() == {"date": "2027-01-06"}
+    assert ok_json(await add(issues, "2026-12-28", 5)) == {"date": "2027-01-06"}
 
 
 async def test_a_covered_year_reads_from_the_package(issues) -> None:
-    got = (await issues.client.get("/v1/calendar/2020", headers=VIEWER)).json()
+    got = ok_json(await issues.client.get("/v1/calendar/2020", headers=VIEWER))
     assert got["source"] == "package"
     assert got["workdays"] == [
         "2020-01-19",

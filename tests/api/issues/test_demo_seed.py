@@ -17,6 +17,7 @@ from services.issues.main import SERVICE as ISSUES
 from services.issues.models import Issue, ProjectView
 from services.registry.main import SERVICE as REGISTRY
 from shared.bus.inprocess import InProcessBus
+from tests.api.issues.helpers import ok_json
 from tests.conftest import COMMANDER, make_settings, start_service
 
 
@@ -63,7 +64,7 @@ async def test_the_demo_learns_projects_from_events_and_reads_88_3_percent(
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=iss_app), base_url="http://issues"
         ) as client:
-            stats = (await client.get("/v1/issues/stats", headers=COMMANDER)).json()
+            stats = ok_json(await client.get("/v1/issues/stats", headers=COMMANDER))
             assert stats["collected"] == 222 and stats["resolved"] == 196
             assert stats["resolution_rate"] == "88.3"
             assert stats["overdue"] == 6
@@ -72,7 +73,7 @@ async def test_the_demo_learns_projects_from_events_and_reads_88_3_percent(
             on_time = stats["on_time_rate"]
             assert on_time is not None and 80 < float(on_time) < 100
 
-            rounds = (await client.get("/v1/rounds", headers=COMMANDER)).json()
+            rounds = ok_json(await client.get("/v1/rounds", headers=COMMANDER))
             assert [r["number"] for r in rounds["items"]] == [1, 2, 3, 4]
             assert sum(r["issues"] for r in rounds["items"]) > 0
 

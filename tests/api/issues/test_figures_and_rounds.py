@@ -14,6 +14,7 @@ from tests.api.issues.helpers import (
     department_token,
     known_project,
     ok,
+    ok_json,
     report,
 )
 from tests.conftest import COMMANDER, VIEWER
@@ -73,7 +74,7 @@ async def test_resolution_rate_is_rounded_half_up_to_one_decimal(issues) -> None
         await report(issues, project, category="funds")
     await ok(issues, first, "assign", {"unit": LAND_BUREAU})
     await ok(issues, first, "resolve", {"resolution": "done"})
-    stats = (await issues.client.get("/v1/issues/stats", headers=COMMANDER)).json()
+    stats = ok_json(await issues.client.get("/v1/issues/stats", headers=COMMANDER))
     assert stats["collected"] == 16 and stats["resolved"] == 1
     assert stats["resolution_rate"] == "6.3"
     assert stats["on_time_rate"] == "100.0"
@@ -169,6 +170,6 @@ async def test_supervision_rounds(issues) -> None:
     iid = await report(issues, project, source="supervision_round", round_id=round_id)
     await report(issues, project)
     assert await ids(issues, round_id=round_id) == {iid}
-    rounds = (await issues.client.get("/v1/rounds", headers=VIEWER)).json()
+    rounds = ok_json(await issues.client.get("/v1/rounds", headers=VIEWER))
     assert rounds["total"] == 1 and rounds["items"][0]["issues"] == 1
     assert rounds["items"][0]["name"] == "第一轮巡回督导"
