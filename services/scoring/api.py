@@ -4,15 +4,16 @@ hand theirs in through the same door production uses."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Response, status
 
-from services.scoring import queries, readmodel, service
+from services.scoring import queries, service
 from services.scoring.domain.exposure import Colour, ExposureKind, Thresholds
 from services.scoring.domain.scheme import SchemeBody
 from services.scoring.readmodel import Feed
 from services.scoring.schemas import (
+    EpochList,
     EpochPublic,
     ExposureList,
     PublicationIn,
@@ -26,6 +27,7 @@ from services.scoring.schemas import (
 )
 from shared.fields import MAX_YEAR, MIN_YEAR
 from shared.http.app import CurrentUser, DbSession, RuntimeDep, Uow
+from shared.http.conventions import DEFAULT_LIMIT, Limit, Offset, created, set_etag
 from shared.regions import RegionTable, load_region_table
 
 router = APIRouter(prefix="/v1", tags=["scoring"])
@@ -33,6 +35,10 @@ router = APIRouter(prefix="/v1", tags=["scoring"])
 Year = Annotated[int, Query(ge=MIN_YEAR, le=MAX_YEAR)]
 Month = Annotated[int, Query(ge=1, le=12)]
 SchemeVersion = Annotated[str | None, Query(max_length=40, alias="scheme")]
+# A route that reads a JSON body answers 400 when the body is not JSON at all.
+BODY_PROBLEMS: dict[int | str, dict[str, Any]] = {400: {"description": "The body is not JSON"}}
+# A publication never changes once made: its ETag is always version 1.
+PUBLICATION_VERSION = 1
 
 
 def get_thresholds(runtime: RuntimeDep) -> Thresholds:
@@ -63,9 +69,13 @@ async def list_scorecards(
     year: Year,
     month: Month,
     scheme: SchemeVersion = None,
+    limit: Limit = DEFAULT_LIMIT,
+    offset: Offset = 0,
 ) -> ScorecardList:
     period = queries.period_of(year, month)
-    return await queries.scorecards(session, user, period, thresholds, regions, scheme)
+    return await queries.scorecards(
+        session, user, period, thresholds, regions, scheme, limit, offset
+    )
 
 
 @router.get("/scorecards/{county}", response_model=ScorecardPublic)
@@ -92,9 +102,11 @@ async def get_ranking(
     year: Year,
     month: Month,
     scheme: SchemeVersion = None,
+    limit: Limit = DEFAULT_LIMIT,
+    offset: Offset = 0,
 ) -> RankingPublic:
     period = queries.period_of(year, month)
-    return await queries.ranking(session, user, period, thresholds, regions, scheme)
+    return await queries.ranking(session, user, period, thresholds, regions, scheme, limit, offset)
 
 
 @router.get("/exposure", response_model=ExposureList)
@@ -107,15 +119,21 @@ async def get_exposure(
     year: Year,
     month: Month,
     colour: Colour | None = None,
+    limit: Limit = DEFAULT_LIMIT,
+    offset: Offset = 0,
 ) -> ExposureList:
     period = queries.period_of(year, month)
-    return await queries.exposure(session, user, period, thresholds, regions, kind, colour)
+    return await queries.exposure(
+        session, user, period, thresholds, regions, kind, colour, limit, offset
+    )
 
 
 # ---- the assessment method
 @router.get("/schemes", response_model=SchemeList)
-async def list_schemes(user: CurrentUser, session: DbSession) -> SchemeList:
-    return SchemeList(items=await queries.list_schemes(session))
+async def list_schemes(
+    user: CurrentUser, session: DbSession, limit: Limit = DEFAULT_LIMIT, offset: Offset = 0
+) -> SchemeList:
+    return await queries.list_schemes(session, limit, offset)
 
 
 @router.get("/schemes/{version}", response_model=SchemePublic)
@@ -125,7 +143,7 @@ async def get_scheme(
     return await queries.get_scheme(session, version)
 
 
-@router.put("/schemes/{version}", response_model=SchemePublic)
+@router.put("/schemes/{version}", response_model=SchemePublic, responses=BODY_PROBLEMS)
 async def put_scheme(
     user: CurrentUser,
     uow: Uow,
@@ -139,7 +157,9 @@ async def put_scheme(
 
 
 # ---- publications (通报): frozen snapshots
-@router.post("/publications", response_model=PublicationPublic, status_code=201)
+@router.post(
+    "/publications", response_model=PublicationPublic, status_code=201, responses=BODY_PROBLEMS
+)
 async def publish(
     user: CurrentUser,
     uow: Uow,
@@ -152,7 +172,7 @@ async def publish(
     publication = await service.publish(
         uow, user, period, body.scheme, body.note, thresholds, regions
     )
-    response.headers["Location"] = f"/v1/publications/{publication.id}"
+    created(response, f"/v1/publications/{publication.id}", PUBLICATION_VERSION)
     return publication
 
 
@@ -161,26 +181,30 @@ async def list_publications(
     user: CurrentUser,
     session: DbSession,
     year: Annotated[int | None, Query(ge=MIN_YEAR, le=MAX_YEAR)] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    limit: Limit = DEFAULT_LIMIT,
+    offset: Offset = 0,
 ) -> PublicationPage:
     return await queries.list_publications(session, year, limit, offset)
 
 
 @router.get("/publications/{publication_id}", response_model=PublicationPublic)
 async def get_publication(
-    user: CurrentUser, session: DbSession, publication_id: Annotated[str, Path(max_length=36)]
+    user: CurrentUser,
+    session: DbSession,
+    response: Response,
+    publication_id: Annotated[str, Path(max_length=36)],
 ) -> PublicationPublic:
+    set_etag(response, PUBLICATION_VERSION)
     return await queries.get_publication(session, user, publication_id)
 
 
 # ---- administration: the read model
-@router.get("/admin/epochs", response_model=list[EpochPublic])
-async def list_epochs(user: CurrentUser, session: DbSession) -> list[EpochPublic]:
+@router.get("/admin/epochs", response_model=EpochList)
+async def list_epochs(
+    user: CurrentUser, session: DbSession, limit: Limit = DEFAULT_LIMIT, offset: Offset = 0
+) -> EpochList:
     user.require_commander()
-    return [
-        EpochPublic.model_validate(e, from_attributes=True) for e in await readmodel.epochs(session)
-    ]
+    return await queries.list_epochs(session, limit, offset)
 
 
 @router.post("/admin/rebuild", response_model=EpochPublic)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,6 +20,7 @@ from services.scoring.domain.ranking import Score, score
 from services.scoring.domain.scheme import DEFAULT_SCHEME, DEFAULT_VERSION, SchemeBody
 from services.scoring.models import (
     AllocationView,
+    Epoch,
     GrantView,
     PlanView,
     ProblemView,
@@ -29,6 +30,8 @@ from services.scoring.models import (
     Scheme,
 )
 from services.scoring.schemas import (
+    EpochList,
+    EpochPublic,
     ExposureItem,
     ExposureList,
     FactorSupportPublic,
@@ -38,6 +41,7 @@ from services.scoring.schemas import (
     PublicationSummary,
     RankingEntry,
     RankingPublic,
+    SchemeList,
     SchemePublic,
     ScorecardList,
     ScorecardPublic,
@@ -50,6 +54,7 @@ from shared.errors import InvalidInput, NotFound
 from shared.rates import format_rate
 from shared.regions import RegionTable
 
+T = TypeVar("T")
 
 # ---- periods and schemes
 def period_of(year: int, month: int, today: dt.date | None = None) -> Period:
@@ -102,13 +107,20 @@ def scheme_public(version: str, body: SchemeBody, row: Scheme | None = None) -> 
     )
 
 
-async def list_schemes(session: AsyncSession) -> list[SchemePublic]:
+def page(items: Sequence[T], limit: int, offset: int) -> list[T]:
+    """One page of a list computed whole (the ten divisions' cards, an exposure list)."""
+    return list(items[offset : offset + limit])
+
+
+async def list_schemes(session: AsyncSession, limit: int, offset: int) -> SchemeList:
+    """The built-in default first, then the stored ones by `effective_from` and version."""
     rows = (
         await session.scalars(select(Scheme).order_by(Scheme.effective_from, Scheme.version))
     ).all()
-    return [scheme_public(DEFAULT_VERSION, DEFAULT_SCHEME)] + [
+    schemes = [scheme_public(DEFAULT_VERSION, DEFAULT_SCHEME)] + [
         scheme_public(r.version, SchemeBody.model_validate(r.body), r) for r in rows
     ]
+    return SchemeList(items=page(schemes, limit, offset), total=len(schemes))
 
 
 async def get_scheme(session: AsyncSession, version: str) -> SchemePublic:
@@ -267,16 +279,20 @@ async def scorecards(
     period: Period,
     thresholds: Thresholds,
     regions: RegionTable,
-    scheme_version: str | None = None,
+    scheme_version: str | None,
+    limit: int,
+    offset: int,
 ) -> ScorecardList:
-    """The cards of the divisions the principal may see."""
+    """The cards of the divisions the principal may see, in the ranking's order."""
     counties = access.divisions_visible(principal, list(regions.codes))
     result = await scored(session, period, thresholds, regions, scheme_version)
+    cards = result.cards(counties)
     return ScorecardList(
         year=period.year,
         month=period.month,
         scheme_version=result.version,
-        items=result.cards(counties),
+        items=page(cards, limit, offset),
+        total=len(cards),
     )
 
 
@@ -304,13 +320,20 @@ async def ranking(
     period: Period,
     thresholds: Thresholds,
     regions: RegionTable,
-    scheme_version: str | None = None,
+    scheme_version: str | None,
+    limit: int,
+    offset: int,
 ) -> RankingPublic:
     """The live ranking of every division (the command office's until it is published)."""
     access.ensure_live_ranking(principal)
     result = await scored(session, period, thresholds, regions, scheme_version)
+    ranked = result.ranking()
     return RankingPublic(
-        year=period.year, month=period.month, scheme_version=result.version, items=result.ranking()
+        year=period.year,
+        month=period.month,
+        scheme_version=result.version,
+        items=page(ranked, limit, offset),
+        total=len(ranked),
     )
 
 
@@ -321,14 +344,30 @@ async def exposure(
     thresholds: Thresholds,
     regions: RegionTable,
     kind: ExposureKind,
-    colour: Colour | None = None,
+    colour: Colour | None,
+    limit: int,
+    offset: int,
 ) -> ExposureList:
     """One exposure list of the divisions the principal may see, of one colour if asked."""
     counties = access.divisions_visible(principal, list(regions.codes))
     result = await scored(session, period, thresholds, regions)
     items = [i for i in result.exposure(kind, counties) if colour is None or i.colour == colour]
     return ExposureList(
-        kind=kind, year=period.year, month=period.month, items=items, total=len(items)
+        kind=kind,
+        year=period.year,
+        month=period.month,
+        items=page(items, limit, offset),
+        total=len(items),
+    )
+
+
+async def list_epochs(session: AsyncSession, limit: int, offset: int) -> EpochList:
+    """The read model's epochs, the latest first."""
+    rows, total = await paginate(
+        session, select(Epoch).order_by(Epoch.number.desc()), limit, offset
+    )
+    return EpochList(
+        items=[EpochPublic.model_validate(e, from_attributes=True) for e in rows], total=total
     )
 
 

@@ -13,7 +13,7 @@ from services.scoring.domain.exposure import Colour, ExposureKind
 from services.scoring.domain.scheme import Indicator, RewardTier
 from services.scoring.models import EpochState
 from shared.amounts import Amount
-from shared.fields import MAX_YEAR, MIN_YEAR
+from shared.fields import MAX_YEAR, MIN_YEAR, InputModel
 
 Points = Annotated[
     Decimal,
@@ -64,6 +64,7 @@ class ScorecardList(BaseModel):
     month: int
     scheme_version: str
     items: list[ScorecardPublic]
+    total: int = Field(ge=0, description="how many cards match, over all pages")
 
 
 class RankingEntry(BaseModel):
@@ -79,6 +80,7 @@ class RankingPublic(BaseModel):
     month: int
     scheme_version: str
     items: list[RankingEntry]
+    total: int = Field(ge=0, description="how many divisions are ranked, over all pages")
 
 
 class ExposureItem(BaseModel):
@@ -101,7 +103,7 @@ class ExposureList(BaseModel):
     total: int
 
 
-class PublicationIn(BaseModel):
+class PublicationIn(InputModel):
     model_config = ConfigDict(extra="forbid")
     year: int = Field(ge=MIN_YEAR, le=MAX_YEAR)
     month: int = Field(ge=1, le=12)
@@ -137,6 +139,7 @@ class SchemePublic(BaseModel):
 
 class SchemeList(BaseModel):
     items: list[SchemePublic]
+    total: int = Field(ge=0, description="how many schemes there are, over all pages")
 
 
 class PublicationPublic(BaseModel):
@@ -163,3 +166,8 @@ class EpochPublic(BaseModel):
     finished_at: dt.datetime | None
     started_by: str
     events: int | None
+
+
+class EpochList(BaseModel):
+    items: list[EpochPublic]
+    total: int = Field(ge=0, description="how many epochs are kept, over all pages")

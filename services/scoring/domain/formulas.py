@@ -20,9 +20,32 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.scoring.domain.metrics import Kind
+from shared.amounts import decimal_string
 
-Points = Annotated[Decimal, Field(ge=0, le=1000, max_digits=8, decimal_places=4)]
-Threshold = Annotated[Decimal, Field(ge=-1000, le=1_000_000_000, max_digits=15, decimal_places=4)]
+_PLACES = r"(\.\d{1,4})?"
+_ROUND = r"(\.0{1,4})?"
+POINTS_PATTERN = rf"^((0|[1-9]\d{{0,2}}){_PLACES}|1000{_ROUND})$"
+POSITIVE_POINTS_PATTERN = (
+    rf"^([1-9]\d{{0,2}}{_PLACES}|1000{_ROUND}"
+    r"|0\.([1-9]\d{0,3}|0[1-9]\d{0,2}|00[1-9]\d?|000[1-9]))$"
+)
+THRESHOLD_PATTERN = (
+    rf"^(-((0|[1-9]\d{{0,2}}){_PLACES}|1000{_ROUND})"
+    rf"|(0|[1-9]\d{{0,8}}){_PLACES}|1000000000{_ROUND})$"
+)
+Points = Annotated[
+    Decimal, *decimal_string(POINTS_PATTERN, "25", "0 to 1000, at most 4 decimal places")
+]
+PositivePoints = Annotated[
+    Decimal,
+    *decimal_string(POSITIVE_POINTS_PATTERN, "0.25", "above 0 up to 1000, at most 4 places"),
+]
+Threshold = Annotated[
+    Decimal,
+    *decimal_string(
+        THRESHOLD_PATTERN, "85", "-1000 to 1000000000, at most 4 decimal places"
+    ),
+]
 HUNDRED = Decimal(100)
 ZERO = Decimal(0)
 
@@ -94,7 +117,7 @@ class Bands(_Formula):
 
 class PerItem(_Formula):
     type: Literal["per_item"]
-    points_per_item: Points = Field(gt=0)
+    points_per_item: PositivePoints
     cap: Points
     KINDS = (Kind.COUNT,)
 
@@ -136,7 +159,7 @@ class RankBands(_Formula):
 
 class Deduction(_Formula):
     type: Literal["deduction"]
-    points_per_event: Points = Field(gt=0)
+    points_per_event: PositivePoints
     cap: Points | None = None
     KINDS = (Kind.COUNT,)
 

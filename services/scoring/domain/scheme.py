@@ -14,18 +14,27 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from services.scoring.domain.formulas import Formula
 from services.scoring.domain.metrics import METRICS, Metric
 from services.scoring.domain.periods import Period
+from shared.fields import MAX_YEAR, MIN_YEAR
 
 VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
 DEFAULT_VERSION = "default"
-Key = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
+KEY_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"
+Key = Annotated[str, Field(pattern=KEY_PATTERN)]
 Label = Annotated[str, Field(min_length=1, max_length=100)]
+# What the schema shows of the fields checked below with their reasons (the API's own messages):
+# a metric of the catalogue, a YYYY-MM month, an indicator's key.
+MetricName = Annotated[str, Field(json_schema_extra={"enum": list(METRICS)})]
+Month = Annotated[
+    str, Field(json_schema_extra={"pattern": r"^(199[0-9]|20[0-9]{2}|2100)-(0[1-9]|1[0-2])$"})
+]
+IndicatorKey = Annotated[str, Field(json_schema_extra={"pattern": KEY_PATTERN})]
 
 
 class Indicator(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     key: Key
     name: Label
-    metric: str
+    metric: MetricName
     formula: Formula
 
     @model_validator(mode="after")
@@ -57,15 +66,17 @@ class SchemeBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     name: Annotated[str, Field(min_length=1, max_length=200)]
-    effective_from: str  # YYYY-MM: periods from this month on use the scheme
+    effective_from: Month  # periods from this month on use the scheme
     indicators: list[Indicator] = Field(min_length=1, max_length=40)
-    tie_break: str
+    tie_break: IndicatorKey
     reward_tiers: list[RewardTier] = Field(default_factory=list, max_length=10)
 
     @field_validator("effective_from")
     @classmethod
     def _period(cls, value: str) -> str:
-        Period.parse(value)  # raises ValueError with the reason
+        period = Period.parse(value)  # raises ValueError with the reason
+        if not MIN_YEAR <= period.year <= MAX_YEAR:
+            raise ValueError(f"{value}: the year must lie between {MIN_YEAR} and {MAX_YEAR}")
         return value
 
     @field_validator("indicators")

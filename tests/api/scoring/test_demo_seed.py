@@ -13,6 +13,7 @@ from kuaiche.cli import load_demos
 from kuaiche.services import SERVICES
 from services.scoring.main import SERVICE as SCORING
 from shared.bus.inprocess import InProcessBus
+from shared.http.conventions import MAX_LIMIT
 from shared.migrations import upgrade
 from shared.runtime import open_runtime
 from tests.api.scoring.helpers import body_of
@@ -53,9 +54,13 @@ async def test_the_demo_ranks_ten_divisions_for_april_2020(tmp_path: Path) -> No
             listed = {}
             for kind in ("unstarted", "lagging", "overdue"):
                 r = await client.get(
-                    "/v1/exposure", params={"kind": kind, **april}, headers=COMMANDER
+                    "/v1/exposure",
+                    params={"kind": kind, "limit": MAX_LIMIT, **april},
+                    headers=COMMANDER,
                 )
-                listed[kind] = body_of(r)["items"]
+                body = body_of(r)
+                assert body["total"] == len(body["items"])  # the whole list on one page
+                listed[kind] = body["items"]
             assert len(listed["overdue"]) == 6  # the issues demo's six flagged as of 2020-04-30
             assert {e["colour"] for e in listed["unstarted"]} == {"yellow", "red"}
             assert {e["colour"] for e in listed["lagging"]} == {"yellow", "red"}

@@ -50,6 +50,7 @@ async def test_publishing_freezes_the_ranking_scorecards_and_exposure_lists(
     assert r.status_code == 201, r.text
     body = r.json()
     assert r.headers["location"] == f"/v1/publications/{body['id']}"
+    assert r.headers["etag"] == '"1"'  # a publication never changes: always version 1
     assert (body["year"], body["month"], body["scheme_version"]) == (2020, 4, "default")
     assert body["note"] == "2020年4月通报"
     assert body["published_by"]
@@ -70,6 +71,7 @@ async def test_publishing_freezes_the_ranking_scorecards_and_exposure_lists(
 
     got = await scoring.client.get(f"/v1/publications/{body['id']}", headers=COMMANDER)
     assert got.status_code == 200, got.text
+    assert got.headers["etag"] == '"1"'
     assert got.json() == body
 
 

@@ -77,7 +77,7 @@ async def test_a_rebuild_gives_the_same_scorecards_from_a_new_epoch(scoring: Sco
     assert [await exposure(scoring, k) for k in ("unstarted", "lagging", "overdue")] == exposed
     r = await scoring.client.get("/v1/admin/epochs", headers=COMMANDER)
     assert r.status_code == 200, r.text
-    assert [(e["number"], e["state"]) for e in r.json()] == [(2, "current"), (1, "retired")]
+    assert [(e["number"], e["state"]) for e in r.json()["items"]] == [(2, "current"), (1, "retired")]
 
 
 async def test_after_a_rebuild_new_events_are_applied_once(scoring: ScoringApp) -> None:
@@ -125,7 +125,7 @@ async def test_a_second_rebuild_after_new_events_matches_the_live_model(
     assert await cards(scoring) == live
     r = await scoring.client.get("/v1/admin/epochs", headers=COMMANDER)
     assert r.status_code == 200, r.text
-    assert [(e["number"], e["state"]) for e in r.json()] == [
+    assert [(e["number"], e["state"]) for e in r.json()["items"]] == [
         (3, "current"),
         (2, "retired"),
         (1, "retired"),
@@ -150,7 +150,8 @@ async def test_only_the_command_office_rebuilds(scoring: ScoringApp, who: str) -
     }[who]
     assert_problem(await scoring.client.post("/v1/admin/rebuild", headers=headers), 403)
     r = await scoring.client.get("/v1/admin/epochs", headers=COMMANDER)
-    assert [(e["number"], e["state"]) for e in r.json()] == [(1, "current")]
+    assert r.status_code == 200, r.text
+    assert [(e["number"], e["state"]) for e in r.json()["items"]] == [(1, "current")]
 
 
 # ---- one rebuild at a time, and what a forced or failed one leaves

@@ -168,7 +168,7 @@ def test_extra_fields_are_refused_at_every_level() -> None:
 def test_negative_points_are_refused(formula: dict[str, Any]) -> None:
     refused(
         body(indicators=[indicator("r", "on_time_rate", formula)], tie_break="r"),
-        "greater than or equal to 0",
+        r"\(0 to 1000,",
     )
 
 
@@ -185,7 +185,7 @@ def test_negative_per_item_points_and_caps_are_refused(
 ) -> None:
     refused(
         body(indicators=[indicator("x", metric, formula)], tie_break="x"),
-        "greater than or equal to 0",
+        r"\((above )?0 (up )?to 1000,",
     )
 
 
@@ -197,7 +197,27 @@ def test_negative_per_item_points_and_caps_are_refused(
     ],
 )
 def test_zero_points_per_item_or_event_is_refused(formula: dict[str, Any], metric: str) -> None:
-    refused(body(indicators=[indicator("x", metric, formula)], tie_break="x"), "greater than 0")
+    refused(
+        body(indicators=[indicator("x", metric, formula)], tie_break="x"),
+        r"\(above 0 up to 1000,",
+    )
+
+
+@pytest.mark.parametrize(
+    "formula",
+    [
+        {"type": "ratio_points", "points": 25},  # a JSON number would round as a float
+        {"type": "ratio_points", "points": "25.00001"},
+        {"type": "ratio_points", "points": "1000.5"},
+        {"type": "bands", "bands": [{"at_least": "-1000.5", "points": "1"}]},
+        {"type": "bands", "bands": [{"at_least": "9e2", "points": "1"}]},
+    ],
+)
+def test_points_and_thresholds_are_decimal_strings_in_range(formula: dict[str, Any]) -> None:
+    refused(
+        body(indicators=[indicator("r", "on_time_rate", formula)], tie_break="r"),
+        "must be a decimal written as a string",
+    )
 
 
 def test_an_unknown_formula_type_is_refused() -> None:
@@ -231,3 +251,8 @@ def test_default_scheme_applies_from_its_start_and_rewards_the_top_three() -> No
     assert DEFAULT_SCHEME.period <= Period(2020, 1)
     assert DEFAULT_SCHEME.tie_break in {i.key for i in DEFAULT_SCHEME.indicators}
     assert [(t.name, t.max_rank) for t in DEFAULT_SCHEME.reward_tiers] == [("先进", 3)]
+
+
+@pytest.mark.parametrize("month", ["0000-01", "1989-12", "2101-01"])
+def test_a_scheme_takes_effect_in_a_plausible_year(month: str) -> None:
+    refused(body(effective_from=month), "the year must lie between 1990 and 2100")
