@@ -35,7 +35,6 @@ from services.factors.schemas import (
     FactorSummaryRow,
     GrantIn,
     GrantPublic,
-    Page,
     PoolCreate,
     PoolPublic,
     ReleaseIn,
@@ -47,12 +46,11 @@ from services.factors.schemas import (
 )
 from shared.events.catalogue.registry import Level
 from shared.http.app import CurrentUser, DbSession, RuntimeDep, Uow
+from shared.http.conventions import DEFAULT_LIMIT, Limit, Offset, Page, created, set_etag
 from shared.rates import percent
 
 router = APIRouter(prefix="/v1", tags=["factors"])
 
-Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0, le=1_000_000)]
 Id = Annotated[str, Query(max_length=36)]
 County = Annotated[str, Query(pattern=r"^\d{6}$")]
 YearQuery = Annotated[int, Query(ge=1990, le=2100)]
@@ -98,7 +96,7 @@ def _allocation_public(a: Allocation) -> AllocationPublic:
         pool_id=a.pool_id,
         project_id=a.project_id,
         county=a.county,
-        level=a.level,
+        level=Level(a.level) if a.level else None,
         factor=Factor(a.factor),
         pollutant=Pollutant(a.pollutant) if a.pollutant else None,
         year=a.year,
@@ -165,7 +163,7 @@ async def create_pool(
     body: PoolCreate, uow: Uow, user: CurrentUser, session: DbSession, response: Response
 ) -> PoolPublic:
     pool = await service.create_pool(uow, user, body)
-    response.headers["Location"] = f"/v1/pools/{pool.id}"
+    created(response, f"/v1/pools/{pool.id}", pool.version)
     return await _pool_public(session, await queries.get_pool(session, pool.id))
 
 
@@ -177,7 +175,7 @@ async def list_pools(
     year: YearQuery | None = None,
     scope: Scope | None = None,
     pollutant: Pollutant | None = None,
-    limit: Limit = 50,
+    limit: Limit = DEFAULT_LIMIT,
     offset: Offset = 0,
 ) -> Page[PoolPublic]:
     pools, total = await queries.list_pools(session, factor, year, scope, pollutant, limit, offset)
@@ -185,8 +183,12 @@ async def list_pools(
 
 
 @router.get("/pools/{pool_id}", response_model=PoolPublic)
-async def get_pool(pool_id: str, session: DbSession, _: CurrentUser) -> PoolPublic:
-    return await _pool_public(session, await queries.get_pool(session, pool_id))
+async def get_pool(
+    pool_id: str, session: DbSession, _: CurrentUser, response: Response
+) -> PoolPublic:
+    pool = await queries.get_pool(session, pool_id)
+    set_etag(response, pool.version)
+    return await _pool_public(session, pool)
 
 
 # ---------------------------------------------------------------- allocations
@@ -195,7 +197,7 @@ async def allocate(
     body: AllocationCreate, uow: Uow, user: CurrentUser, response: Response
 ) -> AllocationPublic:
     allocation = await service.allocate(uow, user, body)
-    response.headers["Location"] = f"/v1/allocations/{allocation.id}"
+    created(response, f"/v1/allocations/{allocation.id}", allocation.version)
     return _allocation_public(allocation)
 
 
@@ -210,7 +212,7 @@ async def list_allocations(
     year: YearQuery | None = None,
     status: AllocationStatus | None = None,
     advance: bool | None = None,
-    limit: Limit = 50,
+    limit: Limit = DEFAULT_LIMIT,
     offset: Offset = 0,
 ) -> Page[AllocationPublic]:
     rows, total = await queries.list_allocations(
@@ -225,23 +227,29 @@ async def list_allocations(
 
 @router.get("/allocations/{allocation_id}", response_model=AllocationPublic)
 async def get_allocation(
-    allocation_id: str, session: DbSession, user: CurrentUser
+    allocation_id: str, session: DbSession, user: CurrentUser, response: Response
 ) -> AllocationPublic:
-    return _allocation_public(await queries.get_allocation(session, user, allocation_id))
+    allocation = await queries.get_allocation(session, user, allocation_id)
+    set_etag(response, allocation.version)
+    return _allocation_public(allocation)
 
 
 @router.post("/allocations/{allocation_id}/release", response_model=AllocationPublic)
 async def release(
-    allocation_id: str, body: ReleaseIn, uow: Uow, user: CurrentUser
+    allocation_id: str, body: ReleaseIn, uow: Uow, user: CurrentUser, response: Response
 ) -> AllocationPublic:
-    return _allocation_public(await service.release(uow, user, allocation_id, body.reason))
+    allocation = await service.release(uow, user, allocation_id, body.reason)
+    set_etag(response, allocation.version)
+    return _allocation_public(allocation)
 
 
 @router.post("/allocations/{allocation_id}/use", response_model=AllocationPublic)
 async def mark_used(
-    allocation_id: str, body: UseIn, uow: Uow, user: CurrentUser
+    allocation_id: str, body: UseIn, uow: Uow, user: CurrentUser, response: Response
 ) -> AllocationPublic:
-    return _allocation_public(await service.mark_used(uow, user, allocation_id, body))
+    allocation = await service.mark_used(uow, user, allocation_id, body)
+    set_etag(response, allocation.version)
+    return _allocation_public(allocation)
 
 
 # ---------------------------------------------------------------- replacement sources
@@ -259,7 +267,7 @@ async def create_source(
         air_ratio=config.air_replacement_ratio,
         water_ratio=config.water_replacement_ratio,
     )
-    response.headers["Location"] = f"/v1/replacement-sources/{source.id}"
+    created(response, f"/v1/replacement-sources/{source.id}", source.version)
     return _source_public(source)
 
 
@@ -268,7 +276,7 @@ async def list_sources(
     session: DbSession,
     _: CurrentUser,
     pollutant: Pollutant | None = None,
-    limit: Limit = 50,
+    limit: Limit = DEFAULT_LIMIT,
     offset: Offset = 0,
 ) -> Page[SourcePublic]:
     rows, total = await queries.list_sources(session, pollutant, limit, offset)
@@ -276,8 +284,12 @@ async def list_sources(
 
 
 @router.get("/replacement-sources/{source_id}", response_model=SourcePublic)
-async def get_source(source_id: str, session: DbSession, _: CurrentUser) -> SourcePublic:
-    return _source_public(await queries.get_source(session, source_id))
+async def get_source(
+    source_id: str, session: DbSession, _: CurrentUser, response: Response
+) -> SourcePublic:
+    source = await queries.get_source(session, source_id)
+    set_etag(response, source.version)
+    return _source_public(source)
 
 
 # ---------------------------------------------------------------- funds
@@ -305,7 +317,7 @@ async def register_credit_demand(
     body: CreditDemandCreate, uow: Uow, user: CurrentUser, response: Response
 ) -> CreditDemandPublic:
     demand = await service.register_credit_demand(uow, user, body)
-    response.headers["Location"] = f"/v1/credit-demands/{demand.id}"
+    created(response, f"/v1/credit-demands/{demand.id}", demand.version)
     return _demand_public(demand, [], [])
 
 
@@ -316,7 +328,7 @@ async def list_credit_demands(
     project_id: Id | None = None,
     county: County | None = None,
     year: YearQuery | None = None,
-    limit: Limit = 50,
+    limit: Limit = DEFAULT_LIMIT,
     offset: Offset = 0,
 ) -> Page[CreditDemandPublic]:
     rows, total = await queries.list_demands(session, user, project_id, county, year, limit, offset)
@@ -325,9 +337,11 @@ async def list_credit_demands(
 
 @router.get("/credit-demands/{demand_id}", response_model=CreditDemandPublic)
 async def get_credit_demand(
-    demand_id: str, session: DbSession, user: CurrentUser
+    demand_id: str, session: DbSession, user: CurrentUser, response: Response
 ) -> CreditDemandPublic:
-    return await _demand_answer(session, user, demand_id)
+    answer = await _demand_answer(session, user, demand_id)
+    set_etag(response, answer.version)
+    return answer
 
 
 @router.post(
@@ -335,8 +349,13 @@ async def get_credit_demand(
     status_code=status.HTTP_201_CREATED,
     response_model=GrantPublic,
 )
-async def grant_credit(demand_id: str, body: GrantIn, uow: Uow, user: CurrentUser) -> GrantPublic:
-    g = await service.grant_credit(uow, user, demand_id, body)
+async def grant_credit(
+    demand_id: str, body: GrantIn, uow: Uow, user: CurrentUser, response: Response
+) -> GrantPublic:
+    """A grant is part of its demand: `Location` is the demand, which lists it, and `ETag` the
+    demand's version after it."""
+    g, demand = await service.grant_credit(uow, user, demand_id, body)
+    created(response, f"/v1/credit-demands/{demand.id}", demand.version)
     return GrantPublic(id=g.id, bank=g.bank, amount=g.amount, granted_on=g.granted_on)
 
 
@@ -346,9 +365,12 @@ async def grant_credit(demand_id: str, body: GrantIn, uow: Uow, user: CurrentUse
     response_model=DisbursementPublic,
 )
 async def disburse_credit(
-    demand_id: str, body: DisbursementIn, uow: Uow, user: CurrentUser
+    demand_id: str, body: DisbursementIn, uow: Uow, user: CurrentUser, response: Response
 ) -> DisbursementPublic:
-    d = await service.disburse_credit(uow, user, demand_id, body)
+    """A disbursement is part of its demand: `Location` is the demand, which lists it, and
+    `ETag` the demand's version after it."""
+    d, demand = await service.disburse_credit(uow, user, demand_id, body)
+    created(response, f"/v1/credit-demands/{demand.id}", demand.version)
     return DisbursementPublic(id=d.id, amount=d.amount, disbursed_on=d.disbursed_on)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
@@ -18,26 +18,42 @@ from services.factors.domain.vocabulary import (
     Scope,
     SourceKind,
 )
-from shared.amounts import Amount
+from shared.amounts import Amount, decimal_string
 from shared.events.catalogue.registry import Level
 from shared.fields import MAX_YEAR, MIN_YEAR, BusinessDate, InputModel
 from shared.rates import Rate
 
-T = TypeVar("T")
-
-# As typed by the caller, before conversion to the stored unit (which allows 4 places).
-InputAmount = Annotated[Decimal, Field(gt=0, max_digits=22, decimal_places=8)]
+# An amount as typed by the caller, in the unit it names: more than zero, up to 14 digits
+# before the point and 8 after (the conversion to the factor's unit, which keeps 4 places,
+# says when the value does not fit the ledger).
+_UNDER_ONE = "|".join(f"0{{{z}}}[1-9]\\d{{0,{7 - z}}}" for z in range(8))
+INPUT_AMOUNT_PATTERN = rf"^([1-9]\d{{0,13}}(\.\d{{1,8}})?|0\.({_UNDER_ONE}))$"
+InputAmount = Annotated[
+    Decimal,
+    *decimal_string(
+        INPUT_AMOUNT_PATTERN,
+        "1928",
+        "more than zero, at most 14 digits before the point and 8 after",
+    ),
+]
 Year = Annotated[int, Field(ge=MIN_YEAR, le=MAX_YEAR)]
-Ratio = Annotated[Decimal, Field(ge=1, le=10, max_digits=6, decimal_places=2)]
-Share = Annotated[Decimal, Field(gt=0, le=100, max_digits=5, decimal_places=2)]
+# A replacement ratio (倍量替代) from 1:1 to 10:1, at most 2 places.
+Ratio = Annotated[
+    Decimal,
+    *decimal_string(r"^(10(\.0{1,2})?|[1-9](\.\d{1,2})?)$", "2", "1 to 10, at most 2 places"),
+]
+# A share of a pool in percent: more than 0, at most 100, at most 2 places.
+Share = Annotated[
+    Decimal,
+    *decimal_string(
+        r"^(100(\.0{1,2})?|[1-9]\d?(\.\d{1,2})?|0\.([1-9]\d?|0[1-9]))$",
+        "30",
+        "more than 0, at most 100, at most 2 places",
+    ),
+]
 Unit = Annotated[str, Field(min_length=1, max_length=20)]
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
-
-
-class Page(BaseModel, Generic[T]):
-    items: list[T]
-    total: int
 
 
 # ---------------------------------------------------------------- pools
@@ -145,7 +161,7 @@ class AllocationPublic(BaseModel):
     pool_id: str
     project_id: str
     county: str
-    level: str | None
+    level: Level | None
     factor: Factor
     pollutant: Pollutant | None
     year: int

@@ -511,8 +511,8 @@ async def _demand_for_write(session: AsyncSession, demand_id: str) -> CreditDema
 
 async def grant_credit(
     uow: UnitOfWork, principal: Principal, demand_id: str, body: GrantIn
-) -> CreditGrant:
-    """A bank's grant (授信) against a demand, under the demand's row lock."""
+) -> tuple[CreditGrant, CreditDemand]:
+    """A bank's grant (授信) under the demand's row lock: the grant, and the demand after it."""
     principal.require_commander()
     amount = to_canonical(Measure.FUNDS, body.amount, body.unit, "amount")
     on = body.date or today_in_shanghai()
@@ -541,13 +541,13 @@ async def grant_credit(
             granted_total=demand.granted,
             granted_on=on,
         )
-    return grant
+    return grant, demand
 
 
 async def disburse_credit(
     uow: UnitOfWork, principal: Principal, demand_id: str, body: DisbursementIn
-) -> CreditDisbursement:
-    """A bank's disbursement (放款) of credit granted, under the demand's row lock."""
+) -> tuple[CreditDisbursement, CreditDemand]:
+    """A bank's disbursement (放款) under the demand's lock: it, and the demand after it."""
     principal.require_commander()
     amount = to_canonical(Measure.FUNDS, body.amount, body.unit, "amount")
     on = body.date or today_in_shanghai()
@@ -574,7 +574,7 @@ async def disburse_credit(
             disbursed_total=demand.disbursed,
             disbursed_on=on,
         )
-    return disbursement
+    return disbursement, demand
 
 
 async def _emit_credit_event(

@@ -144,11 +144,16 @@ async def test_bad_amounts_are_422_naming_the_amount(suite: Suite) -> None:
     assert error_fields(err) == {"ring_fences.0.amount"}
 
 
-async def test_a_json_number_with_few_decimals_is_read_exactly(alone: Suite) -> None:
-    pool = await alone.pool(amount=12.5)
+async def test_an_amount_is_a_decimal_string_read_exactly_and_a_json_number_is_refused(
+    alone: Suite,
+) -> None:
+    pool = await alone.pool(amount="12.5")
     assert pool["amount"] == "12.5"
-    pool = await alone.pool(amount=0.1, year=2021)
+    pool = await alone.pool(amount="0.1", year=2021)
     assert pool["amount"] == "0.1"
+    for number in (12.5, 100):  # a float would round; amounts travel as strings
+        err = await _post(alone, "/v1/pools", {**POOL, "year": 2033, "amount": number})
+        assert error_fields(err) == {"amount"}
 
 
 @pytest.mark.parametrize(
