@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, WithJsonSchema, field_validator
 from pydantic_core import PydanticCustomError
 
 MIN_YEAR = 1990
@@ -29,8 +29,30 @@ def has_nul(value: Any) -> bool:
     return False
 
 
+NO_NUL_PATTERN = "^[^\\u0000]*$"
+
+
+def _say_no_nul(schema: dict[str, Any]) -> None:
+    """Every free text in the schema says it refuses NUL, so a client generated from it (or a
+    schema-driven fuzzer) never sends one expecting it to pass. A text with its own pattern,
+    format or enum already says what it accepts."""
+    if schema.get("type") == "string" and not {"pattern", "format", "enum", "const"} & set(schema):
+        schema["pattern"] = NO_NUL_PATTERN
+    for key in ("properties", "patternProperties"):
+        for sub in schema.get(key, {}).values():
+            _say_no_nul(sub)
+    for key in ("items", "additionalProperties"):
+        if isinstance(schema.get(key), dict):
+            _say_no_nul(schema[key])
+    for key in ("anyOf", "oneOf", "allOf", "prefixItems"):
+        for sub in schema.get(key, []):
+            _say_no_nul(sub)
+
+
 class InputModel(BaseModel):
-    """Base of request models: every text field refuses NUL characters."""
+    """Base of request models: every text field refuses NUL characters (and its schema says so)."""
+
+    model_config = ConfigDict(json_schema_extra=_say_no_nul)
 
     @field_validator("*", mode="after")
     @classmethod
@@ -46,5 +68,17 @@ def _business_date(value: dt.date) -> dt.date:
     return value
 
 
-BusinessDate = Annotated[dt.date, AfterValidator(_business_date)]
+BusinessDate = Annotated[
+    dt.date,
+    AfterValidator(_business_date),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "date",
+            "pattern": r"^(199\d|20\d\d|2100)-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$",
+            "description": f"an ISO date, years {MIN_YEAR}–{MAX_YEAR}",
+        },
+        mode="validation",
+    ),
+]
 """A project's date (start, milestone, effective date...): years 1990–2100 only."""

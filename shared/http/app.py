@@ -131,7 +131,12 @@ def build_app(
         resp = problem(503, "Service unavailable", "a dependency is unavailable", checks=checks)
         return resp
 
-    @app.get("/metrics", tags=["ops"])
+    @app.get(
+        "/metrics",
+        tags=["ops"],
+        response_class=Response,
+        responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+    )
     async def metrics(runtime: RuntimeDep) -> Response:
         return Response(runtime.metrics.render(), media_type="text/plain; version=0.0.4")
 

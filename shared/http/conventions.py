@@ -133,6 +133,8 @@ def document_conventions(spec: dict[str, Any]) -> dict[str, Any]:
             statuses = set() if ops else set(EVERY_OPERATION)
             if method in WRITE_METHODS and not ops:
                 statuses |= set(WRITES)
+            if "requestBody" in operation:
+                statuses.add(400)  # a body that is not what its content type says
             headers = {
                 p["name"].lower() for p in operation.get("parameters", []) if p.get("in") == "header"
             }

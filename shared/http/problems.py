@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from shared.db import is_unavailable
 from shared.errors import KuaicheError
@@ -34,6 +35,16 @@ def _field(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
+def _allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path (Starlette names only the first route's)."""
+    allowed = []
+    for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+        scope = {**request.scope, "method": method}
+        if any(r.matches(scope)[0] is Match.FULL for r in request.app.router.routes):
+            allowed.append(method)
+    return ", ".join(allowed)
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(KuaicheError)
     async def _domain(_: Request, exc: KuaicheError) -> JSONResponse:
@@ -50,11 +61,11 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem(422, "Invalid input", detail, errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        # Keeps the exception's headers: a 405 names the allowed methods in `Allow`.
-        return problem(
-            exc.status_code, str(exc.detail), str(exc.detail), headers=dict(exc.headers or {})
-        )
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = _allowed_methods(request)
+        return problem(exc.status_code, str(exc.detail), str(exc.detail), headers=headers)
 
     # Database and network errors are handled here rather than by the catch-all below, which
     # Starlette re-raises after answering (so the server logs a crash for a down database).

@@ -159,7 +159,7 @@ async def test_nul_in_the_url_and_oversized_bodies_are_refused(registry) -> None
 
 
 async def test_a_retried_upload_with_its_key_is_replayed(registry) -> None:
-    from services.registry.importing import ledger_template_csv
+    from services.registry.importing.columns import ledger_template_csv
 
     headers = {**COMMANDER, "Idempotency-Key": uuid.uuid4().hex}
     files = {"file": ("ledger.csv", ledger_template_csv(), "text/csv")}

@@ -1,0 +1,122 @@
+"""The shared answer shape and the schemas that say what the API accepts."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Annotated
+
+import httpx
+import pytest
+from fastapi import APIRouter, FastAPI, Header
+from pydantic import TypeAdapter, ValidationError
+
+from shared.amounts import NonNegativeAmount, PositiveAmount
+from shared.errors import InvalidInput, PreconditionRequired
+from shared.fields import NO_NUL_PATTERN, BusinessDate, InputModel
+from shared.http.conventions import document_conventions, parse_if_match
+from shared.http.problems import install_problem_handlers
+
+
+def app_with(router: APIRouter) -> FastAPI:
+    app = FastAPI()
+    install_problem_handlers(app)
+    app.include_router(router)
+    return app
+
+
+async def test_a_405_names_every_method_the_path_has_in_allow() -> None:
+    router = APIRouter()
+
+    @router.get("/things")
+    async def list_things() -> dict:
+        return {}
+
+    @router.post("/things")
+    async def create_thing() -> dict:
+        return {}
+
+    transport = httpx.ASGITransport(app=app_with(router))
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        r = await client.delete("/things")
+    assert r.status_code == 405
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.headers["allow"] == "GET, POST"
+
+
+@pytest.mark.parametrize("kind", [NonNegativeAmount, PositiveAmount])
+def test_request_amounts_are_strings_whose_schema_pattern_is_the_rule(kind: object) -> None:
+    adapter = TypeAdapter(kind)
+    schema = adapter.json_schema(mode="validation")
+    assert schema["type"] == "string"
+    pattern = re.compile(schema["pattern"])
+    for text in ["12000.5", "0.0001", "99999999999.9999"]:
+        assert pattern.fullmatch(text) and adapter.validate_python(text) == Decimal(text)
+    for bad in ["abc", "1.23456", "100000000000", "01", "-1", "1e3", " 1"]:
+        assert not pattern.fullmatch(bad)
+        with pytest.raises(ValidationError):
+            adapter.validate_python(bad)
+    for number in [5, 5.5]:  # a JSON number would round: refused though it looks valid
+        with pytest.raises(ValidationError):
+            adapter.validate_python(number)
+
+
+def test_zero_is_an_amount_but_not_a_positive_one() -> None:
+    assert TypeAdapter(NonNegativeAmount).validate_python("0") == 0
+    assert not re.fullmatch(TypeAdapter(PositiveAmount).json_schema()["pattern"], "0")
+    with pytest.raises(ValidationError):
+        TypeAdapter(PositiveAmount).validate_python("0.0000")
+
+
+def test_input_texts_say_they_refuse_nul_and_business_dates_their_years() -> None:
+    class Body(InputModel):
+        name: str
+        tags: list[str]
+        date: BusinessDate
+
+    schema = Body.model_json_schema()
+    assert schema["properties"]["name"]["pattern"] == NO_NUL_PATTERN
+    assert schema["properties"]["tags"]["items"]["pattern"] == NO_NUL_PATTERN
+    date_pattern = re.compile(schema["properties"]["date"]["pattern"])
+    assert date_pattern.fullmatch("2020-04-10") and not date_pattern.fullmatch("1989-12-31")
+    with pytest.raises(ValidationError):
+        Body(name="a\x00b", tags=[], date="2020-04-10")
+
+
+def test_if_match_names_a_version() -> None:
+    assert parse_if_match('"3"') == 3 and parse_if_match('W/"3"') == 3 and parse_if_match("3") == 3
+    with pytest.raises(PreconditionRequired):
+        parse_if_match(None)
+    with pytest.raises(InvalidInput):
+        parse_if_match('"three"')
+
+
+class Thing(InputModel):
+    name: str
+
+
+def test_every_operation_documents_the_problems_it_can_answer() -> None:
+    router = APIRouter()
+
+    @router.post("/things", status_code=201)
+    async def create(body: Thing) -> dict:
+        return {}
+
+    @router.patch("/things/{thing_id}")
+    async def change(thing_id: str, body: Thing, if_match: Annotated[str, Header()]) -> dict:
+        return {}
+
+    @router.get("/things/{thing_id}")
+    async def read(thing_id: str) -> dict:
+        return {}
+
+    spec = document_conventions(app_with(router).openapi())
+    create_doc = spec["paths"]["/things"]["post"]["responses"]
+    assert {"400", "401", "403", "404", "409", "413", "422", "503"} <= set(create_doc)
+    assert {"Location", "ETag"} <= set(create_doc["201"]["headers"])
+    assert {"412", "428"} <= set(spec["paths"]["/things/{thing_id}"]["patch"]["responses"])
+    read_doc = spec["paths"]["/things/{thing_id}"]["get"]["responses"]
+    assert "409" not in read_doc and "400" not in read_doc
+    assert read_doc["422"]["content"] == {
+        "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+    }
