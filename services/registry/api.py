@@ -7,7 +7,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, File, Header, Path, Query, Response, UploadFile, status
+from fastapi import APIRouter, File, Path, Query, Request, Response, UploadFile, status
 
 from services.registry import access, queries, service
 from services.registry.domain.enums import LEVEL_LABELS, STAGE_LABELS, Level, Stage, Track
@@ -270,7 +270,25 @@ def _parse_if_match(header: str | None) -> int:
     return int(value)
 
 
-@router.patch("/projects/{project_id}", response_model=ProjectPublic)
+IF_MATCH_PATTERN = r'^\s*(W/)?"?[0-9]{1,12}"?\s*$'
+# The header is required, and its absence is 428 (not FastAPI's 422): the route reads it from
+# the request and the document declares it, with the version's form.
+_IF_MATCH_REQUIRED = {
+    "parameters": [
+        {
+            "name": "if-match",
+            "in": "header",
+            "required": True,
+            "description": 'the version the change is based on ("3", W/"3" or 3)',
+            "schema": {"type": "string", "pattern": IF_MATCH_PATTERN},
+        },
+    ]
+}
+
+
+@router.patch(
+    "/projects/{project_id}", response_model=ProjectPublic, openapi_extra=_IF_MATCH_REQUIRED
+)
 async def patch_project(
     project_id: str,
     body: ProjectUpdate,
@@ -278,9 +296,9 @@ async def patch_project(
     user: CurrentUser,
     runtime: RuntimeDep,
     response: Response,
-    if_match: Annotated[str | None, Header()] = None,
+    request: Request,
 ) -> ProjectPublic:
-    expected = _parse_if_match(if_match)
+    expected = _parse_if_match(request.headers.get("if-match"))
     project = await service.update_project(uow, user, project_id, expected, body)
     set_etag(response, project.version)
     return _public(project, regions_of(runtime))
@@ -302,7 +320,11 @@ async def move_stage(
 
 @router.put("/projects/{project_id}/plans/{year}", response_model=PlanPublic)
 async def put_plan(
-    project_id: str, year: int, body: PlanIn, uow: Uow, user: CurrentUser
+    project_id: str,
+    year: Annotated[int, Path(ge=2000, le=2100)],
+    body: PlanIn,
+    uow: Uow,
+    user: CurrentUser,
 ) -> PlanPublic:
     project, plan = await service.set_plan(uow, user, project_id, year, body)
     return PlanPublic(

@@ -174,7 +174,9 @@ class PlanIn(InputModel):
 
     annual_investment: NonNegativeAmount
     monthly_targets: dict[Annotated[int, Field(ge=1, le=12)], NonNegativeAmount] = Field(
-        default_factory=dict, description="cumulative target by month 1–12, 万元"
+        default_factory=dict,
+        description="cumulative target by month 1–12, 万元",
+        json_schema_extra={"propertyNames": {"pattern": "^([1-9]|1[0-2])$"}},
     )
 
 
