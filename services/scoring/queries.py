@@ -17,7 +17,12 @@ from services.scoring.domain.figures import Assessment, DivisionFigures, Facts, 
 from services.scoring.domain.metrics import METRICS, Kind
 from services.scoring.domain.periods import Period
 from services.scoring.domain.ranking import Score, score
-from services.scoring.domain.scheme import DEFAULT_SCHEME, DEFAULT_VERSION, SchemeBody
+from services.scoring.domain.scheme import (
+    DEFAULT_SCHEME,
+    DEFAULT_VERSION,
+    SchemeBody,
+    stored_scheme,
+)
 from services.scoring.models import (
     AllocationView,
     Epoch,
@@ -80,7 +85,7 @@ async def scheme_in_effect(
         stored = await session.get(Scheme, version)
         if stored is None:
             raise NotFound(f"scheme {version!r} not found")
-        return stored.version, SchemeBody.model_validate(stored.body)
+        return stored.version, stored_scheme(stored.body)
     stored = await session.scalar(
         select(Scheme)
         .where(Scheme.effective_from <= str(period))
@@ -89,7 +94,7 @@ async def scheme_in_effect(
     )
     if stored is None:
         return DEFAULT_VERSION, DEFAULT_SCHEME
-    return stored.version, SchemeBody.model_validate(stored.body)
+    return stored.version, stored_scheme(stored.body)
 
 
 def scheme_public(version: str, body: SchemeBody, row: Scheme | None = None) -> SchemePublic:
@@ -118,7 +123,7 @@ async def list_schemes(session: AsyncSession, limit: int, offset: int) -> Scheme
         await session.scalars(select(Scheme).order_by(Scheme.effective_from, Scheme.version))
     ).all()
     schemes = [scheme_public(DEFAULT_VERSION, DEFAULT_SCHEME)] + [
-        scheme_public(r.version, SchemeBody.model_validate(r.body), r) for r in rows
+        scheme_public(r.version, stored_scheme(r.body), r) for r in rows
     ]
     return SchemeList(items=page(schemes, limit, offset), total=len(schemes))
 
@@ -129,7 +134,7 @@ async def get_scheme(session: AsyncSession, version: str) -> SchemePublic:
     row = await session.get(Scheme, version)
     if row is None:
         raise NotFound(f"scheme {version!r} not found")
-    return scheme_public(row.version, SchemeBody.model_validate(row.body), row)
+    return scheme_public(row.version, stored_scheme(row.body), row)
 
 
 # ---- the assessment

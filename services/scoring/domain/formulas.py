@@ -15,7 +15,7 @@ costs none."""
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -81,8 +81,16 @@ class RatioPoints(_Formula):
         return self.points if self.cap is None else self.cap
 
 
+def _one_bound_schema(schema: dict[str, Any]) -> None:
+    """The schema says what `_one_bound` checks: exactly one of at_least and at_most is set."""
+    schema["oneOf"] = [
+        {"required": [bound], "properties": {bound: {"type": "string"}}}
+        for bound in ("at_least", "at_most")
+    ]
+
+
 class Band(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=_one_bound_schema)
     at_least: Threshold | None = None
     at_most: Threshold | None = None
     points: Points

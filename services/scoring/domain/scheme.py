@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
@@ -18,6 +18,7 @@ from shared.fields import MAX_YEAR, MIN_YEAR
 
 VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
 DEFAULT_VERSION = "default"
+STORED = "stored"  # validation context of a body read back from the database
 KEY_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"
 Key = Annotated[str, Field(pattern=KEY_PATTERN)]
 Label = Annotated[str, Field(min_length=1, max_length=100)]
@@ -30,8 +31,29 @@ Month = Annotated[
 IndicatorKey = Annotated[str, Field(json_schema_extra={"pattern": KEY_PATTERN})]
 
 
+def _formula_fits_metric_schema(schema: dict[str, Any]) -> None:
+    """The schema says what `_formula_fits_metric` checks: a formula that reads certain kinds
+    of metric goes with a metric of those kinds."""
+    branches: list[dict[str, Any]] = []
+    for formula in get_args(get_args(Formula)[0]):
+        kinds = formula.KINDS
+        metrics = [name for name, m in METRICS.items() if not kinds or m.kind in kinds]
+        (name,) = get_args(formula.model_fields["type"].annotation)
+        branches.append(
+            {
+                "properties": {
+                    "metric": {"enum": metrics},
+                    "formula": {"properties": {"type": {"const": name}}},
+                }
+            }
+        )
+    schema["anyOf"] = branches
+
+
 class Indicator(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, json_schema_extra=_formula_fits_metric_schema
+    )
     key: Key
     name: Label
     metric: MetricName
@@ -73,9 +95,10 @@ class SchemeBody(BaseModel):
 
     @field_validator("effective_from")
     @classmethod
-    def _period(cls, value: str) -> str:
+    def _period(cls, value: str, info: ValidationInfo) -> str:
         period = Period.parse(value)  # raises ValueError with the reason
-        if not MIN_YEAR <= period.year <= MAX_YEAR:
+        stored = bool(info.context and info.context.get(STORED))  # set before the range held
+        if not stored and not MIN_YEAR <= period.year <= MAX_YEAR:
             raise ValueError(f"{value}: the year must lie between {MIN_YEAR} and {MAX_YEAR}")
         return value
 
@@ -185,3 +208,8 @@ DEFAULT_SCHEME = SchemeBody.model_validate(
         "reward_tiers": [{"name": "先进", "max_rank": 3}],
     }
 )
+
+
+def stored_scheme(body: dict[str, Any]) -> SchemeBody:
+    """A scheme body as stored: one set before the year range was checked still reads."""
+    return SchemeBody.model_validate(body, context={STORED: True})

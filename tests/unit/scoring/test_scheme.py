@@ -256,3 +256,9 @@ def test_default_scheme_applies_from_its_start_and_rewards_the_top_three() -> No
 @pytest.mark.parametrize("month", ["0000-01", "1989-12", "2101-01"])
 def test_a_scheme_takes_effect_in_a_plausible_year(month: str) -> None:
     refused(body(effective_from=month), "the year must lie between 1990 and 2100")
+
+
+def test_a_stored_scheme_from_before_the_year_range_still_reads() -> None:
+    from services.scoring.domain.scheme import stored_scheme
+
+    assert stored_scheme(body(effective_from="0000-01")).effective_from == "0000-01"
