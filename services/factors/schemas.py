@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
@@ -51,7 +51,11 @@ Share = Annotated[
         "more than 0, at most 100, at most 2 places",
     ),
 ]
-Unit = Annotated[str, Field(min_length=1, max_length=20)]
+# The units an input may name (domain/units.py): a pool's or an allocation's must be one of its
+# factor's, which the use case checks; a source's are the pollutants', a credit line's the funds'.
+Unit = Literal["mu", "hectare", "tce", "10k_tce", "t", "kg", "10k_m3", "m3"]
+PollutantUnit = Literal["t", "kg"]
+FundsUnit = Literal["10k_yuan", "yi_yuan", "yuan"]
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 
@@ -194,7 +198,7 @@ class SourceCreate(InputModel):
     kind: SourceKind
     county: Annotated[str, Field(pattern=r"^\d{6}$")] | None = None
     amount: InputAmount = Field(description="freed emissions, 吨/年")
-    unit: Unit | None = None
+    unit: PollutantUnit | None = None
     ratio: Ratio | None = Field(None, description="default: the city's ratio for the pollutant")
     note: Text | None = None
 
@@ -220,7 +224,7 @@ class CreditDemandCreate(InputModel):
 
     project_id: Annotated[str, Field(max_length=36)]
     amount: InputAmount
-    unit: Unit | None = Field(None, description="default 10k_yuan (万元); yi_yuan, yuan")
+    unit: FundsUnit | None = Field(None, description="default 10k_yuan (万元); yi_yuan, yuan")
     year: Year | None = Field(None, description="default: this year")
     purpose: Text | None = None
 
@@ -230,7 +234,7 @@ class GrantIn(InputModel):
 
     bank: Name
     amount: InputAmount
-    unit: Unit | None = None
+    unit: FundsUnit | None = None
     date: BusinessDate | None = Field(None, description="default: today (Asia/Shanghai)")
 
 
@@ -238,7 +242,7 @@ class DisbursementIn(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     amount: InputAmount
-    unit: Unit | None = None
+    unit: FundsUnit | None = None
     date: BusinessDate | None = None
 
 

@@ -44,7 +44,7 @@ from services.factors.schemas import (
 from shared.auth import Principal
 from shared.clock import today_in_shanghai
 from shared.db import utcnow
-from shared.errors import InvalidInput, NotFound, RuleViolation
+from shared.errors import NotFound, RuleViolation
 from shared.events.catalogue import factors as ev
 from shared.events.envelope import CloudEvent
 from shared.uow import UnitOfWork
@@ -192,9 +192,9 @@ async def allocate(uow: UnitOfWork, principal: Principal, body: AllocationCreate
         session = uow.session
         project = await _project_for_write(session, body.project_id, "project_id")
         pool = await session.get(Pool, body.pool_id, with_for_update=True)
-        if pool is None:
+        if pool is None:  # 409 like an unknown project: what exists is state, not input
             message = f"pool {body.pool_id} not found"
-            raise InvalidInput(message, errors=[{"field": "pool_id", "message": message}])
+            raise RuleViolation(message, errors=[{"field": "pool_id", "message": message}])
         amount = to_canonical(Measure(pool.factor), body.amount, body.unit, "amount")
         ledger.check_eligible(Scope(pool.scope), project.level)
 
@@ -295,7 +295,7 @@ async def _source_for_draw(
     source = await session.get(ReplacementSource, body.source_id, with_for_update=True)
     if source is None:
         message = f"replacement source {body.source_id} not found"
-        raise InvalidInput(message, errors=[{"field": "source_id", "message": message}])
+        raise RuleViolation(message, errors=[{"field": "source_id", "message": message}])
     ledger.check_source_pollutant(source.pollutant, pool.pollutant)
     return source
 

@@ -26,10 +26,10 @@ def check_active(allocation_id: str, status: str) -> None:
 
 
 def check_use_by(use_by: dt.date | None, today: dt.date) -> None:
-    """A new allocation's use-by date may not have passed already."""
+    """A new allocation's use-by date may not have passed already (409: today decides)."""
     if use_by is not None and use_by < today:
         message = f"the use-by date {use_by} has passed"
-        raise InvalidInput(message, errors=[{"field": "use_by", "message": message}])
+        raise RuleViolation(message, errors=[{"field": "use_by", "message": message}])
 
 
 def check_used_on(on: dt.date, allocated_on: dt.date) -> None:

@@ -26,7 +26,7 @@ from typing import Protocol
 from services.factors.domain.units import Measure, storable, to_canonical
 from services.factors.domain.vocabulary import Factor, Pollutant, Scope
 from shared.amounts import format_amount
-from shared.errors import InvalidInput, RuleViolation
+from shared.errors import RuleViolation
 from shared.events.catalogue.registry import Level
 
 # rank 1 is served first; None (not on the key list) comes last
@@ -58,14 +58,14 @@ def source_ratio(
     pollutant: Pollutant, requested: Decimal | None, air: Decimal, water: Decimal
 ) -> Decimal:
     """The ratio a new replacement source is registered at: the city's for its pollutant, or
-    a stricter one it names."""
+    a stricter one it names (a looser one breaks the city's rule: 409, like an allocation's)."""
     city = city_replacement_ratio(pollutant, air, water)
     if requested is not None and requested < city:
         message = (
             f"the city replaces {pollutant} at {city}:1 at least; "
             f"a source may not set {requested}:1"
         )
-        raise InvalidInput(message, errors=[{"field": "ratio", "message": message}])
+        raise RuleViolation(message, errors=[{"field": "ratio", "message": message}])
     return requested or city
 
 
@@ -178,15 +178,16 @@ def validate_fences(amount: Decimal, fences: Sequence[RingFence]) -> list[str]:
 def ring_fences(
     measure: Measure, amount: Decimal, given: Sequence[tuple[Level, Decimal]], unit: str | None
 ) -> list[RingFence]:
-    """A new pool's ring-fences, each `(min_level, amount in unit)`, in the canonical unit;
-    InvalidInput on `ring_fences` naming every problem `validate_fences` finds."""
+    """A new pool's ring-fences, each `(min_level, amount in unit)`, in the canonical unit. The
+    fences must fit the pool, one per level: a RuleViolation on `ring_fences` names every
+    problem `validate_fences` finds."""
     fences = [
         RingFence(level, to_canonical(measure, value, unit, f"ring_fences[{i}].amount"))
         for i, (level, value) in enumerate(given)
     ]
     problems = validate_fences(amount, fences)
     if problems:
-        raise InvalidInput(
+        raise RuleViolation(
             "; ".join(problems), errors=[{"field": "ring_fences", "message": p} for p in problems]
         )
     return fences
@@ -199,20 +200,20 @@ def is_advance(asked: bool, pool_year: int, today: dt.date) -> bool:
 
 def check_replacement_terms(factor: Factor, source_id: str | None, ratio: Decimal | None) -> None:
     """A pollutant allocation names its replacement source; no other allocation takes a source
-    or a ratio."""
+    or a ratio. The pool's factor decides, so a refusal is 409 (like the pool's other rules)."""
     if factor is Factor.POLLUTANT and source_id is None:
         message = "a pollutant allocation names its replacement source (source_id)"
-        raise InvalidInput(message, errors=[{"field": "source_id", "message": message}])
+        raise RuleViolation(message, errors=[{"field": "source_id", "message": message}])
     if factor is not Factor.POLLUTANT and (source_id is not None or ratio is not None):
         message = "only pollutant allocations take a replacement source and ratio"
-        raise InvalidInput(message, errors=[{"field": "source_id", "message": message}])
+        raise RuleViolation(message, errors=[{"field": "source_id", "message": message}])
 
 
 def check_source_pollutant(source: str, pool: str | None) -> None:
-    """A source replaces the pollutant it freed, and only in that pollutant's pool."""
+    """A source replaces the pollutant it freed, and only in that pollutant's pool (409)."""
     if source != pool:
         message = f"the source frees {source}, the pool is for {pool}"
-        raise InvalidInput(message, errors=[{"field": "source_id", "message": message}])
+        raise RuleViolation(message, errors=[{"field": "source_id", "message": message}])
 
 
 def check_eligible(scope: Scope, level: str | None) -> None:

@@ -47,20 +47,22 @@ async def test_an_unknown_allocation_is_404(suite: Suite) -> None:
 
 
 # ---------------------------------------------------------------- refused draws
-async def test_a_project_factors_has_not_heard_of_is_422(suite: Suite) -> None:
+async def test_a_project_factors_has_not_heard_of_is_409(suite: Suite) -> None:
+    """What the projection knows is its current state (one registered just now may not have
+    arrived), not something the input breaks: 409, as in issues."""
     pool = await suite.pool()
     async with nothing_written(suite):
         r = await suite.allocate(pool["id"], "00000000-0000-0000-0000-000000000000", "1")
-        body = problem(r, 422)
+        body = problem(r, 409)
         assert error_fields(body) == {"project_id"}
         assert "not known" in body["detail"]
 
 
-async def test_an_unknown_pool_is_422(suite: Suite) -> None:
+async def test_an_unknown_pool_is_409(suite: Suite) -> None:
     project = await suite.project()
     async with nothing_written(suite):
         r = await suite.allocate("00000000-0000-0000-0000-000000000000", project, "1")
-        assert error_fields(problem(r, 422)) == {"pool_id"}
+        assert error_fields(problem(r, 409)) == {"pool_id"}
 
 
 async def test_a_withdrawn_project_receives_nothing(suite: Suite) -> None:

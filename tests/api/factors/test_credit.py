@@ -80,10 +80,10 @@ async def test_one_demand_per_project_and_year(suite: Suite) -> None:
     await _demand(suite, project, year=2021)
 
 
-async def test_a_demand_for_an_unknown_project_is_422(suite: Suite) -> None:
+async def test_a_demand_for_an_unknown_project_is_409(suite: Suite) -> None:
     async with nothing_written(suite):
         r = await demand(suite, "00000000-0000-0000-0000-000000000000")
-        assert error_fields(problem(r, 422)) == {"project_id"}
+        assert error_fields(problem(r, 409)) == {"project_id"}
 
 
 # ---------------------------------------------------------------- who may demand

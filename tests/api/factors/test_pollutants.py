@@ -92,7 +92,7 @@ async def test_a_source_may_not_loosen_the_citys_ratio(
             },
             headers=COMMANDER,
         )
-        assert error_fields(problem(r, 422)) == {"ratio"}
+        assert error_fields(problem(r, 409)) == {"ratio"}
     # the city's ratio or a stricter one is fine; water pollutants go 1:1
     assert (await source(alone, pollutant, ratio="2"))["ratio"] == "2"
     assert (await source(alone, "COD", ratio="1"))["ratio"] == "1"
@@ -104,12 +104,12 @@ async def test_a_pollutant_allocation_needs_a_source_of_its_pollutant(suite: Sui
     nox = await source(suite, "NOx")
     async with nothing_written(suite):
         r = await suite.allocate(pool["id"], project, "1")
-        assert error_fields(problem(r, 422)) == {"source_id"}
+        assert error_fields(problem(r, 409)) == {"source_id"}
         r = await suite.allocate(pool["id"], project, "1", source_id=nox["id"])
-        body = problem(r, 422)
+        body = problem(r, 409)
         assert error_fields(body) == {"source_id"} and "NOx" in body["detail"]
         r = await suite.allocate(pool["id"], project, "1", source_id="no-such-source")
-        assert error_fields(problem(r, 422)) == {"source_id"}
+        assert error_fields(problem(r, 409)) == {"source_id"}
 
 
 async def test_other_factors_take_no_source_or_ratio(suite: Suite) -> None:
@@ -117,8 +117,8 @@ async def test_other_factors_take_no_source_or_ratio(suite: Suite) -> None:
     pool = await suite.pool(factor="energy", amount="100")
     plant = await source(suite, "SO2")
     async with nothing_written(suite):
-        problem(await suite.allocate(pool["id"], project, "1", source_id=plant["id"]), 422)
-        problem(await suite.allocate(pool["id"], project, "1", ratio="2"), 422)
+        problem(await suite.allocate(pool["id"], project, "1", source_id=plant["id"]), 409)
+        problem(await suite.allocate(pool["id"], project, "1", ratio="2"), 409)
 
 
 async def test_a_source_is_never_drawn_beyond_what_it_freed(suite: Suite) -> None:

@@ -213,7 +213,7 @@ async def test_ring_fences_may_keep_the_whole_pool(alone: Suite) -> None:
         [{"min_level": "city_key", "amount": "10"}, {"min_level": "city_key", "amount": "10"}],
     ],
 )
-async def test_ring_fences_beyond_the_pool_or_twice_for_a_level_are_422(
+async def test_ring_fences_beyond_the_pool_or_twice_for_a_level_are_409(
     alone: Suite, fences: list[dict[str, str]]
 ) -> None:
     async with nothing_written(alone):
@@ -228,7 +228,7 @@ async def test_ring_fences_beyond_the_pool_or_twice_for_a_level_are_422(
             },
             headers=COMMANDER,
         )
-        assert error_fields(problem(r, 422)) == {"ring_fences"}
+        assert error_fields(problem(r, 409)) == {"ring_fences"}
 
 
 async def test_a_ring_fence_for_an_unknown_level_is_422(alone: Suite) -> None:

@@ -64,7 +64,7 @@ async def test_a_use_by_date_in_the_past_is_refused(suite: Suite) -> None:
     yesterday = today_in_shanghai() - dt.timedelta(days=1)
     async with nothing_written(suite):
         r = await suite.allocate(pool["id"], project, "10", use_by=str(yesterday))
-        assert problem(r, 422)["errors"][0]["field"] == "use_by"
+        assert problem(r, 409)["errors"][0]["field"] == "use_by"
 
 
 async def test_the_expiry_scan_releases_what_is_unused_past_its_date_once(suite: Suite) -> None:

@@ -42,9 +42,9 @@ def test_only_an_active_allocation_may_change():
 def test_a_use_by_date_may_be_today_but_not_past():
     check_use_by(None, TODAY)
     check_use_by(TODAY, TODAY)
-    with pytest.raises(InvalidInput) as exc:
+    with pytest.raises(RuleViolation) as exc:
         check_use_by(TODAY - dt.timedelta(days=1), TODAY)
-    assert exc.value.errors[0]["field"] == "use_by"
+    assert exc.value.extra["errors"][0]["field"] == "use_by"
 
 
 def test_an_allocation_is_used_on_or_after_its_allocation():

@@ -56,9 +56,9 @@ def test_a_source_may_set_a_stricter_ratio_than_the_citys_never_a_looser_one():
     assert source_ratio(Pollutant.SO2, None, air, water) == D(2)
     assert source_ratio(Pollutant.COD, None, air, water) == D(1)
     assert source_ratio(Pollutant.SO2, D("2.5"), air, water) == D("2.5")
-    with pytest.raises(InvalidInput) as exc:
+    with pytest.raises(RuleViolation) as exc:
         source_ratio(Pollutant.SO2, D("1.5"), air, water)
-    assert exc.value.errors[0]["field"] == "ratio"
+    assert exc.value.extra["errors"][0]["field"] == "ratio"
 
 
 def test_a_pollutant_allocation_names_its_source_and_others_take_none():
@@ -70,12 +70,12 @@ def test_a_pollutant_allocation_names_its_source_and_others_take_none():
         (Factor.LAND, "source-1", None),
         (Factor.ENERGY, None, D(2)),
     ]:
-        with pytest.raises(InvalidInput) as exc:
+        with pytest.raises(RuleViolation) as exc:
             check_replacement_terms(factor, source, ratio)
-        assert exc.value.errors[0]["field"] == "source_id"
+        assert exc.value.extra["errors"][0]["field"] == "source_id"
 
 
 def test_a_source_serves_only_its_own_pollutants_pool():
     check_source_pollutant("SO2", "SO2")
-    with pytest.raises(InvalidInput):
+    with pytest.raises(RuleViolation):
         check_source_pollutant("SO2", "NOx")

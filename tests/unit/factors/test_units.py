@@ -122,3 +122,15 @@ def test_an_unknown_unit_is_refused_with_the_units_that_are_accepted(measure, un
     assert exc.value.errors[0]["field"] == "unit"
     for accepted in accepted_units(measure):
         assert accepted in exc.value.detail
+
+
+def test_the_api_offers_exactly_the_units_the_conversion_knows():
+    from typing import get_args
+
+    from services.factors.domain.units import Measure, accepted_units
+    from services.factors.schemas import FundsUnit, PollutantUnit, Unit
+
+    factors = [m for m in Measure if m is not Measure.FUNDS]
+    assert set(get_args(Unit)) == {u for m in factors for u in accepted_units(m)}
+    assert set(get_args(PollutantUnit)) == set(accepted_units(Measure.POLLUTANT))
+    assert set(get_args(FundsUnit)) == set(accepted_units(Measure.FUNDS))
