@@ -40,9 +40,17 @@ from services.registry.schemas import (
     StageMoveIn,
 )
 from shared.clock import today_in_shanghai
-from shared.errors import InvalidInput, NotFound, PreconditionRequired
+from shared.errors import InvalidInput, NotFound
 from shared.http.app import CurrentUser, DbSession, RuntimeDep, Uow
-from shared.http.conventions import DEFAULT_LIMIT, Limit, Offset, Page, created, set_etag
+from shared.http.conventions import (
+    DEFAULT_LIMIT,
+    Limit,
+    Offset,
+    Page,
+    created,
+    parse_if_match,
+    set_etag,
+)
 from shared.regions import RegionTable, load_region_table
 
 router = APIRouter(prefix="/v1", tags=["registry"])
@@ -257,20 +265,7 @@ async def project_history(
     return Page[AuditEvent](items=items, total=total)
 
 
-def _parse_if_match(header: str | None) -> int:
-    if header is None:
-        raise PreconditionRequired("If-Match with the project's version is required")
-    value = header.strip().removeprefix("W/").strip('"')
-    # ASCII digits only ("²" is a digit to isdigit, not to int) and no more than a version needs
-    if not (value.isascii() and value.isdigit()) or len(value) > 12:
-        raise InvalidInput(
-            "If-Match must be the project's version number",
-            errors=[{"field": "If-Match", "message": "not a version"}],
-        )
-    return int(value)
-
-
-IF_MATCH_PATTERN = r'^\s*(W/)?"?[0-9]{1,12}"?\s*$'
+IF_MATCH_PATTERN = r'^\s*(W/)?"?[0-9]{1,9}"?\s*$'
 # The header is required, and its absence is 428 (not FastAPI's 422): the route reads it from
 # the request and the document declares it, with the version's form.
 _IF_MATCH_REQUIRED = {
@@ -298,7 +293,7 @@ async def patch_project(
     response: Response,
     request: Request,
 ) -> ProjectPublic:
-    expected = _parse_if_match(request.headers.get("if-match"))
+    expected = parse_if_match(request.headers.get("if-match"), "the project")
     project = await service.update_project(uow, user, project_id, expected, body)
     set_etag(response, project.version)
     return _public(project, regions_of(runtime))

@@ -54,7 +54,7 @@ def parse_if_match(header: str | None, what: str = "the resource") -> int:
     if text.startswith("W/"):
         text = text[2:]
     text = text.strip('"')
-    if not text.isdigit() or len(text) > 18:
+    if not (text.isascii() and text.isdigit()) or len(text) > 9:  # versions fit an INTEGER
         raise InvalidInput(
             f"If-Match must be {what}'s version number",
             errors=[{"field": "If-Match", "message": "not a version"}],

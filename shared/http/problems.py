@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -10,7 +11,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
 
 from shared.db import is_unavailable
 from shared.errors import KuaicheError
@@ -36,13 +36,22 @@ def _field(loc: tuple[Any, ...]) -> str:
 
 
 def _allowed_methods(request: Request) -> str:
-    """Every method some route serves at this path (Starlette names only the first route's)."""
-    allowed = []
-    for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
-        scope = {**request.scope, "method": method}
-        if any(r.matches(scope)[0] is Match.FULL for r in request.app.router.routes):
-            allowed.append(method)
-    return ", ".join(allowed)
+    """The methods of the path as the OpenAPI document has it (the most specific template
+    matching the URL: `/v1/projects/import` over `/v1/projects/{project_id}`), which is what a
+    client reads. Starlette's own header names only the first route's methods."""
+    path = request.scope.get("path", "")
+    matches = []
+    for template, operations in request.app.openapi().get("paths", {}).items():
+        pattern = "".join(
+            "[^/]+" if part.startswith("{") else re.escape(part)
+            for part in re.split(r"(\{[^}]+\})", template)
+        )
+        if re.fullmatch(pattern, path):
+            matches.append((template.count("{"), template, operations))
+    if not matches:
+        return ""
+    operations = min(matches, key=lambda m: m[:2])[2]
+    return ", ".join(m.upper() for m in ("get", "post", "put", "patch", "delete") if m in operations)
 
 
 def install_problem_handlers(app: FastAPI) -> None:

@@ -36,12 +36,23 @@ async def test_a_405_names_every_method_the_path_has_in_allow() -> None:
     async def create_thing() -> dict:
         return {}
 
+    @router.get("/things/{thing_id}")
+    async def read_thing(thing_id: str) -> dict:
+        return {}
+
+    @router.post("/things/import")
+    async def import_things() -> dict:
+        return {}
+
     transport = httpx.ASGITransport(app=app_with(router))
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         r = await client.delete("/things")
-    assert r.status_code == 405
-    assert r.headers["content-type"] == "application/problem+json"
-    assert r.headers["allow"] == "GET, POST"
+        assert r.status_code == 405
+        assert r.headers["content-type"] == "application/problem+json"
+        assert r.headers["allow"] == "GET, POST"
+        # The most specific path's methods, as the OpenAPI document has them.
+        r = await client.request("OPTIONS", "/things/import")
+        assert r.status_code == 405 and r.headers["allow"] == "POST"
 
 
 @pytest.mark.parametrize("kind", [NonNegativeAmount, PositiveAmount])
@@ -87,8 +98,9 @@ def test_if_match_names_a_version() -> None:
     assert parse_if_match('"3"') == 3 and parse_if_match('W/"3"') == 3 and parse_if_match("3") == 3
     with pytest.raises(PreconditionRequired):
         parse_if_match(None)
-    with pytest.raises(InvalidInput):
-        parse_if_match('"three"')
+    for bad in ('"three"', '"²"', '"' + "1" * 10 + '"'):
+        with pytest.raises(InvalidInput):
+            parse_if_match(bad)
 
 
 class Thing(InputModel):
