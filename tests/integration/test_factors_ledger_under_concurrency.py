@@ -1,11 +1,12 @@
 """The ledger's one invariant under real concurrency: what is drawn from a pool never exceeds
 the pool. Three replicas of the factors API (each its own engine and connection pool) share one
-database and take many simultaneous requests; on PostgreSQL (the proof the issue asks for) and
-on the embedded SQLite default alike."""
+PostgreSQL database and take many simultaneous requests. The same tests run on the embedded
+SQLite default in tests/api/factors/test_ledger_concurrency.py."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import uuid
 from collections.abc import AsyncIterator
@@ -37,6 +38,8 @@ from tests.conftest import (
     wait_until,
 )
 
+pytestmark = pytest.mark.integration
+
 REPLICAS = 3
 
 
@@ -54,13 +57,15 @@ class Replicas:
         return self.clients[i % len(self.clients)]
 
 
-@pytest.fixture(params=["postgresql", "sqlite"])
-async def replicas(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Replicas]:
-    if request.param == "postgresql":
-        pytestmark_integration(request)
-        url = await create_database(request.getfixturevalue("postgres_server"))
-    else:
-        url = f"sqlite+aiosqlite:///{tmp_path / 'factors.sqlite3'}"
+@pytest.fixture
+async def replicas(postgres_server: str, tmp_path: Path) -> AsyncIterator[Replicas]:
+    async with started_replicas(await create_database(postgres_server), tmp_path) as started:
+        yield started
+
+
+@contextlib.asynccontextmanager
+async def started_replicas(url: str, tmp_path: Path) -> AsyncIterator[Replicas]:
+    """REPLICAS factors APIs over the database at `url`."""
     await upgrade(SERVICE, url)
     started = []
     for _ in range(REPLICAS):
@@ -79,10 +84,6 @@ async def replicas(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
             await client.aclose()
         for _, lifespan in started:
             await lifespan.__aexit__(None, None, None)
-
-
-def pytestmark_integration(request: pytest.FixtureRequest) -> None:
-    request.node.add_marker(pytest.mark.integration)
 
 
 async def known_projects(replicas: Replicas, levels: list[str | None]) -> list[str]:
@@ -311,7 +312,6 @@ async def allocated(replicas: Replicas, body: dict[str, Any]) -> str:
     return str(r.json()["id"])
 
 
-@pytest.mark.integration
 async def test_a_withdrawal_passes_over_an_allocation_released_while_it_waited(
     on_postgres: Replicas,
 ) -> None:
@@ -341,7 +341,6 @@ async def test_a_withdrawal_passes_over_an_allocation_released_while_it_waited(
     assert pool.allocated == active == Decimal(0) and pool.released == Decimal(10)
 
 
-@pytest.mark.integration
 async def test_a_withdrawal_over_several_pools_takes_every_pool_before_any_source(
     on_postgres: Replicas,
 ) -> None:

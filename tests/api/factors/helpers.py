@@ -108,6 +108,12 @@ def dec(value: str) -> Decimal:
 PROBLEM_JSON = "application/problem+json"
 
 
+def ok_json(r: httpx.Response, status: int = 200) -> Any:
+    """The body of an answer with `status` (200, or 201 for a create), after checking it is one."""
+    assert r.status_code == status, r.text
+    return r.json()
+
+
 def problem(r: httpx.Response, status: int) -> dict[str, Any]:
     """Assert an RFC 9457 answer with this status and return its body."""
     assert r.status_code == status, r.text

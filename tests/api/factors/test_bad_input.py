@@ -18,6 +18,7 @@ from tests.api.factors.helpers import (
     error_fields,
     factors_alone,
     nothing_written,
+    ok_json,
     problem,
     source,
 )
@@ -45,7 +46,7 @@ async def test_nul_characters_are_refused_in_every_text_field(suite: Suite) -> N
     pool = await suite.pool(amount="100")
     plant = await source(suite, "SO2")
     a = await allocation(suite, pool["id"], project, "1")
-    d = (await demand(suite, project)).json()
+    d = ok_json(await demand(suite, project), 201)
     cases: list[tuple[str, dict[str, Any], str]] = [
         ("/v1/pools", {**POOL, "year": 2031, "name": "a\x00b"}, "name"),
         (
@@ -122,7 +123,7 @@ BAD_AMOUNTS = [
 async def test_bad_amounts_are_422_naming_the_amount(suite: Suite) -> None:
     project = await suite.project()
     pool = await suite.pool(amount="100")
-    d = (await demand(suite, project)).json()
+    d = ok_json(await demand(suite, project), 201)
     for amount in BAD_AMOUNTS:
         for path, body in (
             ("/v1/pools", {**POOL, "year": 2032, "amount": amount}),
@@ -200,7 +201,7 @@ async def test_allocation_fields_out_of_range_are_422(suite: Suite) -> None:
 
 async def test_credit_fields_out_of_range_are_422(suite: Suite) -> None:
     project = await suite.project()
-    d = (await demand(suite, project)).json()
+    d = ok_json(await demand(suite, project), 201)
     for body, field in (
         ({"project_id": project, "amount": "1", "year": 1989}, "year"),
         ({"project_id": project, "amount": "1", "year": 2101}, "year"),
@@ -234,7 +235,7 @@ async def test_extra_fields_are_422_naming_them(suite: Suite) -> None:
     project = await suite.project()
     pool = await suite.pool()
     a = await allocation(suite, pool["id"], project, "1")
-    d = (await demand(suite, project)).json()
+    d = ok_json(await demand(suite, project), 201)
     for path, body in (
         ("/v1/pools", {**POOL, "year": 2033, "allocated": "5"}),
         (

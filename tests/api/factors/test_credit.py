@@ -20,6 +20,7 @@ from tests.api.factors.helpers import (
     get_demand,
     grant,
     nothing_written,
+    ok_json,
     problem,
 )
 from tests.api.registry.helpers import BINCHENG, BOXING, ZHANHUA, ZOUPING
@@ -89,7 +90,7 @@ async def test_a_demand_for_an_unknown_project_is_409(suite: Suite) -> None:
 # ---------------------------------------------------------------- who may demand
 async def test_a_county_registers_demands_for_its_own_projects_only(suite: Suite) -> None:
     own = await suite.project(county=BINCHENG)
-    d = (await demand(suite, own, headers=county_token(BINCHENG))).json()
+    d = ok_json(await demand(suite, own, headers=county_token(BINCHENG)), 201)
     assert d["county"] == BINCHENG
     other = await suite.project(county=ZHANHUA)
     async with nothing_written(suite):

@@ -14,6 +14,7 @@ from services.factors.models import Allocation, CreditGrant, outbox
 from services.registry.main import SERVICE as REGISTRY
 from shared.bus.inprocess import InProcessBus
 from shared.migrations import upgrade
+from tests.api.factors.helpers import ok_json
 from tests.conftest import COMMANDER, make_settings, start_service
 
 
@@ -46,18 +47,18 @@ async def test_the_demo_shows_the_article_figures(tmp_path: Path) -> None:
 
 
 async def check_figures(client: httpx.AsyncClient, runtime: object) -> None:
-    pools = (
+    pools = ok_json(
         await client.get("/v1/pools", params={"factor": "land", "limit": 10}, headers=COMMANDER)
-    ).json()["items"]
+    )["items"]
     by_key = {(p["year"], p["scope"]): p for p in pools}
 
     provincial = by_key[(2020, "provincial")]
     assert provincial["allocated"] == "1928" and provincial["utilisation"] == "100.0"
-    allocations = (
+    allocations = ok_json(
         await client.get(
             "/v1/allocations", params={"pool_id": provincial["id"], "limit": 50}, headers=COMMANDER
         )
-    ).json()
+    )
     assert allocations["total"] == 10
     assert {a["level"] for a in allocations["items"]} == {"provincial_major_construction"}
 
@@ -65,27 +66,27 @@ async def check_figures(client: httpx.AsyncClient, runtime: object) -> None:
     assert quota_2019["amount"] == "4415"
     assert quota_2019["allocated"] == "3603" and quota_2019["advance"] == "3603"
     assert quota_2019["utilisation"] == "81.6"
-    advances = (
+    advances = ok_json(
         await client.get(
             "/v1/allocations", params={"pool_id": quota_2019["id"], "limit": 100}, headers=COMMANDER
         )
-    ).json()
+    )
     levels = [a["level"] for a in advances["items"]]
     assert advances["total"] == 71  # 13 other provincial + 52 city key + 6 city infrastructure
     assert levels.count("city_key") == 52 and levels.count("city_infrastructure") == 6
     assert all(a["advance"] for a in advances["items"])
 
-    credit = (await client.get("/v1/credit/summary?year=2020", headers=COMMANDER)).json()
+    credit = ok_json(await client.get("/v1/credit/summary?year=2020", headers=COMMANDER))
     assert credit["projects"] == 44
     assert credit["granted"] == "174000"  # 17.4 亿元 in 万元
     assert credit["unit"] == "10k_yuan"
 
-    summary = (await client.get("/v1/factors/summary?year=2020", headers=COMMANDER)).json()
+    summary = ok_json(await client.get("/v1/factors/summary?year=2020", headers=COMMANDER))
     rows = {(r["factor"], r["pollutant"]): r for r in summary["factors"]}
     assert {"land", "energy", "pollutant", "water"} == {f for f, _ in rows}
     so2 = rows[("pollutant", "SO2")]
     # 2:1 replacement for air pollutants: the pool bears twice the new emissions
-    sources = (await client.get("/v1/replacement-sources?pollutant=SO2", headers=COMMANDER)).json()[
+    sources = ok_json(await client.get("/v1/replacement-sources?pollutant=SO2", headers=COMMANDER))[
         "items"
     ]
     assert sources[0]["ratio"] == "2" and sources[0]["used"] == so2["allocated"] == "840"

@@ -19,6 +19,7 @@ from tests.api.factors.helpers import (
     demand,
     disburse,
     grant,
+    ok_json,
     release,
     source,
 )
@@ -98,7 +99,7 @@ async def test_every_use_case_emits_exactly_one_event(suite: Suite) -> None:
     assert e["sequence"] == 1 and e["data"]["amount"] == "20000" and e["data"]["year"] == 2020
 
     n = await suite.outbox_count()
-    g = (await grant(suite, d["id"], "15000")).json()
+    g = ok_json(await grant(suite, d["id"], "15000"), 201)
     e = await _one_new(suite, n, "kuaiche.credit.granted.v1")
     assert e["subject"] == d["id"] and e["partitionkey"] == project and e["county"] == ZOUPING
     assert e["actor"] == COMMANDER_ACTOR and e["sequence"] == 2
@@ -106,7 +107,7 @@ async def test_every_use_case_emits_exactly_one_event(suite: Suite) -> None:
     assert e["data"]["granted_total"] == "15000"
 
     n = await suite.outbox_count()
-    x = (await disburse(suite, d["id"], "5000")).json()
+    x = ok_json(await disburse(suite, d["id"], "5000"), 201)
     e = await _one_new(suite, n, "kuaiche.credit.disbursed.v1")
     assert e["subject"] == d["id"] and e["partitionkey"] == project and e["sequence"] == 3
     assert e["data"]["disbursement_id"] == x["id"] and e["data"]["disbursed_total"] == "5000"
@@ -131,7 +132,7 @@ async def test_the_sequence_follows_the_aggregates_version(suite: Suite) -> None
         await allocation(suite, pool["id"], project, "1")
     got = await suite.get_pool(pool["id"])
     assert got["version"] == 4  # created, then three draws
-    d = (await demand(suite, project, "100")).json()
+    d = ok_json(await demand(suite, project, "100"), 201)
     for expected in (2, 3, 4):
         await grant(suite, d["id"], "1")
         [*_, last] = await suite.events("kuaiche.credit.granted.v1")

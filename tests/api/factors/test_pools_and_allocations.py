@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.api.factors.helpers import COMMANDER, Suite
+from tests.api.factors.helpers import COMMANDER, Suite, ok_json
 
 
 async def test_a_pool_reports_its_figures_and_an_allocation_draws_from_it(suite: Suite) -> None:
@@ -32,7 +32,7 @@ async def test_a_pool_reports_its_figures_and_an_allocation_draws_from_it(suite:
 async def test_release_returns_the_amount_to_the_pool(suite: Suite) -> None:
     project = await suite.project()
     pool = await suite.pool(amount="100")
-    allocation = (await suite.allocate(pool["id"], project, "60")).json()
+    allocation = ok_json(await suite.allocate(pool["id"], project, "60"), 201)
     r = await suite.factors.post(
         f"/v1/allocations/{allocation['id']}/release",
         json={"reason": "逾期未使用"},

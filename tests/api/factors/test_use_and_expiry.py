@@ -3,7 +3,9 @@ project is withdrawn; one left unused past its use-by date goes back to its pool
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+from typing import Any
 
 from services.factors import service
 from shared.clock import today_in_shanghai
@@ -18,6 +20,7 @@ from tests.api.factors.helpers import (
     release,
     withdraw,
 )
+from tests.conftest import wait_until
 
 
 async def use(suite: Suite, allocation_id: str, **body: object):  # type: ignore[no-untyped-def]
@@ -125,3 +128,34 @@ async def test_the_summary_counts_a_used_allocation_as_drawn_not_released(suite:
     assert land["counties"] == [
         {"county": BINCHENG, "allocated": "40", "advance": "40", "released": "10", "allocations": 2}
     ]
+
+
+async def test_the_workers_expiry_scan_job_runs_the_scan_and_counts_each_run(suite: Suite) -> None:
+    """`jobs` in main.py: the expiry scan is a periodic job whose runs are counted in
+    kuaiche_job_runs{job="expiry-scan"}; its first run releases what is already past due."""
+    from services.factors.main import SERVICE
+    from services.factors.models import Allocation
+
+    project = await suite.project()
+    pool = await suite.pool(amount="100")
+    due = await allocation(suite, pool["id"], project, "10", use_by=str(today_in_shanghai()))
+    runtime = suite.factors_runtime
+    async with runtime.uow() as uow:  # past due since yesterday (the API refuses such a date)
+        row = await uow.session.get(Allocation, due["id"])
+        row.use_by = today_in_shanghai() - dt.timedelta(days=1)
+    runs = runtime.metrics.job_runs.labels(job="expiry-scan")
+    before = runs._value.get()
+
+    stop = asyncio.Event()
+    job = asyncio.create_task(SERVICE.jobs(runtime)["expiry-scan"](stop))
+    try:
+        await wait_until(lambda: _at_least(runs, before + 1), what="an expiry-scan run")
+    finally:
+        stop.set()
+        await job
+    released = await get_allocation(suite, due["id"])
+    assert released["status"] == "released" and released["release_cause"] == "expired"
+
+
+async def _at_least(counter: Any, value: float) -> bool:
+    return bool(counter._value.get() >= value)
