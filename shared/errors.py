@@ -21,7 +21,11 @@ class KuaicheError(Exception):
 
 
 class InvalidInput(KuaicheError):
-    """The request is well formed but a value breaks a rule (422). `errors` lists fields."""
+    """The request does not say what its published schema asks (422). `errors` lists fields.
+
+    A request that matches the OpenAPI schema is never refused with 422: what the schema cannot
+    state (a rule across fields, against the calendar, the configuration or the current state)
+    is a RuleViolation (409), so a client generated from the schema can trust it."""
 
     status = 422
     title = "Invalid input"
@@ -37,10 +41,16 @@ class NotFound(KuaicheError):
 
 
 class RuleViolation(KuaicheError):
-    """The move is forbidden by a domain rule in the current state (409)."""
+    """A rule the schema cannot state refuses the request (409): a move forbidden in the
+    current state, a rule across fields, against the calendar or the configuration.
+    `errors` lists the fields at fault where there are some."""
 
     status = 409
     title = "Conflict with the rules"
+
+    def __init__(self, detail: str, errors: list[dict[str, Any]] | None = None, **extra: Any):
+        super().__init__(detail, **extra)
+        self.errors = errors or []
 
 
 class PreconditionFailed(KuaicheError):

@@ -62,6 +62,15 @@ class InputModel(BaseModel):
         return value
 
 
+RULE_ERROR = "rule"
+
+
+def rule_error(message: str) -> PydanticCustomError:
+    """What a model validator raises for a rule JSON Schema cannot state (one field against
+    another): the request matched its schema, so it is answered 409, not 422."""
+    return PydanticCustomError(RULE_ERROR, message)
+
+
 def _business_date(value: dt.date) -> dt.date:
     if not MIN_YEAR <= value.year <= MAX_YEAR:
         raise PydanticCustomError("date_out_of_range", DATE_MESSAGE)

@@ -13,7 +13,8 @@ from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.db import is_unavailable
-from shared.errors import KuaicheError
+from shared.errors import KuaicheError, RuleViolation
+from shared.fields import RULE_ERROR
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +66,11 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{"field": _field(tuple(e["loc"])), "message": e["msg"]} for e in exc.errors()]
+        raw = exc.errors()
+        errors = [{"field": _field(tuple(e["loc"])), "message": e["msg"]} for e in raw]
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        if raw and all(e["type"] == RULE_ERROR for e in raw):  # the schema was met
+            return problem(409, RuleViolation.title, detail, errors=errors)
         return problem(422, "Invalid input", detail, errors=errors)
 
     @app.exception_handler(StarletteHTTPException)

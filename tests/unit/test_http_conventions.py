@@ -9,11 +9,11 @@ from typing import Annotated
 import httpx
 import pytest
 from fastapi import APIRouter, FastAPI, Header
-from pydantic import TypeAdapter, ValidationError
+from pydantic import TypeAdapter, ValidationError, model_validator
 
 from shared.amounts import NonNegativeAmount, PositiveAmount
 from shared.errors import InvalidInput, PreconditionRequired
-from shared.fields import NO_NUL_PATTERN, BusinessDate, InputModel
+from shared.fields import NO_NUL_PATTERN, BusinessDate, InputModel, rule_error
 from shared.http.conventions import document_conventions, parse_if_match
 from shared.http.problems import install_problem_handlers
 
@@ -132,3 +132,32 @@ def test_every_operation_documents_the_problems_it_can_answer() -> None:
     assert read_doc["422"]["content"] == {
         "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
     }
+
+
+class Window(InputModel):
+    start: BusinessDate
+    end: BusinessDate
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Window:
+        if self.end < self.start:
+            raise rule_error("end must not be before start")
+        return self
+
+
+async def test_a_rule_the_schema_cannot_state_is_409_and_a_schema_breach_422() -> None:
+    router = APIRouter()
+
+    @router.post("/windows")
+    async def create(body: Window) -> dict:
+        return {}
+
+    transport = httpx.ASGITransport(app=app_with(router))
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        ok = await client.post("/windows", json={"start": "2020-04-01", "end": "2020-04-30"})
+        rule = await client.post("/windows", json={"start": "2020-04-30", "end": "2020-04-01"})
+        schema = await client.post("/windows", json={"start": "2020-04-30", "end": "soon"})
+    assert ok.status_code == 200
+    assert rule.status_code == 409, rule.text
+    assert rule.json()["errors"][0]["message"] == "end must not be before start"
+    assert schema.status_code == 422, schema.text
