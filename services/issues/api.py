@@ -221,7 +221,11 @@ async def list_issues(
     return Page(items=[IssuePublic(**_public(i, n, t)) for i, n in rows], total=total)
 
 
-@router.get("/issues/stats", response_model=StatsPublic)
+@router.get(
+    "/issues/stats",
+    response_model=StatsPublic,
+    responses={409: {"description": "`to` is before `from`"}},
+)
 async def issue_stats(
     session: DbSession,
     user: CurrentUser,

@@ -23,7 +23,7 @@ from services.issues.domain.enums import (
 )
 from services.issues.models import CalendarYear, Issue, IssueMove, ProjectView, Round
 from shared.auth import Principal
-from shared.errors import InvalidInput, NotFound
+from shared.errors import NotFound, RuleViolation
 from shared.rates import percent
 
 OPEN = tuple(s.value for s in OPEN_STATUSES)
@@ -172,7 +172,8 @@ async def stats(
     today: dt.date,
 ) -> dict[str, Any]:
     if date_from and date_to and date_to < date_from:
-        raise InvalidInput(
+        # One parameter against another, which a schema cannot state: 409.
+        raise RuleViolation(
             "to is before from", errors=[{"field": "to", "message": "must not be before from"}]
         )
     where = access.visible_clauses(principal)

@@ -14,8 +14,9 @@ from pydantic import (
     field_validator,
 )
 
+from services.issues.domain.calendar import MAX_WORKDAYS, repeated
 from services.issues.domain.enums import Category, Colour, Complexity, Source, Status, Verdict
-from shared.fields import BusinessDate, InputModel
+from shared.fields import BusinessDate, InputModel, rule_error
 from shared.rates import Rate
 
 # Inputs are stripped of surrounding whitespace, so a required text must hold a character
@@ -27,10 +28,17 @@ NO_NUL = r"^[^\x00]*$"
 Text200 = Annotated[str, Field(min_length=1, max_length=200, pattern=NOT_BLANK)]
 Text2000 = Annotated[str, Field(min_length=1, max_length=2000, pattern=NOT_BLANK)]
 Text4000 = Annotated[str, Field(min_length=1, max_length=4000, pattern=NOT_BLANK)]
+Id36 = Annotated[str, Field(min_length=1, max_length=36, pattern=NOT_BLANK)]
+WorkingDays = Annotated[int, Field(ge=1, le=MAX_WORKDAYS)]
 
 
 class _Input(InputModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+# What the schema states (a required partner field, distinct items, a bound) is refused with
+# 422 by a ValueError; a rule it cannot state (one field against another) raises rule_error,
+# answered 409, naming the field.
 
 
 # ---------------------------------------------------------------- inputs
@@ -50,17 +58,18 @@ class IssueCreate(_Input):
         }
     )
 
-    project_id: Annotated[str, Field(min_length=1, max_length=36)]
+    project_id: Id36
     category: Category
     title: Text200
     description: Text4000
     source: Source
     complexity: Complexity = Complexity.GENERAL
-    round_id: Annotated[str, Field(min_length=1, max_length=36)] | None = Field(
+    round_id: Id36 | None = Field(
         None, validate_default=True
     )
 
-    # Cross-field checks are field validators (not model ones), so a 422 names the field.
+    # Cross-field checks are field validators (not model ones), so the problem names the field;
+    # the schema's if/then/else states this pair, so a breach is 422.
     @field_validator("round_id")
     @classmethod
     def _round_goes_with_its_source(cls, round_id: str | None, info: ValidationInfo) -> str | None:
@@ -79,15 +88,29 @@ class AssignIn(_Input):
     co_units: Annotated[
         list[Text200], Field(max_length=20, json_schema_extra={"uniqueItems": True})
     ] = Field(default_factory=list)
-    working_days: int | None = Field(None, description="general: 3–5, default 5; complex: omit")
+    working_days: WorkingDays | None = Field(
+        None,
+        description="general: 3–5 by default configuration, default 5 (another number is 409); "
+        "complex: omit (its plan sets the deadline)",
+    )
+
+    @field_validator("co_units", mode="before")
+    @classmethod
+    def _items_are_unique(cls, co_units: object) -> object:
+        """The schema's uniqueItems: the same text twice is 422."""
+        if isinstance(co_units, list) and all(isinstance(u, str) for u in co_units):
+            if len(set(co_units)) != len(co_units):
+                raise ValueError("co_units must not repeat a unit")
+        return co_units
 
     @field_validator("co_units")
     @classmethod
     def _distinct_units(cls, co_units: list[str], info: ValidationInfo) -> list[str]:
+        # Texts that differ only by surrounding whitespace (trimmed) name the same unit.
         if len(set(co_units)) != len(co_units):
-            raise ValueError("co_units must not repeat a unit")
+            raise rule_error("co_units name the same unit twice once trimmed of whitespace")
         if info.data.get("unit") in co_units:
-            raise ValueError("the responsible unit is not also a co-unit")
+            raise rule_error("the responsible unit is not also a co-unit")
         return co_units
 
 
@@ -161,7 +184,10 @@ class CloseIn(_Input):
 class ExtendIn(_Input):
     """延期 granted by the command office, on the unit's request made before the deadline."""
 
-    working_days: int = Field(ge=1, description="working days added to the current deadline")
+    working_days: WorkingDays = Field(
+        description="working days added to the current deadline (at most the configured "
+        "maximum, 10 by default: more is 409)"
+    )
     reason: Text2000
     requested_on: BusinessDate | None = Field(None, description="default: today")
 
@@ -178,19 +204,36 @@ class RoundCreate(_Input):
     def _order(cls, ended_on: dt.date | None, info: ValidationInfo) -> dt.date | None:
         started_on = info.data.get("started_on")
         if ended_on is not None and started_on is not None and ended_on < started_on:
-            raise ValueError("ended_on must not be before started_on")
+            raise rule_error("ended_on must not be before started_on")
         return ended_on
 
 
 class CalendarUpload(_Input):
     """A year's State Council schedule: weekdays off (holidays, bridge days) and the weekend
-    days that are make-up working days 调休."""
+    days that are make-up working days 调休. Each list is of distinct dates (the schema says
+    so: 422); dates outside the path's year, a make-up day on a weekday or a day in both lists
+    break rules the schema cannot state (409)."""
 
-    holidays: Annotated[list[BusinessDate], Field(min_length=1, max_length=366)]
-    workdays: Annotated[list[BusinessDate], Field(max_length=366)] = Field(default_factory=list)
+    holidays: Annotated[
+        list[BusinessDate],
+        Field(min_length=1, max_length=366, json_schema_extra={"uniqueItems": True}),
+    ]
+    workdays: Annotated[
+        list[BusinessDate], Field(max_length=366, json_schema_extra={"uniqueItems": True})
+    ] = Field(default_factory=list)
     note: Annotated[str, Field(max_length=500, pattern=NO_NUL)] | None = Field(
         None, description="e.g. the notice's number 国办发明电〔2026〕N号"
     )
+
+    @field_validator("holidays", "workdays")
+    @classmethod
+    def _listed_once(cls, dates: list[dt.date]) -> list[dt.date]:
+        twice = repeated(dates)
+        if twice:
+            raise ValueError(
+                "dates listed more than once: " + ", ".join(d.isoformat() for d in twice)
+            )
+        return dates
 
 
 # ---------------------------------------------------------------- public

@@ -37,7 +37,7 @@ from services.issues.schemas import (
     RoundCreate,
 )
 from shared.auth import Principal
-from shared.errors import InvalidInput, NotFound, RuleViolation
+from shared.errors import NotFound, RuleViolation
 from shared.events.catalogue import issues as ev
 from shared.uow import UnitOfWork
 
@@ -393,10 +393,9 @@ async def extend(
         )
         issue = move.issue
         if data.working_days > config.max_extension_working_days:
-            raise InvalidInput(
-                f"one extension adds at most {config.max_extension_working_days} working days",
-                errors=[{"field": "working_days", "message": "too many working days"}],
-            )
+            # The maximum is configuration, which the schema does not state: 409.
+            limit = f"one extension adds at most {config.max_extension_working_days} working days"
+            raise RuleViolation(limit, errors=[{"field": "working_days", "message": limit}])
         assert issue.deadline is not None and issue.assigned_on is not None
         requested_on = data.requested_on or today
         calendar = await load_calendar(uow.session)

@@ -21,7 +21,7 @@ from typing import Literal
 import chinese_calendar
 
 from shared.clock import SHANGHAI, today_in_shanghai
-from shared.errors import InvalidInput, RuleViolation
+from shared.errors import RuleViolation
 
 __all__ = [
     "SHANGHAI",
@@ -30,6 +30,7 @@ __all__ = [
     "YearSchedule",
     "package_covers",
     "package_schedule",
+    "repeated",
     "today_in_shanghai",
 ]
 
@@ -50,6 +51,13 @@ class CalendarUnavailable(RuleViolation):
         self.year = year
 
 
+def repeated(dates: Iterable[dt.date]) -> list[dt.date]:
+    """The dates listed more than once, in order. A date typed twice is usually another date
+    mistyped: it is refused, never dropped."""
+    listed = list(dates)
+    return sorted({d for d in listed if listed.count(d) > 1})
+
+
 @dataclass(frozen=True)
 class YearSchedule:
     """One year's State Council schedule: the days off that would otherwise be working days
@@ -64,7 +72,9 @@ class YearSchedule:
         cls, year: int, holidays: Iterable[dt.date], workdays: Iterable[dt.date]
     ) -> YearSchedule:
         """Validate an uploaded schedule: every date in `year` and listed once, make-up days
-        on weekends, no day both. InvalidInput names the offending field and dates."""
+        on weekends, no day both. RuleViolation (409) names the offending field and dates: the
+        request's schema says each list is of distinct dates (refused before this with 422), but
+        not which year they belong to nor which weekday they fall on."""
         listed = {"holidays": list(holidays), "workdays": list(workdays)}
         hols, works = frozenset(listed["holidays"]), frozenset(listed["workdays"])
         errors: list[dict[str, str]] = []
@@ -77,10 +87,9 @@ class YearSchedule:
             outside = [d for d in dates if d.year != year]
             if outside:
                 bad(field, outside, f"dates outside {year}")
-            # A date typed twice is usually another date mistyped: say so, never drop it.
-            repeated = [d for d in set(dates) if dates.count(d) > 1]
-            if repeated:
-                bad(field, repeated, "dates listed more than once")
+            twice = repeated(dates)
+            if twice:
+                bad(field, twice, "dates listed more than once")
         if not hols:
             errors.append(
                 {
@@ -95,7 +104,7 @@ class YearSchedule:
         if both:
             bad("workdays", both, "a day cannot be both a holiday and a make-up working day")
         if errors:
-            raise InvalidInput("; ".join(e["message"] for e in errors), errors=errors)
+            raise RuleViolation("; ".join(e["message"] for e in errors), errors=errors)
         return cls(year, hols, works)
 
     def is_workday(self, day: dt.date) -> bool:
@@ -169,7 +178,7 @@ class WorkCalendar:
         """The `days`-th working day after `start` (the count starts on the next working day,
         whatever `start` is). CalendarUnavailable when the count reaches an unknown year."""
         if not 1 <= days <= MAX_WORKDAYS:
-            raise InvalidInput(
+            raise RuleViolation(
                 f"days must be between 1 and {MAX_WORKDAYS}",
                 errors=[{"field": "days", "message": f"must be between 1 and {MAX_WORKDAYS}"}],
             )
@@ -178,7 +187,7 @@ class WorkCalendar:
             day += dt.timedelta(days=1)
             scanned += 1
             if scanned > MAX_SCAN_DAYS:  # pragma: no cover - a schedule without working days
-                raise InvalidInput(f"no working days found after {start.isoformat()}")
+                raise RuleViolation(f"no working days found after {start.isoformat()}")
             if self.is_workday(day):
                 counted += 1
         return day

@@ -5,7 +5,8 @@ From resolved, the reporter's feedback either accepts the result (it stays resol
 closed) or rejects it (back to assigned, with a new deadline). An objection to the assignment,
 within its window, sends the problem back to reported for reassignment. An extension 延期 moves
 the resolution deadline and keeps the status. Anything else is a RuleViolation (409) that says
-why; input that breaks a rule in an allowed move is InvalidInput (422).
+why; so is input that breaks a rule of an allowed move (against the calendar, today's date, the
+problem's state or the configuration), naming the field: the schema cannot state those.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import NoReturn
 
 from services.issues.domain.calendar import CalendarUnavailable, WorkCalendar
 from services.issues.domain.enums import OPEN_STATUSES, Colour, Complexity, Status
-from shared.errors import InvalidInput, RuleViolation
+from shared.errors import RuleViolation
 
 
 class Action(StrEnum):
@@ -123,7 +124,7 @@ def assignment_deadlines(
     owes its plan within `plan_days` and takes no working days here."""
     if complexity is Complexity.COMPLEX:
         if working_days is not None:
-            _invalid(
+            _refuse(
                 "working_days",
                 "a complex problem's resolution deadline is set by its plan; "
                 f"the plan is due within {plan_days} working days",
@@ -131,7 +132,7 @@ def assignment_deadlines(
         return Deadlines(None, calendar.add_workdays(assigned_on, plan_days)), None
     days = default_days if working_days is None else working_days
     if not min_days <= days <= max_days:
-        _invalid(
+        _refuse(
             "working_days",
             f"a general problem gets {min_days}–{max_days} working days, not {days}",
         )
@@ -141,13 +142,13 @@ def assignment_deadlines(
 def check_plan_deadline(calendar: WorkCalendar, planned_on: dt.date, deadline: dt.date) -> None:
     """A plan's resolution deadline must lie ahead and be a working day."""
     if deadline <= planned_on:
-        _invalid(
+        _refuse(
             "deadline",
             f"the plan's deadline {deadline.isoformat()} must lie ahead of "
             f"{planned_on.isoformat()}",
         )
     if not calendar.is_workday(deadline):
-        _invalid("deadline", f"{deadline.isoformat()} is not a working day")
+        _refuse("deadline", f"{deadline.isoformat()} is not a working day")
 
 
 def objection_closes(calendar: WorkCalendar, assigned_on: dt.date, window_days: int) -> dt.date:
@@ -177,16 +178,17 @@ def extended_deadline(
     """The deadline after an extension of `working_days`, requested on `requested_on` by the
     unit the problem was assigned to on `assigned_on`."""
     if requested_on > today:
-        _invalid("requested_on", f"{requested_on.isoformat()} is in the future")
+        _refuse("requested_on", f"{requested_on.isoformat()} is in the future")
     if requested_on < assigned_on:
-        _invalid(
+        _refuse(
             "requested_on",
             f"{requested_on.isoformat()} is before the assignment ({assigned_on.isoformat()})",
         )
     if requested_on > deadline:
-        raise RuleViolation(
+        _refuse(
+            "requested_on",
             f"an extension is requested before the deadline: it was {deadline.isoformat()}, "
-            f"the request came on {requested_on.isoformat()}"
+            f"the request came on {requested_on.isoformat()}",
         )
     return calendar.add_workdays(deadline, working_days)
 
@@ -244,5 +246,6 @@ def colour(
     return None
 
 
-def _invalid(field: str, message: str) -> NoReturn:
-    raise InvalidInput(message, errors=[{"field": field, "message": message}])
+def _refuse(field: str, message: str) -> NoReturn:
+    """A rule of an allowed move refuses the value of `field` (409, naming the field)."""
+    raise RuleViolation(message, errors=[{"field": field, "message": message}])

@@ -70,16 +70,23 @@ async def test_a_year_nobody_covers_is_refused_until_its_schedule_is_uploaded(is
     assert_problem(await move(issues, iid, "assign", {"unit": LAND_BUREAU}), 409, "2027")
     assert (await get(issues, iid), await outbox_count(issues)) == before
 
-    # Only the command office uploads; a schedule that cannot be right is 422.
+    # Only the command office uploads. A schedule that cannot be right is 409 naming the list
+    # where the schema cannot say so (the path's year, weekdays), 422 where it does (repeats).
     r = await issues.client.put("/v1/calendar/2027", json=SCHEDULE_2027, headers=county_token())
     assert_problem(r, 403)
     bad = {**SCHEDULE_2027, "workdays": ["2027-01-04"]}  # a Monday is no make-up day
     r = await issues.client.put("/v1/calendar/2027", json=bad, headers=COMMANDER)
-    assert_problem(r, 422, "Saturday or Sunday")
+    body = assert_problem(r, 409, "Saturday or Sunday")
+    assert [e["field"] for e in body["errors"]] == ["workdays"]
     r = await issues.client.put(
         "/v1/calendar/2027", json=SCHEDULE_2027 | {"holidays": ["2028-01-03"]}, headers=COMMANDER
     )
-    assert_problem(r, 422, "outside 2027")
+    body = assert_problem(r, 409, "outside 2027: 2028-01-03")
+    assert [e["field"] for e in body["errors"]] == ["holidays"]
+    both = {"holidays": ["2027-01-01", "2027-01-03"], "workdays": ["2027-01-03"]}
+    r = await issues.client.put("/v1/calendar/2027", json=both, headers=COMMANDER)
+    body = assert_problem(r, 409, "both a holiday and a make-up")
+    assert [e["field"] for e in body["errors"]] == ["workdays"]
     r = await issues.client.put(
         "/v1/calendar/2027",
         json=SCHEDULE_2027 | {"holidays": ["2027-01-01", "2027-01-01"]},  # the 2nd one mistyped?

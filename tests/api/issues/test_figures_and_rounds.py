@@ -127,13 +127,15 @@ async def test_figures_count_late_resolutions_and_filter_by_county_unit_and_date
     window = await stats(**{"from": "2020-09-21", "to": "2020-09-30"})
     assert window["collected"] == 3
     assert [c["county"] for c in s["by_county"]] == [BINCHENG, BOXING]
-    assert_problem(
+    # Both dates meet the schema; one against the other is a rule: 409 naming `to`.
+    backwards = assert_problem(
         await issues.client.get(
             "/v1/issues/stats", params={"from": "2020-10-01", "to": "2020-09-01"}, headers=COMMANDER
         ),
-        422,
+        409,
         "before from",
     )
+    assert [e["field"] for e in backwards["errors"]] == ["to"]
     empty = (
         await issues.client.get("/v1/issues/stats", headers=department_token("无此单位"))
     ).json()
@@ -164,7 +166,9 @@ async def test_supervision_rounds(issues) -> None:
         json={"number": 2, "name": "x", "started_on": "2020-09-14", "ended_on": "2020-09-01"},
         headers=COMMANDER,
     )
-    assert_problem(backwards, 422)
+    assert [e["field"] for e in assert_problem(backwards, 409, "ended_on")["errors"]] == [
+        "ended_on"
+    ]
 
     project = await known_project(issues)
     iid = await report(issues, project, source="supervision_round", round_id=round_id)

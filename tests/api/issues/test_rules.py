@@ -1,5 +1,7 @@
 """Rules over HTTP: forbidden moves are 409 with the reason and write nothing; refused
-reports (unknown or withdrawn project); bad input is 422 naming the field."""
+reports (unknown or withdrawn project); input that breaks its schema is 422 naming the field,
+input that meets it but breaks a rule (one field against another, the calendar, today's date,
+the configuration) is 409 naming the field."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from tests.api.issues.helpers import (
     known_project,
     move,
     ok,
+    ok_json,
     outbox_count,
     projected,
     publish_registry,
@@ -30,13 +33,18 @@ from tests.conftest import COMMANDER
 D = dt.date
 
 
-async def _unchanged(issues, iid: str, action: str, body: dict, status: int, *words: str) -> None:  # type: ignore[no-untyped-def]
+async def _unchanged(issues, iid: str, action: str, body: dict, status: int, *words: str) -> dict:  # type: ignore[no-untyped-def]
     before, events_before = await get(issues, iid), await outbox_count(issues)
     r = await move(issues, iid, action, body)
-    assert_problem(r, status, *words)
+    problem = assert_problem(r, status, *words)
     after = await get(issues, iid)
     assert after == before, "a refused move must leave the problem as it was"
     assert await outbox_count(issues) == events_before
+    return problem
+
+
+def _fields(problem: dict) -> set[str]:
+    return {e["field"] for e in problem.get("errors", [])}
 
 
 async def test_forbidden_moves_are_409_with_the_reason_and_change_nothing(issues) -> None:
@@ -76,13 +84,13 @@ async def test_a_complex_problem_is_not_resolved_before_its_plan(issues) -> None
     await _unchanged(
         issues, iid, "extend", {"working_days": 2, "reason": "r"}, 409, "submit the plan first"
     )
-    # The plan's deadline must lie ahead and be a working day.
-    await _unchanged(
-        issues, iid, "plan", {"plan": "p", "deadline": "2020-09-21"}, 422, "must lie ahead"
-    )
-    await _unchanged(
-        issues, iid, "plan", {"plan": "p", "deadline": "2020-10-04"}, 422, "not a working day"
-    )
+    # The plan's deadline must lie ahead and be a working day: rules against today and the
+    # calendar, which the schema cannot state (409, naming the field).
+    for deadline, words in (("2020-09-21", "must lie ahead"), ("2020-10-04", "not a working day")):
+        problem = await _unchanged(
+            issues, iid, "plan", {"plan": "p", "deadline": deadline}, 409, words
+        )
+        assert _fields(problem) == {"deadline"}
 
 
 async def test_the_window_rules_of_objection_and_extension(issues) -> None:
@@ -98,23 +106,27 @@ async def test_the_window_rules_of_objection_and_extension(issues) -> None:
     await _unchanged(
         issues, iid, "extend", {"working_days": 2, "reason": "r"}, 409, "before the deadline"
     )
-    await _unchanged(
+    # The configured maximum (10) is not in the schema: 409.
+    problem = await _unchanged(
         issues,
         iid,
         "extend",
         {"working_days": 11, "reason": "r", "requested_on": "2020-10-12"},
-        422,
+        409,
         "at most 10",
     )
-    # A request dated before the problem was even assigned is a mistyped date.
-    await _unchanged(
-        issues,
-        iid,
-        "extend",
-        {"working_days": 2, "reason": "r", "requested_on": "2020-09-29"},
-        422,
-        "before the assignment",
-    )
+    assert _fields(problem) == {"working_days"}
+    # A request dated before the problem was even assigned (a mistyped date), or in the future.
+    for requested_on, words in (("2020-09-29", "before the assignment"), ("2020-10-14", "future")):
+        problem = await _unchanged(
+            issues,
+            iid,
+            "extend",
+            {"working_days": 2, "reason": "r", "requested_on": requested_on},
+            409,
+            words,
+        )
+        assert _fields(problem) == {"requested_on"}
     body = await ok(
         issues, iid, "extend", {"working_days": 2, "reason": "r", "requested_on": "2020-10-12"}
     )
@@ -124,8 +136,21 @@ async def test_the_window_rules_of_objection_and_extension(issues) -> None:
 async def test_a_general_assignment_outside_three_to_five_days_is_refused(issues) -> None:
     project = await known_project(issues)
     iid = await report(issues, project)
-    await _unchanged(issues, iid, "assign", {"unit": LAND_BUREAU, "working_days": 6}, 422, "3–5")
-    await _unchanged(issues, iid, "assign", {"unit": LAND_BUREAU, "working_days": 2}, 422, "3–5")
+    # 3–5 is configuration, not schema: 409 naming the field.
+    for days in (6, 2):
+        problem = await _unchanged(
+            issues, iid, "assign", {"unit": LAND_BUREAU, "working_days": days}, 409, "3–5"
+        )
+        assert _fields(problem) == {"working_days"}
+
+
+async def test_a_complex_assignment_takes_no_working_days(issues) -> None:
+    project = await known_project(issues)
+    iid = await report(issues, project, complexity="complex")
+    problem = await _unchanged(
+        issues, iid, "assign", {"unit": LAND_BUREAU, "working_days": 5}, 409, "set by its plan"
+    )
+    assert _fields(problem) == {"working_days"}
 
 
 async def test_a_problem_for_an_unknown_project_is_refused(issues) -> None:
@@ -231,15 +256,17 @@ async def test_a_round_that_does_not_exist_is_refused(issues) -> None:
     ("action", "body", "field"),
     [
         ("assign", {"unit": ""}, "unit"),
-        ("assign", {"unit": "A", "co_units": ["A"]}, "co_units"),
-        ("assign", {"unit": "A", "co_units": ["B", " B "]}, "co_units"),
+        ("assign", {"unit": "A", "co_units": ["B", "B"]}, "co_units"),  # uniqueItems
         ("assign", {"unit": "A", "working_days": "five"}, "working_days"),
+        ("assign", {"unit": "A", "working_days": 0}, "working_days"),
+        ("assign", {"unit": "A", "working_days": 367}, "working_days"),
         ("feedback", {"accepted": False}, "comment"),  # a rejection says why
         ("feedback", {"accepted": False, "comment": "  "}, "comment"),
         ("feedback", {}, "accepted"),
         ("close", {"verdict": "maybe"}, "verdict"),
         ("close", {"verdict": "deferred"}, "note"),  # a deferral says why
         ("extend", {"working_days": 0, "reason": "r"}, "working_days"),
+        ("extend", {"working_days": 367, "reason": "r"}, "working_days"),
         ("extend", {"working_days": 2}, "reason"),
         ("plan", {"plan": "p", "deadline": "9999-01-01"}, "deadline"),
     ],
@@ -255,13 +282,37 @@ async def test_bad_move_bodies_are_422_naming_the_field(
     assert await outbox_count(issues) == before
 
 
-async def test_a_round_ending_before_it_starts_is_422_naming_ended_on(issues) -> None:
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"unit": "A", "co_units": ["A"]}, "the responsible unit is not also a co-unit"),
+        ({"unit": "A", "co_units": ["B", " B "]}, "the same unit twice once trimmed"),
+        ({"unit": " A ", "co_units": ["A"]}, "the responsible unit is not also a co-unit"),
+    ],
+)
+async def test_an_assignment_that_names_a_unit_twice_is_409_naming_co_units(
+    issues, body: dict, message: str
+) -> None:
+    # Distinct texts, as the schema asks, that name one unit: a rule across fields.
+    project = await known_project(issues)
+    iid = await report(issues, project)
+    problem = await _unchanged(issues, iid, "assign", body, 409, message)
+    assert [e["field"] for e in problem["errors"]] == ["co_units"]
+    assert message in problem["errors"][0]["message"]
+
+
+async def test_a_round_ending_before_it_starts_is_409_naming_ended_on(issues) -> None:
+    before = ok_json(await issues.client.get("/v1/rounds", headers=COMMANDER))["total"]
     r = await issues.client.post(
         "/v1/rounds",
         json={"number": 9, "name": "第九轮", "started_on": "2020-09-21", "ended_on": "2020-09-20"},
         headers=COMMANDER,
     )
-    assert {e["field"] for e in assert_problem(r, 422)["errors"]} == {"ended_on"}
+    problem = assert_problem(r, 409, "ended_on must not be before started_on")
+    assert problem["errors"] == [
+        {"field": "ended_on", "message": "ended_on must not be before started_on"}
+    ]
+    assert ok_json(await issues.client.get("/v1/rounds", headers=COMMANDER))["total"] == before
 
 
 async def test_an_unknown_problem_is_404(issues) -> None:

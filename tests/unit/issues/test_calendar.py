@@ -16,7 +16,7 @@ from services.issues.domain.calendar import (
     package_schedule,
     today_in_shanghai,
 )
-from shared.errors import InvalidInput
+from shared.errors import RuleViolation
 
 D = dt.date
 CAL = WorkCalendar()
@@ -117,14 +117,14 @@ def test_an_uploaded_schedule_wins_over_the_package_for_its_year() -> None:
 def test_an_uploaded_schedule_that_cannot_be_right_is_refused(
     holidays: list[dt.date], workdays: list[dt.date], field: str, words: str
 ) -> None:
-    with pytest.raises(InvalidInput) as refused:
+    with pytest.raises(RuleViolation) as refused:
         YearSchedule.build(2027, holidays, workdays)
     assert any(e["field"] == field and words in e["message"] for e in refused.value.errors)
 
 
 @pytest.mark.parametrize("days", [0, -1, 367])
 def test_a_count_out_of_range_is_refused(days: int) -> None:
-    with pytest.raises(InvalidInput):
+    with pytest.raises(RuleViolation):
         CAL.add_workdays(D(2025, 3, 3), days)
 
 

@@ -12,7 +12,7 @@ from services.issues.domain import workflow
 from services.issues.domain.calendar import WorkCalendar
 from services.issues.domain.enums import Colour, Complexity, Status
 from services.issues.domain.workflow import Action, next_status
-from shared.errors import InvalidInput, RuleViolation
+from shared.errors import RuleViolation
 
 D = dt.date
 CAL = WorkCalendar()
@@ -91,7 +91,7 @@ def test_a_general_assignment_defaults_to_five_working_days() -> None:
 
 @pytest.mark.parametrize("days", [0, 1, 2, 6, 30])
 def test_a_general_assignment_takes_three_to_five_working_days(days: int) -> None:
-    with pytest.raises(InvalidInput) as refused:
+    with pytest.raises(RuleViolation) as refused:
         deadlines(G, D(2020, 9, 21), days)
     assert refused.value.errors[0]["field"] == "working_days"
 
@@ -99,16 +99,16 @@ def test_a_general_assignment_takes_three_to_five_working_days(days: int) -> Non
 def test_a_complex_assignment_owes_its_plan_within_two_working_days() -> None:
     got, days = deadlines(C, D(2020, 9, 25), None)  # Friday; Sunday 27th is a working day
     assert (got.deadline, got.plan_due, days) == (None, D(2020, 9, 28), None)
-    with pytest.raises(InvalidInput, match="set by its plan"):
+    with pytest.raises(RuleViolation, match="set by its plan"):
         deadlines(C, D(2020, 9, 25), 5)
 
 
 def test_a_plans_deadline_lies_ahead_on_a_working_day() -> None:
     workflow.check_plan_deadline(CAL, D(2020, 9, 22), D(2020, 10, 10))  # make-up Saturday
     for bad in (D(2020, 9, 22), D(2020, 9, 21)):
-        with pytest.raises(InvalidInput, match="must lie ahead"):
+        with pytest.raises(RuleViolation, match="must lie ahead"):
             workflow.check_plan_deadline(CAL, D(2020, 9, 22), bad)
-    with pytest.raises(InvalidInput, match="not a working day"):
+    with pytest.raises(RuleViolation, match="not a working day"):
         workflow.check_plan_deadline(CAL, D(2020, 9, 22), D(2020, 10, 5))
 
 
@@ -129,10 +129,10 @@ def test_an_extension_is_requested_before_the_deadline() -> None:
     assert workflow.extended_deadline(CAL, D(2020, 9, 27), assigned, assigned, assigned, 2) == got
     with pytest.raises(RuleViolation, match="before the deadline"):
         workflow.extended_deadline(CAL, D(2020, 9, 27), assigned, D(2020, 9, 28), D(2020, 9, 28), 2)
-    with pytest.raises(InvalidInput, match="in the future"):
+    with pytest.raises(RuleViolation, match="in the future"):
         workflow.extended_deadline(CAL, D(2020, 9, 27), assigned, D(2020, 9, 26), D(2020, 9, 25), 2)
     # Nobody asks to extend a deadline before being given the problem.
-    with pytest.raises(InvalidInput, match="before the assignment") as refused:
+    with pytest.raises(RuleViolation, match="before the assignment") as refused:
         workflow.extended_deadline(CAL, D(2020, 9, 27), assigned, D(2020, 9, 18), D(2020, 9, 25), 2)
     assert refused.value.errors == [
         {"field": "requested_on", "message": refused.value.errors[0]["message"]}
