@@ -56,7 +56,9 @@ def current_principal(request: Request) -> Principal:
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
-DbSession = Annotated[AsyncSession, Depends(get_session)]
+# The session ends with the route function, before the answer is sent: on SQLite every
+# transaction holds the write lock, which the Idempotency-Key middleware needs to store it.
+DbSession = Annotated[AsyncSession, Depends(get_session, scope="function")]
 Uow = Annotated[UnitOfWork, Depends(get_uow)]
 CurrentUser = Annotated[Principal, Depends(current_principal)]
 
