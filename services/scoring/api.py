@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Path, Query, Response, status
+from fastapi import APIRouter, Body, Depends, Path, Query, Response
 
 from services.scoring import queries, service
 from services.scoring.domain.exposure import Colour, ExposureKind, Thresholds
-from services.scoring.domain.scheme import SchemeBody
+from services.scoring.domain.scheme import VERSION_PATTERN, SchemeBody
 from services.scoring.readmodel import Feed
 from services.scoring.schemas import (
     EpochList,
@@ -34,9 +34,16 @@ router = APIRouter(prefix="/v1", tags=["scoring"])
 
 Year = Annotated[int, Query(ge=MIN_YEAR, le=MAX_YEAR)]
 Month = Annotated[int, Query(ge=1, le=12)]
-SchemeVersion = Annotated[str | None, Query(max_length=40, alias="scheme")]
+SchemeVersion = Annotated[
+    str | None, Query(max_length=40, pattern=VERSION_PATTERN, alias="scheme")
+]
+Version = Annotated[str, Path(max_length=40, pattern=VERSION_PATTERN)]
 # A route that reads a JSON body answers 400 when the body is not JSON at all.
 BODY_PROBLEMS: dict[int | str, dict[str, Any]] = {400: {"description": "The body is not JSON"}}
+# A read of a period answers 409 when the month has not begun: a rule against today's date.
+FUTURE_PERIOD: dict[int | str, dict[str, Any]] = {
+    409: {"description": "The month asked for has not begun yet (today in Asia/Shanghai)"}
+}
 # A publication never changes once made: its ETag is always version 1.
 PUBLICATION_VERSION = 1
 
@@ -60,7 +67,7 @@ Regions = Annotated[RegionTable, Depends(get_regions)]
 
 
 # ---- scorecards, ranking, exposure (live: the current read model, the scheme in effect)
-@router.get("/scorecards", response_model=ScorecardList)
+@router.get("/scorecards", response_model=ScorecardList, responses=FUTURE_PERIOD)
 async def list_scorecards(
     user: CurrentUser,
     session: DbSession,
@@ -78,7 +85,7 @@ async def list_scorecards(
     )
 
 
-@router.get("/scorecards/{county}", response_model=ScorecardPublic)
+@router.get("/scorecards/{county}", response_model=ScorecardPublic, responses=FUTURE_PERIOD)
 async def get_scorecard(
     user: CurrentUser,
     session: DbSession,
@@ -93,7 +100,7 @@ async def get_scorecard(
     return await queries.scorecard(session, user, period, thresholds, regions, county, scheme)
 
 
-@router.get("/rankings", response_model=RankingPublic)
+@router.get("/rankings", response_model=RankingPublic, responses=FUTURE_PERIOD)
 async def get_ranking(
     user: CurrentUser,
     session: DbSession,
@@ -109,7 +116,7 @@ async def get_ranking(
     return await queries.ranking(session, user, period, thresholds, regions, scheme, limit, offset)
 
 
-@router.get("/exposure", response_model=ExposureList)
+@router.get("/exposure", response_model=ExposureList, responses=FUTURE_PERIOD)
 async def get_exposure(
     user: CurrentUser,
     session: DbSession,
@@ -138,21 +145,34 @@ async def list_schemes(
 
 @router.get("/schemes/{version}", response_model=SchemePublic)
 async def get_scheme(
-    user: CurrentUser, session: DbSession, version: Annotated[str, Path(max_length=40)]
+    user: CurrentUser, session: DbSession, response: Response, version: Version
 ) -> SchemePublic:
-    return await queries.get_scheme(session, version)
+    scheme, revision = await queries.get_scheme(session, version)
+    set_etag(response, revision)
+    return scheme
 
 
-@router.put("/schemes/{version}", response_model=SchemePublic, responses=BODY_PROBLEMS)
+@router.put(
+    "/schemes/{version}",
+    response_model=SchemePublic,
+    responses={
+        **BODY_PROBLEMS,
+        201: {"model": SchemePublic, "description": "The scheme was new: created"},
+    },
+)
 async def put_scheme(
     user: CurrentUser,
     uow: Uow,
     response: Response,
-    version: Annotated[str, Path(max_length=40)],
+    version: Version,
     body: Annotated[SchemeBody, Body()],
 ) -> SchemePublic:
-    scheme, created = await service.put_scheme(uow, user, version, body)
-    response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+    """Create (201) or replace (200) scheme `version`; the ETag is its revision."""
+    scheme, revision, is_new = await service.put_scheme(uow, user, version, body)
+    if is_new:
+        created(response, f"/v1/schemes/{version}", revision)
+    else:
+        set_etag(response, revision)
     return scheme
 
 

@@ -16,7 +16,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, Index, Integer, MetaData, Numeric, String, Text
+from sqlalchemy import JSON, Boolean, Date, Index, Integer, MetaData, Numeric, String, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import NAMING_CONVENTION, UTCDateTime
@@ -161,6 +161,8 @@ class Scheme(Base):
     body: Mapped[dict[str, Any]] = mapped_column(JSON)
     set_by: Mapped[str] = mapped_column(String(200))
     set_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    # 1 when set first, one more at each replacement: the ETag of the scheme's answers
+    revision: Mapped[int] = mapped_column(Integer, server_default=text("1"))
 
 
 class Publication(Base):

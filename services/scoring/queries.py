@@ -55,7 +55,7 @@ from shared.amounts import format_amount
 from shared.auth import Principal
 from shared.clock import today_in_shanghai
 from shared.db import is_postgres, paginate
-from shared.errors import InvalidInput, NotFound
+from shared.errors import NotFound, RuleViolation
 from shared.rates import format_rate
 from shared.regions import RegionTable
 
@@ -63,11 +63,12 @@ T = TypeVar("T")
 
 # ---- periods and schemes
 def period_of(year: int, month: int, today: dt.date | None = None) -> Period:
-    """The period asked for; a month that has not begun yet has no figures to score."""
+    """The period asked for; a month that has not begun yet has no figures to score. That is a
+    rule against today's date, which the schema cannot state: 409, not 422."""
     period = Period(year, month)
     today = today or today_in_shanghai()
     if period > Period.of(today):
-        raise InvalidInput(
+        raise RuleViolation(
             f"{period} has not begun (today is {today.isoformat()} in Shanghai)",
             errors=[{"field": "month", "message": "a future period"}],
         )
@@ -128,13 +129,14 @@ async def list_schemes(session: AsyncSession, limit: int, offset: int) -> Scheme
     return SchemeList(items=page(schemes, limit, offset), total=len(schemes))
 
 
-async def get_scheme(session: AsyncSession, version: str) -> SchemePublic:
+async def get_scheme(session: AsyncSession, version: str) -> tuple[SchemePublic, int]:
+    """The scheme and its revision (the built-in default never changes: revision 1)."""
     if version == DEFAULT_VERSION:
-        return scheme_public(DEFAULT_VERSION, DEFAULT_SCHEME)
+        return scheme_public(DEFAULT_VERSION, DEFAULT_SCHEME), 1
     row = await session.get(Scheme, version)
     if row is None:
         raise NotFound(f"scheme {version!r} not found")
-    return scheme_public(row.version, stored_scheme(row.body), row)
+    return scheme_public(row.version, stored_scheme(row.body), row), row.revision
 
 
 # ---- the assessment

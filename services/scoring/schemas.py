@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 from services.scoring.domain.exposure import Colour, ExposureKind
-from services.scoring.domain.scheme import Indicator, RewardTier
+from services.scoring.domain.scheme import VERSION_PATTERN, Indicator, RewardTier
 from services.scoring.models import EpochState
 from shared.amounts import Amount
 from shared.fields import MAX_YEAR, MIN_YEAR, InputModel
@@ -107,7 +107,7 @@ class PublicationIn(InputModel):
     model_config = ConfigDict(extra="forbid")
     year: int = Field(ge=MIN_YEAR, le=MAX_YEAR)
     month: int = Field(ge=1, le=12)
-    scheme: str | None = Field(None, max_length=40)  # default: the scheme in effect
+    scheme: str | None = Field(None, max_length=40, pattern=VERSION_PATTERN)  # default: in effect
     note: str | None = Field(None, max_length=2000)
 
 

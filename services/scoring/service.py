@@ -30,8 +30,9 @@ from shared.uow import UnitOfWork
 # ---- schemes
 async def put_scheme(
     uow: UnitOfWork, principal: Principal, version: str, body: SchemeBody
-) -> tuple[SchemePublic, bool]:
-    """Set scheme `version`; True when it is new. A version a publication used is frozen."""
+) -> tuple[SchemePublic, int, bool]:
+    """Set scheme `version`: the scheme, its revision (1 when new, one more at each
+    replacement) and True when it is new. A version a publication used is frozen."""
     principal.require_commander()
     if not VERSION.match(version):
         raise InvalidInput(
@@ -52,8 +53,10 @@ async def put_scheme(
         row = await s.get(Scheme, version, with_for_update=True)
         created = row is None
         if row is None:
-            row = Scheme(version=version)
+            row = Scheme(version=version, revision=1)
             s.add(row)
+        else:
+            row.revision += 1
         row.name, row.effective_from = body.name, body.effective_from
         row.body = body.model_dump(mode="json")
         row.set_by, row.set_at = principal.actor, utcnow()
@@ -61,7 +64,7 @@ async def put_scheme(
             await s.flush()
         except IntegrityError:
             raise RuleViolation(f"scheme {version!r} is being set by another request") from None
-        return scheme_public(version, body, row), created
+        return scheme_public(version, body, row), row.revision, created
 
 
 # ---- publications

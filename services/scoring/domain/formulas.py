@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.scoring.domain.metrics import Kind
 from shared.amounts import decimal_string
+from shared.fields import rule_error
 
 _PLACES = r"(\.\d{1,4})?"
 _ROUND = r"(\.0{1,4})?"
@@ -152,7 +153,7 @@ class RankBands(_Formula):
     def _ascending(self) -> RankBands:
         ranks = [b.max_rank for b in self.bands]
         if ranks != sorted(set(ranks)):
-            raise ValueError("rank bands go by strictly increasing max_rank")
+            raise rule_error("rank bands go by strictly increasing max_rank")
         return self
 
     def score(self, value: Decimal | int | None, rank: int | None) -> Decimal:

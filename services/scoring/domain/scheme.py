@@ -14,21 +14,22 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from services.scoring.domain.formulas import Formula
 from services.scoring.domain.metrics import METRICS, Metric
 from services.scoring.domain.periods import Period
-from shared.fields import MAX_YEAR, MIN_YEAR
+from shared.fields import MAX_YEAR, MIN_YEAR, NO_NUL_PATTERN, rule_error
 
-VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
+VERSION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$"
+VERSION = re.compile(VERSION_PATTERN)
+"""A scheme's version: 1–40 letters, digits, '.', '_' or '-', not starting with a sign."""
 DEFAULT_VERSION = "default"
 STORED = "stored"  # validation context of a body read back from the database
 KEY_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"
 Key = Annotated[str, Field(pattern=KEY_PATTERN)]
-Label = Annotated[str, Field(min_length=1, max_length=100)]
+Label = Annotated[str, Field(min_length=1, max_length=100, pattern=NO_NUL_PATTERN)]
 # What the schema shows of the fields checked below with their reasons (the API's own messages):
-# a metric of the catalogue, a YYYY-MM month, an indicator's key.
+# a metric of the catalogue, a YYYY-MM month.
 MetricName = Annotated[str, Field(json_schema_extra={"enum": list(METRICS)})]
 Month = Annotated[
     str, Field(json_schema_extra={"pattern": r"^(199[0-9]|20[0-9]{2}|2100)-(0[1-9]|1[0-2])$"})
 ]
-IndicatorKey = Annotated[str, Field(json_schema_extra={"pattern": KEY_PATTERN})]
 
 
 def _formula_fits_metric_schema(schema: dict[str, Any]) -> None:
@@ -87,10 +88,10 @@ class SchemeBody(BaseModel):
     """What `PUT /v1/schemes/{version}` takes."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    name: Annotated[str, Field(min_length=1, max_length=200)]
+    name: Annotated[str, Field(min_length=1, max_length=200, pattern=NO_NUL_PATTERN)]
     effective_from: Month  # periods from this month on use the scheme
     indicators: list[Indicator] = Field(min_length=1, max_length=40)
-    tie_break: IndicatorKey
+    tie_break: Key  # one of the indicators' keys
     reward_tiers: list[RewardTier] = Field(default_factory=list, max_length=10)
 
     @field_validator("effective_from")
@@ -107,7 +108,7 @@ class SchemeBody(BaseModel):
     def _unique_keys(cls, indicators: list[Indicator]) -> list[Indicator]:
         keys = [i.key for i in indicators]
         if len(keys) != len(set(keys)):
-            raise ValueError("indicator keys must be unique")
+            raise rule_error("indicator keys must be unique")  # JSON Schema cannot say it
         return indicators
 
     @field_validator("tie_break")
@@ -115,7 +116,7 @@ class SchemeBody(BaseModel):
     def _an_indicator(cls, tie_break: str, info: ValidationInfo) -> str:
         indicators = info.data.get("indicators")
         if indicators is not None and tie_break not in {i.key for i in indicators}:
-            raise ValueError(f"tie_break {tie_break!r} is not one of the indicators")
+            raise rule_error(f"tie_break {tie_break!r} is not one of the indicators")
         return tie_break
 
     @field_validator("reward_tiers")
@@ -123,7 +124,7 @@ class SchemeBody(BaseModel):
     def _increasing(cls, tiers: list[RewardTier]) -> list[RewardTier]:
         ranks = [t.max_rank for t in tiers]
         if ranks != sorted(set(ranks)):
-            raise ValueError("reward tiers go by strictly increasing max_rank")
+            raise rule_error("reward tiers go by strictly increasing max_rank")
         return tiers
 
     @property

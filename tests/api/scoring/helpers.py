@@ -158,8 +158,11 @@ def scheme_body(
     return {
         "name": "2020年重点项目考核办法",
         "effective_from": effective_from,
-        "indicators": indicators
-        or [per_item("new_starts_ytd", "10", "50"), ratio("start_rate", "50")],
+        "indicators": (
+            [per_item("new_starts_ytd", "10", "50"), ratio("start_rate", "50")]
+            if indicators is None
+            else indicators
+        ),
         "tie_break": tie_break,
         "reward_tiers": [{"name": "一等", "max_rank": 1}, {"name": "二等", "max_rank": 3}],
         **more,

@@ -183,7 +183,8 @@ async def test_publications_are_listed_newest_period_first(scoring: ScoringApp) 
 
 
 async def test_a_bad_publication_request_is_refused(scoring: ScoringApp) -> None:
-    assert_problem(await publish(scoring, 2099, 1), 422, "2099-01")
+    future = assert_problem(await publish(scoring, 2099, 1), 409, "2099-01")
+    assert future["errors"] == [{"field": "month", "message": "a future period"}]
     assert_problem(await publish(scoring, 2020, 13), 422, "month")
     assert_problem(await publish(scoring, scheme="nope"), 404, "nope")
     r = await scoring.client.post(

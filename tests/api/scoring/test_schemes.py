@@ -31,6 +31,7 @@ D = dt.date
 async def test_a_scheme_is_created_then_replaced(scoring: ScoringApp) -> None:
     r = await put_scheme(scoring, "2020.v1", scheme_body())
     assert r.status_code == 201, r.text
+    assert (r.headers["Location"], r.headers["ETag"]) == ("/v1/schemes/2020.v1", '"1"')
     created = r.json()
     assert created["version"] == "2020.v1"
     assert (created["builtin"], created["max_score"]) == (False, "100.00")
@@ -39,9 +40,12 @@ async def test_a_scheme_is_created_then_replaced(scoring: ScoringApp) -> None:
 
     r = await put_scheme(scoring, "2020.v1", scheme_body(name="2020年考核办法（修订）"))
     assert r.status_code == 200, r.text
+    assert (r.headers["ETag"], "Location" in r.headers) == ('"2"', False)
+    assert r.json()["name"] == "2020年考核办法（修订）"
     got = await scoring.client.get("/v1/schemes/2020.v1", headers=COMMANDER)
     assert got.status_code == 200, got.text
-    assert got.json()["name"] == "2020年考核办法（修订）"
+    assert got.headers["ETag"] == '"2"'
+    assert got.json() == r.json()
     assert await stored_versions(scoring) == ["default", "2020.v1"]
 
 
@@ -66,11 +70,13 @@ async def test_the_list_has_the_builtin_default_and_the_stored_schemes(
     assert formulas == {"ratio_points", "bands", "per_item", "rank_bands", "deduction"}
     got = await scoring.client.get("/v1/schemes/default", headers=VIEWER)
     assert got.status_code == 200, got.text
+    assert got.headers["ETag"] == '"1"'
     assert got.json() == default
     assert_problem(await scoring.client.get("/v1/schemes/nope", headers=VIEWER), 404, "nope")
 
 
 def _invalid_bodies() -> dict[str, tuple[dict[str, Any], str]]:
+    """Bodies their published schema refuses (422)."""
     return {
         "ratio_points on a count": (
             scheme_body(indicators=[ratio("new_starts_ytd", "10")], tie_break="new_starts_ytd"),
@@ -84,8 +90,21 @@ def _invalid_bodies() -> dict[str, tuple[dict[str, Any], str]]:
             scheme_body(indicators=[ratio("happiness", "10")], tie_break="happiness"),
             "unknown metric 'happiness'",
         ),
+        "bad effective_from": (scheme_body(effective_from="2020-13"), "effective_from"),
+        "no indicators": (scheme_body(indicators=[]), "indicators"),
+        "unknown field": (scheme_body(weights={"starts": 1}), "weights"),
+        "tie_break not a key": (scheme_body(tie_break="Not A Key"), "tie_break"),
+        "NUL in the name": (scheme_body(name="办法\x00"), "name"),
+    }
+
+
+def _rule_breaking_bodies() -> dict[str, tuple[dict[str, Any], str, str]]:
+    """Bodies that match the schema but break a rule across fields or items (409): the body,
+    the field at fault and the reason."""
+    return {
         "tie_break not an indicator": (
             scheme_body(tie_break="investment"),
+            "tie_break",
             "tie_break 'investment' is not one of the indicators",
         ),
         "duplicate keys": (
@@ -96,22 +115,42 @@ def _invalid_bodies() -> dict[str, tuple[dict[str, Any], str]]:
                 ],
                 tie_break="starts",
             ),
+            "indicators",
             "indicator keys must be unique",
         ),
-        "bad effective_from": (scheme_body(effective_from="2020-13"), "effective_from"),
-        "no indicators": (scheme_body(indicators=[], tie_break="x"), "indicators"),
-        "unknown field": (scheme_body(weights={"starts": 1}), "weights"),
         "tiers out of order": (
             scheme_body(
                 reward_tiers=[{"name": "二等", "max_rank": 3}, {"name": "一等", "max_rank": 1}]
             ),
-            "reward tiers",
+            "reward_tiers",
+            "reward tiers go by strictly increasing max_rank",
+        ),
+        "rank bands out of order": (
+            scheme_body(
+                indicators=[
+                    {
+                        "key": "service",
+                        "name": "服务推进",
+                        "metric": "new_starts_ytd",
+                        "formula": {
+                            "type": "rank_bands",
+                            "bands": [
+                                {"max_rank": 6, "points": "5"},
+                                {"max_rank": 3, "points": "7"},
+                            ],
+                        },
+                    }
+                ],
+                tie_break="service",
+            ),
+            "indicators.0.formula.rank_bands",
+            "rank bands go by strictly increasing max_rank",
         ),
     }
 
 
 @pytest.mark.parametrize("case", list(_invalid_bodies()))
-async def test_an_invalid_scheme_is_422_and_nothing_is_stored(
+async def test_a_scheme_its_schema_refuses_is_422_and_nothing_is_stored(
     scoring: ScoringApp, case: str
 ) -> None:
     body, why = _invalid_bodies()[case]
@@ -121,14 +160,23 @@ async def test_an_invalid_scheme_is_422_and_nothing_is_stored(
     assert_problem(await scoring.client.get("/v1/schemes/v1", headers=COMMANDER), 404)
 
 
-async def test_a_scheme_error_names_the_field_at_fault(scoring: ScoringApp) -> None:
-    bad_tie = assert_problem(await put_scheme(scoring, "v1", scheme_body(tie_break="x")), 422)
-    assert [e["field"] for e in bad_tie["errors"]] == ["tie_break"]
-    twice = [ratio("start_rate", "30", key="k"), ratio("schedule_rate", "30", key="k")]
-    dup = assert_problem(
-        await put_scheme(scoring, "v1", scheme_body(indicators=twice, tie_break="k")), 422
-    )
-    assert [e["field"] for e in dup["errors"]] == ["indicators"]
+@pytest.mark.parametrize("case", list(_rule_breaking_bodies()))
+async def test_a_scheme_breaking_a_rule_is_409_naming_the_field_and_nothing_is_stored(
+    scoring: ScoringApp, case: str
+) -> None:
+    body, field, why = _rule_breaking_bodies()[case]
+    problem = assert_problem(await put_scheme(scoring, "v1", body), 409, why)
+    assert [e["field"] for e in problem["errors"]] == [field], problem
+    assert why in problem["errors"][0]["message"], problem
+    assert await stored_versions(scoring) == ["default"]
+    assert_problem(await scoring.client.get("/v1/schemes/v1", headers=COMMANDER), 404)
+
+
+async def test_a_rule_and_a_schema_error_together_are_422(scoring: ScoringApp) -> None:
+    body = scheme_body(name="", tie_break="investment")
+    problem = assert_problem(await put_scheme(scoring, "v1", body), 422)
+    assert {e["field"] for e in problem["errors"]} == {"name", "tie_break"}, problem
+    assert await stored_versions(scoring) == ["default"]
 
 
 async def test_an_invalid_replacement_leaves_the_stored_scheme_as_it_was(
@@ -136,7 +184,7 @@ async def test_an_invalid_replacement_leaves_the_stored_scheme_as_it_was(
 ) -> None:
     assert (await put_scheme(scoring, "v1", scheme_body())).status_code == 201
     bad = scheme_body(name="坏的", tie_break="nothing")
-    assert_problem(await put_scheme(scoring, "v1", bad), 422, "tie_break")
+    assert_problem(await put_scheme(scoring, "v1", bad), 409, "tie_break")
     got = body_of(await scoring.client.get("/v1/schemes/v1", headers=COMMANDER))
     assert got["name"] == "2020年重点项目考核办法"
 

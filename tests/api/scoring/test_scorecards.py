@@ -102,10 +102,19 @@ async def test_a_bad_period_is_422(scoring: ScoringApp) -> None:
             assert field in {e["field"] for e in body["errors"]}, (path, params, body)
 
 
-async def test_a_period_that_has_not_begun_is_422(scoring: ScoringApp) -> None:
-    for path in ("/v1/scorecards", f"/v1/scorecards/{BINCHENG}", "/v1/rankings"):
-        r = await scoring.client.get(path, params={"year": 2099, "month": 1}, headers=COMMANDER)
-        body = assert_problem(r, 422, "2099-01")
+async def test_a_period_that_has_not_begun_is_409(scoring: ScoringApp) -> None:
+    """A month after today's matches the schema (years to 2100) but breaks a rule against
+    today's date: 409, naming the month."""
+    for path, params in (
+        ("/v1/scorecards", {}),
+        (f"/v1/scorecards/{BINCHENG}", {}),
+        ("/v1/rankings", {}),
+        ("/v1/exposure", {"kind": "unstarted"}),
+    ):
+        r = await scoring.client.get(
+            path, params={"year": 2099, "month": 1, **params}, headers=COMMANDER
+        )
+        body = assert_problem(r, 409, "2099-01")
         assert body["errors"] == [{"field": "month", "message": "a future period"}]
 
 

@@ -9,6 +9,7 @@ from pydantic import ValidationError
 from services.scoring.domain.formulas import Deduction
 from services.scoring.domain.periods import Period
 from services.scoring.domain.scheme import DEFAULT_SCHEME, SchemeBody
+from shared.fields import RULE_ERROR
 
 
 def indicator(key: str, metric: str, formula: dict[str, Any]) -> dict[str, Any]:
@@ -33,9 +34,13 @@ def body(**changes: Any) -> dict[str, Any]:
     } | changes
 
 
-def refused(data: dict[str, Any], reason: str) -> None:
-    with pytest.raises(ValidationError, match=reason):
+def refused(data: dict[str, Any], reason: str, rule: bool = False) -> None:
+    """`data` is refused for `reason`: as a rule the schema cannot state (answered 409) when
+    `rule`, else as a breach of the schema (422)."""
+    with pytest.raises(ValidationError, match=reason) as refusal:
         SchemeBody.model_validate(data)
+    kinds = {e["type"] == RULE_ERROR for e in refusal.value.errors()}
+    assert kinds == {rule}, refusal.value.errors()
 
 
 def test_a_well_formed_scheme_is_accepted() -> None:
@@ -90,17 +95,21 @@ def test_an_unknown_metric_is_refused() -> None:
 
 def test_duplicate_indicator_keys_are_refused() -> None:
     twice = body()["indicators"][0]
-    refused(body(indicators=[twice, twice]), "indicator keys must be unique")
+    refused(body(indicators=[twice, twice]), "indicator keys must be unique", rule=True)
 
 
 def test_a_tie_break_that_is_not_an_indicator_is_refused() -> None:
-    refused(body(tie_break="investment"), "tie_break 'investment' is not one of the indicators")
+    refused(
+        body(tie_break="investment"),
+        "tie_break 'investment' is not one of the indicators",
+        rule=True,
+    )
 
 
 @pytest.mark.parametrize("ranks", [[3, 3], [6, 3]])
 def test_reward_tiers_must_go_by_strictly_increasing_rank(ranks: list[int]) -> None:
     tiers = [{"name": f"第{i}档", "max_rank": r} for i, r in enumerate(ranks, start=1)]
-    refused(body(reward_tiers=tiers), "reward tiers go by strictly increasing max_rank")
+    refused(body(reward_tiers=tiers), "reward tiers go by strictly increasing max_rank", rule=True)
 
 
 def test_increasing_reward_tiers_and_none_at_all_are_accepted() -> None:
@@ -118,6 +127,7 @@ def test_rank_bands_must_go_by_strictly_increasing_rank(ranks: list[int]) -> Non
     refused(
         body(indicators=[indicator("s", "new_starts_ytd", formula)], tie_break="s"),
         "rank bands go by strictly increasing max_rank",
+        rule=True,
     )
 
 
