@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
@@ -23,11 +23,21 @@ from shared.events.catalogue.registry import Level
 from shared.fields import MAX_YEAR, MIN_YEAR, BusinessDate, InputModel
 from shared.rates import Rate
 
+
 # An amount as typed by the caller, in the unit it names: more than zero, up to 14 digits
 # before the point and 8 after (the conversion to the factor's unit, which keeps 4 places,
 # says when the value does not fit the ledger).
-_UNDER_ONE = "|".join(f"0{{{z}}}[1-9]\\d{{0,{7 - z}}}" for z in range(8))
-INPUT_AMOUNT_PATTERN = rf"^([1-9]\d{{0,13}}(\.\d{{1,8}})?|0\.({_UNDER_ONE}))$"
+def positive_decimal(digits: int, places: int) -> str:
+    """The pattern of a decimal string more than zero with at most `digits` digits before the
+    point and `places` after it."""
+    whole = rf"[1-9]\d{{0,{digits - 1}}}"
+    if places == 0:
+        return rf"^{whole}$"
+    under_one = "|".join("0" * z + rf"[1-9]\d{{0,{places - 1 - z}}}" for z in range(places))
+    return rf"^({whole}(\.\d{{1,{places}}})?|0\.({under_one}))$"
+
+
+INPUT_AMOUNT_PATTERN = positive_decimal(14, 8)
 InputAmount = Annotated[
     Decimal,
     *decimal_string(
@@ -36,6 +46,69 @@ InputAmount = Annotated[
         "more than zero, at most 14 digits before the point and 8 after",
     ),
 ]
+
+
+def amount_by_unit(default: str, by_unit: dict[str, str]) -> dict[str, Any]:
+    """The JSON Schema that says which amounts each unit takes: those the conversion into the
+    canonical unit holds exactly (4 places, 11 digits). `default` is the canonical unit's (or
+    no unit's) pattern, `by_unit` the other units'."""
+    named = {"properties": {"unit": {"enum": list(by_unit)}}, "required": ["unit"]}
+    return {
+        "allOf": [
+            *(
+                {
+                    "if": {"properties": {"unit": {"const": unit}}, "required": ["unit"]},
+                    "then": {"properties": {"amount": {"pattern": pattern}}},
+                }
+                for unit, pattern in by_unit.items()
+            ),
+            {"if": named, "else": {"properties": {"amount": {"pattern": default}}}},
+        ]
+    }
+
+
+# 万元 as given; 亿元 × 10,000; 元 ÷ 10,000.
+FUNDS_AMOUNTS = amount_by_unit(
+    positive_decimal(11, 4), {"yi_yuan": positive_decimal(7, 8), "yuan": positive_decimal(14, 0)}
+)
+# 吨/年 as given; kg ÷ 1,000.
+POLLUTANT_AMOUNTS = amount_by_unit(positive_decimal(11, 4), {"kg": positive_decimal(14, 1)})
+
+
+# A pool's unit is one of its factor's, its amount one that unit's conversion holds exactly, and
+# only a pollutant pool names a pollutant.
+POOL_AMOUNTS: dict[str, Any] = {
+    "allOf": [
+        {
+            "if": {"properties": {"factor": {"const": factor}}, "required": ["factor"]},
+            "then": {
+                "properties": {
+                    "unit": {"enum": [canonical, *others, None]},
+                    # a pollutant pool names its pollutant; other pools do not
+                    "pollutant": (
+                        {"enum": [p.value for p in Pollutant]}
+                        if factor == "pollutant"
+                        else {"type": "null"}
+                    ),
+                },
+                **({"required": ["pollutant"]} if factor == "pollutant" else {}),
+                **amount_by_unit(positive_decimal(11, 4), others),
+            },
+        }
+        for factor, canonical, others in (
+            ("land", "mu", {"hectare": positive_decimal(9, 4)}),  # 亩 × 15
+            ("energy", "tce", {"10k_tce": positive_decimal(7, 8)}),  # × 10,000
+            ("pollutant", "t", {"kg": positive_decimal(14, 1)}),  # ÷ 1,000
+            ("water", "10k_m3", {"m3": positive_decimal(14, 0)}),  # ÷ 10,000
+        )
+    ]
+}
+
+
+# Text refuses NUL characters (InputModel says so by name); the schema says it too.
+NO_NUL: dict[str, Any] = {"pattern": r"^[^\x00]*$"}
+# An id as another resource gives it: no NUL (the database refuses one), at most 36 characters.
+Id = Annotated[str, Field(max_length=36, json_schema_extra=NO_NUL)]
 Year = Annotated[int, Field(ge=MIN_YEAR, le=MAX_YEAR)]
 # A replacement ratio (倍量替代) from 1:1 to 10:1, at most 2 places.
 Ratio = Annotated[
@@ -56,8 +129,8 @@ Share = Annotated[
 Unit = Literal["mu", "hectare", "tce", "10k_tce", "t", "kg", "10k_m3", "m3"]
 PollutantUnit = Literal["t", "kg"]
 FundsUnit = Literal["10k_yuan", "yi_yuan", "yuan"]
-Text = Annotated[str, Field(min_length=1, max_length=2000)]
-Name = Annotated[str, Field(min_length=1, max_length=200)]
+Text = Annotated[str, Field(min_length=1, max_length=2000, json_schema_extra=NO_NUL)]
+Name = Annotated[str, Field(min_length=1, max_length=200, json_schema_extra=NO_NUL)]
 
 
 # ---------------------------------------------------------------- pools
@@ -69,7 +142,7 @@ class RingFenceIn(InputModel):
 
 
 class PoolCreate(InputModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=POOL_AMOUNTS)
 
     factor: Factor
     pollutant: Pollutant | None = Field(
@@ -130,14 +203,12 @@ class PoolPublic(BaseModel):
 class AllocationCreate(InputModel):
     model_config = ConfigDict(extra="forbid")
 
-    pool_id: Annotated[str, Field(max_length=36)]
-    project_id: Annotated[str, Field(max_length=36)]
+    pool_id: Id
+    project_id: Id
     amount: InputAmount
     unit: Unit | None = None
     advance: bool = Field(False, description="预支: before approvals are complete")
-    source_id: Annotated[str, Field(max_length=36)] | None = Field(
-        None, description="pollutants: the replacement source"
-    )
+    source_id: Id | None = Field(None, description="pollutants: the replacement source")
     ratio: Ratio | None = Field(
         None, description="pollutants: replacement ratio (default: the source's)"
     )
@@ -191,7 +262,7 @@ class AllocationPublic(BaseModel):
 
 # ---------------------------------------------------------------- replacement sources
 class SourceCreate(InputModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=POLLUTANT_AMOUNTS)
 
     pollutant: Pollutant
     name: Name = Field(description="the closed or retrofitted plant")
@@ -220,9 +291,9 @@ class SourcePublic(BaseModel):
 
 # ---------------------------------------------------------------- funds
 class CreditDemandCreate(InputModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=FUNDS_AMOUNTS)
 
-    project_id: Annotated[str, Field(max_length=36)]
+    project_id: Id
     amount: InputAmount
     unit: FundsUnit | None = Field(None, description="default 10k_yuan (万元); yi_yuan, yuan")
     year: Year | None = Field(None, description="default: this year")
@@ -230,7 +301,7 @@ class CreditDemandCreate(InputModel):
 
 
 class GrantIn(InputModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=FUNDS_AMOUNTS)
 
     bank: Name
     amount: InputAmount
@@ -239,7 +310,7 @@ class GrantIn(InputModel):
 
 
 class DisbursementIn(InputModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=FUNDS_AMOUNTS)
 
     amount: InputAmount
     unit: FundsUnit | None = None

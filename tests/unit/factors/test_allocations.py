@@ -44,7 +44,7 @@ def test_a_use_by_date_may_be_today_but_not_past():
     check_use_by(TODAY, TODAY)
     with pytest.raises(RuleViolation) as exc:
         check_use_by(TODAY - dt.timedelta(days=1), TODAY)
-    assert exc.value.extra["errors"][0]["field"] == "use_by"
+    assert exc.value.errors[0]["field"] == "use_by"
 
 
 def test_an_allocation_is_used_on_or_after_its_allocation():
