@@ -27,7 +27,7 @@ from bench import common  # noqa: E402
 from services.registry.demo import demo_library  # noqa: E402
 from services.registry.importing import reader  # noqa: E402
 from services.registry.importing.mapping import parse_ledger  # noqa: E402
-from shared.errors import InvalidInput  # noqa: E402
+from shared.errors import InvalidInput, PayloadTooLarge  # noqa: E402
 
 HEADERS = ["项目名称", "县区", "类别", "总投资", "单位", "经度", "纬度"]
 ROW = ["甲项目", "滨城区", "实施类", "5000", "万元", "117.9", "37.3"]
@@ -58,6 +58,8 @@ def _refused(content: bytes) -> str:
         parse_ledger("a.xlsx", content)
     except InvalidInput as exc:
         return f"refused at row {exc.errors[0]['row']}"
+    except PayloadTooLarge as exc:
+        return f"refused: {exc.detail}"
     return "read"
 
 
