@@ -49,11 +49,16 @@ for s in "${ALL[@]}"; do
     done
 done
 TOKEN="$(.venv/bin/kuaiche token --role commander --data-dir "$DATA")"
+# schemathesis.toml plus the ids of demo resources for the path parameters.
+pairs=()
+for s in "${ALL[@]}"; do pairs+=("$s=${PORT[$s]}"); done
+"$PY" scripts/schemathesis_params.py "$DATA/schemathesis.toml" "$TOKEN" "${pairs[@]}"
 
 failed=()
 for s in "${SELECTED[@]}"; do
     say "$s: st run --checks all --max-examples $EXAMPLES --seed $SEED"
-    if ! .venv/bin/st run "http://127.0.0.1:${PORT[$s]}/openapi.json" \
+    if ! .venv/bin/st --config-file "$DATA/schemathesis.toml" run \
+        "http://127.0.0.1:${PORT[$s]}/openapi.json" \
         --checks all --max-examples "$EXAMPLES" --seed "$SEED" \
         -H "Authorization: Bearer $TOKEN" --no-color; then
         failed+=("$s")
