@@ -16,7 +16,6 @@ from services.factors.domain.vocabulary import (
     AllocationStatus,
     Factor,
     Pollutant,
-    ReleaseCause,
     Scope,
     SourceKind,
 )
@@ -44,6 +43,7 @@ from services.factors.schemas import (
     UseIn,
     Year,
 )
+from shared.events.catalogue.factors import ReleaseCause
 from shared.events.catalogue.registry import Level
 from shared.http.app import CurrentUser, DbSession, RuntimeDep, Uow
 from shared.http.conventions import DEFAULT_LIMIT, Limit, Offset, Page, created, set_etag

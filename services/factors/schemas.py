@@ -5,28 +5,36 @@ canonical unit (亩, 吨标准煤, 吨/年, 万立方米/年, 万元)."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
+from services.factors.domain.units import (
+    INPUT_DIGITS,
+    MAX_INTEGER_DIGITS,
+    STORED_PLACES,
+    Measure,
+    accepted_units,
+)
 from services.factors.domain.vocabulary import (
     AllocationStatus,
     Factor,
     Pollutant,
-    ReleaseCause,
     Scope,
     SourceKind,
 )
-from shared.amounts import Amount, decimal_string
+from shared.amounts import Amount, decimal_string, format_amount
+from shared.events.catalogue.factors import ReleaseCause
 from shared.events.catalogue.registry import Level
 from shared.fields import MAX_YEAR, MIN_YEAR, BusinessDate, InputModel
 from shared.rates import Rate
 
 
 # An amount as typed by the caller, in the unit it names: more than zero, up to 14 digits
-# before the point and 8 after (the conversion to the factor's unit, which keeps 4 places,
-# says when the value does not fit the ledger).
+# before the point and 8 after; which of those each unit takes is `amount_in_unit`'s.
 def positive_decimal(digits: int, places: int) -> str:
     """The pattern of a decimal string more than zero with at most `digits` digits before the
     point and `places` after it."""
@@ -46,61 +54,121 @@ InputAmount = Annotated[
         "more than zero, at most 14 digits before the point and 8 after",
     ),
 ]
+# The amounts each unit takes (domain/units.py INPUT_DIGITS): those whose conversion into the
+# canonical unit the ledger holds exactly. No unit is the canonical unit's.
+UNIT_AMOUNT_PATTERNS: dict[str, str] = {
+    unit: positive_decimal(*digits) for unit, digits in INPUT_DIGITS.items()
+}
+CANONICAL_AMOUNT_PATTERN = positive_decimal(MAX_INTEGER_DIGITS, STORED_PLACES)
+_INPUT_AMOUNT = re.compile(INPUT_AMOUNT_PATTERN)
 
 
-def amount_by_unit(default: str, by_unit: dict[str, str]) -> dict[str, Any]:
-    """The JSON Schema that says which amounts each unit takes: those the conversion into the
-    canonical unit holds exactly (4 places, 11 digits). `default` is the canonical unit's (or
-    no unit's) pattern, `by_unit` the other units'."""
-    named = {"properties": {"unit": {"enum": list(by_unit)}}, "required": ["unit"]}
+def amount_in_unit(value: Any, unit: str | None) -> Any:
+    """The request's amount (as sent) if it matches its unit's pattern; the 422 on `amount`
+    its schema predicts otherwise. What is no decimal string at all is left to the type."""
+    text = format_amount(value) if isinstance(value, Decimal) else value
+    if not isinstance(text, str) or not _INPUT_AMOUNT.fullmatch(text):
+        return value
+    digits, places = INPUT_DIGITS.get(unit or "", (MAX_INTEGER_DIGITS, STORED_PLACES))
+    if not re.fullmatch(UNIT_AMOUNT_PATTERNS.get(unit or "", CANONICAL_AMOUNT_PATTERN), text):
+        raise PydanticCustomError(
+            "amount_in_unit",
+            "an amount in {unit} has at most {digits} digits before the point and {places} "
+            "after; more would not convert exactly into the unit it is kept in",
+            {"unit": unit or "the canonical unit", "digits": digits, "places": places},
+        )
+    return value
+
+
+def amount_by_unit(units: list[str], amount: str = "amount") -> dict[str, Any]:
+    """The JSON Schema that says which amounts each of `units` takes (`amount_in_unit`); with no
+    unit, the canonical unit's."""
     return {
         "allOf": [
             *(
                 {
                     "if": {"properties": {"unit": {"const": unit}}, "required": ["unit"]},
-                    "then": {"properties": {"amount": {"pattern": pattern}}},
+                    "then": {"properties": {amount: {"pattern": UNIT_AMOUNT_PATTERNS[unit]}}},
                 }
-                for unit, pattern in by_unit.items()
+                for unit in units
             ),
-            {"if": named, "else": {"properties": {"amount": {"pattern": default}}}},
+            {
+                "if": {"properties": {"unit": {"enum": units}}, "required": ["unit"]},
+                "else": {"properties": {amount: {"pattern": CANONICAL_AMOUNT_PATTERN}}},
+            },
         ]
     }
 
 
-# 万元 as given; 亿元 × 10,000; 元 ÷ 10,000.
-FUNDS_AMOUNTS = amount_by_unit(
-    positive_decimal(11, 4), {"yi_yuan": positive_decimal(7, 8), "yuan": positive_decimal(14, 0)}
-)
-# 吨/年 as given; kg ÷ 1,000.
-POLLUTANT_AMOUNTS = amount_by_unit(positive_decimal(11, 4), {"kg": positive_decimal(14, 1)})
+class UnitAmount(InputModel):
+    """A request whose `amount` is given in its `unit`, which its model declares before the
+    amount (so the unit is read first)."""
+
+    @field_validator("amount", mode="before", check_fields=False)
+    @classmethod
+    def _amount_in_unit(cls, value: Any, info: ValidationInfo) -> Any:
+        if "unit" not in info.data:  # the unit was refused: that is the 422
+            return value
+        return amount_in_unit(value, info.data["unit"])
 
 
-# A pool's unit is one of its factor's, its amount one that unit's conversion holds exactly, and
-# only a pollutant pool names a pollutant.
+FUNDS_AMOUNTS = amount_by_unit(accepted_units(Measure.FUNDS))
+POLLUTANT_AMOUNTS = amount_by_unit(accepted_units(Measure.POLLUTANT))
+FACTOR_UNITS = [unit for factor in Factor for unit in accepted_units(Measure(factor))]
+# an allocation's unit is one of its pool's factor's, which only the pool knows (409 otherwise)
+ALLOCATION_AMOUNTS = amount_by_unit(FACTOR_UNITS)
+
+
+def _ring_fence_amounts(unit: str) -> dict[str, Any]:
+    pattern = UNIT_AMOUNT_PATTERNS[unit]
+    return {"ring_fences": {"items": {"properties": {"amount": {"pattern": pattern}}}}}
+
+
+# A pool's unit is one of its factor's, its amounts (and its ring-fences') ones that unit's
+# conversion holds exactly, and only a pollutant pool names a pollutant.
 POOL_AMOUNTS: dict[str, Any] = {
     "allOf": [
         {
-            "if": {"properties": {"factor": {"const": factor}}, "required": ["factor"]},
+            "if": {"properties": {"factor": {"const": factor.value}}, "required": ["factor"]},
             "then": {
                 "properties": {
-                    "unit": {"enum": [canonical, *others, None]},
+                    "unit": {"enum": [*accepted_units(Measure(factor)), None]},
                     # a pollutant pool names its pollutant; other pools do not
                     "pollutant": (
                         {"enum": [p.value for p in Pollutant]}
-                        if factor == "pollutant"
+                        if factor is Factor.POLLUTANT
                         else {"type": "null"}
                     ),
                 },
-                **({"required": ["pollutant"]} if factor == "pollutant" else {}),
-                **amount_by_unit(positive_decimal(11, 4), others),
+                **({"required": ["pollutant"]} if factor is Factor.POLLUTANT else {}),
             },
         }
-        for factor, canonical, others in (
-            ("land", "mu", {"hectare": positive_decimal(9, 4)}),  # 亩 × 15
-            ("energy", "tce", {"10k_tce": positive_decimal(7, 8)}),  # × 10,000
-            ("pollutant", "t", {"kg": positive_decimal(14, 1)}),  # ÷ 1,000
-            ("water", "10k_m3", {"m3": positive_decimal(14, 0)}),  # ÷ 10,000
-        )
+        for factor in Factor
+    ]
+    + [
+        {
+            "if": {"properties": {"unit": {"const": unit}}, "required": ["unit"]},
+            "then": {
+                "properties": {
+                    "amount": {"pattern": UNIT_AMOUNT_PATTERNS[unit]},
+                    **_ring_fence_amounts(unit),
+                }
+            },
+        }
+        for unit in FACTOR_UNITS
+    ]
+    + [
+        {
+            "if": {"properties": {"unit": {"type": "string"}}, "required": ["unit"]},
+            "else": {
+                "properties": {
+                    "amount": {"pattern": CANONICAL_AMOUNT_PATTERN},
+                    "ring_fences": {
+                        "items": {"properties": {"amount": {"pattern": CANONICAL_AMOUNT_PATTERN}}}
+                    },
+                }
+            },
+        }
     ]
 }
 
@@ -141,7 +209,7 @@ class RingFenceIn(InputModel):
     amount: InputAmount
 
 
-class PoolCreate(InputModel):
+class PoolCreate(UnitAmount):
     model_config = ConfigDict(extra="forbid", json_schema_extra=POOL_AMOUNTS)
 
     factor: Factor
@@ -150,8 +218,10 @@ class PoolCreate(InputModel):
     )
     year: Year
     scope: Scope
+    unit: Unit | None = Field(
+        None, description="one of the factor's units; default: its canonical unit"
+    )
     amount: InputAmount
-    unit: Unit | None = Field(None, description="default: the factor's canonical unit")
     name: Name | None = None
     ring_fences: list[RingFenceIn] = Field(default_factory=list, max_length=10)
     advance_share: Share | None = Field(
@@ -168,6 +238,32 @@ class PoolCreate(InputModel):
         if factor is not None and (factor is Factor.POLLUTANT) != (pollutant is not None):
             raise ValueError("a pollutant pool names its pollutant; other pools do not")
         return pollutant
+
+    @field_validator("unit", mode="after")
+    @classmethod
+    def _unit_of_the_factor(cls, unit: str | None, info: ValidationInfo) -> str | None:
+        factor = info.data.get("factor")
+        if factor is not None and unit is not None:
+            units = accepted_units(Measure(factor))
+            if unit not in units:
+                raise ValueError(f"a {factor} pool's unit is one of {', '.join(units)}")
+        return unit
+
+    @field_validator("ring_fences", mode="before")
+    @classmethod
+    def _ring_fences_in_unit(cls, fences: Any, info: ValidationInfo) -> Any:
+        if "unit" in info.data and isinstance(fences, list):
+            for i, fence in enumerate(fences):
+                if isinstance(fence, dict) and "amount" in fence:
+                    try:
+                        amount_in_unit(fence["amount"], info.data["unit"])
+                    except PydanticCustomError as exc:
+                        raise PydanticCustomError(
+                            "amount_in_unit",
+                            "ring_fences[{i}].amount: {why}",
+                            {"i": i, "why": exc.message()},
+                        ) from exc
+        return fences
 
 
 class RingFencePublic(BaseModel):
@@ -200,13 +296,15 @@ class PoolPublic(BaseModel):
 
 
 # ---------------------------------------------------------------- allocations
-class AllocationCreate(InputModel):
-    model_config = ConfigDict(extra="forbid")
+class AllocationCreate(UnitAmount):
+    model_config = ConfigDict(extra="forbid", json_schema_extra=ALLOCATION_AMOUNTS)
 
     pool_id: Id
     project_id: Id
+    unit: Unit | None = Field(
+        None, description="one of the pool's factor's units (409 otherwise); default: its canonical"
+    )
     amount: InputAmount
-    unit: Unit | None = None
     advance: bool = Field(False, description="预支: before approvals are complete")
     source_id: Id | None = Field(None, description="pollutants: the replacement source")
     ratio: Ratio | None = Field(
@@ -261,15 +359,15 @@ class AllocationPublic(BaseModel):
 
 
 # ---------------------------------------------------------------- replacement sources
-class SourceCreate(InputModel):
+class SourceCreate(UnitAmount):
     model_config = ConfigDict(extra="forbid", json_schema_extra=POLLUTANT_AMOUNTS)
 
     pollutant: Pollutant
     name: Name = Field(description="the closed or retrofitted plant")
     kind: SourceKind
     county: Annotated[str, Field(pattern=r"^\d{6}$")] | None = None
-    amount: InputAmount = Field(description="freed emissions, 吨/年")
     unit: PollutantUnit | None = None
+    amount: InputAmount = Field(description="freed emissions, 吨/年")
     ratio: Ratio | None = Field(None, description="default: the city's ratio for the pollutant")
     note: Text | None = None
 
@@ -290,30 +388,30 @@ class SourcePublic(BaseModel):
 
 
 # ---------------------------------------------------------------- funds
-class CreditDemandCreate(InputModel):
+class CreditDemandCreate(UnitAmount):
     model_config = ConfigDict(extra="forbid", json_schema_extra=FUNDS_AMOUNTS)
 
     project_id: Id
-    amount: InputAmount
     unit: FundsUnit | None = Field(None, description="default 10k_yuan (万元); yi_yuan, yuan")
+    amount: InputAmount
     year: Year | None = Field(None, description="default: this year")
     purpose: Text | None = None
 
 
-class GrantIn(InputModel):
+class GrantIn(UnitAmount):
     model_config = ConfigDict(extra="forbid", json_schema_extra=FUNDS_AMOUNTS)
 
     bank: Name
-    amount: InputAmount
     unit: FundsUnit | None = None
+    amount: InputAmount
     date: BusinessDate | None = Field(None, description="default: today (Asia/Shanghai)")
 
 
-class DisbursementIn(InputModel):
+class DisbursementIn(UnitAmount):
     model_config = ConfigDict(extra="forbid", json_schema_extra=FUNDS_AMOUNTS)
 
-    amount: InputAmount
     unit: FundsUnit | None = None
+    amount: InputAmount
     date: BusinessDate | None = None
 
 

@@ -22,7 +22,7 @@ from services.factors import access, queries
 from services.factors.domain import allocations, credit, ledger, projects
 from services.factors.domain.allocations import NotActive
 from services.factors.domain.units import Measure, to_canonical, unit_of
-from services.factors.domain.vocabulary import AllocationStatus, Factor, ReleaseCause, Scope
+from services.factors.domain.vocabulary import AllocationStatus, Factor, Scope
 from services.factors.models import (
     Allocation,
     CreditDemand,
@@ -46,6 +46,7 @@ from shared.clock import today_in_shanghai
 from shared.db import utcnow
 from shared.errors import NotFound, RuleViolation
 from shared.events.catalogue import factors as ev
+from shared.events.catalogue.factors import ReleaseCause
 from shared.events.envelope import CloudEvent
 from shared.uow import UnitOfWork
 

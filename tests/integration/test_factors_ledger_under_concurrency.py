@@ -22,12 +22,12 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.factors import service
-from services.factors.domain.vocabulary import ReleaseCause
 from services.factors.main import SERVICE
 from services.factors.models import Allocation, Pool, ProjectView, ReplacementSource, outbox
 from shared.clock import today_in_shanghai
 from shared.db import utcnow
 from shared.events.catalogue import factors as ev
+from shared.events.catalogue.factors import ReleaseCause
 from shared.migrations import upgrade
 from shared.uow import record_event
 from tests.conftest import (

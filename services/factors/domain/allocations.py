@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from services.factors.domain.vocabulary import AllocationStatus
-from shared.errors import InvalidInput, RuleViolation
+from shared.errors import RuleViolation
 
 
 class NotActive(RuleViolation):
@@ -33,7 +33,7 @@ def check_use_by(use_by: dt.date | None, today: dt.date) -> None:
 
 
 def check_used_on(on: dt.date, allocated_on: dt.date) -> None:
-    """An allocation is used on or after the day it was allocated."""
+    """An allocation is used on or after the day it was allocated (409: its state decides)."""
     if on < allocated_on:
         message = f"it was allocated on {allocated_on}, after {on}"
-        raise InvalidInput(message, errors=[{"field": "date", "message": message}])
+        raise RuleViolation(message, errors=[{"field": "date", "message": message}])

@@ -260,7 +260,7 @@ def replacement_ratio(source_ratio: Decimal, requested: Decimal | None) -> Decim
 
 def replacement_charge(ratio: Decimal, amount: Decimal) -> Decimal:
     """What a pollutant allocation of `amount` costs its pool and its source: `ratio` × amount,
-    which the ledger must hold exactly (InvalidInput on `amount` otherwise)."""
+    which the ledger must hold exactly (RuleViolation on `amount` otherwise)."""
     return storable(
         Measure.POLLUTANT, ratio * amount, "amount", f"{ratio}:1 replacement of {amount} is "
     )

@@ -56,12 +56,6 @@ class AllocationStatus(StrEnum):
     RELEASED = "released"  # 收回
 
 
-class ReleaseCause(StrEnum):
-    MANUAL = "manual"  # the command office took it back, with a reason
-    WITHDRAWN = "withdrawn"  # the project was withdrawn (退出)
-    EXPIRED = "expired"  # unused past its use-by date (逾期未使用)
-
-
 class SourceKind(StrEnum):
     """Where replacement emissions come from."""
 

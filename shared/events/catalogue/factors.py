@@ -5,6 +5,7 @@ Amounts are in the factor's canonical unit (`unit`), carried as decimal strings.
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict
@@ -12,6 +13,14 @@ from pydantic import BaseModel, ConfigDict
 from shared.amounts import Amount
 
 SOURCE = "kuaiche/factors"
+
+
+class ReleaseCause(StrEnum):
+    """Why an allocation returned to its pool (收回)."""
+
+    MANUAL = "manual"  # the command office took it back, with a reason
+    WITHDRAWN = "withdrawn"  # the project was withdrawn (退出)
+    EXPIRED = "expired"  # unused past its use-by date (逾期未使用)
 
 
 class FactorsEvent(BaseModel):
@@ -93,7 +102,7 @@ class FactorReleased(AllocationEvent):
 
     TYPE = "kuaiche.factor.released.v1"
     advance: bool
-    cause: str  # manual | withdrawn | expired
+    cause: ReleaseCause
     reason: str
     released_on: dt.date
 

@@ -102,6 +102,28 @@ async def test_an_over_draw_in_another_unit_is_judged_once_converted(suite: Suit
     assert (await suite.get_pool(pool["id"]))["remaining"] == "0"
 
 
+async def test_a_unit_of_another_factor_than_the_pools_is_409_naming_the_unit(
+    suite: Suite,
+) -> None:
+    project = await suite.project()
+    pool = await suite.pool(amount="30")  # land
+    async with nothing_written(suite):
+        # "tce" is a unit the schema accepts; only the pool says it is energy's, not land's
+        body = problem(await suite.allocate(pool["id"], project, "1", unit="tce"), 409)
+        assert error_fields(body) == {"unit"} and "mu, hectare" in body["detail"]
+
+
+async def test_an_amount_finer_than_its_unit_converts_exactly_is_422_as_the_schema_says(
+    suite: Suite,
+) -> None:
+    project = await suite.project()
+    pool = await suite.pool(amount="30")
+    async with nothing_written(suite):
+        for amount, unit in (("0.00001", None), ("0.00001", "hectare"), ("1.00000", "mu")):
+            r = await suite.allocate(pool["id"], project, amount, unit=unit)
+            assert error_fields(problem(r, 422)) == {"amount"}, (amount, unit)
+
+
 # ---------------------------------------------------------------- ring-fences and priority
 async def test_a_ring_fenced_share_is_drawn_only_by_the_levels_it_is_kept_for(
     suite: Suite,

@@ -245,11 +245,16 @@ async def test_demands_are_listed_with_filters_and_a_county_sees_its_own(suite: 
 
 
 async def test_who_may_not_demand_is_told_so_before_anything_else(suite: Suite) -> None:
-    # a viewer learns nothing about projects or units from a write it may not make
+    # a viewer learns nothing about projects or their demands from a write it may not make
+    # (the body's shape is the schema's: a malformed one is 422 for anyone)
+    project = await suite.project()
+    await _demand(suite, project, year=2030)  # a second one for 2030 breaks a rule (409)
     for who in (VIEWER, token(Role.DEPARTMENT, department="市金融办")):
         async with nothing_written(suite):
             problem(await demand(suite, "00000000-0000-0000-0000-000000000000", headers=who), 403)
-            problem(await demand(suite, "x", "0.00001", headers=who), 403)
+            problem(await demand(suite, "x", "1", unit="yuan", headers=who), 403)
+            problem(await demand(suite, project, year=2030, headers=who), 403)
+    problem(await demand(suite, project, year=2030), 409)
 
 
 async def test_another_countys_project_is_403_whatever_its_state(suite: Suite) -> None:

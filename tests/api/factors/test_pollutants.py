@@ -157,14 +157,16 @@ async def test_amounts_in_kilograms_are_charged_in_tonnes(suite: Suite) -> None:
     assert a["amount"] == "1.5" and a["charged"] == "1.5"
 
 
-async def test_an_exact_charge_that_cannot_be_stored_is_422(suite: Suite) -> None:
+async def test_an_exact_charge_that_cannot_be_stored_is_409(suite: Suite) -> None:
     project = await suite.project()
     pool = await suite.pool(factor="pollutant", pollutant="NOx", amount="10")
     plant = await source(suite, "NOx", amount="10", ratio="2.5")
     async with nothing_written(suite):
-        # 2.5 × 0.0001 t = 0.00025 t: finer than what the ledger stores
+        # 2.5 × 0.0001 t = 0.00025 t: finer than what the ledger stores; the amount matches
+        # its schema, the source's ratio makes the charge (a rule across them: 409)
         r = await suite.allocate(pool["id"], project, "0.0001", source_id=plant["id"])
-        assert "amount" in error_fields(problem(r, 422))
+        body = problem(r, 409)
+        assert error_fields(body) == {"amount"} and "decimal places" in body["detail"]
 
 
 async def test_release_returns_the_charge_to_pool_and_source(suite: Suite) -> None:

@@ -246,6 +246,33 @@ async def test_a_ring_fence_for_an_unknown_level_is_422(alone: Suite) -> None:
     assert "ring_fences.0.min_level" in error_fields(problem(r, 422))
 
 
+@pytest.mark.parametrize(
+    ("factor", "unit", "fence"),
+    [("water", None, "0.000007"), ("water", "m3", "0.5"), ("land", "hectare", "0.00001")],
+)
+async def test_a_ring_fence_finer_than_its_pools_unit_converts_exactly_is_422(
+    alone: Suite, factor: str, unit: str | None, fence: str
+) -> None:
+    async with nothing_written(alone):
+        r = await alone.factors.post(
+            "/v1/pools",
+            json={
+                "factor": factor,
+                "year": 2020,
+                "scope": "city",
+                "amount": "100",
+                "unit": unit,
+                "ring_fences": [
+                    {"min_level": "city_key", "amount": "1"},
+                    {"min_level": "provincial_preferred", "amount": fence},
+                ],
+            },
+            headers=COMMANDER,
+        )
+        body = problem(r, 422)
+        assert error_fields(body) == {"ring_fences"} and "ring_fences[1].amount" in str(body)
+
+
 # ---------------------------------------------------------------- utilisation
 UTILISATION = [
     ("2000", "1", "0.1"),  # 0.05% rounds half up, not to even

@@ -46,6 +46,19 @@ async def test_a_used_allocation_stays_drawn_and_cannot_be_released(suite: Suite
     assert (await suite.get_pool(pool["id"]))["allocated"] == "40"
 
 
+async def test_an_allocation_is_not_used_before_the_day_it_was_allocated(suite: Suite) -> None:
+    project = await suite.project()
+    pool = await suite.pool(amount="100")
+    a = await allocation(suite, pool["id"], project, "10")
+    before = str(dt.date.fromisoformat(a["allocated_on"]) - dt.timedelta(days=1))
+    async with nothing_written(suite):
+        # the request matches its schema; the allocation's state refuses it
+        body = problem(await use(suite, a["id"], date=before), 409)
+        assert body["errors"] == [{"field": "date", "message": body["detail"]}]
+        assert a["allocated_on"] in body["detail"]
+    assert (await get_allocation(suite, a["id"]))["status"] == "active"
+
+
 async def test_withdrawal_releases_only_the_unused_allocations(suite: Suite) -> None:
     project = await suite.project()
     pool = await suite.pool(amount="100")

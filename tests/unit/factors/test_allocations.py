@@ -24,7 +24,7 @@ from services.factors.domain.ledger import (
     pool_key,
 )
 from services.factors.domain.vocabulary import AllocationStatus
-from shared.errors import InvalidInput, RuleViolation
+from shared.errors import RuleViolation
 
 D = Decimal
 TODAY = dt.date(2020, 4, 15)
@@ -49,7 +49,7 @@ def test_a_use_by_date_may_be_today_but_not_past():
 
 def test_an_allocation_is_used_on_or_after_its_allocation():
     check_used_on(TODAY, TODAY)
-    with pytest.raises(InvalidInput) as exc:
+    with pytest.raises(RuleViolation) as exc:
         check_used_on(TODAY - dt.timedelta(days=1), TODAY)
     assert exc.value.errors[0]["field"] == "date"
 

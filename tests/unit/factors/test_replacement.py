@@ -17,7 +17,7 @@ from services.factors.domain.ledger import (
     source_ratio,
 )
 from services.factors.domain.vocabulary import Factor, Pollutant
-from shared.errors import InvalidInput, RuleViolation
+from shared.errors import RuleViolation
 
 D = Decimal
 
@@ -46,7 +46,7 @@ def test_a_used_up_source_refuses_any_charge():
 
 def test_the_charge_is_the_ratio_times_the_amount_and_must_be_storable():
     assert replacement_charge(D("1.5"), D(3)) == D("4.5")
-    with pytest.raises(InvalidInput) as exc:
+    with pytest.raises(RuleViolation) as exc:
         replacement_charge(D("1.5"), D("0.0001"))  # 0.00015: more places than the ledger keeps
     assert exc.value.errors[0]["field"] == "amount"
 

@@ -15,7 +15,7 @@ from services.factors.domain.units import (
     accepted_units,
     to_canonical,
 )
-from shared.errors import InvalidInput
+from shared.errors import RuleViolation
 
 
 @pytest.mark.parametrize(
@@ -73,15 +73,15 @@ def test_the_accepted_units_are_exactly_the_documented_ones():
     ],
 )
 def test_an_amount_finer_than_the_stored_precision_is_refused_not_rounded(measure, unit, amount):
-    with pytest.raises(InvalidInput) as exc:
+    with pytest.raises(RuleViolation) as exc:
         to_canonical(measure, Decimal(amount), unit, "amount")
-    assert exc.value.status == 422
+    assert exc.value.status == 409
     assert exc.value.errors == [{"field": "amount", "message": exc.value.detail}]
     assert f"more than {STORED_PLACES} decimal places" in exc.value.detail
 
 
 def test_the_refusal_names_the_field_it_was_given():
-    with pytest.raises(InvalidInput) as exc:
+    with pytest.raises(RuleViolation) as exc:
         to_canonical(Measure.LAND, Decimal("0.00001"), "mu", "ring_fences[1].amount")
     assert exc.value.errors[0]["field"] == "ring_fences[1].amount"
 
@@ -95,10 +95,10 @@ def test_an_amount_too_large_to_store_exactly_is_refused():
     # 15 significant digits: what SQLite (a double) and PostgreSQL both hold exactly
     largest = Decimal("99999999999.9999")
     assert to_canonical(Measure.LAND, largest, "mu", "amount") == largest
-    with pytest.raises(InvalidInput) as exc:
+    with pytest.raises(RuleViolation) as exc:
         to_canonical(Measure.LAND, Decimal("100000000000"), "mu", "amount")
     assert exc.value.errors[0]["field"] == "amount" and "too large" in exc.value.detail
-    with pytest.raises(InvalidInput):  # fits as entered, not once converted
+    with pytest.raises(RuleViolation):  # fits as entered, not once converted
         to_canonical(Measure.FUNDS, Decimal("10000000"), "yi_yuan", "amount")
     assert to_canonical(Measure.FUNDS, Decimal("9999999"), "yi_yuan", "amount") == Decimal(
         "99999990000"
@@ -117,7 +117,7 @@ def test_an_amount_too_large_to_store_exactly_is_refused():
     ],
 )
 def test_an_unknown_unit_is_refused_with_the_units_that_are_accepted(measure, unit):
-    with pytest.raises(InvalidInput) as exc:
+    with pytest.raises(RuleViolation) as exc:
         to_canonical(measure, Decimal(1), unit, "amount")
     assert exc.value.errors[0]["field"] == "unit"
     for accepted in accepted_units(measure):
