@@ -12,7 +12,7 @@ from fastapi import APIRouter, File, Path, Query, Request, Response, UploadFile,
 from services.registry import access, queries, service
 from services.registry.domain.enums import LEVEL_LABELS, STAGE_LABELS, Level, Stage, Track
 from services.registry.domain.milestones import days_overdue
-from services.registry.importing import columns, mapping
+from services.registry.importing import columns, mapping, reader
 from services.registry.models import ListChange, Milestone, MonthlyReport, Project
 from services.registry.schemas import (
     PERIOD_PATTERN,
@@ -40,7 +40,7 @@ from services.registry.schemas import (
     StageMoveIn,
 )
 from shared.clock import today_in_shanghai
-from shared.errors import InvalidInput, NotFound
+from shared.errors import NotFound, PayloadTooLarge
 from shared.http.app import CurrentUser, DbSession, RuntimeDep, Uow
 from shared.http.conventions import (
     DEFAULT_LIMIT,
@@ -56,7 +56,7 @@ from shared.regions import RegionTable, load_region_table
 router = APIRouter(prefix="/v1", tags=["registry"])
 
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+XLSX = reader.XLSX
 
 
 def regions_of(runtime: RuntimeDep) -> RegionTable:
@@ -166,7 +166,11 @@ async def create_project(
     return await _detail(session, project, table)
 
 
-@router.get("/projects", response_model=Page[ProjectPublic])
+@router.get(
+    "/projects",
+    response_model=Page[ProjectPublic],
+    responses={409: {"description": "county names no division of the region table"}},
+)
 async def list_projects(
     session: DbSession,
     user: CurrentUser,
@@ -222,19 +226,44 @@ async def import_template(
     )
 
 
-@router.post("/projects/import", status_code=status.HTTP_201_CREATED, response_model=ImportResult)
+# The file part is CSV or XLSX: its name's suffix says which, else its Content-Type.
+_LEDGER_FILE_TYPES = {
+    "requestBody": {
+        "content": {
+            "multipart/form-data": {
+                "encoding": {"file": {"contentType": f"{reader.CSV}, {reader.XLSX}"}}
+            }
+        }
+    }
+}
+
+
+@router.post(
+    "/projects/import",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ImportResult,
+    openapi_extra=_LEDGER_FILE_TYPES,
+    responses={
+        415: {"description": "the file is neither .csv nor .xlsx, by its name or Content-Type"}
+    },
+)
 async def import_ledger(
     file: Annotated[UploadFile, File()], uow: Uow, user: CurrentUser, runtime: RuntimeDep
 ) -> ImportResult:
+    """A ledger 台账 (.csv or .xlsx, at most 20 MiB): all its projects, or none. A file of
+    another type is 415, a larger one 413; a ledger with errors 409, each naming its row and
+    column."""
     access.ensure_writer(user)  # a department may not import either, not only a viewer
     content = await file.read(MAX_IMPORT_BYTES + 1)
     if len(content) > MAX_IMPORT_BYTES:
-        raise InvalidInput(
+        raise PayloadTooLarge(
             "the file is larger than 20 MiB", errors=[{"field": "file", "message": "too large"}]
         )
     table = regions_of(runtime)
     # parsing a large sheet takes a while: off the event loop, so other requests go on
-    ledger = await asyncio.to_thread(mapping.read_ledger, file.filename or "", content, table)
+    ledger = await asyncio.to_thread(
+        mapping.read_ledger, file.filename or "", content, table, file.content_type
+    )
     projects = await service.import_projects(uow, user, ledger, table)
     return ImportResult(imported=len(projects), ids=[p.id for p in projects])
 
@@ -369,13 +398,17 @@ async def get_report(
     return _report(await queries.get_report(session, user, project_id, period))
 
 
-@router.get("/projects/{project_id}/progress", response_model=ProgressPublic)
+@router.get(
+    "/projects/{project_id}/progress",
+    response_model=ProgressPublic,
+    responses={409: {"description": "as_of lies in another year than year"}},
+)
 async def get_progress(
     project_id: str,
     session: DbSession,
     user: CurrentUser,
     year: Annotated[int, Query(ge=2000, le=2100)],
-    as_of: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None,
+    as_of: Annotated[str | None, Query(pattern=PERIOD_PATTERN, description="YYYY-MM")] = None,
 ) -> ProgressPublic:
     view = await queries.progress(session, user, project_id, year, as_of)
     f = view.figures

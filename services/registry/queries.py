@@ -11,6 +11,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry import access
+from services.registry.domain.divisions import resolve_county
 from services.registry.domain.enums import Level, Stage, Track
 from services.registry.domain.plans import target_to_date
 from services.registry.domain.progress import Progress, compute_progress
@@ -27,7 +28,7 @@ from services.registry.models import (
 from shared.auth import Principal
 from shared.clock import today_in_shanghai
 from shared.db import paginate
-from shared.errors import InvalidInput, NotFound
+from shared.errors import InvalidInput, NotFound, RuleViolation
 from shared.events.envelope import CloudEvent
 from shared.regions import RegionTable
 
@@ -87,7 +88,7 @@ async def list_projects(
     offset: int,
 ) -> tuple[list[Project], int]:
     query = select(Project)
-    county = regions.resolve(f.county).code if f.county else None
+    county = resolve_county(regions, f.county).code if f.county else None
     own = principal.county_filter(county)
     if county is not None and own != county:
         return [], 0
@@ -156,8 +157,8 @@ async def progress(
             for error in exc.errors:
                 error["field"] = "as_of"
             raise
-        if as_year != year:
-            raise InvalidInput(
+        if as_year != year:  # one parameter against another: 409
+            raise RuleViolation(
                 "as_of must lie in the year asked for",
                 errors=[{"field": "as_of", "message": "other year"}],
             )

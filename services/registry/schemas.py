@@ -6,15 +6,103 @@ Amounts are Decimal and travel as JSON strings (万元 unless said otherwise).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    StrictBool,
+    StringConstraints,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, PydanticCustomError
 
 from services.registry.domain.enums import Level, ListChangeKind, Stage, Track
+from services.registry.domain.listing import NEEDS_LEVEL
+from services.registry.domain.project_code import CODE_SCHEMA_PATTERN, parse_project_code
+from services.registry.domain.reports import PERIOD_SCHEMA_PATTERN, parse_period
+from services.registry.domain.stages import INITIAL_STAGES
 from shared.amounts import Amount, NonNegativeAmount, decimal_string
-from shared.fields import BusinessDate, InputModel
+from shared.errors import InvalidInput
+from shared.fields import NUL_MESSAGE, BusinessDate, InputModel, has_nul
 from shared.rates import Rate
+
+# A required text must hold a character that is not whitespace, and no NUL (which InputModel
+# refuses everywhere). "Whitespace" is what Python's \s takes together with what a JSON Schema
+# (ECMAScript) \s takes: the first has \x1c-\x1f and \x85, the second \ufeff; so the pattern
+# reads the same to a client in either language, and the check below holds to it.
+_NOT_SPACE = r"[^\s\x1c-\x1f\x85\ufeff\x00]"
+NOT_BLANK = rf"^[^\x00]*{_NOT_SPACE}[^\x00]*$"
+_HAS_TEXT = re.compile(_NOT_SPACE)
+
+
+def _not_blank(text: str) -> str:
+    if has_nul(text):
+        raise PydanticCustomError("nul_character", NUL_MESSAGE)
+    if not _HAS_TEXT.search(text):
+        raise PydanticCustomError("blank", "must hold more than whitespace")
+    return text
+
+
+def _required_text(max_length: int) -> Any:
+    """A text that may not be blank, of at most `max_length` characters (once stripped)."""
+    return (
+        Field(min_length=1, max_length=max_length, json_schema_extra={"pattern": NOT_BLANK}),
+        AfterValidator(_not_blank),
+    )
+
+
+Name = Annotated[str, *_required_text(200)]
+Tag = Annotated[str, *_required_text(50)]
+
+
+class _Change(InputModel):
+    """A partial change: a field in NOT_NULL may be left out but not set to null. Its schema is
+    not nullable, and shows no `null` default either (a client would take it for a value)."""
+
+    NOT_NULL: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        schema = handler.resolve_ref_schema(handler(core_schema))
+        for name in cls.NOT_NULL:
+            schema["properties"][name].pop("default", None)
+        return schema
+
+
+def _absent() -> Any:
+    """The default of a NOT_NULL field: absent (None in Python, never in the request)."""
+    return Field(None)
+
+
+def _valid_code(code: str | None) -> str | None:
+    """A project code is checked as the schema's pattern says (422 on field "code")."""
+    if code is not None and code.strip():
+        try:
+            parse_project_code(code)
+        except InvalidInput as exc:
+            raise PydanticCustomError("project_code", exc.detail) from None
+    return code
+
+
+ProjectCode = Annotated[
+    str,
+    Field(
+        description="national project code 项目代码 (blank: none)",
+        json_schema_extra={"pattern": CODE_SCHEMA_PATTERN},
+    ),
+]
 
 # A coordinate as the column holds it (NUMERIC(10, 6)): degrees with at most 6 decimal places.
 LNG_PATTERN = r"^-?(180(\.0{1,6})?|(1[0-7]\d|[1-9]?\d)(\.\d{1,6})?)$"
@@ -42,14 +130,14 @@ class ProjectFields(InputModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    name: Annotated[str, Field(min_length=1, max_length=200)]
+    name: Name
     county: Annotated[
         str, Field(pattern=r"^\d{6}$", description="6-digit division code; old codes resolve")
     ]
     level: Level | None = None
     track: Track
     stage: Stage = Stage.PLANNING
-    code: str | None = Field(None, description="national project code 项目代码")
+    code: ProjectCode | None = None
     total_investment: NonNegativeAmount = Field(description="总投资, 万元")
     planned_start: BusinessDate | None = None
     planned_completion: BusinessDate | None = None
@@ -58,9 +146,11 @@ class ProjectFields(InputModel):
     service_officer: str | None = Field(None, max_length=100, description="驻企服务员")
     responsible_unit: str | None = Field(None, max_length=200, description="责任单位")
     industry: str | None = Field(None, max_length=100)
-    tags: list[Annotated[str, Field(min_length=1, max_length=50)]] = Field(default_factory=list)
+    tags: list[Tag] = Field(default_factory=list)
     content: str | None = Field(None, max_length=4000, description="建设内容")
     location: Location | None = None
+
+    _code = field_validator("code")(_valid_code)
 
     @field_validator("tags")
     @classmethod
@@ -68,23 +158,50 @@ class ProjectFields(InputModel):
         return list(dict.fromkeys(t.strip() for t in tags))
 
 
-class ProjectCreate(ProjectFields):
-    """POST /v1/projects. A project created as started/completed needs its dates."""
+# A project is registered at any stage but withdrawn (withdrawing is a move of its own).
+_INITIAL = [s.value for s in Stage if s in INITIAL_STAGES]
+InitialStage = Annotated[
+    Stage,
+    WithJsonSchema(
+        {"type": "string", "enum": _INITIAL, "description": "the stage it is registered at"},
+        mode="validation",
+    ),
+]
 
+
+class ProjectCreate(ProjectFields):
+    """POST /v1/projects. A project created as started/completed needs its dates (a rule across
+    fields and against today: 409)."""
+
+    stage: InitialStage = Stage.PLANNING
     actual_start: BusinessDate | None = None
     actual_completion: BusinessDate | None = None
 
+    @field_validator("stage")
+    @classmethod
+    def _initial_stage(cls, stage: Stage) -> Stage:
+        if stage not in INITIAL_STAGES:
+            raise PydanticCustomError(
+                "initial_stage",
+                "a project cannot be created as {stage}; create it, then withdraw it",
+                {"stage": stage.value},
+            )
+        return stage
 
-class ProjectUpdate(InputModel):
+
+class ProjectUpdate(_Change):
     """PATCH /v1/projects/{id} (with If-Match). Level and stage change only through list
-    changes and stage moves, which are audited; the county owns the project and stays."""
+    changes and stage moves, which are audited; the county owns the project and stays. Name,
+    track and total investment may be left out but not cleared (not null); a null code, date,
+    text or location clears it, null tags are none."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    NOT_NULL = ("name", "track", "total_investment")
 
-    name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
-    track: Track | None = None
-    code: str | None = None
-    total_investment: NonNegativeAmount | None = None
+    name: Name = _absent()
+    track: Track = _absent()
+    code: ProjectCode | None = None
+    total_investment: NonNegativeAmount = _absent()
     planned_start: BusinessDate | None = None
     planned_completion: BusinessDate | None = None
     owner: str | None = Field(None, max_length=200)
@@ -92,9 +209,11 @@ class ProjectUpdate(InputModel):
     service_officer: str | None = Field(None, max_length=100)
     responsible_unit: str | None = Field(None, max_length=200)
     industry: str | None = Field(None, max_length=100)
-    tags: list[Annotated[str, Field(min_length=1, max_length=50)]] | None = None
+    tags: list[Tag] | None = None
     content: str | None = Field(None, max_length=4000)
     location: Location | None = None
+
+    _code = field_validator("code")(_valid_code)
 
 
 class ProjectCodeInfo(BaseModel):
@@ -169,14 +288,29 @@ class AuditEvent(BaseModel):
     data: dict[str, Any]
 
 
+MONTH_KEY_PATTERN = "^([1-9]|1[0-2])$"
+_MONTH_KEY = re.compile(MONTH_KEY_PATTERN)
+
+
+def _month_key(key: Any) -> Any:
+    """A month as a JSON object's key: "1" to "12" exactly as the pattern says (not "01",
+    " 1" or "1.0", which an int would take); Python callers may hand in the int."""
+    if isinstance(key, str) and not _MONTH_KEY.fullmatch(key):
+        raise PydanticCustomError("month_key", "{key} is not a month 1–12", {"key": repr(key)})
+    return key
+
+
+MonthKey = Annotated[int, BeforeValidator(_month_key), Field(ge=1, le=12)]
+
+
 class PlanIn(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     annual_investment: NonNegativeAmount
-    monthly_targets: dict[Annotated[int, Field(ge=1, le=12)], NonNegativeAmount] = Field(
+    monthly_targets: dict[MonthKey, NonNegativeAmount] = Field(
         default_factory=dict,
         description="cumulative target by month 1–12, 万元",
-        json_schema_extra={"propertyNames": {"pattern": "^([1-9]|1[0-2])$"}},
+        json_schema_extra={"propertyNames": {"pattern": MONTH_KEY_PATTERN}},
     )
 
 
@@ -189,18 +323,33 @@ class PlanPublic(BaseModel):
 
 
 # What the domain's parse_period accepts, for the schema; the domain's check speaks when it fails.
-PERIOD_PATTERN = r"^(199\d|20\d\d|2100)-(0[1-9]|1[0-2])$"
+PERIOD_PATTERN = PERIOD_SCHEMA_PATTERN
+
+
+def _valid_period(period: str) -> str:
+    try:
+        parse_period(period)
+    except InvalidInput as exc:
+        raise PydanticCustomError("period", exc.detail) from None
+    return period
+
+
+# A month, YYYY-MM, taken as written (not stripped): the pattern is all it accepts.
+Period = Annotated[
+    str,
+    StringConstraints(strip_whitespace=False),
+    AfterValidator(_valid_period),
+    Field(description="YYYY-MM", json_schema_extra={"pattern": PERIOD_PATTERN}),
+]
 
 
 class ReportIn(InputModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    period: Annotated[
-        str, Field(description="YYYY-MM", json_schema_extra={"pattern": PERIOD_PATTERN})
-    ]
+    period: Period
     ytd_investment: NonNegativeAmount
     month_investment: NonNegativeAmount
-    started: bool = False
+    started: StrictBool = False
     progress_note: str | None = Field(None, max_length=4000, description="形象进度")
     correction_note: str | None = Field(
         None, max_length=2000, description="required when YTD is below the previous month's"
@@ -236,17 +385,20 @@ class ProgressPublic(BaseModel):
 class MilestoneIn(InputModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    name: Annotated[str, Field(min_length=1, max_length=200)]
+    name: Name
     planned_date: BusinessDate
     actual_date: BusinessDate | None = None
     note: str | None = Field(None, max_length=2000)
 
 
-class MilestoneUpdate(InputModel):
+class MilestoneUpdate(_Change):
+    """A null actual date clears it; the planned date may be left out but not cleared."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    NOT_NULL = ("planned_date",)
 
     actual_date: BusinessDate | None = None
-    planned_date: BusinessDate | None = None
+    planned_date: BusinessDate = _absent()
     note: str | None = Field(None, max_length=2000)
 
 
@@ -261,13 +413,42 @@ class MilestonePublic(BaseModel):
     days_overdue: int
 
 
+_TAKES_NO_LEVEL: list[Any] = [k.value for k, needs in NEEDS_LEVEL.items() if not needs]
+
+
 class ListChangeIn(InputModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    """增补/调整 carry the new level, 退出 none (the schema's if/then/else says so too)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra={
+            "if": {"properties": {"kind": {"enum": _TAKES_NO_LEVEL}}, "required": ["kind"]},
+            "then": {"properties": {"level": {"type": "null"}}},
+            "else": {"required": ["level"], "properties": {"level": {"type": "string"}}},
+        },
+    )
 
     kind: ListChangeKind
-    level: Level | None = Field(None, description="the new level, for added and adjusted")
-    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+    level: Level | None = Field(
+        None, validate_default=True, description="the new level, for added and adjusted"
+    )
+    reason: Annotated[str, *_required_text(2000)]
     effective_date: BusinessDate
+
+    @field_validator("level")
+    @classmethod
+    def _level_as_the_kind_says(cls, level: Level | None, info: ValidationInfo) -> Level | None:
+        kind = info.data.get("kind")
+        if kind is not None and NEEDS_LEVEL[kind] and level is None:
+            raise PydanticCustomError(
+                "level_required", "{kind} needs the new level", {"kind": kind}
+            )
+        if kind is not None and not NEEDS_LEVEL[kind] and level is not None:
+            raise PydanticCustomError(
+                "level_forbidden", "a {kind} change takes no level", {"kind": kind}
+            )
+        return level
 
 
 class ListChangePublic(BaseModel):

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
 from services.registry import access
+from services.registry.domain.divisions import resolve_county
 from services.registry.domain.enums import Level, Stage
 from services.registry.domain.listing import plan_list_change
 from services.registry.domain.milestones import validate_actual_date
@@ -141,12 +142,15 @@ def _creation_checks(
     principal: Principal, regions: RegionTable, today: dt.date, fields: Mapping[str, Any]
 ) -> list[Callable[[], object]]:
     """What a project of these fields must pass to be registered: the caller may write its
-    county (else Forbidden), its dates fit its initial stage and each other and its code is
-    well formed (else InvalidInput). An absent county or stage is not checked."""
+    county (else Forbidden), the county is in the region table and its dates fit its initial
+    stage and each other (else RuleViolation), its code is well formed (else InvalidInput). An
+    absent county or stage is not checked."""
     checks: list[Callable[[], object]] = []
     if fields.get("county") is not None:
         county = fields["county"]
-        checks.append(lambda: access.ensure_writable(principal, regions.resolve(county).code))
+        checks.append(
+            lambda: access.ensure_writable(principal, resolve_county(regions, county).code)
+        )
     if fields.get("stage") is not None:
         stage, start, completion = (
             Stage(fields["stage"]),
@@ -165,7 +169,7 @@ async def _new_project(
 ) -> Project:
     for check in _creation_checks(principal, regions, today, dict(data)):
         check()
-    county = regions.resolve(data.county).code
+    county = resolve_county(regions, data.county).code
     now = utcnow()
     project = Project(
         id=str(uuid.uuid4()),
@@ -232,7 +236,7 @@ async def import_projects(
         for check in _creation_checks(principal, regions, today, fields):
             try:
                 check()
-            except InvalidInput as exc:
+            except (InvalidInput, RuleViolation) as exc:
                 found = exc.errors or [{"field": "", "message": exc.detail}]
                 problems = [(str(e.get("field") or ""), str(e["message"])) for e in found]
             except KuaicheError as exc:  # Forbidden: a county the caller may not write
@@ -261,7 +265,7 @@ async def import_projects(
                         }
                     )
         if errors:
-            raise InvalidInput(
+            raise RuleViolation(
                 f"ledger rejected: {len(errors)} errors; nothing was imported",
                 errors=sorted(errors, key=lambda e: e["row"] or 0),
             )
@@ -290,12 +294,6 @@ async def update_project(
             location = changes.pop("location")
             changes["lng"] = location["lng"] if location else None
             changes["lat"] = location["lat"] if location else None
-        for required in ("name", "track", "total_investment"):
-            if required in changes and changes[required] is None:
-                raise InvalidInput(
-                    f"{required} cannot be null",
-                    errors=[{"field": required, "message": "cannot be null"}],
-                )
         if "tags" in changes and changes["tags"] is None:
             changes["tags"] = []
         changed = sorted(k for k, v in changes.items() if getattr(project, k) != v)
@@ -333,7 +331,7 @@ async def move_stage(
                 actual_start=project.actual_start,
                 today=today_in_shanghai(),
             )
-        except InvalidInput as exc:  # the domain calls the move's date `on`; the API `date`
+        except RuleViolation as exc:  # the domain calls the move's date `on`; the API `date`
             for error in exc.errors:
                 if error.get("field") == "on":
                     error["field"] = "date"
@@ -517,11 +515,6 @@ async def update_milestone(
         if milestone is None or milestone.project_id != project_id:
             raise NotFound(f"milestone {milestone_id} not found")
         changes = data.model_dump(exclude_unset=True)
-        if changes.get("planned_date", True) is None:
-            raise InvalidInput(
-                "planned_date cannot be null",
-                errors=[{"field": "planned_date", "message": "cannot be null"}],
-            )
         validate_actual_date(changes.get("actual_date"), today_in_shanghai())
         for key, value in changes.items():
             setattr(milestone, key, value)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from shared.errors import InvalidInput
+from shared.errors import RuleViolation
 
 
 def validate_actual_date(actual: date | None, today: date) -> None:
-    """A milestone is reached on a day that has come."""
+    """A milestone is reached on a day that has come (a rule against today: 409)."""
     if actual is not None and actual > today:
-        raise InvalidInput(
+        raise RuleViolation(
             "an actual date cannot be in the future",
             errors=[{"field": "actual_date", "message": "in the future"}],
         )

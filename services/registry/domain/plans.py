@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from shared.errors import InvalidInput
+from shared.errors import InvalidInput, RuleViolation
 
 
 def is_amount(value: object) -> bool:
@@ -25,14 +25,15 @@ def validate_annual_plan(
 
     Targets are cumulative (year to date), so they never fall from one month to the next, never
     exceed the year's amount, and December's target, when given, is the year's amount.
+    InvalidInput (422) for what the request's schema states (amounts zero or more, months 1–12);
+    RuleViolation (409) for the targets against each other and the year's amount.
     """
     errors: list[dict[str, Any]] = []
 
     def add(field: str, message: str) -> None:
         errors.append({"field": field, "message": message})
 
-    annual_ok = is_amount(annual_investment)
-    if not annual_ok:
+    if not is_amount(annual_investment):
         add("annual_investment", "the annual planned investment must be a finite decimal amount")
     elif annual_investment < 0:
         add("annual_investment", "the annual planned investment cannot be negative")
@@ -48,6 +49,8 @@ def validate_annual_plan(
             add(field, f"the cumulative target for month {month} cannot be negative")
         else:
             usable[month] = Decimal(target)
+    if errors:
+        raise InvalidInput("; ".join(e["message"] for e in errors), errors=errors)
 
     ordered = dict(sorted(usable.items()))
     previous: tuple[int, Decimal] | None = None
@@ -59,23 +62,22 @@ def validate_annual_plan(
                 f"the cumulative target for month {month} ({target}) is lower than month "
                 f"{previous[0]}'s ({previous[1]}); targets are year-to-date and cannot fall",
             )
-        if annual_ok and annual_investment >= 0:
-            if target > annual_investment:
-                add(
-                    field,
-                    f"the cumulative target for month {month} ({target}) is above the annual "
-                    f"planned investment ({annual_investment})",
-                )
-            elif month == 12 and target != annual_investment:
-                add(
-                    field,
-                    f"the December target ({target}) must equal the annual planned investment "
-                    f"({annual_investment})",
-                )
+        if target > annual_investment:
+            add(
+                field,
+                f"the cumulative target for month {month} ({target}) is above the annual "
+                f"planned investment ({annual_investment})",
+            )
+        elif month == 12 and target != annual_investment:
+            add(
+                field,
+                f"the December target ({target}) must equal the annual planned investment "
+                f"({annual_investment})",
+            )
         previous = (month, target)
 
     if errors:
-        raise InvalidInput("; ".join(e["message"] for e in errors), errors=errors)
+        raise RuleViolation("; ".join(e["message"] for e in errors), errors=errors)
     return ordered
 
 

@@ -18,13 +18,23 @@ from typing import Literal, NoReturn
 
 from shared.errors import InvalidInput
 
-CODE_PATTERN = re.compile(r"^(\d{4})-(\d{6})-(\d{2})-(\d{2})-([0-9A-Z]{6})$")
+# ASCII digits only (a \d would take any script's), letters of either case (stored upper-case).
+CODE_PATTERN = re.compile(r"^([0-9]{4})-([0-9]{6})-([0-9]{2})-([0-9]{2})-([0-9A-Za-z]{6})$")
 
 OLD_FORMAT_YEARS = range(2016, 2021)
 # The new format began in November 2020: YYMM 2011.
 NEW_FORMAT_FIRST = (20, 11)
 
 CodeFormat = Literal["old", "new"]
+
+# What parse_project_code accepts, as the API's schema states it: blank (no code), or the shape
+# with a first four digits that are an old-format year (2016–2020) or a new-format YYMM from
+# 2011 on, surrounded by what str.strip removes.
+_SPACE = r"[\s\x1c-\x1f\x85]*"
+_PREFIX = r"(201[1-2]|201[6-9]|2020|(2[1-9]|[3-9][0-9])(0[1-9]|1[0-2]))"
+CODE_SCHEMA_PATTERN = (
+    rf"^{_SPACE}({_PREFIX}-[0-9]{{6}}-[0-9]{{2}}-[0-9]{{2}}-[0-9A-Za-z]{{6}}{_SPACE})?$"
+)
 
 
 @dataclass(frozen=True)
@@ -48,15 +58,16 @@ def normalise_project_code(raw: str) -> str:
 
 def parse_project_code(raw: str) -> ProjectCode:
     """Parse a project code of either format; InvalidInput on field "code" saying why not."""
-    code = normalise_project_code(raw)
+    code = raw.strip()
     match = CODE_PATTERN.match(code)
     if match is None:
         _refuse(
             f"project code {code!r} does not have the shape NNNN-NNNNNN-NN-NN-XXXXXX "
-            "(digits, then 6 digits or capital letters at the end), "
+            "(digits, then 6 digits or letters at the end), "
             "e.g. 2104-371602-04-01-52874K"
         )
-    prefix, region, category, type_, serial = match.groups()
+    code = normalise_project_code(code)
+    prefix, region, category, type_, serial = (g.upper() for g in match.groups())
     number = int(prefix)
 
     if number in OLD_FORMAT_YEARS:

@@ -12,15 +12,18 @@ from decimal import Decimal
 from typing import Any, NoReturn
 
 from services.registry.domain.plans import is_amount
-from shared.errors import InvalidInput
+from shared.errors import InvalidInput, RuleViolation
 from shared.fields import MAX_YEAR, MIN_YEAR
 
-PERIOD_PATTERN = re.compile(r"^(\d{4})-(\d{2})$")
+PERIOD_PATTERN = re.compile(r"^([0-9]{4})-([0-9]{2})$")
+# What parse_period accepts, as the API's schemas state it (a 422 when it is not met).
+PERIOD_SCHEMA_PATTERN = r"^(199[0-9]|20[0-9][0-9]|2100)-(0[1-9]|1[0-2])$"
 
 
 def parse_period(period: str) -> tuple[int, int]:
-    """("YYYY-MM") → (year, month); InvalidInput on field "period" when it is not one."""
-    match = PERIOD_PATTERN.match(period.strip()) if isinstance(period, str) else None
+    """("YYYY-MM") → (year, month); InvalidInput on field "period" when it is not one (the
+    schema's PERIOD_SCHEMA_PATTERN says so)."""
+    match = PERIOD_PATTERN.fullmatch(period) if isinstance(period, str) else None
     if match is None:
         _invalid_period(f"the period {period!r} is not a month written YYYY-MM, e.g. 2024-04")
     year, month = int(match.group(1)), int(match.group(2))
@@ -47,31 +50,39 @@ def validate_report(
     `previous_ytd` is the year-to-date figure of the latest earlier report in the same year
     (None if this is the year's first); `next_ytd` that of the earliest later one, when an
     earlier month is reported again. `today` is the date in Shanghai.
+
+    InvalidInput (422) for what the request's schema states (the period's form, amounts that
+    are not non-negative decimals); RuleViolation (409) for the rules it cannot state: a month
+    still to come, this month's amount above the year's, a year-to-date figure out of line
+    with the neighbouring reports without a correction note.
     """
     year, month = parse_period(period)
+
+    invalid: list[dict[str, Any]] = []
+    for field, amount, what in (
+        ("ytd_investment", ytd_investment, "the year-to-date investment"),
+        ("month_investment", month_investment, "this month's investment"),
+    ):
+        if not is_amount(amount):
+            invalid.append({"field": field, "message": f"{what} must be a finite decimal amount"})
+        elif amount < 0:
+            invalid.append({"field": field, "message": f"{what} cannot be negative"})
+    if invalid:
+        raise InvalidInput("; ".join(e["message"] for e in invalid), errors=invalid)
+
     if (year, month) > (today.year, today.month):
-        _invalid_period(
+        message = (
             f"cannot report a future month: {year:04d}-{month:02d} is after "
             f"{today.year:04d}-{today.month:02d}"
         )
+        raise RuleViolation(message, errors=[{"field": "period", "message": message}])
 
     errors: list[dict[str, Any]] = []
 
     def add(field: str, message: str) -> None:
         errors.append({"field": field, "message": message})
 
-    ytd_ok = is_amount(ytd_investment)
-    month_ok = is_amount(month_investment)
-    if not ytd_ok:
-        add("ytd_investment", "the year-to-date investment must be a finite decimal amount")
-    elif ytd_investment < 0:
-        add("ytd_investment", "the year-to-date investment cannot be negative")
-    if not month_ok:
-        add("month_investment", "this month's investment must be a finite decimal amount")
-    elif month_investment < 0:
-        add("month_investment", "this month's investment cannot be negative")
-
-    if ytd_ok and month_ok and month_investment > ytd_investment:
+    if month_investment > ytd_investment:
         add(
             "month_investment",
             f"this month's investment ({month_investment}) is above the year-to-date total "
@@ -79,14 +90,14 @@ def validate_report(
         )
 
     has_note = correction_note is not None and correction_note.strip() != ""
-    if ytd_ok and previous_ytd is not None and ytd_investment < previous_ytd and not has_note:
+    if previous_ytd is not None and ytd_investment < previous_ytd and not has_note:
         add(
             "ytd_investment",
             f"the year-to-date investment ({ytd_investment}) is lower than the previous "
             f"report's ({previous_ytd}); it is cumulative, so a lower figure needs a correction "
             "note saying why",
         )
-    if ytd_ok and next_ytd is not None and ytd_investment > next_ytd and not has_note:
+    if next_ytd is not None and ytd_investment > next_ytd and not has_note:
         add(
             "ytd_investment",
             f"the year-to-date investment ({ytd_investment}) is above the next month's report "
@@ -94,7 +105,7 @@ def validate_report(
         )
 
     if errors:
-        raise InvalidInput("; ".join(e["message"] for e in errors), errors=errors)
+        raise RuleViolation("; ".join(e["message"] for e in errors), errors=errors)
     return year, month
 
 

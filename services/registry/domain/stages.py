@@ -51,8 +51,9 @@ def plan_stage_move(
     """Check a move from `current` to `target` made `on` a date, and say which dates to record.
 
     `actual_start` is the start already recorded, or (moving to completed from an earlier
-    stage) the start date the caller knows. RuleViolation when the move is forbidden in the
-    current state; InvalidInput when a date is impossible (future, completion before start).
+    stage) the start date the caller knows. RuleViolation (409) when the move is forbidden in
+    the current state or a date is impossible (in the future, completion before the start):
+    rules against the project, and today, that no schema states.
     """
     if current == target:
         raise RuleViolation(f"the project is already {current.value}; nothing to move")
@@ -73,7 +74,7 @@ def plan_stage_move(
             )
         _not_in_future("actual_start", actual_start, today)
         if on < actual_start:
-            _invalid(
+            _refuse(
                 "on",
                 f"the completion date {on.isoformat()} is before the actual start "
                 f"{actual_start.isoformat()}",
@@ -97,15 +98,19 @@ def validate_initial_stage(
     actual_completion: date | None,
     today: date,
 ) -> None:
-    """A project created directly at `stage` must carry exactly the dates that stage implies."""
+    """A project created directly at `stage` must carry exactly the dates that stage implies,
+    none of them in the future. InvalidInput for a stage no project starts at (the schema's enum
+    says which); RuleViolation for the dates, a rule across fields and against today."""
+    if stage not in INITIAL_STAGES:
+        message = f"a project cannot be created as {stage.value}; create it, then withdraw it"
+        raise InvalidInput(message, errors=[{"field": "stage", "message": message}])
+
     errors: list[dict[str, Any]] = []
 
     def add(field: str, message: str) -> None:
         errors.append({"field": field, "message": message})
 
-    if stage not in INITIAL_STAGES:
-        add("stage", f"a project cannot be created as {stage.value}; create it, then withdraw it")
-    elif stage in (Stage.PLANNING, Stage.RESERVE):
+    if stage in (Stage.PLANNING, Stage.RESERVE):
         if actual_start is not None:
             add("actual_start", f"a {stage.value} project has not started: no actual start date")
         if actual_completion is not None:
@@ -140,7 +145,7 @@ def validate_initial_stage(
         )
 
     if errors:
-        raise InvalidInput("; ".join(e["message"] for e in errors), errors=errors)
+        raise RuleViolation("; ".join(e["message"] for e in errors), errors=errors)
 
 
 def _forbidden_reason(current: Stage, target: Stage) -> str:
@@ -156,17 +161,17 @@ def _forbidden_reason(current: Stage, target: Stage) -> str:
 
 def _not_in_future(field: str, value: date, today: date) -> None:
     if value > today:
-        _invalid(field, f"{value.isoformat()} is in the future (today is {today.isoformat()})")
+        _refuse(field, f"{value.isoformat()} is in the future (today is {today.isoformat()})")
 
 
-def _invalid(field: str, message: str) -> NoReturn:
-    raise InvalidInput(message, errors=[{"field": field, "message": message}])
+def _refuse(field: str, message: str) -> NoReturn:
+    raise RuleViolation(message, errors=[{"field": field, "message": message}])
 
 
 def validate_planned_dates(planned_start: date | None, planned_completion: date | None) -> None:
-    """A planned completion never lies before the planned start."""
+    """A planned completion never lies before the planned start (a rule across fields: 409)."""
     if planned_start and planned_completion and planned_completion < planned_start:
-        raise InvalidInput(
+        raise RuleViolation(
             "planned completion is before planned start",
             errors=[{"field": "planned_completion", "message": "must not be before planned_start"}],
         )

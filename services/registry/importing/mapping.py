@@ -32,7 +32,7 @@ from services.registry.importing.columns import (
 )
 from services.registry.importing.reader import Cell
 from services.registry.schemas import ProjectCreate
-from shared.errors import InvalidInput
+from shared.errors import PayloadTooLarge, RuleViolation
 from shared.fields import NUL_MESSAGE
 from shared.regions import RegionTable, load_region_table
 
@@ -63,19 +63,26 @@ class Ledger:
 def parse_ledger(
     filename: str, content: bytes, regions: RegionTable | None = None
 ) -> list[ProjectCreate]:
-    """Every project of the ledger, or InvalidInput listing every problem the file has in
+    """Every project of the ledger, or RuleViolation listing every problem the file has in
     itself (the use case's rules are not checked here)."""
     ledger = read_ledger(filename, content, regions)
     if ledger.errors:
-        raise InvalidInput(f"ledger rejected: {len(ledger.errors)} errors", errors=ledger.errors)
+        raise RuleViolation(f"ledger rejected: {len(ledger.errors)} errors", errors=ledger.errors)
     return [row.project for row in ledger.rows if row.project is not None]
 
 
-def read_ledger(filename: str, content: bytes, regions: RegionTable | None = None) -> Ledger:
-    """The ledger's rows and their errors. InvalidInput at once when the file is no ledger:
-    unreadable, too large, empty, or headed by unknown, duplicate or missing columns."""
+def read_ledger(
+    filename: str,
+    content: bytes,
+    regions: RegionTable | None = None,
+    media_type: str | None = None,
+) -> Ledger:
+    """The ledger's rows and their errors. At once when the file is no ledger: RuleViolation
+    when it is unreadable, empty, or headed by unknown, duplicate or missing columns (what a
+    file holds is no schema's to state: 409); PayloadTooLarge past the row limits; and
+    UnsupportedFileType when neither its name nor its media type is CSV or XLSX."""
     ctx = Context(regions or load_region_table())
-    rows = reader.sheet_rows(filename, content)
+    rows = reader.sheet_rows(filename, content, media_type)
     errors: list[dict[str, Any]] = []
 
     header_row: list[Cell] | None = None
@@ -88,7 +95,7 @@ def read_ledger(filename: str, content: bytes, regions: RegionTable | None = Non
         header_row, header_number = row, number
         break
     if header_row is None:
-        raise InvalidInput(
+        raise RuleViolation(
             "ledger rejected: the file is empty",
             errors=[{"row": 1, "column": None, "message": "no header row and no data rows"}],
         )
@@ -133,7 +140,7 @@ def read_ledger(filename: str, content: bytes, regions: RegionTable | None = Non
                 }
             )
     if errors:
-        raise InvalidInput(f"ledger rejected: {len(errors)} errors", errors=errors)
+        raise RuleViolation(f"ledger rejected: {len(errors)} errors", errors=errors)
 
     ledger_rows: list[LedgerRow] = []
     first_seen_name: dict[tuple[str, str], int] = {}
@@ -144,7 +151,7 @@ def read_ledger(filename: str, content: bytes, regions: RegionTable | None = Non
             continue
         data_rows += 1
         if data_rows > reader.MAX_ROWS:
-            raise InvalidInput(
+            raise PayloadTooLarge(
                 f"ledger rejected: more than {reader.MAX_ROWS} rows",
                 errors=[
                     {"row": number, "column": None, "message": f"limit is {reader.MAX_ROWS} rows"}
@@ -181,7 +188,7 @@ def read_ledger(filename: str, content: bytes, regions: RegionTable | None = Non
         errors.extend(row_errors)
 
     if data_rows == 0 and not errors:
-        raise InvalidInput(
+        raise RuleViolation(
             "ledger rejected: 1 errors",
             errors=[{"row": header_number + 1, "column": None, "message": "no data rows"}],
         )

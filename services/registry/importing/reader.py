@@ -1,6 +1,9 @@
 """The file reader: CSV or XLSX bytes → numbered rows of cells, within limits that keep a
 hostile file (a zip bomb, a sheet of a million blank rows or of rows 16,384 cells wide) from
-taking the server down."""
+taking the server down.
+
+A file of another type is 415; past a limit, 413; a file that cannot be read as its type says,
+409 (the request's schema, a binary file part, cannot state what the file holds)."""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ import zipfile
 from collections.abc import Iterator
 from typing import Any
 
-from shared.errors import InvalidInput
+from shared.errors import KuaicheError, PayloadTooLarge, RuleViolation
 
 MAX_ROWS = 20_000  # data rows
 MAX_SHEET_ROWS = 50_000  # rows in all, blank ones included (a sheet of empty rows is no ledger)
@@ -22,11 +25,23 @@ RATIO_CHECKED_ABOVE = 10 * 1024 * 1024  # unzipped bytes; smaller parts may comp
 Cell = Any  # str | int | float | Decimal | datetime | date | time | bool | None
 Rows = Iterator[tuple[int, list[Cell]]]  # (spreadsheet row number, from 1; the row's cells)
 
+CSV = "text/csv"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+MEDIA_TYPES = {"csv": CSV, "xlsx": XLSX}
 
-def sheet_rows(filename: str, content: bytes) -> Rows:
-    """The rows of the file's first sheet, numbered as a spreadsheet does; InvalidInput when the
-    file cannot be read or passes MAX_SHEET_ROWS rows."""
-    return _capped(_rows(filename, content))
+
+class UnsupportedFileType(KuaicheError):
+    """The file is neither CSV nor XLSX, by its name or its part's media type (415)."""
+
+    status = 415
+    title = "Unsupported media type"
+
+
+def sheet_rows(filename: str, content: bytes, media_type: str | None = None) -> Rows:
+    """The rows of the file's first sheet, numbered as a spreadsheet does. The file's type is
+    its name's suffix (.csv, .xlsx), else its media type; UnsupportedFileType for neither,
+    RuleViolation when the file cannot be read, PayloadTooLarge past MAX_SHEET_ROWS rows."""
+    return _capped(_rows(filename, content, media_type))
 
 
 def _decode_csv(content: bytes) -> str:
@@ -35,7 +50,7 @@ def _decode_csv(content: bytes) -> str:
             return content.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise InvalidInput(
+    raise RuleViolation(
         "ledger rejected: cannot decode the CSV (use UTF-8 or GBK)",
         errors=[{"row": 1, "column": None, "message": "not UTF-8 or GBK/GB18030 text"}],
     )
@@ -47,16 +62,22 @@ def _csv_rows(content: bytes) -> Rows:
     try:
         yield from enumerate(reader, start=1)
     except csv.Error as exc:
-        raise InvalidInput(
+        raise RuleViolation(
             f"ledger rejected: malformed CSV ({exc})",
             errors=[{"row": reader.line_num, "column": None, "message": f"malformed CSV: {exc}"}],
         ) from None
 
 
-def _unreadable(row: int, message: str) -> InvalidInput:
-    return InvalidInput(
+def _unreadable(row: int, message: str) -> RuleViolation:
+    return RuleViolation(
         "ledger rejected: not a readable XLSX workbook",
         errors=[{"row": row, "column": None, "message": message}],
+    )
+
+
+def _too_large(row: int, message: str) -> PayloadTooLarge:
+    return PayloadTooLarge(
+        f"ledger rejected: {message}", errors=[{"row": row, "column": None, "message": message}]
     )
 
 
@@ -71,7 +92,7 @@ def _check_zip(content: bytes) -> None:
         raise _unreadable(1, f"cannot open the workbook: {exc}") from None
     total = sum(part.file_size for part in parts)
     if total > MAX_XLSX_UNCOMPRESSED:
-        raise _unreadable(
+        raise _too_large(
             1,
             f"the workbook unzips to {total // 2**20} MiB; "
             f"the limit is {MAX_XLSX_UNCOMPRESSED // 2**20} MiB",
@@ -79,7 +100,7 @@ def _check_zip(content: bytes) -> None:
     for part in parts:
         ratio = part.file_size / max(part.compress_size, 1)
         if part.file_size > RATIO_CHECKED_ABOVE and ratio > MAX_COMPRESSION_RATIO:
-            raise _unreadable(
+            raise _too_large(
                 1, f"{part.filename} is compressed {ratio:.0f}:1, too much for a ledger"
             )
 
@@ -105,14 +126,25 @@ def _xlsx_rows(content: bytes) -> Rows:
         workbook.close()
 
 
-def _rows(filename: str, content: bytes) -> Rows:
+def file_kind(filename: str, media_type: str | None = None) -> str | None:
+    """The file's kind, "csv" or "xlsx", by its name's suffix, else by its media type; None
+    for neither."""
     suffix = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
-    if suffix == "csv":
+    if suffix in MEDIA_TYPES:
+        return suffix
+    essence = (media_type or "").split(";", 1)[0].strip().lower()
+    return next((kind for kind, known in MEDIA_TYPES.items() if known == essence), None)
+
+
+def _rows(filename: str, content: bytes, media_type: str | None) -> Rows:
+    kind = file_kind(filename, media_type)
+    if kind == "csv":
         return _csv_rows(content)
-    if suffix == "xlsx":
+    if kind == "xlsx":
         return _xlsx_rows(content)
-    raise InvalidInput(
-        f"ledger rejected: unsupported file type {filename!r} (use .csv or .xlsx)",
+    raise UnsupportedFileType(
+        f"ledger rejected: unsupported file type {filename!r} ({media_type or 'no media type'}):"
+        " send a .csv or .xlsx file, or the part's Content-Type text/csv or the XLSX type",
         errors=[{"row": None, "column": None, "message": "file must be .csv or .xlsx"}],
     )
 
@@ -122,7 +154,7 @@ def _capped(rows: Rows) -> Rows:
     millions of empty rows would otherwise be read to its end); and no wider than MAX_COLUMNS."""
     for number, row in rows:
         if number > MAX_SHEET_ROWS:
-            raise InvalidInput(
+            raise PayloadTooLarge(
                 f"ledger rejected: more than {MAX_SHEET_ROWS} rows",
                 errors=[
                     {

@@ -184,7 +184,7 @@ async def test_one_bad_row_among_good_ones_imports_nothing(registry):
     rows = [_row(), _row(总投资="五千"), _row(), _row(县区="济南市", 计划开工="2020-13-01")]
     async with nothing_written(registry):
         r = await _import(registry, "ledger.csv", _csv(rows))
-    body = problem(r, 422)
+    body = problem(r, 409)  # what a file holds is no schema's to state: 409
     assert "nothing was imported" in body["detail"] or "rejected" in body["detail"]
     assert sorted(_errors(body)) == [(3, "总投资"), (5, "县区"), (5, "计划开工")]
     by_cell = {(e["row"], e["column"]): e["message"] for e in body["errors"]}
@@ -199,7 +199,7 @@ async def test_one_bad_row_in_an_xlsx_imports_nothing(registry):
     rows = [_row(), _row(类别="", 阶段="开工")]  # no track, and started without a start date
     async with nothing_written(registry):
         r = await _import(registry, "ledger.xlsx", _xlsx(rows), mime=XLSX)
-    body = problem(r, 422)
+    body = problem(r, 409)
     assert sorted(_errors(body)) == [(3, "实际开工"), (3, "类别")]
 
 
@@ -208,7 +208,7 @@ async def test_a_rule_the_service_checks_also_refuses_the_whole_file(registry):
     rows = [_row(), _row(阶段="开工", 实际开工=str(future_date()))]
     async with nothing_written(registry):
         r = await _import(registry, "ledger.csv", _csv(rows))
-    body = problem(r, 422)
+    body = problem(r, 409)
     assert len(body["errors"]) == 1
     error = body["errors"][0]
     assert error["row"] == 3
@@ -229,7 +229,7 @@ async def test_dates_that_do_not_fit_the_stage_are_refused_with_row_and_column(r
     ]
     async with nothing_written(registry):
         r = await _import(registry, "ledger.csv", _csv(rows, headers=headers))
-    body = problem(r, 422)
+    body = problem(r, 409)
     assert _errors(body) == [
         (2, "实际开工"),
         (3, "实际竣工"),
@@ -245,7 +245,7 @@ async def test_a_duplicate_code_within_the_file_is_reported_with_its_row(registr
     rows = [_row(项目代码=code), _row(), _row(项目代码=code.lower())]
     async with nothing_written(registry):
         r = await _import(registry, "ledger.csv", _csv(rows))
-    body = problem(r, 422)
+    body = problem(r, 409)
     assert _errors(body) == [(4, "项目代码")]
     assert "row 2" in body["errors"][0]["message"]
 
@@ -256,7 +256,7 @@ async def test_a_code_that_is_already_registered_is_reported_with_its_row(regist
     rows = [_row(), _row(项目代码=code)]
     async with nothing_written(registry, existing["id"]):
         r = await _import(registry, "ledger.csv", _csv(rows))
-    body = problem(r, 422)
+    body = problem(r, 409)
     assert [e["row"] for e in body["errors"]] == [3]
     assert body["errors"][0]["column"] in ("code", "项目代码")
     assert "already registered" in body["errors"][0]["message"]
@@ -267,14 +267,14 @@ async def test_a_service_error_names_the_right_row_after_a_title_line(registry):
     await create_project(registry, code=code)
     rows = [_row(), _row(项目代码=code)]  # spreadsheet rows 3 and 4 under a title line
     r = await _import(registry, "ledger.xlsx", _xlsx(rows, title="滨州市重点项目台账"), mime=XLSX)
-    assert [e["row"] for e in problem(r, 422)["errors"]] == [4]
+    assert [e["row"] for e in problem(r, 409)["errors"]] == [4]
 
 
 async def test_a_county_importing_another_countys_row_is_refused(registry):
     rows = [_row(县区="滨城区"), _row(县区="邹平市"), _row(县区="滨城区")]
     async with nothing_written(registry):
         r = await _import(registry, "ledger.csv", _csv(rows), headers=county_token(BINCHENG))
-    body = problem(r, 422)
+    body = problem(r, 409)
     assert [(e["row"], e["column"]) for e in body["errors"]] == [(3, "县区")]
     assert ZOUPING in body["errors"][0]["message"]
     for row in rows:
@@ -293,20 +293,58 @@ async def test_only_writers_import(registry, who):
 @pytest.mark.parametrize(
     ("filename", "content", "words"),
     [
-        ("ledger.txt", b"name\nx\n", "unsupported file type"),
         ("ledger.csv", b"", "empty"),
         ("ledger.xlsx", b"not a zip", "XLSX"),
         ("ledger.csv", "项目名称,县区\n甲,滨城区\n".encode(), "2 errors"),  # no 类别, 总投资
         ("ledger.csv", _csv([]), "1 errors"),  # headers and no rows
     ],
-    ids=["txt", "empty", "not-xlsx", "missing-columns", "no-rows"],
+    ids=["empty", "not-xlsx", "missing-columns", "no-rows"],
 )
-async def test_an_unreadable_file_is_422_and_imports_nothing(registry, filename, content, words):
+async def test_an_unreadable_file_is_409_and_imports_nothing(registry, filename, content, words):
     async with nothing_written(registry):
         r = await _import(registry, filename, content)
-    body = problem(r, 422)
+    body = problem(r, 409)
     assert words in body["detail"]
     assert body["errors"]
+
+
+@pytest.mark.parametrize(
+    ("filename", "mime"),
+    [
+        ("ledger.txt", "text/plain"),
+        ("ledger.xls", "application/vnd.ms-excel"),
+        ("file", "application/octet-stream"),
+    ],
+)
+async def test_a_file_neither_csv_nor_xlsx_is_415(registry, filename, mime):
+    async with nothing_written(registry):
+        r = await _import(registry, filename, _csv([_row()]), mime=mime)
+    body = problem(r, 415)
+    assert "unsupported file type" in body["detail"]
+    assert body["errors"] == [
+        {"row": None, "column": None, "message": "file must be .csv or .xlsx"}
+    ]
+
+
+@pytest.mark.parametrize(("mime", "content"), [("text/csv", None), (XLSX, "xlsx")])
+async def test_a_file_without_a_suffix_is_read_as_its_media_type_says(registry, mime, content):
+    row = _row()
+    data = _csv([row]) if content is None else _xlsx([row])
+    r = await _import(registry, "file", data, mime=mime)
+    assert r.status_code == 201, r.text
+    assert r.json()["imported"] == 1
+    assert (await _by_name(registry, row[0]))["name"] == row[0]
+
+
+async def test_a_file_over_the_limit_is_413_and_imports_nothing(registry, monkeypatch):
+    from services.registry import api
+
+    content = _csv([_row()])
+    monkeypatch.setattr(api, "MAX_IMPORT_BYTES", len(content) - 1)
+    async with nothing_written(registry):
+        r = await _import(registry, "ledger.csv", content)
+    body = problem(r, 413)
+    assert body["errors"] == [{"field": "file", "message": "too large"}]
 
 
 async def test_an_import_without_a_file_is_422(registry):

@@ -147,7 +147,8 @@ async def test_updating_the_actual_date_clears_overdue(registry):
     assert r.json()["overdue"] is True
 
 
-async def test_a_future_actual_date_is_422_on_actual_date(registry):
+async def test_a_future_actual_date_is_409_on_actual_date(registry):
+    """A rule against today, which no schema states: 409, naming the field."""
     project = await create_project(registry)
     async with nothing_written(registry, project["id"]):
         r = await _milestone(
@@ -157,7 +158,8 @@ async def test_a_future_actual_date_is_422_on_actual_date(registry):
             planned_date="2020-06-30",
             actual_date=str(future_date()),
         )
-    assert error_fields(problem(r, 422)) == {"actual_date"}
+    body = problem(r, 409)
+    assert body["errors"] == [{"field": "actual_date", "message": "in the future"}]
 
     m = (
         await _milestone(registry, project["id"], name="竣工验收", planned_date="2020-06-30")
@@ -168,7 +170,8 @@ async def test_a_future_actual_date_is_422_on_actual_date(registry):
             json={"actual_date": str(future_date())},
             headers=COMMANDER,
         )
-    assert error_fields(problem(r, 422)) == {"actual_date"}
+    body = problem(r, 409)
+    assert body["errors"] == [{"field": "actual_date", "message": "in the future"}]
 
 
 @pytest.mark.parametrize(
@@ -176,6 +179,7 @@ async def test_a_future_actual_date_is_422_on_actual_date(registry):
     [
         ({"planned_date": "2020-06-30"}, "name"),
         ({"name": "", "planned_date": "2020-06-30"}, "name"),
+        ({"name": " \u3000\x1c", "planned_date": "2020-06-30"}, "name"),  # whitespace only
         ({"name": "开工"}, "planned_date"),
         ({"name": "开工", "planned_date": "2020-02-30"}, "planned_date"),
         ({"name": "开工", "planned_date": "2020-06-30", "owner": "x"}, "owner"),
@@ -320,11 +324,13 @@ async def test_a_list_change_that_does_not_fit_is_409(registry, level, body, wor
     ("level", "body", "field"),
     [
         (None, {"kind": "added"}, "level"),  # added needs the new level
+        ("city_key", {"kind": "added"}, "level"),  # the schema's if/then speaks before the state
         ("city_key", {"kind": "adjusted"}, "level"),
         ("city_key", {"kind": "withdrawn", "level": "county_key"}, "level"),
         (None, {"kind": "promoted", "level": "city_key"}, "kind"),
         (None, {"kind": "added", "level": "national"}, "level"),
         (None, {"kind": "added", "level": "city_key", "reason": ""}, "reason"),
+        (None, {"kind": "added", "level": "city_key", "reason": " \n "}, "reason"),
         (None, {"kind": "added", "level": "city_key", "effective_date": "soon"}, "effective_date"),
     ],
 )

@@ -104,6 +104,23 @@ async def test_a_plan_without_monthly_targets_is_accepted(registry):
         ("1200", {"3": "300", "6": "250"}, "monthly_targets.6", ("lower than month 3",)),
         ("1200", {"6": "600", "12": "1100"}, "monthly_targets.12", ("December", "equal")),
         ("1200", {"6": "1300"}, "monthly_targets.6", ("above the annual",)),
+        ("0", {"1": "8006"}, "monthly_targets.1", ("above the annual",)),
+    ],
+)
+async def test_targets_against_each_other_and_the_year_are_409_on_the_field(
+    registry, annual, targets, field, words
+):
+    """Rules across fields, which no schema states: 409, naming the month."""
+    project = await create_project(registry)
+    async with nothing_written(registry, project["id"]):
+        r = await _plan(registry, project["id"], 2020, annual, targets)
+    body = problem(r, 409)
+    assert has_error(body, field, *words), body
+
+
+@pytest.mark.parametrize(
+    ("annual", "targets", "field", "words"),
+    [
         ("1200", {"6": "-1"}, "monthly_targets.6", ()),
         ("-5", {}, "annual_investment", ()),
         ("1.23456", {}, "annual_investment", ()),
@@ -119,10 +136,11 @@ async def test_a_bad_plan_is_422_on_the_field_and_writes_nothing(
     assert has_error(body, field, *words), body
 
 
-async def test_a_plan_for_month_13_is_422(registry):
+@pytest.mark.parametrize("month", ["13", "0", "01", " 1", "1.0", "+1"])
+async def test_a_plan_for_a_month_the_schema_does_not_name_is_422(registry, month):
     project = await create_project(registry)
     async with nothing_written(registry, project["id"]):
-        r = await _plan(registry, project["id"], 2020, "1200", {"13": "1200"})
+        r = await _plan(registry, project["id"], 2020, "1200", {month: "1200"})
     assert any(f.startswith("monthly_targets") for f in error_fields(problem(r, 422)))
 
 
@@ -176,16 +194,19 @@ async def test_a_report_for_the_current_month_is_accepted(registry):
     assert r.status_code == 201, r.text
 
 
-async def test_a_report_for_a_future_month_is_422_on_period(registry):
+async def test_a_report_for_a_future_month_is_409_on_period(registry):
+    """A rule against today, which no schema states: 409."""
     project = await create_project(registry)
     async with nothing_written(registry, project["id"]):
         r = await _report(registry, project["id"], future_period(), "10", "10")
-    body = problem(r, 422)
+    body = problem(r, 409)
     assert error_fields(body) == {"period"}
     assert "future" in body["detail"]
 
 
-@pytest.mark.parametrize("period", ["2020-13", "2020-00", "2020/04", "April", "2020-4"])
+@pytest.mark.parametrize(
+    "period", ["2020-13", "2020-00", "2020/04", "April", "2020-4", " 2020-04", "1989-12"]
+)
 async def test_a_malformed_period_is_422_on_period(registry, period):
     project = await create_project(registry)
     async with nothing_written(registry, project["id"]):
@@ -198,13 +219,13 @@ async def test_ytd_below_the_previous_month_needs_a_correction_note(registry):
     assert (await _report(registry, project["id"], "2020-03", "500", "200")).status_code == 201
     async with nothing_written(registry, project["id"]):
         r = await _report(registry, project["id"], "2020-04", "450", "0")
-    body = problem(r, 422)
+    body = problem(r, 409)  # against the reports already in: 409
     assert has_error(body, "ytd_investment", "correction note")
     assert "500" in body["detail"]
 
     async with nothing_written(registry, project["id"]):  # a blank note is no note
         r = await _report(registry, project["id"], "2020-04", "450", "0", correction_note="  ")
-    assert has_error(problem(r, 422), "ytd_investment")
+    assert has_error(problem(r, 409), "ytd_investment", "correction note")
 
     before = await outbox_count(registry)
     r = await _report(
@@ -228,14 +249,15 @@ async def test_ytd_is_compared_with_the_latest_earlier_month_of_the_same_year(re
     assert r.status_code == 201, r.text
     async with nothing_written(registry, project["id"]):
         r = await _report(registry, project["id"], "2020-04", "299", "0")
-    assert has_error(problem(r, 422), "ytd_investment")
+    assert has_error(problem(r, 409), "ytd_investment", "correction note")
 
 
-async def test_month_investment_above_ytd_is_422(registry):
+async def test_month_investment_above_ytd_is_409(registry):
+    """One field against another, which no schema states: 409."""
     project = await create_project(registry)
     async with nothing_written(registry, project["id"]):
         r = await _report(registry, project["id"], "2020-04", "100", "150")
-    assert has_error(problem(r, 422), "month_investment", "above")
+    assert has_error(problem(r, 409), "month_investment", "above")
 
 
 @pytest.mark.parametrize(
@@ -246,6 +268,10 @@ async def test_month_investment_above_ytd_is_422(registry):
         ({"period": "2020-04", "month_investment": "1"}, "ytd_investment"),
         ({"ytd_investment": "1", "month_investment": "1"}, "period"),
         ({"period": "2020-04", "ytd_investment": "1", "month_investment": "1", "x": 1}, "x"),
+        (
+            {"period": "2020-04", "ytd_investment": "1", "month_investment": "1", "started": 0},
+            "started",
+        ),
     ],
 )
 async def test_a_malformed_report_is_422_on_the_field(registry, body, field):
@@ -379,9 +405,9 @@ async def test_a_zero_plan_gives_no_rate(registry):
     [
         ({}, "year"),
         ({"year": 1999}, "year"),
-        ({"year": 2020, "as_of": "2019-04"}, "as_of"),
         ({"year": 2020, "as_of": "2020-4"}, "as_of"),
         ({"year": 2020, "as_of": "2020-13"}, "as_of"),
+        ({"year": 2047, "as_of": "2094-97"}, "as_of"),
     ],
 )
 async def test_bad_progress_parameters_are_422(registry, params, field):
@@ -390,3 +416,14 @@ async def test_bad_progress_parameters_are_422(registry, params, field):
         f"/v1/projects/{project['id']}/progress", params=params, headers=COMMANDER
     )
     assert field in error_fields(problem(r, 422))
+
+
+async def test_an_as_of_in_another_year_is_409(registry):
+    """One parameter against another, which no schema states: 409."""
+    project = await create_project(registry)
+    r = await registry.client.get(
+        f"/v1/projects/{project['id']}/progress",
+        params={"year": 2020, "as_of": "2019-04"},
+        headers=COMMANDER,
+    )
+    assert problem(r, 409)["errors"] == [{"field": "as_of", "message": "other year"}]

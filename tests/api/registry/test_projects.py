@@ -123,12 +123,13 @@ async def test_an_old_county_code_resolves_to_the_current_division(registry):
     assert zouping["county"] == ZOUPING
 
 
-async def test_an_unknown_county_is_422_on_county(registry):
+async def test_an_unknown_county_is_409_on_county(registry):
+    """The region table is configuration, which no schema states: 409."""
     async with nothing_written(registry):
         r = await registry.client.post(
             "/v1/projects", json=project_body(county="371699"), headers=COMMANDER
         )
-    body = problem(r, 422)
+    body = problem(r, 409)
     assert has_error(body, "county", "371699")
 
 
@@ -210,14 +211,14 @@ async def test_a_duplicate_code_is_409_and_writes_nothing(registry):
     assert code in body["detail"]
 
 
-async def test_planned_completion_before_planned_start_is_422(registry):
+async def test_planned_completion_before_planned_start_is_409(registry):
     async with nothing_written(registry):
         r = await registry.client.post(
             "/v1/projects",
             json=project_body(planned_start="2020-06-01", planned_completion="2020-05-31"),
             headers=COMMANDER,
         )
-    assert has_error(problem(r, 422), "planned_completion")
+    assert has_error(problem(r, 409), "planned_completion", "planned_start")
 
 
 async def test_created_as_started_needs_its_actual_start(registry):
@@ -225,7 +226,7 @@ async def test_created_as_started_needs_its_actual_start(registry):
         r = await registry.client.post(
             "/v1/projects", json=project_body(stage="started"), headers=COMMANDER
         )
-    body = problem(r, 422)
+    body = problem(r, 409)  # a rule across fields: 409
     assert has_error(body, "actual_start", "start date")
 
     project = await create_project(registry, stage="started", actual_start="2020-03-15")
@@ -243,7 +244,7 @@ async def test_created_as_completed_needs_both_dates_in_order(registry):
             json=project_body(stage="completed", actual_start="2020-03-15"),
             headers=COMMANDER,
         )
-    assert has_error(problem(r, 422), "actual_completion")
+    assert has_error(problem(r, 409), "actual_completion", "completion date")
 
     async with nothing_written(registry):
         r = await registry.client.post(
@@ -253,7 +254,7 @@ async def test_created_as_completed_needs_both_dates_in_order(registry):
             ),
             headers=COMMANDER,
         )
-    assert has_error(problem(r, 422), "actual_completion", "before")
+    assert has_error(problem(r, 409), "actual_completion", "before")
 
     project = await create_project(
         registry, stage="completed", actual_start="2019-03-15", actual_completion="2020-10-01"
@@ -262,22 +263,31 @@ async def test_created_as_completed_needs_both_dates_in_order(registry):
 
 
 @pytest.mark.parametrize(
-    ("overrides", "field"),
+    ("overrides", "field", "words"),
     [
-        ({"stage": "planning", "actual_start": "2020-03-15"}, "actual_start"),
-        ({"stage": "reserve", "actual_completion": "2020-03-15"}, "actual_completion"),
-        ({"stage": "started", "actual_start": "FUTURE"}, "actual_start"),
-        ({"stage": "withdrawn"}, "stage"),
+        ({"stage": "planning", "actual_start": "2020-03-15"}, "actual_start", "not started"),
+        ({"stage": "reserve", "actual_completion": "2020-03-15"}, "actual_completion", "not"),
+        ({"stage": "started", "actual_start": "FUTURE"}, "actual_start", "in the future"),
     ],
 )
-async def test_a_created_stage_must_match_its_dates(registry, overrides, field):
+async def test_a_created_stage_must_match_its_dates(registry, overrides, field, words):
+    """The dates a stage implies, a rule across fields and against today: 409."""
     if overrides.get("actual_start") == "FUTURE":
         overrides = {**overrides, "actual_start": str(future_date())}
     async with nothing_written(registry):
         r = await registry.client.post(
             "/v1/projects", json=project_body(**overrides), headers=COMMANDER
         )
-    assert field in error_fields(problem(r, 422))
+    assert has_error(problem(r, 409), field, words)
+
+
+async def test_a_project_is_not_created_withdrawn(registry):
+    """The schema's enum of initial stages leaves withdrawn out: 422."""
+    async with nothing_written(registry):
+        r = await registry.client.post(
+            "/v1/projects", json=project_body(stage="withdrawn"), headers=COMMANDER
+        )
+    assert has_error(problem(r, 422), "stage", "cannot be created as withdrawn")
 
 
 async def test_missing_required_fields_and_unknown_fields_are_422(registry):
@@ -418,12 +428,17 @@ async def test_list_pages_with_limit_and_offset(registry):
         ({"level": "national"}, "level"),
         ({"track": "fast"}, "track"),
         ({"key": "maybe"}, "key"),
-        ({"county": "371699"}, "county"),
     ],
 )
 async def test_a_bad_list_parameter_is_422_on_it(registry, params, field):
     r = await registry.client.get("/v1/projects", params=params, headers=COMMANDER)
     assert field in error_fields(problem(r, 422))
+
+
+async def test_listing_an_unknown_county_is_409(registry):
+    """The region table is configuration, which no schema states: 409."""
+    r = await registry.client.get("/v1/projects", params={"county": "371699"}, headers=COMMANDER)
+    assert has_error(problem(r, 409), "county", "371699")
 
 
 # ---------------------------------------------------------------- patch
@@ -538,7 +553,8 @@ async def test_patch_with_a_malformed_if_match_is_422(registry):
         ({"track": None}, "track"),
         ({"total_investment": None}, "total_investment"),
         ({"code": "2104-1"}, "code"),
-        ({"planned_completion": "2020-02-01"}, "planned_completion"),  # before planned_start
+        ({"code": "2104-371602-04-01-52874ı"}, "code"),  # no ASCII letter, though it upper-cases
+        ({"tags": [" "]}, "tags.0"),
     ],
 )
 async def test_a_bad_patch_is_422_on_the_field_and_writes_nothing(registry, patch, field):
@@ -548,6 +564,18 @@ async def test_a_bad_patch_is_422_on_the_field_and_writes_nothing(registry, patc
             f"/v1/projects/{project['id']}", json=patch, headers={**COMMANDER, "If-Match": "1"}
         )
     assert field in error_fields(problem(r, 422))
+
+
+async def test_a_patch_that_breaks_the_planned_dates_is_409(registry):
+    """The change against the dates the project has: a rule across fields, 409."""
+    project = await create_project(registry, planned_start="2020-03-01")
+    async with nothing_written(registry, project["id"]):
+        r = await registry.client.patch(
+            f"/v1/projects/{project['id']}",
+            json={"planned_completion": "2020-02-01"},
+            headers={**COMMANDER, "If-Match": "1"},
+        )
+    assert has_error(problem(r, 409), "planned_completion", "planned_start")
 
 
 async def test_patch_to_a_code_another_project_has_is_409(registry):

@@ -120,11 +120,12 @@ async def test_a_county_moves_its_own_project(registry):
 
 
 # ---------------------------------------------------------------- refused moves
-async def test_completed_before_the_start_date_is_422_on_date(registry):
+async def test_completed_before_the_start_date_is_409_on_date(registry):
+    """The move's date against the project's start: 409."""
     project = await _at(registry, "started")
     async with nothing_written(registry, project["id"]):
         r = await move(registry, project["id"], "completed", "2020-03-14")
-    body = problem(r, 422)
+    body = problem(r, 409)
     assert error_fields(body) == {"date"}
     assert "2020-03-15" in body["detail"]
 
@@ -211,11 +212,12 @@ async def test_nothing_leaves_withdrawn(registry, to):
         ("started", "withdrawn"),
     ],
 )
-async def test_a_future_date_is_422_on_date(registry, start_from, to):
+async def test_a_future_date_is_409_on_date(registry, start_from, to):
+    """A rule against today, which no schema states: 409."""
     project = await _at(registry, start_from)
     async with nothing_written(registry, project["id"]):
         r = await move(registry, project["id"], to, future_date())
-    body = problem(r, 422)
+    body = problem(r, 409)
     assert error_fields(body) == {"date"}
     assert "future" in body["detail"]
 

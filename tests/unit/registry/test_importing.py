@@ -16,8 +16,8 @@ from services.registry.importing.columns import (
     ledger_template_csv,
     ledger_template_xlsx,
 )
-from services.registry.importing.mapping import parse_ledger
-from shared.errors import InvalidInput
+from services.registry.importing.mapping import parse_ledger, read_ledger
+from shared.errors import KuaicheError
 
 HEADERS = ["项目名称", "县区", "级别", "类别", "阶段", "总投资", "单位", "计划开工", "标签"]
 
@@ -36,11 +36,14 @@ def xlsx_bytes(rows: list[list[object]]) -> bytes:
     return buffer.getvalue()
 
 
-def rejected(filename: str, content: bytes) -> list[dict]:
-    with pytest.raises(InvalidInput) as info:
+def rejected(filename: str, content: bytes, status: int = 409) -> list[dict]:
+    """The errors of a ledger refused with `status`: 409 for what the file holds (no schema
+    states it), 413 past a limit, 415 for a file of another type."""
+    with pytest.raises(KuaicheError) as info:
         parse_ledger(filename, content)
+    assert info.value.status == status
     assert info.value.detail.startswith("ledger rejected")
-    return info.value.errors
+    return getattr(info.value, "errors", None) or info.value.extra["errors"]
 
 
 def rejected_at(rows: list[list[str]]) -> list[tuple[int, str]]:
@@ -325,15 +328,37 @@ def test_empty_file_and_header_only() -> None:
 
 
 def test_unsupported_or_broken_file() -> None:
-    assert rejected("a.xls", b"whatever")
+    assert rejected("a.xls", b"whatever", status=415)
     assert rejected("a.xlsx", b"not a zip")
+
+
+@pytest.mark.parametrize(
+    ("filename", "media_type", "kind"),
+    [
+        ("a.csv", None, "csv"),
+        ("A.XLSX", "text/csv", "xlsx"),  # the name's suffix comes first
+        ("ledger", "text/csv; charset=utf-8", "csv"),
+        ("file", reader.XLSX, "xlsx"),
+        ("a.xls", "application/vnd.ms-excel", None),
+        ("file", "application/octet-stream", None),
+        ("", None, None),
+    ],
+)
+def test_a_files_kind_is_its_suffix_else_its_media_type(filename, media_type, kind) -> None:
+    assert reader.file_kind(filename, media_type) == kind
+
+
+def test_a_csv_named_by_its_media_type_alone_is_read() -> None:
+    content = csv_bytes([["项目名称", "县区", "类别", "总投资"], ["甲", "滨城区", "实施类", "1"]])
+    ledger = read_ledger("file", content, media_type="text/csv")
+    assert ledger.errors == [] and [r.project.name for r in ledger.rows if r.project] == ["甲"]
 
 
 def test_row_cap(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(reader, "MAX_ROWS", 2)
     rows = [["项目名称", "县区", "类别", "总投资"]]
     rows += [[f"p{i}", "滨城区", "实施类", "1"] for i in range(3)]
-    errors = rejected("a.csv", csv_bytes(rows))
+    errors = rejected("a.csv", csv_bytes(rows), status=413)
     assert errors[0]["row"] == 4
 
 

@@ -3,13 +3,22 @@ from decimal import Decimal as D
 import pytest
 
 from services.registry.domain.plans import target_to_date, validate_annual_plan
-from shared.errors import InvalidInput
+from shared.errors import InvalidInput, RuleViolation
 
 
 def refused_fields(annual, targets) -> dict[str, str]:
+    """What the request's schema states (amounts, months): InvalidInput, 422."""
     with pytest.raises(InvalidInput) as caught:
         validate_annual_plan(annual, targets)
     assert caught.value.status == 422
+    return {e["field"]: e["message"] for e in caught.value.errors}
+
+
+def broken_rules(annual, targets) -> dict[str, str]:
+    """The targets against each other and the year's amount, which no schema states: 409."""
+    with pytest.raises(RuleViolation) as caught:
+        validate_annual_plan(annual, targets)
+    assert caught.value.status == 409
     return {e["field"]: e["message"] for e in caught.value.errors}
 
 
@@ -67,7 +76,7 @@ def test_float_target_is_refused():
 
 
 def test_falling_cumulative_target_is_refused():
-    errors = refused_fields(D("100"), {3: D("30"), 6: D("29.99")})
+    errors = broken_rules(D("100"), {3: D("30"), 6: D("29.99")})
 
     assert set(errors) == {"monthly_targets.6"}
     assert "lower than month 3" in errors["monthly_targets.6"]
@@ -79,14 +88,14 @@ def test_falling_is_judged_by_month_not_by_insertion_order():
 
 
 def test_target_above_annual_amount_is_refused():
-    errors = refused_fields(D("100"), {6: D("100.01")})
+    errors = broken_rules(D("100"), {6: D("100.01")})
 
     assert "above the annual" in errors["monthly_targets.6"]
 
 
 @pytest.mark.parametrize("december", [D("99.99"), D("0")])
 def test_december_target_must_equal_annual_amount(december):
-    errors = refused_fields(D("100"), {12: december})
+    errors = broken_rules(D("100"), {12: december})
 
     assert "must equal the annual" in errors["monthly_targets.12"]
 
@@ -95,10 +104,16 @@ def test_december_equal_in_value_with_other_exponent_is_fine():
     assert validate_annual_plan(D("100"), {12: D("100.00")}) == {12: D("100.00")}
 
 
-def test_every_broken_rule_is_reported_at_once():
+def test_every_invalid_amount_and_month_is_reported_at_once():
     errors = refused_fields(D("-5"), {0: D("1"), 4: D("-1")})
 
     assert set(errors) == {"annual_investment", "monthly_targets.0", "monthly_targets.4"}
+
+
+def test_every_broken_rule_is_reported_at_once():
+    errors = broken_rules(D("100"), {3: D("50"), 6: D("40"), 9: D("100.5"), 12: D("99")})
+
+    assert set(errors) == {"monthly_targets.6", "monthly_targets.9", "monthly_targets.12"}
 
 
 TARGETS = {3: D("25"), 6: D("50"), 9: D("75"), 12: D("100")}

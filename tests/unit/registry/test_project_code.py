@@ -1,8 +1,13 @@
 import dataclasses
+import re
 
 import pytest
 
-from services.registry.domain.project_code import ProjectCode, parse_project_code
+from services.registry.domain.project_code import (
+    CODE_SCHEMA_PATTERN,
+    ProjectCode,
+    parse_project_code,
+)
 from shared.errors import InvalidInput
 
 
@@ -106,6 +111,8 @@ def test_parsed_code_is_frozen():
         "2104-371681-04-01-5287_K",  # not a digit or a letter
         "21O4-371681-04-01-52874K",  # letter O in the prefix
         "2104-371681-04-01-52 74K",  # whitespace inside
+        "２104-371681-04-01-52874K",  # a fullwidth digit
+        "2104-371681-04-01-52874ı",  # a letter that upper-cases to I, but is no ASCII letter
     ],
 )
 def test_wrong_shape_is_refused(raw):
@@ -140,3 +147,47 @@ def test_refusal_message_is_also_the_detail():
         parse_project_code("2113-371602-04-01-52874K")
 
     assert caught.value.detail == caught.value.errors[0]["message"]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "2018-371625-30-03-012345",
+        "2011-371602-04-01-52874K",
+        "2012-371602-04-01-a1b2c3",
+        "  2104-371681-04-01-52874k \n",
+        "9912-371681-04-01-52874K",
+        "2016-371602-44-01-000123",
+        "2020-371602-44-01-000123",
+    ],
+)
+def test_the_schema_pattern_accepts_what_the_parser_accepts(raw):
+    parse_project_code(raw)
+    assert re.fullmatch(CODE_SCHEMA_PATTERN, raw)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "2015-371602-44-01-000123",
+        "2021-371602-44-01-000123",
+        "2010-371602-04-01-52874K",
+        "2113-371602-04-01-52874K",
+        "2200-371602-04-01-52874K",
+        "1912-371602-04-01-52874K",
+        "2104-371681-04-01-52874",
+        "21O4-371681-04-01-52874K",
+        "２104-371681-04-01-52874K",
+        "2104-371681-04-01-52874ı",
+        "not a code",
+    ],
+)
+def test_the_schema_pattern_refuses_what_the_parser_refuses(raw):
+    with pytest.raises(InvalidInput):
+        parse_project_code(raw)
+    assert not re.fullmatch(CODE_SCHEMA_PATTERN, raw)
+
+
+@pytest.mark.parametrize("blank", ["", "   ", "\t\n"])
+def test_the_schema_pattern_takes_a_blank_code_as_none(blank):
+    assert re.fullmatch(CODE_SCHEMA_PATTERN, blank)

@@ -5,7 +5,7 @@ import pytest
 
 from services.registry.domain.reports import parse_period, validate_report
 from shared.clock import today_in_shanghai
-from shared.errors import InvalidInput
+from shared.errors import InvalidInput, RuleViolation
 
 TODAY = date(2024, 6, 15)
 
@@ -22,9 +22,18 @@ def report(
 
 
 def refusal(**kwargs) -> dict[str, str]:
+    """What the request's schema states (the period's form, amounts): InvalidInput, 422."""
     with pytest.raises(InvalidInput) as caught:
         report(**kwargs)
     assert caught.value.status == 422
+    return {e["field"]: e["message"] for e in caught.value.errors}
+
+
+def broken_rules(**kwargs) -> dict[str, str]:
+    """Rules against today, across fields and against the other reports: 409."""
+    with pytest.raises(RuleViolation) as caught:
+        report(**kwargs)
+    assert caught.value.status == 409
     return {e["field"]: e["message"] for e in caught.value.errors}
 
 
@@ -68,7 +77,7 @@ def test_period_year_runs_1990_to_2100(period):
 
 @pytest.mark.parametrize("period", ["2024-07", "2025-01"])
 def test_future_month_is_refused(period):
-    assert "cannot report a future month" in refusal(period=period)["period"]
+    assert "cannot report a future month" in broken_rules(period=period)["period"]
 
 
 def test_future_month_is_judged_against_the_given_today():
@@ -93,7 +102,7 @@ def test_amounts_must_be_finite_decimals(field, kwargs):
 
 
 def test_month_amount_above_year_to_date_is_refused():
-    errors = refusal(ytd=D("1200"), month=D("1200.01"))
+    errors = broken_rules(ytd=D("1200"), month=D("1200.01"))
 
     assert "above the year-to-date" in errors["month_investment"]
 
@@ -103,14 +112,15 @@ def test_month_amount_equal_to_year_to_date_is_allowed():
 
 
 def test_year_to_date_below_previous_without_note_is_refused():
-    errors = refusal(ytd=D("899.99"), month=D("0"), previous=D("900"))
+    errors = broken_rules(ytd=D("899.99"), month=D("0"), previous=D("900"))
 
     assert "correction note" in errors["ytd_investment"]
 
 
 @pytest.mark.parametrize("note", [None, "", "   \n"])
 def test_blank_note_does_not_count_as_a_correction(note):
-    assert "ytd_investment" in refusal(ytd=D("800"), month=D("0"), previous=D("900"), note=note)
+    errors = broken_rules(ytd=D("800"), month=D("0"), previous=D("900"), note=note)
+    assert "ytd_investment" in errors
 
 
 def test_year_to_date_below_previous_with_a_note_is_allowed():
@@ -129,8 +139,13 @@ def test_all_amount_errors_are_reported_together():
     assert set(errors) == {"ytd_investment", "month_investment"}
 
 
-def test_parse_period_strips_whitespace():
-    assert parse_period(" 2024-04 ") == (2024, 4)
+@pytest.mark.parametrize("period", [" 2024-04 ", "2024-04\n", "２０２４-04"])
+def test_a_period_is_taken_as_written_in_ascii_digits(period):
+    # The schema's pattern is all it accepts: no surrounding space, no other script's digits.
+    with pytest.raises(InvalidInput) as caught:
+        parse_period(period)
+    assert [e["field"] for e in caught.value.errors] == ["period"]
+    assert "YYYY-MM" in caught.value.detail
 
 
 # --- clock --------------------------------------------------------------------------------
@@ -172,10 +187,10 @@ def test_an_earlier_month_reported_again_cannot_exceed_the_next_month_without_a_
     import pytest
 
     from services.registry.domain.reports import validate_report
-    from shared.errors import InvalidInput
+    from shared.errors import RuleViolation
 
     today = date(2020, 5, 10)
-    with pytest.raises(InvalidInput) as refused:
+    with pytest.raises(RuleViolation) as refused:
         validate_report(
             "2020-03", Decimal(500), Decimal(100), None, Decimal(400), today, next_ytd=Decimal(450)
         )

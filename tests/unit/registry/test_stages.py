@@ -110,7 +110,7 @@ def test_completing_without_a_start_date_is_refused(current):
 
 
 def test_completion_before_the_start_is_refused():
-    with pytest.raises(InvalidInput, match="before the actual start") as caught:
+    with pytest.raises(RuleViolation, match="before the actual start") as caught:
         plan_stage_move(S, C, on=date(2024, 2, 28), actual_start=START, today=TODAY)
 
     assert caught.value.errors[0]["field"] == "on"
@@ -126,14 +126,14 @@ def test_completion_on_the_start_day_is_allowed():
 def test_no_move_may_be_dated_in_the_future(current, target):
     tomorrow = date(2024, 6, 16)
 
-    with pytest.raises(InvalidInput, match="in the future") as caught:
+    with pytest.raises(RuleViolation, match="in the future") as caught:
         plan_stage_move(current, target, on=tomorrow, actual_start=START, today=TODAY)
 
     assert caught.value.errors[0]["field"] == "on"
 
 
 def test_a_start_date_in_the_future_is_refused_when_completing():
-    with pytest.raises(InvalidInput, match="in the future") as caught:
+    with pytest.raises(RuleViolation, match="in the future") as caught:
         plan_stage_move(R, C, on=TODAY, actual_start=date(2024, 7, 1), today=TODAY)
 
     assert caught.value.errors[0]["field"] == "actual_start"
@@ -154,9 +154,10 @@ def test_withdrawal_records_the_day_and_keeps_any_start(current, recorded_start)
 
 
 def initial_refusal(stage, actual_start, actual_completion) -> dict[str, str]:
-    with pytest.raises(InvalidInput) as caught:
+    """The dates a stage implies, a rule across fields and against today: 409."""
+    with pytest.raises(RuleViolation) as caught:
         validate_initial_stage(stage, actual_start, actual_completion, TODAY)
-    assert caught.value.status == 422
+    assert caught.value.status == 409
     return {e["field"]: e["message"] for e in caught.value.errors}
 
 
@@ -176,9 +177,14 @@ def test_valid_initial_stages(stage, actual_start, actual_completion):
 
 
 def test_withdrawn_is_not_an_initial_stage():
-    errors = initial_refusal(W, None, None)
+    # The schema's enum of initial stages says so: 422.
+    with pytest.raises(InvalidInput) as caught:
+        validate_initial_stage(W, None, None, TODAY)
 
-    assert "cannot be created as withdrawn" in errors["stage"]
+    assert caught.value.status == 422
+    [error] = caught.value.errors
+    assert error["field"] == "stage"
+    assert "cannot be created as withdrawn" in error["message"]
 
 
 @pytest.mark.parametrize("stage", [P, R])
