@@ -14,9 +14,12 @@ class KuaicheError(Exception):
     status = 400
     title = "Bad request"
 
-    def __init__(self, detail: str, **extra: Any) -> None:
+    def __init__(
+        self, detail: str, errors: list[dict[str, Any]] | None = None, **extra: Any
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.errors = errors or []  # what is at fault: field (or row and column) and message
         self.extra = extra
 
 
@@ -29,10 +32,6 @@ class InvalidInput(KuaicheError):
 
     status = 422
     title = "Invalid input"
-
-    def __init__(self, detail: str, errors: list[dict[str, Any]] | None = None, **extra: Any):
-        super().__init__(detail, **extra)
-        self.errors = errors or []
 
 
 class NotFound(KuaicheError):
@@ -47,10 +46,6 @@ class RuleViolation(KuaicheError):
 
     status = 409
     title = "Conflict with the rules"
-
-    def __init__(self, detail: str, errors: list[dict[str, Any]] | None = None, **extra: Any):
-        super().__init__(detail, **extra)
-        self.errors = errors or []
 
 
 class PreconditionFailed(KuaicheError):
@@ -89,3 +84,10 @@ class PayloadTooLarge(KuaicheError):
 
     status = 413
     title = "Payload too large"
+
+
+class UnsupportedMediaType(KuaicheError):
+    """The body (an uploaded file) is of a type the route does not read (415)."""
+
+    status = 415
+    title = "Unsupported media type"

@@ -7,9 +7,18 @@ year 1 or 9999 is a typing slip, never a project's date. Both are refused as 422
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, WithJsonSchema, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+)
 from pydantic_core import PydanticCustomError
 
 MIN_YEAR = 1990
@@ -71,6 +80,47 @@ def rule_error(message: str) -> PydanticCustomError:
     return PydanticCustomError(RULE_ERROR, message)
 
 
+# A required text must hold a character that is not whitespace, and no NUL. "Whitespace" is
+# what Python's \s takes together with what a JSON Schema (ECMAScript) \s takes: the first has
+# \x1c-\x1f and \x85, the second \ufeff; so the pattern reads the same to a client in either
+# language, and the validator holds to it.
+_NOT_SPACE = r"[^\s\x1c-\x1f\x85\ufeff\x00]"
+NOT_BLANK_PATTERN = rf"^[^\x00]*{_NOT_SPACE}[^\x00]*$"
+_HAS_TEXT = re.compile(_NOT_SPACE)
+
+
+def _not_blank(text: str) -> str:
+    if has_nul(text):
+        raise PydanticCustomError("nul_character", NUL_MESSAGE)
+    if not _HAS_TEXT.search(text):
+        raise PydanticCustomError("blank", "must hold more than whitespace")
+    return text
+
+
+def required_text(max_length: int) -> Any:
+    """Annotations for a text that may not be blank, of at most `max_length` characters:
+    `Annotated[str, *required_text(200)]`."""
+    return (
+        Field(
+            min_length=1, max_length=max_length, json_schema_extra={"pattern": NOT_BLANK_PATTERN}
+        ),
+        AfterValidator(_not_blank),
+    )
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _date_as_written(value: Any) -> Any:
+    """A business date is an ISO date string (or a date from Python code): not a date-time,
+    not a number of seconds, which pydantic would otherwise take at midnight."""
+    if isinstance(value, dt.datetime) or not (
+        isinstance(value, dt.date) or (isinstance(value, str) and _ISO_DATE.fullmatch(value))
+    ):
+        raise PydanticCustomError("date_type", "must be an ISO date (YYYY-MM-DD)")
+    return value
+
+
 def _business_date(value: dt.date) -> dt.date:
     if not MIN_YEAR <= value.year <= MAX_YEAR:
         raise PydanticCustomError("date_out_of_range", DATE_MESSAGE)
@@ -79,6 +129,7 @@ def _business_date(value: dt.date) -> dt.date:
 
 BusinessDate = Annotated[
     dt.date,
+    BeforeValidator(_date_as_written),
     AfterValidator(_business_date),
     WithJsonSchema(
         {

@@ -16,19 +16,16 @@ from pydantic import (
 
 from services.issues.domain.calendar import MAX_WORKDAYS, repeated
 from services.issues.domain.enums import Category, Colour, Complexity, Source, Status, Verdict
-from shared.fields import BusinessDate, InputModel, rule_error
+from shared.fields import NOT_BLANK_PATTERN, BusinessDate, InputModel, required_text, rule_error
 from shared.rates import Rate
 
-# Inputs are stripped of surrounding whitespace, so a required text must hold a character
-# that is not whitespace (str.strip also takes \x1c-\x1f and \x85, which a JSON Schema \s
-# does not): the pattern says so to clients.
+# Required texts hold more than whitespace (shared.fields.required_text says so to clients).
 # NUL is refused everywhere (InputModel), which the patterns say as well.
-NOT_BLANK = r"^[^\x00]*[^\s\x1c-\x1f\x85\x00][^\x00]*$"
 NO_NUL = r"^[^\x00]*$"
-Text200 = Annotated[str, Field(min_length=1, max_length=200, pattern=NOT_BLANK)]
-Text2000 = Annotated[str, Field(min_length=1, max_length=2000, pattern=NOT_BLANK)]
-Text4000 = Annotated[str, Field(min_length=1, max_length=4000, pattern=NOT_BLANK)]
-Id36 = Annotated[str, Field(min_length=1, max_length=36, pattern=NOT_BLANK)]
+Text200 = Annotated[str, *required_text(200)]
+Text2000 = Annotated[str, *required_text(2000)]
+Text4000 = Annotated[str, *required_text(4000)]
+Id36 = Annotated[str, *required_text(36)]
 WorkingDays = Annotated[int, Field(ge=1, le=MAX_WORKDAYS)]
 
 
@@ -137,7 +134,7 @@ class FeedbackIn(_Input):
             "if": {"properties": {"accepted": {"const": False}}, "required": ["accepted"]},
             "then": {
                 "required": ["comment"],
-                "properties": {"comment": {"type": "string", "pattern": NOT_BLANK}},
+                "properties": {"comment": {"type": "string", "pattern": NOT_BLANK_PATTERN}},
             },
         }
     )
@@ -163,7 +160,7 @@ class CloseIn(_Input):
             "if": {"properties": {"verdict": {"const": "deferred"}}, "required": ["verdict"]},
             "then": {
                 "required": ["note"],
-                "properties": {"note": {"type": "string", "pattern": NOT_BLANK}},
+                "properties": {"note": {"type": "string", "pattern": NOT_BLANK_PATTERN}},
             },
         }
     )

@@ -33,36 +33,11 @@ from services.registry.domain.reports import PERIOD_SCHEMA_PATTERN, parse_period
 from services.registry.domain.stages import INITIAL_STAGES
 from shared.amounts import Amount, NonNegativeAmount, decimal_string
 from shared.errors import InvalidInput
-from shared.fields import NUL_MESSAGE, BusinessDate, InputModel, has_nul
+from shared.fields import BusinessDate, InputModel, required_text
 from shared.rates import Rate
 
-# A required text must hold a character that is not whitespace, and no NUL (which InputModel
-# refuses everywhere). "Whitespace" is what Python's \s takes together with what a JSON Schema
-# (ECMAScript) \s takes: the first has \x1c-\x1f and \x85, the second \ufeff; so the pattern
-# reads the same to a client in either language, and the check below holds to it.
-_NOT_SPACE = r"[^\s\x1c-\x1f\x85\ufeff\x00]"
-NOT_BLANK = rf"^[^\x00]*{_NOT_SPACE}[^\x00]*$"
-_HAS_TEXT = re.compile(_NOT_SPACE)
-
-
-def _not_blank(text: str) -> str:
-    if has_nul(text):
-        raise PydanticCustomError("nul_character", NUL_MESSAGE)
-    if not _HAS_TEXT.search(text):
-        raise PydanticCustomError("blank", "must hold more than whitespace")
-    return text
-
-
-def _required_text(max_length: int) -> Any:
-    """A text that may not be blank, of at most `max_length` characters (once stripped)."""
-    return (
-        Field(min_length=1, max_length=max_length, json_schema_extra={"pattern": NOT_BLANK}),
-        AfterValidator(_not_blank),
-    )
-
-
-Name = Annotated[str, *_required_text(200)]
-Tag = Annotated[str, *_required_text(50)]
+Name = Annotated[str, *required_text(200)]
+Tag = Annotated[str, *required_text(50)]
 
 
 class _Change(InputModel):
@@ -433,7 +408,7 @@ class ListChangeIn(InputModel):
     level: Level | None = Field(
         None, validate_default=True, description="the new level, for added and adjusted"
     )
-    reason: Annotated[str, *_required_text(2000)]
+    reason: Annotated[str, *required_text(2000)]
     effective_date: BusinessDate
 
     @field_validator("level")

@@ -78,7 +78,12 @@ PROBLEM_SCHEMA: dict[str, Any] = {
             "type": "array",
             "items": {
                 "type": "object",
-                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+                "properties": {
+                    "field": {"type": "string"},
+                    "message": {"type": "string"},
+                    "row": {"type": ["integer", "null"], "description": "an import's row"},
+                    "column": {"type": ["string", "null"], "description": "an import's column"},
+                },
             },
         },
     },

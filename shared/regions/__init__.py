@@ -13,7 +13,7 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from shared.errors import InvalidInput
+from shared.errors import RuleViolation
 
 
 @dataclass(frozen=True)
@@ -33,12 +33,13 @@ class RegionTable:
     divisions: tuple[Division, ...]
 
     def resolve(self, code_or_name: str) -> Division:
-        """The current division for a current code, an old code or a name; InvalidInput if none."""
+        """The current division for a current code, an old code or a name. None is a
+        RuleViolation (409): the region table is configuration, which no schema states."""
         key = code_or_name.strip()
         for division in self.divisions:
             if key == division.code or key in division.old_codes or key == division.name:
                 return division
-        raise InvalidInput(
+        raise RuleViolation(
             f"unknown division {key!r} in {self.name}",
             errors=[{"field": "county", "message": f"unknown division {key!r}"}],
         )
@@ -46,7 +47,7 @@ class RegionTable:
     def find(self, code_or_name: str) -> Division | None:
         try:
             return self.resolve(code_or_name)
-        except InvalidInput:
+        except RuleViolation:
             return None
 
     @property

@@ -71,10 +71,10 @@ async def test_keys_belong_to_their_caller(registry) -> None:
 
 async def test_a_refusal_is_replayed_too(registry) -> None:
     headers = {**COMMANDER, "Idempotency-Key": uuid.uuid4().hex}
-    bad = {**project("坏"), "county": "999999"}
+    bad = {**project("坏"), "county": "999999"}  # no such division: a rule, 409
     first = await registry.client.post("/v1/projects", json=bad, headers=headers)
     again = await registry.client.post("/v1/projects", json=bad, headers=headers)
-    assert first.status_code == again.status_code == 422
+    assert first.status_code == again.status_code == 409
     assert first.json() == again.json()
 
 

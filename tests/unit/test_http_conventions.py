@@ -13,7 +13,7 @@ from pydantic import TypeAdapter, ValidationError, model_validator
 
 from shared.amounts import NonNegativeAmount, PositiveAmount
 from shared.errors import InvalidInput, PreconditionRequired
-from shared.fields import NO_NUL_PATTERN, BusinessDate, InputModel, rule_error
+from shared.fields import NO_NUL_PATTERN, BusinessDate, InputModel, required_text, rule_error
 from shared.http.conventions import document_conventions, parse_if_match
 from shared.http.problems import install_problem_handlers
 
@@ -161,3 +161,25 @@ async def test_a_rule_the_schema_cannot_state_is_409_and_a_schema_breach_422() -
     assert rule.status_code == 409, rule.text
     assert rule.json()["errors"][0]["message"] == "end must not be before start"
     assert schema.status_code == 422, schema.text
+
+
+def test_a_business_date_is_an_iso_date_as_written() -> None:
+    adapter = TypeAdapter(BusinessDate)
+    assert str(adapter.validate_python("2020-04-10")) == "2020-04-10"
+    for loose in ["2020-04-10T00:00:00", 1586476800, "20200410", "2020-4-10"]:
+        with pytest.raises(ValidationError):
+            adapter.validate_python(loose)
+    with pytest.raises(ValidationError):
+        adapter.validate_python("1989-12-31")  # a typing slip, not a project's date
+
+
+def test_a_required_text_holds_more_than_whitespace_and_says_so() -> None:
+    adapter = TypeAdapter(Annotated[str, *required_text(5)])
+    pattern = re.compile(adapter.json_schema()["pattern"])
+    assert adapter.validate_python("甲项目") == "甲项目" and pattern.fullmatch("甲项目")
+    for blank in ["", "   ", "\ufeff", "\x1c"]:
+        assert not pattern.fullmatch(blank)
+        with pytest.raises(ValidationError):
+            adapter.validate_python(blank)
+    with pytest.raises(ValidationError):
+        adapter.validate_python("toolong")

@@ -80,7 +80,7 @@ def read_ledger(
     """The ledger's rows and their errors. At once when the file is no ledger: RuleViolation
     when it is unreadable, empty, or headed by unknown, duplicate or missing columns (what a
     file holds is no schema's to state: 409); PayloadTooLarge past the row limits; and
-    UnsupportedFileType when neither its name nor its media type is CSV or XLSX."""
+    UnsupportedMediaType when neither its name nor its media type is CSV or XLSX."""
     ctx = Context(regions or load_region_table())
     rows = reader.sheet_rows(filename, content, media_type)
     errors: list[dict[str, Any]] = []

@@ -13,7 +13,7 @@ import zipfile
 from collections.abc import Iterator
 from typing import Any
 
-from shared.errors import KuaicheError, PayloadTooLarge, RuleViolation
+from shared.errors import PayloadTooLarge, RuleViolation, UnsupportedMediaType
 
 MAX_ROWS = 20_000  # data rows
 MAX_SHEET_ROWS = 50_000  # rows in all, blank ones included (a sheet of empty rows is no ledger)
@@ -30,16 +30,9 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MEDIA_TYPES = {"csv": CSV, "xlsx": XLSX}
 
 
-class UnsupportedFileType(KuaicheError):
-    """The file is neither CSV nor XLSX, by its name or its part's media type (415)."""
-
-    status = 415
-    title = "Unsupported media type"
-
-
 def sheet_rows(filename: str, content: bytes, media_type: str | None = None) -> Rows:
     """The rows of the file's first sheet, numbered as a spreadsheet does. The file's type is
-    its name's suffix (.csv, .xlsx), else its media type; UnsupportedFileType for neither,
+    its name's suffix (.csv, .xlsx), else its media type; UnsupportedMediaType for neither,
     RuleViolation when the file cannot be read, PayloadTooLarge past MAX_SHEET_ROWS rows."""
     return _capped(_rows(filename, content, media_type))
 
@@ -142,7 +135,7 @@ def _rows(filename: str, content: bytes, media_type: str | None) -> Rows:
         return _csv_rows(content)
     if kind == "xlsx":
         return _xlsx_rows(content)
-    raise UnsupportedFileType(
+    raise UnsupportedMediaType(
         f"ledger rejected: unsupported file type {filename!r} ({media_type or 'no media type'}):"
         " send a .csv or .xlsx file, or the part's Content-Type text/csv or the XLSX type",
         errors=[{"row": None, "column": None, "message": "file must be .csv or .xlsx"}],
