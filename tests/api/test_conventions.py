@@ -144,3 +144,22 @@ def test_the_same_thing_has_the_same_shape_everywhere(spec: dict) -> None:
                 assert enum and enum <= COLOURS, f"{model}.{name}: {enum}"
 
 
+
+
+def test_no_value_travels_as_a_float(spec: dict) -> None:
+    """Money, quantities, rates and points are decimal strings; counts are integers."""
+    floats: list[str] = []
+
+    def walk(node: object, where: str) -> None:
+        if isinstance(node, dict):
+            kind = node.get("type")
+            if kind == "number" or (isinstance(kind, list) and "number" in kind):
+                floats.append(where)
+            for key, value in node.items():
+                walk(value, f"{where}/{key}")
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                walk(value, f"{where}[{i}]")
+
+    walk(spec, "")
+    assert not floats, floats
