@@ -57,7 +57,7 @@ for s in "${ALL[@]}"; do pairs+=("$s=${PORT[$s]}"); done
 failed=()
 for s in "${SELECTED[@]}"; do
     say "$s: st run --checks all --max-examples $EXAMPLES --seed $SEED"
-    if ! .venv/bin/st --config-file "$DATA/schemathesis.toml" run \
+    if ! PYTHONPATH="$ROOT" .venv/bin/st --config-file "$DATA/schemathesis.toml" run \
         "http://127.0.0.1:${PORT[$s]}/openapi.json" \
         --checks all --max-examples "$EXAMPLES" --seed "$SEED" \
         -H "Authorization: Bearer $TOKEN" --no-color; then
