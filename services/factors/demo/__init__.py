@@ -21,7 +21,7 @@ from typing import Any
 
 from services.factors import queries, service
 from services.factors.config import FactorsConfig
-from services.factors.demo.plan import KnownProject, build
+from services.factors.demo.plan import Candidate, build
 from services.factors.schemas import (
     AllocationCreate,
     CreditDemandCreate,
@@ -47,7 +47,7 @@ async def load_demo(runtime: Runtime) -> str:
         if await queries.count_pools(session):
             return "factors: pools already present; demo not loaded again"
         projects = [
-            KnownProject(p.id, p.name or "", p.county, p.level)
+            Candidate(p.id, p.name or "", p.county, p.level)
             for p in await queries.known_projects(session)
             if not p.withdrawn
         ]

@@ -17,7 +17,9 @@ from typing import Any
 
 
 @dataclass(frozen=True)
-class KnownProject:
+class Candidate:
+    """A project the demo may allocate to, as factors' projection knows it."""
+
     id: str
     name: str
     county: str
@@ -85,8 +87,8 @@ def scaled(parts: Sequence[Decimal], total: int) -> list[Decimal]:
 
 
 def _select(
-    groups: Mapping[str, list[KnownProject]], spec: Mapping[str, Any]
-) -> list[KnownProject]:
+    groups: Mapping[str, list[Candidate]], spec: Mapping[str, Any]
+) -> list[Candidate]:
     """The projects a selection names: its groups (`group` or `of`) one after the other, then
     `start`, `step` and `first` as in a slice."""
     names = [spec["group"]] if "group" in spec else spec["of"]
@@ -95,13 +97,13 @@ def _select(
     return chosen[: spec["first"]] if "first" in spec else chosen
 
 
-def build(data: Mapping[str, Any], projects: Sequence[KnownProject]) -> FactorDemo:
+def build(data: Mapping[str, Any], projects: Sequence[Candidate]) -> FactorDemo:
     rng = random.Random(data["seed"])
-    by_level: dict[str | None, list[KnownProject]] = {}
+    by_level: dict[str | None, list[Candidate]] = {}
     for p in sorted(projects, key=lambda p: p.name):
         by_level.setdefault(p.level, []).append(p)
 
-    groups: dict[str, list[KnownProject]] = {}
+    groups: dict[str, list[Candidate]] = {}
     for g in data["groups"]:
         if "levels" in g:
             groups[g["name"]] = [p for level in g["levels"] for p in by_level.get(level, [])]
@@ -129,7 +131,7 @@ def build(data: Mapping[str, Any], projects: Sequence[KnownProject]) -> FactorDe
 
 
 def _credit(
-    terms: Mapping[str, Any], groups: Mapping[str, list[KnownProject]], rng: random.Random
+    terms: Mapping[str, Any], groups: Mapping[str, list[Candidate]], rng: random.Random
 ) -> list[DemoCredit]:
     """The credit lines: demands split over the borrowers, grants and disbursements scaled
     from them; a line from `shared_from` up is granted by two banks in halves."""
