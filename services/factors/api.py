@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from services.factors import queries, service
 from services.factors.config import FactorsConfig
-from services.factors.domain.units import CANONICAL, UNIT_LABELS, Measure
+from services.factors.domain.units import CANONICAL, UNIT_LABELS, Measure, unit_of
 from services.factors.domain.vocabulary import (
     FACTOR_LABELS,
     SCOPE_LABELS,
@@ -57,7 +57,7 @@ YearQuery = Annotated[int, Query(ge=1990, le=2100)]
 
 
 async def _pool_public(session: DbSession, pool: Pool) -> PoolPublic:
-    unit = CANONICAL[Measure(pool.factor)]
+    unit = unit_of(pool.factor)
     state = await queries.pool_state(session, pool)
     return PoolPublic(
         id=pool.id,
@@ -100,7 +100,7 @@ def _allocation_public(a: Allocation) -> AllocationPublic:
         factor=Factor(a.factor),
         pollutant=Pollutant(a.pollutant) if a.pollutant else None,
         year=a.year,
-        unit=CANONICAL[Measure(a.factor)],
+        unit=unit_of(a.factor),
         amount=a.amount,
         charged=a.charged,
         ratio=a.ratio,
@@ -409,7 +409,7 @@ async def factor_summary(year: Year, session: DbSession, user: CurrentUser) -> F
                 factor=Factor(p.factor),
                 factor_label=FACTOR_LABELS[Factor(p.factor)],
                 pollutant=Pollutant(p.pollutant) if p.pollutant else None,
-                unit=CANONICAL[Measure(p.factor)],
+                unit=unit_of(p.factor),
                 pool=p.amount,
                 allocated=p.allocated,
                 advance=p.advance,

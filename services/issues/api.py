@@ -10,6 +10,7 @@ import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Response, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.issues import queries, service
 from services.issues.config import IssuesConfig
@@ -49,7 +50,6 @@ from shared.db import utcnow
 from shared.fields import MAX_YEAR, MIN_YEAR, BusinessDate
 from shared.http.app import CurrentUser, DbSession, RuntimeDep, Uow
 from shared.http.conventions import DEFAULT_LIMIT, Limit, Offset, Page, created, set_etag
-from shared.runtime import Runtime
 
 router = APIRouter(prefix="/v1", tags=["issues"])
 
@@ -149,7 +149,7 @@ def _move(m: IssueMove) -> MovePublic:
 
 
 async def _detail(
-    runtime: Runtime,
+    session: AsyncSession,
     user: CurrentUser,
     issue_id: str,
     t: _Today,
@@ -157,13 +157,10 @@ async def _detail(
     *,
     check_visible: bool = True,
 ) -> IssueDetail:
-    """The problem with its history, its version as the answer's ETag. Read in its own short
-    session, closed before the answer leaves: on SQLite a session's transaction holds the
-    write lock, which the Idempotency-Key middleware needs to store the answer."""
-    async with runtime.session_factory() as session:
-        issue, name, moves = await queries.get_issue(
-            session, user, issue_id, check_visible=check_visible
-        )
+    """The problem with its history, its version as the answer's ETag."""
+    issue, name, moves = await queries.get_issue(
+        session, user, issue_id, check_visible=check_visible
+    )
     set_etag(response, issue.version)
     return IssueDetail(**_public(issue, name, t), history=[_move(m) for m in moves])
 
@@ -173,7 +170,7 @@ async def _detail(
 async def report(
     body: IssueCreate,
     uow: Uow,
-    runtime: RuntimeDep,
+    session: DbSession,
     user: CurrentUser,
     now: Now,
     t: TodayDep,
@@ -181,7 +178,7 @@ async def report(
 ) -> IssueDetail:
     issue = await service.report_issue(uow, user, body, now)
     created(response, f"/v1/issues/{issue.id}", issue.version)
-    return await _detail(runtime, user, issue.id, t, response)
+    return await _detail(session, user, issue.id, t, response)
 
 
 @router.get("/issues", response_model=Page[IssuePublic])
@@ -249,9 +246,9 @@ async def issue_stats(
 
 @router.get("/issues/{issue_id}", response_model=IssueDetail)
 async def get_issue(
-    issue_id: IssueId, runtime: RuntimeDep, user: CurrentUser, t: TodayDep, response: Response
+    issue_id: IssueId, session: DbSession, user: CurrentUser, t: TodayDep, response: Response
 ) -> IssueDetail:
-    return await _detail(runtime, user, issue_id, t, response)
+    return await _detail(session, user, issue_id, t, response)
 
 
 @router.post("/issues/{issue_id}/assign", response_model=IssueDetail)
@@ -259,7 +256,7 @@ async def assign(
     issue_id: IssueId,
     body: AssignIn,
     uow: Uow,
-    runtime: RuntimeDep,
+    session: DbSession,
     user: CurrentUser,
     now: Now,
     config: Config,
@@ -267,7 +264,7 @@ async def assign(
     response: Response,
 ) -> IssueDetail:
     await service.assign(uow, user, issue_id, body, config, now)
-    return await _detail(runtime, user, issue_id, t, response)
+    return await _detail(session, user, issue_id, t, response)
 
 
 @router.post("/issues/{issue_id}/object", response_model=IssueDetail)
@@ -275,7 +272,7 @@ async def object_(
     issue_id: IssueId,
     body: ObjectIn,
     uow: Uow,
-    runtime: RuntimeDep,
+    session: DbSession,
     user: CurrentUser,
     now: Now,
     config: Config,
@@ -284,7 +281,7 @@ async def object_(
 ) -> IssueDetail:
     await service.object_to_assignment(uow, user, issue_id, body, config, now)
     # The unit no longer holds the problem, yet the answer shows it the move it just made.
-    return await _detail(runtime, user, issue_id, t, response, check_visible=False)
+    return await _detail(session, user, issue_id, t, response, check_visible=False)
 
 
 @router.post("/issues/{issue_id}/plan", response_model=IssueDetail)
@@ -292,14 +289,14 @@ async def plan(
     issue_id: IssueId,
     body: PlanIn,
     uow: Uow,
-    runtime: RuntimeDep,
+    session: DbSession,
     user: CurrentUser,
     now: Now,
     t: TodayDep,
     response: Response,
 ) -> IssueDetail:
     await service.submit_plan(uow, user, issue_id, body, now)
-    return await _detail(runtime, user, issue_id, t, response)
+    return await _detail(session, user, issue_id, t, response)
 
 
 @router.post("/issues/{issue_id}/extend", response_model=IssueDetail)
@@ -307,7 +304,7 @@ async def extend(
     issue_id: IssueId,
     body: ExtendIn,
     uow: Uow,
-    runtime: RuntimeDep,
+    session: DbSession,
     user: CurrentUser,
     now: Now,
     config: Config,
@@ -315,7 +312,7 @@ async def extend(
     response: Response,
 ) -> IssueDetail:
     await service.extend(uow, user, issue_id, body, config, now)
-    return await _detail(runtime, user, issue_id, t, response)
+    return await _detail(session, user, issue_id, t, response)
 
 
 @router.post("/issues/{issue_id}/resolve", response_model=IssueDetail)
@@ -323,14 +320,14 @@ async def resolve(
     issue_id: IssueId,
     body: ResolveIn,
     uow: Uow,
-    runtime: RuntimeDep,
+    session: DbSession,
     user: CurrentUser,
     now: Now,
     t: TodayDep,
     response: Response,
 ) -> IssueDetail:
     await service.resolve(uow, user, issue_id, body, now)
-    return await _detail(runtime, user, issue_id, t, response)
+    return await _detail(session, user, issue_id, t, response)
 
 
 @router.post("/issues/{issue_id}/feedback", response_model=IssueDetail)
@@ -338,7 +335,7 @@ async def feedback(
     issue_id: IssueId,
     body: FeedbackIn,
     uow: Uow,
-    runtime: RuntimeDep,
+    session: DbSession,
     user: CurrentUser,
     now: Now,
     config: Config,
@@ -346,7 +343,7 @@ async def feedback(
     response: Response,
 ) -> IssueDetail:
     await service.give_feedback(uow, user, issue_id, body, config, now)
-    return await _detail(runtime, user, issue_id, t, response)
+    return await _detail(session, user, issue_id, t, response)
 
 
 @router.post("/issues/{issue_id}/close", response_model=IssueDetail)
@@ -354,14 +351,14 @@ async def close(
     issue_id: IssueId,
     body: CloseIn,
     uow: Uow,
-    runtime: RuntimeDep,
+    session: DbSession,
     user: CurrentUser,
     now: Now,
     t: TodayDep,
     response: Response,
 ) -> IssueDetail:
     await service.close(uow, user, issue_id, body, now)
-    return await _detail(runtime, user, issue_id, t, response)
+    return await _detail(session, user, issue_id, t, response)
 
 
 # ---------------------------------------------------------------- rounds

@@ -48,6 +48,7 @@ from shared.http.conventions import (
     Offset,
     Page,
     created,
+    page_of,
     parse_if_match,
     set_etag,
 )
@@ -485,7 +486,7 @@ async def list_milestones(
     items = [_milestone(m, today) for m in await queries.list_milestones(session, user, project_id)]
     if overdue is not None:
         items = [m for m in items if m.overdue == overdue]
-    return Page[MilestonePublic](items=items[offset : offset + limit], total=len(items))
+    return Page[MilestonePublic](items=page_of(items, limit, offset), total=len(items))
 
 
 def _list_change(c: ListChange) -> ListChangePublic:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TypeVar
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,6 +31,7 @@ from shared.clock import today_in_shanghai
 from shared.db import paginate
 from shared.errors import InvalidInput, NotFound, RuleViolation
 from shared.events.envelope import CloudEvent
+from shared.http.conventions import page_of
 from shared.regions import RegionTable
 
 
@@ -115,7 +117,7 @@ async def list_projects(
     query = query.order_by(Project.created_at, Project.id)
     if f.tag is not None:  # tags are a JSON list; filtered here to stay portable across databases
         rows = [p for p in (await session.scalars(query)).all() if f.tag in (p.tags or [])]
-        return rows[offset : offset + limit], len(rows)
+        return page_of(rows, limit, offset), len(rows)
     return await paginate(session, query, limit, offset)
 
 
@@ -200,14 +202,31 @@ async def list_milestones(
     )
 
 
+Child = TypeVar("Child", Milestone, ListChange)
+
+
+async def _of_project(
+    session: AsyncSession,
+    principal: Principal,
+    project_id: str,
+    model: type[Child],
+    key: object,
+    what: str,
+) -> Child:
+    """A row that belongs to a project the principal may see (404 for another's or none)."""
+    await get_project(session, principal, project_id)
+    row = await session.get(model, key)
+    if row is None or row.project_id != project_id:
+        raise NotFound(f"{what} {key} not found")
+    return row
+
+
 async def get_milestone(
     session: AsyncSession, principal: Principal, project_id: str, milestone_id: str
 ) -> Milestone:
-    await get_project(session, principal, project_id)
-    milestone = await session.get(Milestone, milestone_id)
-    if milestone is None or milestone.project_id != project_id:
-        raise NotFound(f"milestone {milestone_id} not found")
-    return milestone
+    return await _of_project(
+        session, principal, project_id, Milestone, milestone_id, "milestone"
+    )
 
 
 async def get_report(
@@ -230,11 +249,9 @@ async def get_report(
 async def get_list_change(
     session: AsyncSession, principal: Principal, project_id: str, change_id: int
 ) -> ListChange:
-    await get_project(session, principal, project_id)
-    change = await session.get(ListChange, change_id)
-    if change is None or change.project_id != project_id:
-        raise NotFound(f"list change {change_id} not found")
-    return change
+    return await _of_project(
+        session, principal, project_id, ListChange, change_id, "list change"
+    )
 
 
 async def list_changes(

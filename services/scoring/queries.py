@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -56,10 +56,10 @@ from shared.auth import Principal
 from shared.clock import today_in_shanghai
 from shared.db import is_postgres, paginate
 from shared.errors import NotFound, RuleViolation
+from shared.http.conventions import page_of
 from shared.rates import format_rate
 from shared.regions import RegionTable
 
-T = TypeVar("T")
 
 # ---- periods and schemes
 def period_of(year: int, month: int, today: dt.date | None = None) -> Period:
@@ -113,11 +113,6 @@ def scheme_public(version: str, body: SchemeBody, row: Scheme | None = None) -> 
     )
 
 
-def page(items: Sequence[T], limit: int, offset: int) -> list[T]:
-    """One page of a list computed whole (the ten divisions' cards, an exposure list)."""
-    return list(items[offset : offset + limit])
-
-
 async def list_schemes(session: AsyncSession, limit: int, offset: int) -> SchemeList:
     """The built-in default first, then the stored ones by `effective_from` and version."""
     rows = (
@@ -126,7 +121,7 @@ async def list_schemes(session: AsyncSession, limit: int, offset: int) -> Scheme
     schemes = [scheme_public(DEFAULT_VERSION, DEFAULT_SCHEME)] + [
         scheme_public(r.version, stored_scheme(r.body), r) for r in rows
     ]
-    return SchemeList(items=page(schemes, limit, offset), total=len(schemes))
+    return SchemeList(items=page_of(schemes, limit, offset), total=len(schemes))
 
 
 async def get_scheme(session: AsyncSession, version: str) -> tuple[SchemePublic, int]:
@@ -298,7 +293,7 @@ async def scorecards(
         year=period.year,
         month=period.month,
         scheme_version=result.version,
-        items=page(cards, limit, offset),
+        items=page_of(cards, limit, offset),
         total=len(cards),
     )
 
@@ -339,7 +334,7 @@ async def ranking(
         year=period.year,
         month=period.month,
         scheme_version=result.version,
-        items=page(ranked, limit, offset),
+        items=page_of(ranked, limit, offset),
         total=len(ranked),
     )
 
@@ -363,7 +358,7 @@ async def exposure(
         kind=kind,
         year=period.year,
         month=period.month,
-        items=page(items, limit, offset),
+        items=page_of(items, limit, offset),
         total=len(items),
     )
 

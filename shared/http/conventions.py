@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query, Response
@@ -33,6 +34,12 @@ class Page(BaseModel, Generic[T]):
 
     items: list[T]
     total: int = Field(ge=0, description="how many items match, over all pages")
+
+
+def page_of(items: Sequence[T], limit: int, offset: int) -> list[T]:
+    """One page of a list computed whole (a filter the database cannot run, ten divisions'
+    cards); a query the database can page goes through `shared.db.paginate` instead."""
+    return list(items[offset : offset + limit])
 
 
 def set_etag(response: Response, version: int) -> None:
