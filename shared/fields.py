@@ -14,12 +14,13 @@ from pydantic import (
     AfterValidator,
     BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
+    GetJsonSchemaHandler,
     WithJsonSchema,
     field_validator,
 )
-from pydantic_core import PydanticCustomError
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, PydanticCustomError
 
 MIN_YEAR = 1990
 MAX_YEAR = 2100
@@ -61,7 +62,14 @@ def _say_no_nul(schema: dict[str, Any]) -> None:
 class InputModel(BaseModel):
     """Base of request models: every text field refuses NUL characters (and its schema says so)."""
 
-    model_config = ConfigDict(json_schema_extra=_say_no_nul)
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        # Here rather than in model_config, so a subclass's own json_schema_extra keeps it.
+        schema = handler.resolve_ref_schema(handler(core_schema))
+        _say_no_nul(schema)
+        return schema
 
     @field_validator("*", mode="after")
     @classmethod

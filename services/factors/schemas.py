@@ -173,10 +173,8 @@ POOL_AMOUNTS: dict[str, Any] = {
 }
 
 
-# Text refuses NUL characters (InputModel says so by name); the schema says it too.
-NO_NUL: dict[str, Any] = {"pattern": r"^[^\x00]*$"}
-# An id as another resource gives it: no NUL (the database refuses one), at most 36 characters.
-Id = Annotated[str, Field(max_length=36, json_schema_extra=NO_NUL)]
+# An id as another resource gives it, at most 36 characters (no NUL: InputModel, for every text).
+Id = Annotated[str, Field(max_length=36)]
 Year = Annotated[int, Field(ge=MIN_YEAR, le=MAX_YEAR)]
 # A replacement ratio (倍量替代) from 1:1 to 10:1, at most 2 places.
 Ratio = Annotated[
@@ -197,8 +195,8 @@ Share = Annotated[
 Unit = Literal["mu", "hectare", "tce", "10k_tce", "t", "kg", "10k_m3", "m3"]
 PollutantUnit = Literal["t", "kg"]
 FundsUnit = Literal["10k_yuan", "yi_yuan", "yuan"]
-Text = Annotated[str, Field(min_length=1, max_length=2000, json_schema_extra=NO_NUL)]
-Name = Annotated[str, Field(min_length=1, max_length=200, json_schema_extra=NO_NUL)]
+Text = Annotated[str, Field(min_length=1, max_length=2000)]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
 
 
 # ---------------------------------------------------------------- pools

@@ -21,7 +21,6 @@ from shared.rates import Rate
 
 # Required texts hold more than whitespace (shared.fields.required_text says so to clients).
 # NUL is refused everywhere (InputModel), which the patterns say as well.
-NO_NUL = r"^[^\x00]*$"
 Text200 = Annotated[str, *required_text(200)]
 Text2000 = Annotated[str, *required_text(2000)]
 Text4000 = Annotated[str, *required_text(4000)]
@@ -140,7 +139,7 @@ class FeedbackIn(_Input):
     )
 
     accepted: bool
-    comment: Annotated[str, Field(max_length=2000, pattern=NO_NUL)] | None = Field(
+    comment: Annotated[str, Field(max_length=2000)] | None = Field(
         None, validate_default=True
     )
 
@@ -166,7 +165,7 @@ class CloseIn(_Input):
     )
 
     verdict: Verdict
-    note: Annotated[str, Field(max_length=2000, pattern=NO_NUL)] | None = Field(
+    note: Annotated[str, Field(max_length=2000)] | None = Field(
         None, validate_default=True
     )
 
@@ -194,7 +193,7 @@ class RoundCreate(_Input):
     name: Text200
     started_on: BusinessDate
     ended_on: BusinessDate | None = None
-    note: Annotated[str, Field(max_length=2000, pattern=NO_NUL)] | None = None
+    note: Annotated[str, Field(max_length=2000)] | None = None
 
     @field_validator("ended_on")
     @classmethod
@@ -218,7 +217,7 @@ class CalendarUpload(_Input):
     workdays: Annotated[
         list[BusinessDate], Field(max_length=366, json_schema_extra={"uniqueItems": True})
     ] = Field(default_factory=list)
-    note: Annotated[str, Field(max_length=500, pattern=NO_NUL)] | None = Field(
+    note: Annotated[str, Field(max_length=500)] | None = Field(
         None, description="e.g. the notice's number 国办发明电〔2026〕N号"
     )
 
