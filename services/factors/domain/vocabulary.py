@@ -2,41 +2,14 @@
 
 from enum import StrEnum
 
+from shared.events.catalogue.factors import (  # the contract's words, read by every consumer
+    FACTOR_LABELS,
+    POLLUTANT_LABELS,
+    Factor,
+    Pollutant,
+)
 
-class Factor(StrEnum):
-    """A production factor drawn from a quota pool. Funds (资金) are matched by credit instead."""
-
-    LAND = "land"  # 用地计划指标
-    ENERGY = "energy"  # 能耗指标
-    POLLUTANT = "pollutant"  # 污染物排放总量替代指标
-    WATER = "water"  # 水资源
-
-
-FACTOR_LABELS: dict[Factor, str] = {
-    Factor.LAND: "用地计划指标",
-    Factor.ENERGY: "能耗指标",
-    Factor.POLLUTANT: "污染物排放总量替代指标",
-    Factor.WATER: "水资源",
-}
-
-
-class Pollutant(StrEnum):
-    COD = "COD"  # 化学需氧量
-    NH3N = "NH3N"  # 氨氮
-    SO2 = "SO2"  # 二氧化硫
-    NOX = "NOx"  # 氮氧化物
-    PARTICULATES = "particulates"  # 颗粒物
-    VOCS = "VOCs"  # 挥发性有机物
-
-
-POLLUTANT_LABELS: dict[Pollutant, str] = {
-    Pollutant.COD: "化学需氧量",
-    Pollutant.NH3N: "氨氮",
-    Pollutant.SO2: "二氧化硫",
-    Pollutant.NOX: "氮氧化物",
-    Pollutant.PARTICULATES: "颗粒物",
-    Pollutant.VOCS: "挥发性有机物",
-}
+__all__ = ["FACTOR_LABELS", "POLLUTANT_LABELS", "Factor", "Pollutant"]
 
 
 class Scope(StrEnum):
