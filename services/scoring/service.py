@@ -4,19 +4,20 @@ transaction that may emit events; the reads they build on are in `queries`."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from services.scoring import readmodel
-from services.scoring.domain.exposure import ExposureKind, Thresholds
+from services.scoring.domain.exposure import Colour, ExposureKind, Thresholds
 from services.scoring.domain.periods import Period
 from services.scoring.domain.scheme import DEFAULT_VERSION, VERSION, SchemeBody
 from services.scoring.models import Epoch, Publication, Scheme
 from services.scoring.queries import published_as, scheme_public, scheme_row_public, scored
 from services.scoring.readmodel import Feed
-from services.scoring.schemas import PublicationPublic, SchemePublic
+from services.scoring.schemas import ExposureItem, PublicationPublic, SchemePublic
 from shared.auth import Principal
 from shared.clock import today_in_shanghai
 from shared.db import utcnow
@@ -68,6 +69,43 @@ async def put_scheme(
 
 
 # ---- publications
+# The bytes `kuaiche.ranking.published.v1` may spend on `exposed_projects`, out of the event's
+# MAX_EVENT_BYTES (256 KiB); the rest holds the envelope (under 1 KiB) and the ranking (about 80
+# bytes a division: some 11 KiB for a province's 140). An entry is about 110 bytes of keys and ids
+# (36 more with an issue id) plus its name at 3 bytes a Chinese character: a usual 25-character
+# name makes some 190-220 bytes, so about 1,000 entries fit; with every name at the registry's
+# 200-character limit (about 750 bytes an entry) still some 260. A province's month can list more
+# (a few thousand projects lagging or unstarted, more problems overdue): past the budget the list
+# is cut and `exposed_projects_truncated` says so.
+EXPOSED_PROJECTS_BYTES = 192 * 1024
+
+
+def exposed_projects(
+    exposure: Mapping[str, Sequence[ExposureItem]], budget: int = EXPOSED_PROJECTS_BYTES
+) -> tuple[list[ev.ExposedProject], bool]:
+    """The event's entries of the exposure lists, red before yellow (the ones a cut must keep),
+    then in the lists' order; and True when they had to be cut to fit `budget` bytes of JSON."""
+    items = sorted(
+        (item for listed in exposure.values() for item in listed),
+        key=lambda item: item.colour != Colour.RED,  # stable: keeps the lists' order
+    )
+    entries: list[ev.ExposedProject] = []
+    spent = 2  # the list's brackets
+    for item in items:
+        entry = ev.ExposedProject(
+            kind=item.kind.value,
+            project_id=item.project_id,
+            county=item.county,
+            name=item.project_name,
+            issue_id=item.issue_id,
+        )
+        spent += len(entry.model_dump_json().encode()) + 1  # and its comma
+        if spent > budget:
+            return entries, True
+        entries.append(entry)
+    return entries, False
+
+
 async def publish(
     uow: UnitOfWork,
     principal: Principal,
@@ -117,6 +155,7 @@ async def publish(
             await s.flush()
         except IntegrityError:
             raise RuleViolation(f"{period} is being published by another request") from None
+        named, truncated = exposed_projects(publication.exposure)
         await uow.emit(
             ev.RankingPublished(
                 publication_id=publication.id,
@@ -135,6 +174,8 @@ async def publish(
                     for r in publication.ranking
                 ],
                 exposed={k: len(v) for k, v in publication.exposure.items()},
+                exposed_projects=named,
+                exposed_projects_truncated=truncated,
             ),
             subject=publication.id,
             county=None,

@@ -23,7 +23,7 @@ from tests.api.scoring.helpers import (
     put_scheme,
     scheme_body,
 )
-from tests.api.scoring.upstream import BINCHENG, BOXING
+from tests.api.scoring.upstream import BINCHENG, BOXING, ZHANHUA
 from tests.conftest import COMMANDER, VIEWER
 
 D = dt.date
@@ -134,6 +134,62 @@ async def test_the_outbox_holds_one_ranking_published_event_with_the_ranking(
         (r["county"], r["name"], r["score"], r["rank"], r["tier"]) for r in pub["ranking"]
     ]
     assert data.exposed == {"unstarted": 1, "lagging": 0, "overdue": 1}
+
+
+async def test_the_event_names_every_exposed_project_with_its_county(
+    scoring: ScoringApp,
+) -> None:
+    """What notifications tells each exposed project's county and leader: the entries of the
+    frozen lists, red before yellow, with the project's name; an overdue entry is a problem."""
+    up = scoring.upstream
+    unstarted_red = await up.register(BINCHENG, planned_start=D(2020, 1, 1), name="滨城未开工红")
+    unstarted_yellow = await up.register(ZHANHUA, planned_start=D(2020, 3, 1), name="沾化未开工黄")
+    lagging: dict[str, str] = {}
+    for ytd, name in (("32", "博兴滞后红"), ("233", "博兴滞后黄")):  # 30.1 / 10.0 points behind
+        pid = await up.register(BOXING, planned_start=D(2020, 1, 1), name=name)
+        await up.start(pid, D(2020, 1, 10))
+        await up.plan(pid, 2020, "1000")
+        await up.report(pid, 2020, 4, ytd)
+        lagging[name] = pid
+    with_problems = await up.register(ZHANHUA, planned_start=D(2020, 2, 1), name="沾化有问题")
+    await up.start(with_problems, D(2020, 2, 10))
+    problems = []
+    for _ in range(2):  # two overdue problems of one project: two entries
+        problem = await up.report_problem(with_problems, D(2020, 4, 1))
+        await up.assign(problem, D(2020, 4, 1), D(2020, 4, 8))
+        await up.flag_overdue(problem, D(2020, 4, 9))
+        problems.append(problem)
+    await scoring.settled()
+    pub = await published(scoring)
+
+    [event] = await outbox_events(scoring, RankingPublished.TYPE)
+    data = RankingPublished.model_validate(event.data)
+    got = [(e.kind, e.project_id, e.county, e.name, e.issue_id) for e in data.exposed_projects]
+    assert got == [
+        ("unstarted", unstarted_red, BINCHENG, "滨城未开工红", None),
+        ("lagging", lagging["博兴滞后红"], BOXING, "博兴滞后红", None),
+        *sorted(("overdue", with_problems, ZHANHUA, "沾化有问题", q) for q in problems),
+        ("unstarted", unstarted_yellow, ZHANHUA, "沾化未开工黄", None),
+        ("lagging", lagging["博兴滞后黄"], BOXING, "博兴滞后黄", None),
+    ]
+    frozen = {
+        (kind, i["project_id"], i["county"], i["project_name"], i["issue_id"])
+        for kind, items in pub["exposure"].items()
+        for i in items
+    }
+    assert set(got) == frozen and len(got) == len(frozen)  # exactly the publication's lists
+    assert data.exposed == {"unstarted": 2, "lagging": 2, "overdue": 2}
+    assert data.exposed_projects_truncated is False
+    assert '"exposed_projects_truncated":false' in event.to_json().decode()
+
+
+async def test_a_month_with_nothing_exposed_names_no_project(scoring: ScoringApp) -> None:
+    pid = await scoring.upstream.register(BOXING, planned_start=D(2020, 4, 1))
+    await scoring.upstream.start(pid, D(2020, 4, 2))
+    await scoring.settled()
+    await published(scoring)
+    [event] = await outbox_events(scoring, RankingPublished.TYPE)
+    assert (event.data["exposed_projects"], event.data["exposed_projects_truncated"]) == ([], False)
 
 
 @pytest.mark.parametrize("who", ["viewer", "county", "department"])
