@@ -44,6 +44,7 @@ from shared.errors import NotFound, PayloadTooLarge
 from shared.http.app import CurrentUser, DbSession, RuntimeDep, Uow
 from shared.http.conventions import (
     DEFAULT_LIMIT,
+    IF_MATCH_REQUIRED,
     Limit,
     Offset,
     Page,
@@ -295,24 +296,8 @@ async def project_history(
     return Page[AuditEvent](items=items, total=total)
 
 
-IF_MATCH_PATTERN = r'^\s*(W/)?"?[0-9]{1,9}"?\s*$'
-# The header is required, and its absence is 428 (not FastAPI's 422): the route reads it from
-# the request and the document declares it, with the version's form.
-_IF_MATCH_REQUIRED = {
-    "parameters": [
-        {
-            "name": "if-match",
-            "in": "header",
-            "required": True,
-            "description": 'the version the change is based on ("3", W/"3" or 3)',
-            "schema": {"type": "string", "pattern": IF_MATCH_PATTERN},
-        },
-    ]
-}
-
-
 @router.patch(
-    "/projects/{project_id}", response_model=ProjectPublic, openapi_extra=_IF_MATCH_REQUIRED
+    "/projects/{project_id}", response_model=ProjectPublic, openapi_extra=IF_MATCH_REQUIRED
 )
 async def patch_project(
     project_id: str,

@@ -69,6 +69,22 @@ def parse_if_match(header: str | None, what: str = "the resource") -> int:
     return int(text)
 
 
+IF_MATCH_PATTERN = r'^\s*(W/)?"?[0-9]{1,9}"?\s*$'
+# The header is required, and its absence is 428 (not FastAPI's 422): the route reads it from
+# the request and the document declares it, with the version's form.
+IF_MATCH_REQUIRED = {
+    "parameters": [
+        {
+            "name": "if-match",
+            "in": "header",
+            "required": True,
+            "description": 'the version the change is based on ("3", W/"3" or 3)',
+            "schema": {"type": "string", "pattern": IF_MATCH_PATTERN},
+        },
+    ]
+}
+
+
 # --- the OpenAPI side ----------------------------------------------------------------------
 
 PROBLEM_SCHEMA: dict[str, Any] = {
@@ -148,7 +164,9 @@ def document_conventions(spec: dict[str, Any]) -> dict[str, Any]:
             if "requestBody" in operation:
                 statuses.add(400)  # a body that is not what its content type says
             headers = {
-                p["name"].lower() for p in operation.get("parameters", []) if p.get("in") == "header"
+                p["name"].lower()
+                for p in operation.get("parameters", [])
+                if p.get("in") == "header"
             }
             if "if-match" in headers:
                 statuses |= {412, 428}
@@ -160,10 +178,14 @@ def document_conventions(spec: dict[str, Any]) -> dict[str, Any]:
                     statuses.add(int(code))
             for status in sorted(statuses):
                 declared = responses.get(str(status), {})
-                entry = problem_response(status) if status in PROBLEM_TITLES else {
-                    "description": declared.get("description", "problem"),
-                    "content": problem_response(422)["content"],
-                }
+                entry = (
+                    problem_response(status)
+                    if status in PROBLEM_TITLES
+                    else {
+                        "description": declared.get("description", "problem"),
+                        "content": problem_response(422)["content"],
+                    }
+                )
                 if declared.get("description") and declared["description"] != "Validation Error":
                     entry["description"] = declared["description"]
                 responses[str(status)] = entry
