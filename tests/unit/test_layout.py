@@ -126,6 +126,8 @@ WHERE_NEEDED = {"config.py", "handlers.py"}
 EXTRAS = {
     "registry": {"importing"},  # the ledger import: file reader, column table, row mapping
     "scoring": {"readmodel.py"},  # the read-model epochs the worker follows and a rebuild replaces
+    # the adapters a message leaves by (webhook, robots) and the dispatcher that tries them
+    "notifications": {"channels", "delivery.py"},
 }
 MAX_LINES = 600
 

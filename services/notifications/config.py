@@ -1,0 +1,48 @@
+"""Settings of the notifications service (`KUAICHE_NOTIFICATIONS_*`)."""
+
+from __future__ import annotations
+
+import functools
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class NotificationsConfig(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="KUAICHE_NOTIFICATIONS_", extra="ignore")
+
+    # Webhook and robot URLs to loopback or private addresses: refused in production, allowed
+    # in development (the default of `kuaiche up`); "allow" or "refuse" overrides either.
+    private_urls: Literal["auto", "allow", "refuse"] = "auto"
+    # seconds between two runs of the reminder scan (blue deadlines, missing plans)
+    reminder_scan_interval: float = Field(60.0, gt=0)
+    # seconds the dispatcher waits when nothing is due
+    dispatch_interval: float = Field(0.2, gt=0)
+    # how many deliveries one dispatcher round claims, and how many go out at once
+    dispatch_batch: int = Field(100, ge=1, le=10_000)
+    dispatch_concurrency: int = Field(16, ge=1, le=512)
+    # seconds a claimed delivery is held by its dispatcher; a dispatcher that died (kill -9)
+    # lets it go after this, and another (or the restarted one) tries it again
+    lease_seconds: float = Field(60.0, gt=0)
+    # seconds one HTTP try may take (connect + answer)
+    http_timeout: float = Field(10.0, gt=0, le=120)
+    # a rotated webhook secret keeps signing beside the new one for this many hours
+    rotation_overlap_hours: float = Field(24.0, ge=0, le=24 * 30)
+    # the live stream: seconds between two looks at the feed, and days the feed is kept
+    # (what `Last-Event-ID` and a replay can reach back to)
+    stream_poll_interval: float = Field(0.5, gt=0)
+    feed_retention_days: int = Field(30, ge=1, le=3660)
+
+
+@functools.cache
+def load_config() -> NotificationsConfig:
+    """Read once, on first use (never at import)."""
+    return NotificationsConfig()
+
+
+def private_urls_allowed(config: NotificationsConfig, environment: str) -> bool:
+    """Whether webhook and robot URLs may name loopback or private addresses."""
+    if config.private_urls != "auto":
+        return config.private_urls == "allow"
+    return environment == "development"

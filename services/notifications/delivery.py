@@ -1,0 +1,320 @@
+"""The dispatcher: tries the deliveries that are due, records every attempt, and schedules the
+next try on Svix's schedule.
+
+Every delivery is a row before it is tried (the consumer wrote it with the event), so a restart
+loses none that were due. A round claims due rows under a lease (`leased_until`), with SKIP
+LOCKED on PostgreSQL so replicas share the work without taking the same row; a dispatcher
+killed mid-send leaves its rows to be tried again once the lease ends: delivery is
+at-least-once, and a webhook's `webhook-id` (the CloudEvent id) is the same on every try, so a
+receiver drops what it already has. Each channel's failure stays its own: one endpoint's
+timeouts hold no other delivery back.
+
+Robots (DingTalk, WeCom) take 20 messages a minute each: what is due for one robot beyond its
+remaining budget goes as one digest message, never lost, never over the limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import random
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from urllib.parse import urlsplit
+
+import httpx
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.notifications import service
+from services.notifications.channels import Attempt, robots, webhook
+from services.notifications.domain.addresses import resolves_private
+from services.notifications.domain.digest import digest_message, plan_robot_sends
+from services.notifications.domain.occasions import Occasion
+from services.notifications.domain.retry import next_delay, should_disable
+from services.notifications.domain.rules import Trigger
+from services.notifications.models import Delivery, DeliveryAttempt, Recipient, Subscription
+from shared.db import is_postgres, utcnow
+
+log = logging.getLogger(__name__)
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        ctx: service.Context,
+        *,
+        clock: Callable[[], dt.datetime] = utcnow,
+        rng: random.Random | None = None,
+        on_attempt: Callable[[str, Attempt], None] | None = None,
+    ) -> None:
+        self.session_factory = session_factory
+        self.ctx = ctx
+        self.config = ctx.config
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self.on_attempt = on_attempt
+        self._client: httpx.AsyncClient | None = None
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                follow_redirects=False,
+                timeout=self.config.http_timeout,
+                limits=httpx.Limits(max_connections=self.config.dispatch_concurrency),
+                trust_env=False,
+            )
+        return self._client
+
+    async def step(self) -> int:
+        """One round: claim what is due, try it, record it. Returns how many were tried."""
+        claimed = await self._claim()
+        if not claimed:
+            return 0
+        hooks = [d for d in claimed if d.channel == "webhook"]
+        by_robot: dict[str, list[Delivery]] = defaultdict(list)
+        for d in claimed:
+            if d.channel != "webhook":
+                by_robot[d.target].append(d)
+        gate = asyncio.Semaphore(self.config.dispatch_concurrency)
+
+        async def guarded(job):
+            async with gate:
+                await job
+
+        await asyncio.gather(
+            *(guarded(self._webhook(d)) for d in hooks),
+            *(guarded(self._robot(target, ds)) for target, ds in by_robot.items()),
+        )
+        return len(claimed)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        from shared.waiting import pause
+
+        try:
+            while not stop.is_set():
+                if not await self.step():
+                    await pause(stop, self.config.dispatch_interval)
+        finally:
+            await self.close()
+
+    # ------------------------------------------------------------ claiming
+    async def _claim(self) -> list[Delivery]:
+        now = self.clock()
+        lease = now + dt.timedelta(seconds=self.config.lease_seconds)
+        async with self.session_factory() as session, session.begin():
+            query = (
+                select(Delivery)
+                .where(
+                    Delivery.status == "pending",
+                    Delivery.next_attempt_at <= now,
+                    or_(Delivery.leased_until.is_(None), Delivery.leased_until < now),
+                )
+                .order_by(Delivery.next_attempt_at, Delivery.created_at)
+                .limit(self.config.dispatch_batch)
+            )
+            if is_postgres(session.bind):
+                query = query.with_for_update(skip_locked=True)
+            rows = list((await session.scalars(query)).all())
+            for row in rows:
+                row.leased_until = lease
+            session.expunge_all()
+        return rows
+
+    # ------------------------------------------------------------ webhooks
+    async def _webhook(self, delivery: Delivery) -> None:
+        async with self.session_factory() as session:
+            sub = await session.get(Subscription, delivery.target)
+        if sub is None:
+            await self._finish(delivery, _refused("the subscription was deleted"), final=True)
+            return
+        if not sub.enabled:
+            await self._pause(delivery)
+            return
+        attempt = await self._guarded_post(sub, delivery)
+        await self._finish(delivery, attempt, subscription=sub)
+
+    async def _guarded_post(self, sub: Subscription, delivery: Delivery) -> Attempt:
+        host = urlsplit(sub.url).hostname or ""
+        if not self.ctx.allow_private_urls and await resolves_private(host):
+            return _refused(f"{host} resolves to a private address, which production refuses")
+        now = self.clock()
+        secrets = [sub.secret]
+        if sub.previous_secret and (
+            sub.previous_secret_expires_at is None or sub.previous_secret_expires_at > now
+        ):
+            secrets.append(sub.previous_secret)
+        return await webhook.post(
+            self.client,
+            sub.url,
+            msg_id=delivery.message_id,
+            body=delivery.body.encode("utf-8"),
+            secrets=secrets,
+            timeout=self.config.http_timeout,
+        )
+
+    # ------------------------------------------------------------ robots
+    async def _robot(self, target: str, due: Sequence[Delivery]) -> None:
+        recipient_id, _, channel_id = target.partition("/")
+        async with self.session_factory() as session:
+            recipient = await session.get(Recipient, recipient_id)
+            since = self.clock() - dt.timedelta(minutes=1)
+            recent = list(
+                (
+                    await session.scalars(
+                        select(DeliveryAttempt.attempted_at).where(
+                            DeliveryAttempt.target == target,
+                            DeliveryAttempt.attempted_at > since,
+                            DeliveryAttempt.status.is_not(None),
+                        )
+                    )
+                ).all()
+            )
+        channel = next(
+            (c for c in (recipient.channels if recipient else []) if c["id"] == channel_id), None
+        )
+        if channel is None:
+            for d in due:
+                await self._finish(d, _refused("the robot channel was removed"), final=True)
+            return
+        plan = plan_robot_sends(recent, list(due), self.clock())
+        for d in plan.singles:
+            attempt = await self._robot_send(channel, d.title or "", d.body)
+            await self._finish(d, attempt)
+        if plan.digest:
+            title, text = digest_message([(d.title or "", d.body) for d in plan.digest])
+            attempt = await self._robot_send(channel, title, text)
+            for d in plan.digest:
+                await self._finish(d, attempt)
+        if plan.wait_until is not None:
+            held = [d for d in due if d not in plan.singles and d not in plan.digest]
+            await self._hold(held, plan.wait_until)
+
+    async def _robot_send(self, channel: dict, title: str, text: str) -> Attempt:
+        host = urlsplit(channel["url"]).hostname or ""
+        if not self.ctx.allow_private_urls and await resolves_private(host):
+            return _refused(f"{host} resolves to a private address, which production refuses")
+        return await robots.send(
+            self.client,
+            channel["type"],
+            channel["url"],
+            channel.get("secret"),
+            title,
+            text,
+            timeout=self.config.http_timeout,
+        )
+
+    # ------------------------------------------------------------ recording
+    async def _finish(
+        self,
+        delivery: Delivery,
+        attempt: Attempt,
+        *,
+        subscription: Subscription | None = None,
+        final: bool = False,
+    ) -> None:
+        now = self.clock()
+        if self.on_attempt:
+            self.on_attempt(delivery.channel, attempt)
+        async with self.session_factory() as session, session.begin():
+            row = await session.get(Delivery, delivery.id, with_for_update=True)
+            if row is None or row.status != "pending":
+                return
+            session.add(
+                DeliveryAttempt(
+                    delivery_id=row.id,
+                    target=row.target,
+                    attempted_at=now,
+                    status=attempt.status,
+                    ok=attempt.ok,
+                    latency_ms=attempt.latency_ms,
+                    error=attempt.error,
+                )
+            )
+            row.attempts += 1
+            row.last_status = attempt.status
+            row.last_error = attempt.error
+            row.leased_until = None
+            if attempt.ok:
+                row.status, row.delivered_at, row.next_attempt_at = "delivered", now, None
+            else:
+                delay = (
+                    None
+                    if final or attempt.gone
+                    else next_delay(row.attempts, attempt.retry_after, self.rng)
+                )
+                if delay is None:
+                    row.status, row.next_attempt_at = "failed", None
+                else:
+                    row.next_attempt_at = now + dt.timedelta(seconds=delay)
+            if subscription is not None:
+                await self._endpoint_health(session, subscription.id, attempt, now)
+
+    async def _endpoint_health(
+        self, session: AsyncSession, subscription_id: str, attempt: Attempt, now: dt.datetime
+    ) -> None:
+        sub = await session.get(Subscription, subscription_id, with_for_update=True)
+        if sub is None:
+            return
+        if attempt.ok:
+            sub.failing_since = None
+            return
+        sub.failing_since = sub.failing_since or now
+        reason = None
+        if attempt.gone:
+            reason = "the endpoint answered 410 Gone"
+        elif should_disable(sub.failing_since, now):
+            reason = f"every delivery failed since {sub.failing_since.isoformat()} (5 days)"
+        if reason is None or not sub.enabled:
+            return
+        sub.enabled = False
+        sub.disabled_reason = reason
+        sub.version += 1
+        sub.updated_at = now
+        await session.execute(
+            update(Delivery)
+            .where(Delivery.target == sub.id, Delivery.status == "pending")
+            .values(status="paused", leased_until=None)
+        )
+        log.warning("webhook subscription %s (%s) disabled: %s", sub.id, sub.url, reason)
+        await service.notify(
+            session,
+            self.ctx,
+            Occasion(
+                trigger=Trigger.SUBSCRIPTION_DISABLED,
+                key=f"{sub.id}@{now.isoformat()}",
+                county=None,
+                values={"url": sub.url, "reason": reason},
+                link=f"/notifications/v1/subscriptions/{sub.id}",
+            ),
+        )
+
+    async def _pause(self, delivery: Delivery) -> None:
+        async with self.session_factory() as session, session.begin():
+            await session.execute(
+                update(Delivery)
+                .where(Delivery.id == delivery.id, Delivery.status == "pending")
+                .values(status="paused", leased_until=None)
+            )
+
+    async def _hold(self, deliveries: Sequence[Delivery], until: dt.datetime) -> None:
+        if not deliveries:
+            return
+        async with self.session_factory() as session, session.begin():
+            await session.execute(
+                update(Delivery)
+                .where(Delivery.id.in_([d.id for d in deliveries]), Delivery.status == "pending")
+                .values(next_attempt_at=until, leased_until=None)
+            )
+
+
+def _refused(reason: str) -> Attempt:
+    return Attempt(ok=False, status=None, latency_ms=0, error=reason)

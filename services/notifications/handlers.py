@@ -1,0 +1,264 @@
+"""Events the notifications service consumes: every topic of the other four services.
+
+Each event, in the consumer's one transaction (the inbox makes it once):
+1. joins the feed (the live stream) and is queued for every webhook subscription it matches;
+2. updates the small projections messages need (projects, problems, pools, calendar years);
+3. becomes an occasion when a rule's trigger says so, and the rules write the notifications
+   (and the robot deliveries) in the same transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.notifications import service
+from services.notifications.domain import labels
+from services.notifications.domain.occasions import Occasion, chinese_date
+from services.notifications.domain.rules import Trigger
+from services.notifications.models import CalendarYearView, PoolView, ProblemView, ProjectView
+from shared.events.catalogue import factors as fac
+from shared.events.catalogue import issues as iss
+from shared.events.catalogue import registry as reg
+from shared.events.catalogue import scoring as sco
+from shared.events.envelope import CloudEvent
+from shared.inbox import Handler
+from shared.regions import RegionTable
+
+CONSUMER = "notifications"
+
+Apply = Callable[[AsyncSession, CloudEvent, Any, service.Context], Any]
+
+
+# ---------------------------------------------------------------- registry
+async def on_project(
+    session: AsyncSession, event: CloudEvent, payload: reg.ProjectSnapshot, ctx: service.Context
+) -> None:
+    project = await session.get(ProjectView, payload.project_id, with_for_update=True)
+    if project is not None and project.version >= event.sequence:
+        return
+    if project is None:
+        project = ProjectView(id=payload.project_id)
+        session.add(project)
+    project.name = payload.name
+    project.county = payload.county
+    project.leader = payload.leader
+    project.version = event.sequence
+
+
+# ---------------------------------------------------------------- issues
+_ISSUE_TRIGGERS: dict[str, Trigger] = {
+    iss.IssueAssigned.TYPE: Trigger.ISSUE_ASSIGNED,
+    iss.IssueOverdue.TYPE: Trigger.ISSUE_OVERDUE,
+    iss.IssueResolved.TYPE: Trigger.ISSUE_RESOLVED,
+}
+
+
+async def on_issue(
+    session: AsyncSession, event: CloudEvent, payload: iss.IssueEvent, ctx: service.Context
+) -> None:
+    problem = await session.get(ProblemView, payload.issue_id, with_for_update=True)
+    if problem is None:
+        problem = ProblemView(id=payload.issue_id, co_units=[], version=0)
+        session.add(problem)
+    if problem.version < payload.version:  # an older event (a replay) moves nothing back
+        problem.project_id = payload.project_id
+        problem.county = payload.county
+        problem.status = payload.status
+        problem.complexity = payload.complexity
+        problem.unit = payload.unit
+        problem.deadline = payload.deadline
+        problem.version = payload.version
+        if isinstance(payload, iss.IssueReported):
+            problem.title = payload.title
+        if isinstance(payload, iss.IssueAssigned):
+            problem.co_units = list(payload.co_units)
+            problem.plan_due = payload.plan_due
+    trigger = _ISSUE_TRIGGERS.get(event.type)
+    if trigger is None:
+        return
+    # red is told once per deadline, however often it is flagged; the others once per event
+    key = f"{payload.issue_id}@{payload.deadline}" if trigger is Trigger.ISSUE_OVERDUE else event.id
+    occasion = await service.problem_occasion(session, ctx, problem, trigger, key, event.id)
+    await service.notify(session, ctx, occasion)
+
+
+# ---------------------------------------------------------------- calendar (from issues)
+async def on_calendar(
+    session: AsyncSession, event: CloudEvent, payload: iss.CalendarScheduleSet, ctx: service.Context
+) -> None:
+    row = await session.get(CalendarYearView, payload.year, with_for_update=True)
+    if row is not None and row.version >= payload.version:
+        return
+    if row is None:
+        row = CalendarYearView(year=payload.year)
+        session.add(row)
+    row.holidays = sorted(d.isoformat() for d in payload.holidays)
+    row.workdays = sorted(d.isoformat() for d in payload.workdays)
+    row.version = payload.version
+
+
+# ---------------------------------------------------------------- factors
+async def on_quota(
+    session: AsyncSession, event: CloudEvent, payload: fac.QuotaIssued, ctx: service.Context
+) -> None:
+    pool = await session.get(PoolView, payload.pool_id, with_for_update=True)
+    if pool is None:
+        pool = PoolView(id=payload.pool_id, allocated=Decimal(0))
+        session.add(pool)
+    pool.factor = payload.factor
+    pool.pollutant = payload.pollutant
+    pool.year = payload.year
+    pool.scope = payload.scope
+    pool.unit = payload.unit
+    pool.amount = payload.amount
+
+
+async def on_allocation(
+    session: AsyncSession, event: CloudEvent, payload: fac.AllocationEvent, ctx: service.Context
+) -> None:
+    allocated = isinstance(payload, fac.FactorAllocated)
+    trigger = Trigger.FACTOR_ALLOCATED if allocated else Trigger.FACTOR_RELEASED
+    project = await session.get(ProjectView, payload.project_id)
+    values = {
+        "project": project.name if project else payload.project_id,
+        "county": ctx.county_name(payload.county),
+        "factor": labels.factor(payload.factor, payload.pollutant),
+        "amount": payload.amount,
+        "unit_of_measure": payload.unit,
+        "year": payload.year,
+    }
+    if isinstance(payload, fac.FactorReleased):
+        values["reason"] = payload.reason
+    await service.notify(
+        session,
+        ctx,
+        Occasion(
+            trigger=trigger,
+            key=event.id,
+            county=payload.county,
+            values=values,
+            link=f"/factors/v1/allocations/{payload.allocation_id}",
+            event_id=event.id,
+            leader=project.leader if project else None,
+        ),
+    )
+    pool = await session.get(PoolView, payload.pool_id, with_for_update=True)
+    if pool is None:
+        return
+    before = pool.allocated
+    pool.allocated = before + payload.charged if allocated else before - payload.charged
+    await service.pool_passed(session, ctx, pool, before, event.id)
+
+
+# ---------------------------------------------------------------- scoring
+async def on_published(
+    session: AsyncSession, event: CloudEvent, payload: sco.RankingPublished, ctx: service.Context
+) -> None:
+    period = f"{payload.year}年{payload.month}月"
+    ranked = sorted(payload.ranking, key=lambda r: r.rank)
+    await service.notify(
+        session,
+        ctx,
+        Occasion(
+            trigger=Trigger.RANKING_PUBLISHED,
+            key=event.id,
+            county=None,
+            values={
+                "period": period,
+                "first": ranked[0].name if ranked else None,
+                "last": ranked[-1].name if ranked else None,
+                "unstarted": payload.exposed.get("unstarted", 0),
+                "lagging": payload.exposed.get("lagging", 0),
+                "overdue": payload.exposed.get("overdue", 0),
+            },
+            link=f"/scoring/v1/rankings?year={payload.year}&month={payload.month}",
+            event_id=event.id,
+        ),
+    )
+    for exposed in payload.exposed_projects:
+        project = await session.get(ProjectView, exposed.project_id)
+        leader = project.leader if project else None
+        await service.notify(
+            session,
+            ctx,
+            Occasion(
+                trigger=Trigger.PROJECT_EXPOSED,
+                key=f"{event.id}:{exposed.kind}:{exposed.issue_id or exposed.project_id}",
+                county=exposed.county,
+                values={
+                    "project": exposed.name,
+                    "county": ctx.county_name(exposed.county),
+                    "period": period,
+                    "list": labels.exposure_list(exposed.kind),
+                    "leader": leader,
+                },
+                link=f"/registry/v1/projects/{exposed.project_id}",
+                event_id=event.id,
+                leader=leader,
+            ),
+        )
+
+
+def _bind(apply: Apply, ctx_of: Callable[[], service.Context]) -> Handler:
+    async def handler(session: AsyncSession, event: CloudEvent, payload: Any) -> None:
+        ctx = ctx_of()
+        await service.record_event(session, ctx, event, _units(payload))
+        await apply(session, event, payload, ctx)
+
+    return handler
+
+
+def _units(payload: Any) -> list[str]:
+    """The departments an event concerns (a department's stream shows only these)."""
+    units = (
+        [payload.unit]
+        if getattr(payload, "unit", None) and isinstance(payload, iss.IssueEvent)
+        else []
+    )
+    units.extend(getattr(payload, "co_units", None) or [])
+    return units
+
+
+async def _nothing(
+    session: AsyncSession, event: CloudEvent, payload: Any, ctx: service.Context
+) -> None:
+    """Events no rule or projection needs still reach the feed and the webhooks."""
+
+
+SPECIFIC: dict[str, Apply] = {
+    reg.ProjectRegistered.TYPE: on_project,
+    reg.ProjectUpdated.TYPE: on_project,
+    **{t: on_issue for t in iss.EVENT_TYPES if t != iss.CalendarScheduleSet.TYPE},
+    iss.CalendarScheduleSet.TYPE: on_calendar,
+    fac.QuotaIssued.TYPE: on_quota,
+    fac.FactorAllocated.TYPE: on_allocation,
+    fac.FactorReleased.TYPE: on_allocation,
+    sco.RankingPublished.TYPE: on_published,
+}
+
+
+def handlers_for(
+    event_types: Mapping[str, Any], ctx_of: Callable[[], service.Context]
+) -> dict[str, Handler]:
+    """Handlers for every type of one producer's catalogue."""
+    return {t: _bind(SPECIFIC.get(t, _nothing), ctx_of) for t in event_types}
+
+
+def context_factory(runtime: Any) -> Callable[[], service.Context]:
+    """What every handler needs of the running service, built once per runtime."""
+    built: list[service.Context] = []
+
+    def ctx() -> service.Context:
+        if not built:
+            built.append(service.Context.of(runtime))
+        return built[0]
+
+    return ctx
+
+
+__all__ = ["CONSUMER", "RegionTable", "chinese_date", "context_factory", "dt", "handlers_for"]

@@ -1,0 +1,101 @@
+"""The notifications service (通知): its definition (`shared.http.app.build_app` and
+`shared.runtime.run_worker` turn it into the API and the worker).
+
+It follows every other service's topic and publishes nothing of its own yet; its worker runs
+the consumer, the dispatcher (webhooks and robots), the reminder scan and the feed's trim."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from services.notifications import api, handlers, service
+from services.notifications.config import NotificationsConfig, load_config
+from services.notifications.delivery import Dispatcher
+from services.notifications.demo import load_demo
+from services.notifications.models import Base, idempotency, inbox, outbox
+from shared.db import utcnow
+from shared.events.catalogue import factors, issues, registry, scoring
+from shared.events.topics import FACTORS, ISSUES, NOTIFICATIONS, REGISTRY, SCORING
+from shared.runtime import Runtime
+from shared.service import ServiceDefinition, WorkerJob
+
+SOURCE = "kuaiche/notifications"
+FEED_TRIM_INTERVAL = 3600.0
+
+
+def reminder_scan(runtime: Runtime, clock: Callable[[], dt.datetime] = utcnow) -> WorkerJob:
+    """Every `reminder_scan_interval` seconds: blue deadlines and missing plans as of `clock()`
+    (a rerun tells nobody twice)."""
+    config: NotificationsConfig = runtime.config
+    ctx = service.Context.of(runtime)
+
+    async def step() -> int:
+        return await service.scan_reminders(runtime.uow(), ctx, clock())
+
+    return runtime.periodic(
+        "reminder-scan", step, config.reminder_scan_interval, "reminder(s) written"
+    )
+
+
+def feed_trim(runtime: Runtime, clock: Callable[[], dt.datetime] = utcnow) -> WorkerJob:
+    ctx = service.Context.of(runtime)
+
+    async def step() -> int:
+        return await service.trim_feed(runtime.uow(), ctx, clock())
+
+    return runtime.periodic("feed-trim", step, FEED_TRIM_INTERVAL, "feed entries forgotten")
+
+
+def dispatcher(runtime: Runtime) -> WorkerJob:
+    sent = (
+        runtime.metrics.notifications_sent
+        if hasattr(runtime.metrics, "notifications_sent")
+        else None
+    )
+
+    def on_attempt(channel: str, attempt) -> None:
+        if sent is not None:
+            sent.labels(channel=channel, outcome="ok" if attempt.ok else "failed").inc()
+
+    return Dispatcher(
+        runtime.session_factory, service.Context.of(runtime), on_attempt=on_attempt
+    ).run
+
+
+def _jobs(runtime: Runtime) -> dict[str, WorkerJob]:
+    return {
+        "dispatch": dispatcher(runtime),
+        "reminder-scan": reminder_scan(runtime),
+        "feed-trim": feed_trim(runtime),
+    }
+
+
+def _subscribe(catalogue) -> Callable[[Runtime], dict]:
+    return lambda runtime: handlers.handlers_for(
+        catalogue.EVENT_TYPES, handlers.context_factory(runtime)
+    )
+
+
+SERVICE = ServiceDefinition(
+    name="notifications",
+    title="notifications (通知)",
+    source=SOURCE,
+    topic=NOTIFICATIONS,
+    metadata=Base.metadata,
+    outbox=outbox,
+    inbox=inbox,
+    idempotency=idempotency,
+    migrations_package="services.notifications.migrations",
+    routers=[api.router],
+    subscribes={
+        REGISTRY: _subscribe(registry),
+        FACTORS: _subscribe(factors),
+        ISSUES: _subscribe(issues),
+        SCORING: _subscribe(scoring),
+    },
+    consumer=handlers.CONSUMER,
+    load_demo=load_demo,
+    jobs=_jobs,
+    load_config=load_config,
+)
