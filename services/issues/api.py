@@ -15,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.issues import queries, service
 from services.issues.config import IssuesConfig
 from services.issues.domain import workflow
-from services.issues.domain.calendar import WorkCalendar, today_in_shanghai
 from services.issues.domain.enums import (
     CATEGORY_LABELS,
     STATUS_LABELS,
@@ -46,6 +45,7 @@ from services.issues.schemas import (
     StatsPublic,
     WorkdayAnswer,
 )
+from shared.calendar import WorkCalendar, today_in_shanghai
 from shared.db import utcnow
 from shared.fields import MAX_YEAR, MIN_YEAR, BusinessDate
 from shared.http.app import CurrentUser, DbSession, RuntimeDep, Uow

@@ -8,7 +8,7 @@ import functools
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from services.issues.domain.calendar import MAX_WORKDAYS
+from shared.calendar import MAX_WORKDAYS
 
 
 class IssuesConfig(BaseSettings):

@@ -7,7 +7,18 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, MetaData, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import NAMING_CONVENTION, UTCDateTime
@@ -113,7 +124,8 @@ class IssueMove(Base):
 
 
 class CalendarYear(Base):
-    """An uploaded State Council holiday schedule; it wins over the package for its year."""
+    """An uploaded State Council holiday schedule; it wins over the package for its year.
+    `version` counts its uploads from 1: the sequence of the event each one publishes."""
 
     __tablename__ = "calendar_years"
 
@@ -123,6 +135,7 @@ class CalendarYear(Base):
     note: Mapped[str | None] = mapped_column(Text)
     uploaded_by: Mapped[str] = mapped_column(String(200))
     uploaded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
 
 
 Index("ix_issues_overdue_scan", Issue.status, Issue.deadline)

@@ -11,7 +11,6 @@ from sqlalchemy import ColumnElement, and_, case, func, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.issues import access
-from services.issues.domain.calendar import WorkCalendar, YearSchedule
 from services.issues.domain.enums import (
     CATEGORY_LABELS,
     OPEN_STATUSES,
@@ -23,6 +22,7 @@ from services.issues.domain.enums import (
 )
 from services.issues.models import CalendarYear, Issue, IssueMove, ProjectView, Round
 from shared.auth import Principal
+from shared.calendar import WorkCalendar, YearSchedule
 from shared.errors import NotFound, RuleViolation
 from shared.rates import percent
 

@@ -14,8 +14,8 @@ from pydantic import (
     field_validator,
 )
 
-from services.issues.domain.calendar import MAX_WORKDAYS, repeated
 from services.issues.domain.enums import Category, Colour, Complexity, Source, Status, Verdict
+from shared.calendar import MAX_WORKDAYS, repeated
 from shared.fields import NOT_BLANK_PATTERN, BusinessDate, InputModel, required_text, rule_error
 from shared.rates import Rate
 
@@ -60,9 +60,7 @@ class IssueCreate(_Input):
     description: Text4000
     source: Source
     complexity: Complexity = Complexity.GENERAL
-    round_id: Id36 | None = Field(
-        None, validate_default=True
-    )
+    round_id: Id36 | None = Field(None, validate_default=True)
 
     # Cross-field checks are field validators (not model ones), so the problem names the field;
     # the schema's if/then/else states this pair, so a breach is 422.
@@ -139,9 +137,7 @@ class FeedbackIn(_Input):
     )
 
     accepted: bool
-    comment: Annotated[str, Field(max_length=2000)] | None = Field(
-        None, validate_default=True
-    )
+    comment: Annotated[str, Field(max_length=2000)] | None = Field(None, validate_default=True)
 
     @field_validator("comment")
     @classmethod
@@ -165,9 +161,7 @@ class CloseIn(_Input):
     )
 
     verdict: Verdict
-    note: Annotated[str, Field(max_length=2000)] | None = Field(
-        None, validate_default=True
-    )
+    note: Annotated[str, Field(max_length=2000)] | None = Field(None, validate_default=True)
 
     @field_validator("note")
     @classmethod

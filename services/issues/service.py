@@ -19,7 +19,6 @@ from sqlalchemy.orm.attributes import flag_modified
 from services.issues import access
 from services.issues.config import IssuesConfig
 from services.issues.domain import workflow
-from services.issues.domain.calendar import WorkCalendar, YearSchedule, today_in_shanghai
 from services.issues.domain.enums import Complexity, Status
 from services.issues.domain.workflow import Action
 from services.issues.models import CalendarYear, Issue, IssueMove, ProjectView, Round
@@ -37,6 +36,7 @@ from services.issues.schemas import (
     RoundCreate,
 )
 from shared.auth import Principal
+from shared.calendar import WorkCalendar, YearSchedule, today_in_shanghai
 from shared.errors import NotFound, RuleViolation
 from shared.events.catalogue import issues as ev
 from shared.uow import UnitOfWork
@@ -48,18 +48,29 @@ SCANNER = "system:overdue-scan"
 async def upload_calendar(
     uow: UnitOfWork, principal: Principal, year: int, data: CalendarUpload, now: dt.datetime
 ) -> CalendarYear:
+    """Store the schedule of `year` and publish it: every service reckons on the same days."""
     access.ensure_commander(principal, "uploads the State Council schedule")
     schedule = YearSchedule.build(year, data.holidays, data.workdays)
+    holidays, workdays = sorted(schedule.holidays), sorted(schedule.workdays)
     async with uow:
         row = await uow.session.get(CalendarYear, year, with_for_update=True)
         if row is None:
-            row = CalendarYear(year=year)
+            row = CalendarYear(year=year, version=0)  # its first upload makes it 1
             uow.session.add(row)
-        row.holidays = sorted(d.isoformat() for d in schedule.holidays)
-        row.workdays = sorted(d.isoformat() for d in schedule.workdays)
-        row.note = data.note
-        row.uploaded_by = principal.actor
-        row.uploaded_at = now
+        row.version += 1
+        row.holidays = [d.isoformat() for d in holidays]
+        row.workdays = [d.isoformat() for d in workdays]
+        row.note, row.uploaded_by, row.uploaded_at = data.note, principal.actor, now
+        await uow.emit(
+            ev.CalendarScheduleSet(
+                year=year, holidays=holidays, workdays=workdays, note=data.note, version=row.version
+            ),
+            subject=f"calendar/{year}",
+            county=None,
+            actor=principal.actor,
+            sequence=row.version,
+            key=f"calendar-{year}",
+        )
     return row
 
 

@@ -45,6 +45,9 @@ _KEYS: dict[str, str] = {
         "the replacement source's id (`partitionkey`): a source's own events"
     ),
     "kuaiche.ranking.published.v1": "the period, e.g. `2020-04` (`partitionkey`): a publication",
+    "kuaiche.calendar.schedule_set.v1": (
+        "`calendar-<year>` (`partitionkey`): one year's uploads stay in order"
+    ),
 }
 
 

@@ -19,7 +19,6 @@ from sqlalchemy import select
 from services.issues import queries, service
 from services.issues.config import IssuesConfig
 from services.issues.demo.problems import COMPLEX_FATES, DemoProblem, Fate, demo_data, demo_problems
-from services.issues.domain.calendar import SHANGHAI, WorkCalendar
 from services.issues.domain.enums import Complexity, Verdict
 from services.issues.models import ProjectView
 from services.issues.schemas import (
@@ -34,6 +33,7 @@ from services.issues.schemas import (
     RoundCreate,
 )
 from shared.auth import Principal, Role
+from shared.calendar import SHANGHAI, WorkCalendar
 from shared.runtime import Runtime
 
 __all__ = ["load_demo"]

@@ -20,8 +20,8 @@ from enum import StrEnum
 from importlib import resources
 from typing import Any
 
-from services.issues.domain.calendar import WorkCalendar
 from services.issues.domain.enums import Category, Source
+from shared.calendar import WorkCalendar
 
 
 class Fate(StrEnum):

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import NoReturn
 
-from services.issues.domain.calendar import CalendarUnavailable, WorkCalendar
 from services.issues.domain.enums import OPEN_STATUSES, Colour, Complexity, Status
+from shared.calendar import CalendarUnavailable, WorkCalendar
 from shared.errors import RuleViolation
 
 

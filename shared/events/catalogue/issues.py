@@ -5,6 +5,10 @@ Every event carries the problem's identity and where it stands after the move, s
 id, the `sequence` its version, the `county` the project's county. Business dates (`*_on`,
 deadlines) are Asia/Shanghai calendar dates, so figures per county and period (collected by
 `reported_on`, resolved, on time, overdue) come from the events as they stand.
+
+One event is not about a problem: `CalendarScheduleSet`, an uploaded working-day schedule
+(subject `calendar/<year>`, keyed `calendar-<year>`, no county). A consumer of this topic that
+handles problems picks the `IssueEvent` types, not every type here.
 """
 
 from __future__ import annotations
@@ -106,6 +110,25 @@ class IssueOverdue(IssueEvent):
     flagged_on: dt.date  # the business day it was found overdue (Asia/Shanghai)
 
 
+class CalendarScheduleSet(BaseModel):
+    """The commander uploaded the State Council schedule of `year` (PUT /v1/calendar/{year}).
+
+    An uploaded schedule wins over the `chinesecalendar` package for its year, on every service
+    that reckons in working days (`shared.calendar.WorkCalendar`). `version` counts the uploads
+    of that year from 1 (it is also the event's `sequence`): a consumer keeps the latest version
+    per year and ignores an older one that arrives late. Dates are Asia/Shanghai calendar dates.
+    """
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    TYPE: ClassVar[str] = "kuaiche.calendar.schedule_set.v1"
+
+    year: int
+    holidays: list[dt.date]  # weekdays off (holidays and bridge days), sorted
+    workdays: list[dt.date]  # weekend make-up working days 调休, sorted
+    note: str | None  # e.g. the notice's number 国办发明电〔2026〕N号
+    version: int
+
+
 EVENT_TYPES: dict[str, type[BaseModel]] = {
     model.TYPE: model
     for model in (
@@ -119,5 +142,6 @@ EVENT_TYPES: dict[str, type[BaseModel]] = {
         IssueReopened,
         IssueClosed,
         IssueOverdue,
+        CalendarScheduleSet,
     )
 }

@@ -11,11 +11,11 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
-from services.issues.domain.calendar import SHANGHAI
 from services.issues.models import ProjectView, outbox
 from shared.auth import Role
 from shared.bus.base import OutgoingMessage
 from shared.bus.inprocess import InProcessBus
+from shared.calendar import SHANGHAI
 from shared.events.catalogue import registry as reg
 from shared.events.envelope import CloudEvent
 from shared.events.topics import REGISTRY

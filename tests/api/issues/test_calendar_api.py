@@ -1,5 +1,6 @@
 """The calendar over HTTP: add-workdays for frontends, a year the package does not cover
-refused loudly (also for an assignment), then working after the schedule is uploaded."""
+refused loudly (also for an assignment), then working after the schedule is uploaded; each
+upload published as one `kuaiche.calendar.schedule_set.v1` with the year's version."""
 
 from __future__ import annotations
 
@@ -7,10 +8,16 @@ import datetime as dt
 
 import pytest
 
+from shared.events.catalogue import payload_model
+from shared.events.catalogue.issues import CalendarScheduleSet
+from shared.events.envelope import CloudEvent
+from shared.events.topics import ISSUES
 from tests.api.issues.helpers import (
     LAND_BUREAU,
+    IssuesApp,
     assert_problem,
     county_token,
+    events,
     get,
     known_project,
     move,
@@ -19,7 +26,7 @@ from tests.api.issues.helpers import (
     outbox_count,
     report,
 )
-from tests.conftest import COMMANDER, VIEWER
+from tests.conftest import COMMANDER, VIEWER, wait_until
 
 D = dt.date
 SCHEDULE_2027 = {
@@ -128,3 +135,75 @@ async def test_a_covered_year_reads_from_the_package(issues) -> None:
     ]
     assert "2020-01-31" in got["holidays"]
     assert_problem(await issues.client.get("/v1/calendar/1800", headers=VIEWER), 422)
+
+
+async def schedule_events(issues: IssuesApp) -> list[CloudEvent]:
+    return [e for e in await events(issues) if e.type == CalendarScheduleSet.TYPE]
+
+
+async def test_each_upload_publishes_the_schedule_with_the_years_version(issues) -> None:
+    # Listed out of order: the event, like the stored schedule, has them sorted.
+    first = {"holidays": ["2027-01-04", "2027-01-01"], "workdays": ["2027-01-03"], "note": "一"}
+    r = await issues.client.put("/v1/calendar/2027", json=first, headers=COMMANDER)
+    assert r.status_code == 200, r.text
+    [event] = await schedule_events(issues)
+    assert event.data == {
+        "year": 2027,
+        "holidays": ["2027-01-01", "2027-01-04"],
+        "workdays": ["2027-01-03"],
+        "note": "一",
+        "version": 1,
+    }
+    assert (event.subject, event.partitionkey) == ("calendar/2027", "calendar-2027")
+    assert (event.sequence, event.county, event.actor) == (1, None, "commander:dev-commander")
+    assert isinstance(payload_model(event.type).model_validate(event.data), CalendarScheduleSet)
+
+    # Refused uploads (not the commander, a rule broken, a date repeated) publish nothing and
+    # leave the version where it was.
+    before = await outbox_count(issues)
+    refused = [
+        (county_token(), first, 403),
+        (COMMANDER, first | {"workdays": ["2027-01-05"]}, 409),  # a Tuesday is no make-up day
+        (COMMANDER, first | {"holidays": ["2027-01-01", "2027-01-01"]}, 422),
+    ]
+    for headers, body, status in refused:
+        assert_problem(
+            await issues.client.put("/v1/calendar/2027", json=body, headers=headers), status
+        )
+    assert await outbox_count(issues) == before
+
+    # Uploading again is one more version; another year counts its own from 1.
+    second = {"holidays": ["2027-01-01"], "note": None}
+    assert (await issues.client.put("/v1/calendar/2027", json=second, headers=COMMANDER)).is_success
+    other = {"holidays": ["2028-01-03"]}
+    assert (await issues.client.put("/v1/calendar/2028", json=other, headers=COMMANDER)).is_success
+    published = await schedule_events(issues)
+    assert [(e.subject, e.sequence, e.data["version"]) for e in published] == [
+        ("calendar/2027", 1, 1),
+        ("calendar/2027", 2, 2),
+        ("calendar/2028", 1, 1),
+    ]
+    assert published[1].data == {
+        "year": 2027,
+        "holidays": ["2027-01-01"],
+        "workdays": [],
+        "note": None,
+        "version": 2,
+    }
+
+    # The relay publishes them on the issues topic, keyed by year: one partition, in order.
+    reader = issues.bus.consumer("test-calendar-reader", [ISSUES])
+    await reader.start()
+    seen: list[tuple[str, int]] = []
+
+    async def all_published() -> bool:
+        for m in await reader.fetch(timeout=0.1):
+            e = CloudEvent.from_json(m.value)
+            if e.type == CalendarScheduleSet.TYPE:
+                assert m.key == e.partitionkey
+                seen.append((m.key, e.data["version"]))
+        return len(seen) == 3
+
+    await wait_until(all_published, what="the three schedules on kuaiche.issues")
+    assert [v for key, v in seen if key == "calendar-2027"] == [1, 2]
+    assert [v for key, v in seen if key == "calendar-2028"] == [1]

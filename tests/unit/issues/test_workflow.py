@@ -9,9 +9,9 @@ import itertools
 import pytest
 
 from services.issues.domain import workflow
-from services.issues.domain.calendar import WorkCalendar
 from services.issues.domain.enums import Colour, Complexity, Status
 from services.issues.domain.workflow import Action, next_status
+from shared.calendar import WorkCalendar
 from shared.errors import RuleViolation
 
 D = dt.date

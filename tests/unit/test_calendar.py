@@ -8,7 +8,7 @@ import datetime as dt
 
 import pytest
 
-from services.issues.domain.calendar import (
+from shared.calendar import (
     CalendarUnavailable,
     WorkCalendar,
     YearSchedule,

@@ -7,6 +7,11 @@ uploaded (which wins, so a late or corrected notice can be applied without a rel
 year with neither, every question about it raises CalendarUnavailable: a deadline that is
 wrong by one day is a wrong public notice, so Monday–Friday is never assumed.
 
+It is shared because every service that reckons in working days must agree on them: issues
+sets deadlines with it, notifications reminds a day before them. The issues service keeps the
+uploads (PUT /v1/calendar/{year}) and publishes each one as `kuaiche.calendar.schedule_set.v1`;
+another service builds its WorkCalendar from the latest of those per year.
+
 Deadlines count working days starting on the next working day after the given date: five
 working days from a Friday end on the next Friday when no holiday intervenes.
 """
@@ -24,6 +29,7 @@ from shared.clock import SHANGHAI, today_in_shanghai
 from shared.errors import RuleViolation
 
 __all__ = [
+    "MAX_WORKDAYS",
     "SHANGHAI",
     "CalendarUnavailable",
     "WorkCalendar",
@@ -106,6 +112,15 @@ class YearSchedule:
         if errors:
             raise RuleViolation("; ".join(e["message"] for e in errors), errors=errors)
         return cls(year, hols, works)
+
+    @classmethod
+    def from_iso(cls, year: int, holidays: Iterable[str], workdays: Iterable[str]) -> YearSchedule:
+        """A stored schedule (ISO date strings, as kept in a JSON column), already validated."""
+        return cls(
+            year,
+            frozenset(dt.date.fromisoformat(d) for d in holidays),
+            frozenset(dt.date.fromisoformat(d) for d in workdays),
+        )
 
     def is_workday(self, day: dt.date) -> bool:
         if day in self.workdays:
@@ -191,6 +206,17 @@ class WorkCalendar:
             if self.is_workday(day):
                 counted += 1
         return day
+
+    def blue_until(self, today: dt.date, working_days: int) -> dt.date:
+        """The last deadline that reads blue 蓝色督办 today: `working_days` working days ahead.
+        Where the calendar does not know the days ahead, only a deadline of today reads blue:
+        nothing is assumed about unknown days."""
+        if working_days == 0:
+            return today
+        try:
+            return self.add_workdays(today, working_days)
+        except CalendarUnavailable:
+            return today
 
     def workdays_after(self, start: dt.date, end: dt.date) -> int:
         """How many working days lie in (start, end]; 0 when end is not after start."""
