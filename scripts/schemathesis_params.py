@@ -23,6 +23,8 @@ SOURCES = {
     "issue_id": ("issues", "/v1/issues?limit=1", "id"),
     "round_id": ("issues", "/v1/rounds?limit=1", "id"),
     "publication_id": ("scoring", "/v1/publications?limit=1", "id"),
+    "recipient_id": ("notifications", "/v1/recipients?limit=1", "id"),
+    "notification_id": ("notifications", "/v1/notifications?limit=1", "id"),
 }
 FIXED = {"county": "371602", "version": "default"}
 

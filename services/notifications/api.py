@@ -12,10 +12,12 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, 
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from services.notifications import access, queries, service
+from services.notifications.config import Context
 from services.notifications.domain.occasions import RecipientKind
 from services.notifications.domain.rules import RuleSetInput
 from services.notifications.models import Delivery, Notification, Recipient, Subscription
 from services.notifications.schemas import (
+    AsyncApiDocument,
     AttemptPublic,
     DeliveryPublic,
     EventType,
@@ -28,6 +30,7 @@ from services.notifications.schemas import (
     ReplayRequest,
     RobotChannelPublic,
     RuleSetPublic,
+    SubscriptionChanged,
     SubscriptionCreate,
     SubscriptionPatch,
     SubscriptionPublic,
@@ -56,13 +59,13 @@ Id = Annotated[str, Path(max_length=36)]
 STREAM_BATCH = 500
 
 
-def get_context(runtime: RuntimeDep) -> service.Context:
+def get_context(runtime: RuntimeDep) -> Context:
     if not hasattr(runtime, "notifications_context"):
-        runtime.notifications_context = service.Context.of(runtime)  # type: ignore[attr-defined]
+        runtime.notifications_context = Context.of(runtime)  # type: ignore[attr-defined]
     return runtime.notifications_context  # type: ignore[attr-defined]
 
 
-Ctx = Annotated[service.Context, Depends(get_context)]
+Ctx = Annotated[Context, Depends(get_context)]
 
 
 # ---------------------------------------------------------------- the inbox
@@ -300,7 +303,7 @@ async def get_subscription(
 
 @router.patch(
     "/subscriptions/{subscription_id}",
-    response_model=SubscriptionWithSecret | SubscriptionPublic,
+    response_model=SubscriptionChanged,
     openapi_extra=IF_MATCH_REQUIRED,
 )
 async def patch_subscription(
@@ -311,14 +314,12 @@ async def patch_subscription(
     ctx: Ctx,
     request: Request,
     response: Response,
-) -> Any:
+) -> SubscriptionChanged:
     """Change an endpoint, switch it on or off, or rotate its secret (answered once)."""
     expected = parse_if_match(request.headers.get("if-match"), "the subscription")
     row = await service.update_subscription(uow, ctx, user, subscription_id, expected, body)
     set_etag(response, row.version)
-    if body.rotate_secret:
-        return public(SubscriptionWithSecret, row)
-    return _subscription(row)
+    return public(SubscriptionChanged, row, secret=row.secret if body.rotate_secret else None)
 
 
 @router.delete("/subscriptions/{subscription_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -397,8 +398,8 @@ async def replay(
 
 
 # ---------------------------------------------------------------- the catalogue
-@router.get("/asyncapi.json", response_model=dict[str, Any], tags=["catalogue"])
-async def asyncapi() -> dict[str, Any]:
+@router.get("/asyncapi.json", response_model=AsyncApiDocument, tags=["catalogue"])
+async def asyncapi() -> AsyncApiDocument:
     """The AsyncAPI 3.0 document of every topic and event type (no token needed, like
     /openapi.json): how a downstream team follows kuaiche by Kafka or by webhook."""
-    return asyncapi_document()
+    return AsyncApiDocument.model_validate(asyncapi_document())

@@ -1,12 +1,16 @@
-"""Settings of the notifications service (`KUAICHE_NOTIFICATIONS_*`)."""
+"""Settings of the notifications service (`KUAICHE_NOTIFICATIONS_*`), and the Context its use
+cases take: those settings resolved with the region table and the environment."""
 
 from __future__ import annotations
 
 import functools
-from typing import Literal
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.regions import RegionTable, load_region_table
 
 
 class NotificationsConfig(BaseSettings):
@@ -46,3 +50,27 @@ def private_urls_allowed(config: NotificationsConfig, environment: str) -> bool:
     if config.private_urls != "auto":
         return config.private_urls == "allow"
     return environment == "development"
+
+
+@dataclass(frozen=True)
+class Context:
+    """What use cases need of the running service."""
+
+    config: NotificationsConfig
+    region: RegionTable
+    allow_private_urls: bool
+
+    @classmethod
+    def of(cls, runtime: Any) -> Context:
+        config: NotificationsConfig = runtime.config
+        return cls(
+            config=config,
+            region=load_region_table(runtime.settings.regions_file),
+            allow_private_urls=private_urls_allowed(config, runtime.settings.environment),
+        )
+
+    def county_name(self, code: str | None) -> str | None:
+        if code is None:
+            return None
+        division = self.region.find(code)
+        return division.name if division else code

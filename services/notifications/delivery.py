@@ -21,7 +21,6 @@ import logging
 import random
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import or_, select, update
@@ -29,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.notifications import service
 from services.notifications.channels import Attempt, robots, webhook
+from services.notifications.config import Context
 from services.notifications.domain.addresses import resolves_private
 from services.notifications.domain.digest import digest_message, plan_robot_sends
 from services.notifications.domain.occasions import Occasion
@@ -44,7 +44,7 @@ class Dispatcher:
     def __init__(
         self,
         session_factory: async_sessionmaker[AsyncSession],
-        ctx: service.Context,
+        ctx: Context,
         *,
         clock: Callable[[], dt.datetime] = utcnow,
         rng: random.Random | None = None,
@@ -143,7 +143,7 @@ class Dispatcher:
         await self._finish(delivery, attempt, subscription=sub)
 
     async def _guarded_post(self, sub: Subscription, delivery: Delivery) -> Attempt:
-        host = urlsplit(sub.url).hostname or ""
+        host = _host(sub.url)
         if not self.ctx.allow_private_urls and await resolves_private(host):
             return _refused(f"{host} resolves to a private address, which production refuses")
         now = self.clock()
@@ -199,7 +199,7 @@ class Dispatcher:
             await self._hold(held, plan.wait_until)
 
     async def _robot_send(self, channel: dict, title: str, text: str) -> Attempt:
-        host = urlsplit(channel["url"]).hostname or ""
+        host = _host(channel["url"])
         if not self.ctx.allow_private_urls and await resolves_private(host):
             return _refused(f"{host} resolves to a private address, which production refuses")
         return await robots.send(
@@ -314,6 +314,11 @@ class Dispatcher:
                 .where(Delivery.id.in_([d.id for d in deliveries]), Delivery.status == "pending")
                 .values(next_attempt_at=until, leased_until=None)
             )
+
+
+def _host(url: str) -> str:
+    """The host as httpx will connect to it (its IDNA encoding, not urllib's)."""
+    return httpx.URL(url).raw_host.decode("ascii")
 
 
 def _refused(reason: str) -> Attempt:

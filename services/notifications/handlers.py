@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notifications import service
+from services.notifications.config import Context
 from services.notifications.domain import labels
 from services.notifications.domain.occasions import Occasion, chinese_date
 from services.notifications.domain.rules import Trigger
@@ -31,12 +32,12 @@ from shared.regions import RegionTable
 
 CONSUMER = "notifications"
 
-Apply = Callable[[AsyncSession, CloudEvent, Any, service.Context], Any]
+Apply = Callable[[AsyncSession, CloudEvent, Any, Context], Any]
 
 
 # ---------------------------------------------------------------- registry
 async def on_project(
-    session: AsyncSession, event: CloudEvent, payload: reg.ProjectSnapshot, ctx: service.Context
+    session: AsyncSession, event: CloudEvent, payload: reg.ProjectSnapshot, ctx: Context
 ) -> None:
     project = await session.get(ProjectView, payload.project_id, with_for_update=True)
     if project is not None and project.version >= event.sequence:
@@ -59,7 +60,7 @@ _ISSUE_TRIGGERS: dict[str, Trigger] = {
 
 
 async def on_issue(
-    session: AsyncSession, event: CloudEvent, payload: iss.IssueEvent, ctx: service.Context
+    session: AsyncSession, event: CloudEvent, payload: iss.IssueEvent, ctx: Context
 ) -> None:
     problem = await session.get(ProblemView, payload.issue_id, with_for_update=True)
     if problem is None:
@@ -89,7 +90,7 @@ async def on_issue(
 
 # ---------------------------------------------------------------- calendar (from issues)
 async def on_calendar(
-    session: AsyncSession, event: CloudEvent, payload: iss.CalendarScheduleSet, ctx: service.Context
+    session: AsyncSession, event: CloudEvent, payload: iss.CalendarScheduleSet, ctx: Context
 ) -> None:
     row = await session.get(CalendarYearView, payload.year, with_for_update=True)
     if row is not None and row.version >= payload.version:
@@ -104,7 +105,7 @@ async def on_calendar(
 
 # ---------------------------------------------------------------- factors
 async def on_quota(
-    session: AsyncSession, event: CloudEvent, payload: fac.QuotaIssued, ctx: service.Context
+    session: AsyncSession, event: CloudEvent, payload: fac.QuotaIssued, ctx: Context
 ) -> None:
     pool = await session.get(PoolView, payload.pool_id, with_for_update=True)
     if pool is None:
@@ -119,7 +120,7 @@ async def on_quota(
 
 
 async def on_allocation(
-    session: AsyncSession, event: CloudEvent, payload: fac.AllocationEvent, ctx: service.Context
+    session: AsyncSession, event: CloudEvent, payload: fac.AllocationEvent, ctx: Context
 ) -> None:
     allocated = isinstance(payload, fac.FactorAllocated)
     trigger = Trigger.FACTOR_ALLOCATED if allocated else Trigger.FACTOR_RELEASED
@@ -157,7 +158,7 @@ async def on_allocation(
 
 # ---------------------------------------------------------------- scoring
 async def on_published(
-    session: AsyncSession, event: CloudEvent, payload: sco.RankingPublished, ctx: service.Context
+    session: AsyncSession, event: CloudEvent, payload: sco.RankingPublished, ctx: Context
 ) -> None:
     period = f"{payload.year}年{payload.month}月"
     ranked = sorted(payload.ranking, key=lambda r: r.rank)
@@ -204,7 +205,7 @@ async def on_published(
         )
 
 
-def _bind(apply: Apply, ctx_of: Callable[[], service.Context]) -> Handler:
+def _bind(apply: Apply, ctx_of: Callable[[], Context]) -> Handler:
     async def handler(session: AsyncSession, event: CloudEvent, payload: Any) -> None:
         ctx = ctx_of()
         await service.record_event(session, ctx, event, _units(payload))
@@ -224,9 +225,7 @@ def _units(payload: Any) -> list[str]:
     return units
 
 
-async def _nothing(
-    session: AsyncSession, event: CloudEvent, payload: Any, ctx: service.Context
-) -> None:
+async def _nothing(session: AsyncSession, event: CloudEvent, payload: Any, ctx: Context) -> None:
     """Events no rule or projection needs still reach the feed and the webhooks."""
 
 
@@ -243,19 +242,19 @@ SPECIFIC: dict[str, Apply] = {
 
 
 def handlers_for(
-    event_types: Mapping[str, Any], ctx_of: Callable[[], service.Context]
+    event_types: Mapping[str, Any], ctx_of: Callable[[], Context]
 ) -> dict[str, Handler]:
     """Handlers for every type of one producer's catalogue."""
     return {t: _bind(SPECIFIC.get(t, _nothing), ctx_of) for t in event_types}
 
 
-def context_factory(runtime: Any) -> Callable[[], service.Context]:
+def context_factory(runtime: Any) -> Callable[[], Context]:
     """What every handler needs of the running service, built once per runtime."""
-    built: list[service.Context] = []
+    built: list[Context] = []
 
-    def ctx() -> service.Context:
+    def ctx() -> Context:
         if not built:
-            built.append(service.Context.of(runtime))
+            built.append(Context.of(runtime))
         return built[0]
 
     return ctx

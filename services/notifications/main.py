@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Callable
 
 from services.notifications import api, handlers, service
-from services.notifications.config import NotificationsConfig, load_config
+from services.notifications.config import Context, NotificationsConfig, load_config
 from services.notifications.delivery import Dispatcher
 from services.notifications.demo import load_demo
 from services.notifications.models import Base, idempotency, inbox, outbox
@@ -28,7 +28,7 @@ def reminder_scan(runtime: Runtime, clock: Callable[[], dt.datetime] = utcnow) -
     """Every `reminder_scan_interval` seconds: blue deadlines and missing plans as of `clock()`
     (a rerun tells nobody twice)."""
     config: NotificationsConfig = runtime.config
-    ctx = service.Context.of(runtime)
+    ctx = Context.of(runtime)
 
     async def step() -> int:
         return await service.scan_reminders(runtime.uow(), ctx, clock())
@@ -39,7 +39,7 @@ def reminder_scan(runtime: Runtime, clock: Callable[[], dt.datetime] = utcnow) -
 
 
 def feed_trim(runtime: Runtime, clock: Callable[[], dt.datetime] = utcnow) -> WorkerJob:
-    ctx = service.Context.of(runtime)
+    ctx = Context.of(runtime)
 
     async def step() -> int:
         return await service.trim_feed(runtime.uow(), ctx, clock())
@@ -58,9 +58,7 @@ def dispatcher(runtime: Runtime) -> WorkerJob:
         if sent is not None:
             sent.labels(channel=channel, outcome="ok" if attempt.ok else "failed").inc()
 
-    return Dispatcher(
-        runtime.session_factory, service.Context.of(runtime), on_attempt=on_attempt
-    ).run
+    return Dispatcher(runtime.session_factory, Context.of(runtime), on_attempt=on_attempt).run
 
 
 def _jobs(runtime: Runtime) -> dict[str, WorkerJob]:

@@ -157,6 +157,24 @@ class SubscriptionWithSecret(SubscriptionPublic):
     secret: str = Field(description="`whsec_…`: shown once, when made or rotated")
 
 
+class SubscriptionChanged(SubscriptionPublic):
+    secret: str | None = Field(
+        description="the new `whsec_…` when `rotate_secret` was asked (shown once), else null"
+    )
+
+
+class AsyncApiDocument(BaseModel):
+    """The AsyncAPI 3.0 document (its full schema is AsyncAPI's own)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    asyncapi: Literal["3.0.0"]
+    info: dict[str, Any]
+    channels: dict[str, Any]
+    operations: dict[str, Any]
+    components: dict[str, Any]
+
+
 class AttemptPublic(BaseModel):
     attempted_at: dt.datetime
     status: int | None

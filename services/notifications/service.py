@@ -9,7 +9,6 @@ import datetime as dt
 import logging
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -19,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notifications import access, queries
 from services.notifications.channels.webhook import new_secret
-from services.notifications.config import NotificationsConfig, private_urls_allowed
+from services.notifications.config import Context
 from services.notifications.domain import labels, reminders
 from services.notifications.domain.addresses import check_webhook_url
 from services.notifications.domain.occasions import (
@@ -63,37 +62,12 @@ from shared.db import is_postgres, utcnow
 from shared.errors import PreconditionFailed, RuleViolation
 from shared.events.envelope import CloudEvent
 from shared.rates import percent
-from shared.regions import RegionTable, load_region_table
 from shared.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
 FEED_LOCK = 0x6B75616963686501  # the advisory lock that numbers the feed in commit order
 SCAN_LOCK = 0x6B75616963686502  # one reminder scan at a time across replicas
-
-
-@dataclass(frozen=True)
-class Context:
-    """What use cases need of the running service."""
-
-    config: NotificationsConfig
-    region: RegionTable
-    allow_private_urls: bool
-
-    @classmethod
-    def of(cls, runtime: Any) -> Context:
-        config: NotificationsConfig = runtime.config
-        return cls(
-            config=config,
-            region=load_region_table(runtime.settings.regions_file),
-            allow_private_urls=private_urls_allowed(config, runtime.settings.environment),
-        )
-
-    def county_name(self, code: str | None) -> str | None:
-        if code is None:
-            return None
-        division = self.region.find(code)
-        return division.name if division else code
 
 
 # ---------------------------------------------------------------- from events

@@ -12,6 +12,7 @@ from importlib import resources
 from sqlalchemy import func, select
 
 from services.notifications import service
+from services.notifications.config import Context
 from services.notifications.domain.occasions import COMMANDER_KEY, RecipientKind
 from services.notifications.models import Notification
 from services.notifications.schemas import RecipientCreate
@@ -24,7 +25,7 @@ __all__ = ["load_demo"]
 DEMO_LOADER = Principal(subject="demo-loader", role=Role.COMMANDER)
 
 
-def _recipients(ctx: service.Context) -> list[RecipientCreate]:
+def _recipients(ctx: Context) -> list[RecipientCreate]:
     data = json.loads(resources.files(__package__).joinpath("recipients.json").read_text("utf-8"))
     wanted = [
         RecipientCreate(kind=RecipientKind.COMMANDER, key=COMMANDER_KEY, name=data["commander"])
@@ -41,7 +42,7 @@ def _recipients(ctx: service.Context) -> list[RecipientCreate]:
 
 
 async def load_demo(runtime: Runtime) -> str:
-    ctx = service.Context.of(runtime)
+    ctx = Context.of(runtime)
     made = 0
     for recipient in _recipients(ctx):
         try:

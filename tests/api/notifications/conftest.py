@@ -17,12 +17,13 @@ import httpx
 import pytest
 
 from services.notifications import service
+from services.notifications.config import Context
 from services.notifications.delivery import Dispatcher
 from services.notifications.main import SERVICE
 from shared.bus.inprocess import InProcessBus
-from tests.api.scoring.upstream import Upstream
 from tests.conftest import make_settings, start_service, wait_until
 from tests.support.fake_robots import fake_robots  # noqa: F401  (a fixture)
+from tests.support.upstream import Upstream
 
 
 @dataclass
@@ -37,8 +38,8 @@ class NotificationsApp:
         return self.app.state.runtime
 
     @property
-    def ctx(self) -> service.Context:
-        return service.Context.of(self.runtime)
+    def ctx(self) -> Context:
+        return Context.of(self.runtime)
 
     async def settled(self) -> None:
         """Every message published so far is applied by the service's consumer."""
