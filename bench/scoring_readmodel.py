@@ -143,7 +143,7 @@ class _Event:
 
 class _Builder:
     """Builds the aggregates' events as their producers emit them (the approach of
-    tests/api/scoring/upstream.py), deterministic from one seeded generator."""
+    tests/support/upstream.py), deterministic from one seeded generator."""
 
     def __init__(self, seed: int) -> None:
         self.rng = random.Random(seed)

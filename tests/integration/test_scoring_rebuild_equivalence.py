@@ -16,8 +16,8 @@ from services.scoring.readmodel import Feed
 from shared.bus.kafka import KafkaBus
 from shared.events.topics import FACTORS, ISSUES, REGISTRY, dead_letter_topic
 from tests.api.scoring.equivalence import check_equivalence
-from tests.api.scoring.upstream import Upstream
 from tests.conftest import create_database, make_settings
+from tests.support.upstream import Upstream
 
 
 def on_topics(topics: tuple[str, ...]) -> Any:

@@ -19,8 +19,8 @@ from services.scoring.models import ProjectView
 from shared.bus.kafka import KafkaBus
 from shared.errors import RuleViolation
 from shared.events.topics import FACTORS, ISSUES, REGISTRY, dead_letter_topic
-from tests.api.scoring.upstream import BINCHENG, BOXING, Upstream
 from tests.conftest import create_database, make_settings, start_service, wait_until
+from tests.support.upstream import BINCHENG, BOXING, Upstream
 
 pytestmark = pytest.mark.integration
 

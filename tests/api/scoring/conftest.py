@@ -15,8 +15,8 @@ import pytest
 from services.scoring.main import SERVICE
 from services.scoring.readmodel import Feed
 from shared.bus.inprocess import InProcessBus
-from tests.api.scoring.upstream import Upstream
 from tests.conftest import make_settings, start_service, wait_until
+from tests.support.upstream import Upstream
 
 
 @dataclass

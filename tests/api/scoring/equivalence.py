@@ -23,8 +23,8 @@ from services.scoring.models import READ_MODEL, inbox
 from services.scoring.readmodel import Feed
 from shared.bus.base import Bus
 from shared.events.envelope import CloudEvent
-from tests.api.scoring.upstream import Upstream
 from tests.conftest import COMMANDER, start_service, wait_until
+from tests.support.upstream import Upstream
 
 COUNTIES = ["371602", "371603", "371621", "371622", "371623", "371625", "371681", "371691"]
 PERIODS = [(2020, m) for m in (1, 3, 4, 6, 9, 12)] + [(2019, 12)]

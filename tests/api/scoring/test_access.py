@@ -23,8 +23,8 @@ from tests.api.scoring.helpers import (
     put_scheme,
     scheme_body,
 )
-from tests.api.scoring.upstream import BINCHENG, BOXING, ZHANHUA
 from tests.conftest import COMMANDER, VIEWER
+from tests.support.upstream import BINCHENG, BOXING, ZHANHUA
 
 D = dt.date
 APRIL: dict[str, str | int] = {"year": 2020, "month": 4}

@@ -6,7 +6,7 @@ import datetime as dt
 
 from tests.api.scoring.conftest import ScoringApp
 from tests.api.scoring.helpers import card, figures, points
-from tests.api.scoring.upstream import BINCHENG
+from tests.support.upstream import BINCHENG
 
 D = dt.date
 

@@ -8,8 +8,8 @@ import datetime as dt
 
 from tests.api.scoring.conftest import ScoringApp
 from tests.api.scoring.helpers import assert_problem, exposure, figures
-from tests.api.scoring.upstream import BINCHENG, BOXING, Upstream
 from tests.conftest import COMMANDER
+from tests.support.upstream import BINCHENG, BOXING, Upstream
 
 D = dt.date
 

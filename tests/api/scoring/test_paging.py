@@ -10,8 +10,8 @@ import pytest
 
 from tests.api.scoring.conftest import ScoringApp
 from tests.api.scoring.helpers import DIVISIONS, assert_problem, body_of, put_scheme, scheme_body
-from tests.api.scoring.upstream import BINCHENG, BOXING, ZHANHUA
 from tests.conftest import COMMANDER
+from tests.support.upstream import BINCHENG, BOXING, ZHANHUA
 
 APRIL = {"year": 2020, "month": 4}
 

@@ -16,8 +16,8 @@ from tests.api.scoring.helpers import (
     ranks,
     scheme_body,
 )
-from tests.api.scoring.upstream import BINCHENG, BOXING, ZHANHUA, ZOUPING, Upstream
 from tests.conftest import COMMANDER
+from tests.support.upstream import BINCHENG, BOXING, ZHANHUA, ZOUPING, Upstream
 
 D = dt.date
 HUIMIN, YANGXIN, WUDI = "371621", "371622", "371623"

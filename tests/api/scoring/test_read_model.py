@@ -12,7 +12,7 @@ from shared.events.catalogue import issues as iss
 from shared.events.catalogue import registry as reg
 from tests.api.scoring.conftest import ScoringApp
 from tests.api.scoring.helpers import figures
-from tests.api.scoring.upstream import BINCHENG
+from tests.support.upstream import BINCHENG
 
 D = dt.date
 

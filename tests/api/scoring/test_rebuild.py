@@ -24,8 +24,8 @@ from tests.api.scoring.helpers import (
     figures,
     published,
 )
-from tests.api.scoring.upstream import BINCHENG, BOXING, ZHANHUA
 from tests.conftest import COMMANDER, VIEWER, wait_until
+from tests.support.upstream import BINCHENG, BOXING, ZHANHUA
 
 D = dt.date
 

@@ -11,8 +11,8 @@ from services.scoring.main import SERVICE
 from services.scoring.readmodel import Feed
 from shared.bus.inprocess import InProcessBus
 from tests.api.scoring.equivalence import check_equivalence
-from tests.api.scoring.upstream import Upstream
 from tests.conftest import make_settings
+from tests.support.upstream import Upstream
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])

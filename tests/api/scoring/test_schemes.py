@@ -22,8 +22,8 @@ from tests.api.scoring.helpers import (
     scheme_body,
     stored_versions,
 )
-from tests.api.scoring.upstream import BINCHENG
 from tests.conftest import COMMANDER, VIEWER
+from tests.support.upstream import BINCHENG
 
 D = dt.date
 

@@ -14,8 +14,8 @@ from tests.api.scoring.helpers import (
     figures,
     points,
 )
-from tests.api.scoring.upstream import BINCHENG, BOXING, ZHANHUA
 from tests.conftest import COMMANDER
+from tests.support.upstream import BINCHENG, BOXING, ZHANHUA
 
 D = dt.date
 INDICATORS = ["investment", "starts", "resolution", "on_time", "factors", "service"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 from tests.api.scoring.conftest import ScoringApp
-from tests.api.scoring.upstream import BINCHENG
 from tests.conftest import COMMANDER
+from tests.support.upstream import BINCHENG
 
 
 async def test_a_start_dated_in_april_counts_in_aprils_card(scoring: ScoringApp) -> None:

@@ -1,7 +1,8 @@
-"""The other services as scoring hears them: a builder that publishes the registry's, factors'
-and issues' events (catalogue payloads in CloudEvents, keyed and sequenced as their producers
-do) onto a bus. Scoring's own consumer applies them, so the tests go through the real inbox,
-handlers and read model. Every event published is kept in `sent`, in order."""
+"""The other services as their consumers hear them: a builder that publishes the registry's,
+factors', issues' and scoring's events (catalogue payloads in CloudEvents, keyed and sequenced as
+their producers do) onto a bus. The consumer under test (scoring's, notifications') applies them,
+so the tests go through the real inbox, handlers and projections. Every event published is kept
+in `sent`, in order; `redeliver` publishes one again, as an at-least-once relay would."""
 
 from __future__ import annotations
 
@@ -17,10 +18,12 @@ from shared.bus.base import Bus, OutgoingMessage
 from shared.events.catalogue import factors as fac
 from shared.events.catalogue import issues as iss
 from shared.events.catalogue import registry as reg
+from shared.events.catalogue import scoring as sco
 from shared.events.envelope import CloudEvent
-from shared.events.topics import FACTORS, ISSUES, REGISTRY
+from shared.events.topics import FACTORS, ISSUES, REGISTRY, SCORING
 
 BINCHENG, ZHANHUA, BOXING, ZOUPING = "371602", "371603", "371625", "371681"
+EXPOSURE_KINDS = ("unstarted", "lagging", "overdue")  # scoring's exposure lists
 
 
 @dataclass
@@ -34,6 +37,7 @@ class Project:
     planned_start: dt.date | None
     actual_start: dt.date | None = None
     actual_completion: dt.date | None = None
+    leader: str | None = None  # 帮包 leader
     version: int = 0
 
 
@@ -44,9 +48,12 @@ class Problem:
     county: str
     reported_on: dt.date
     category: str = "land"
+    complexity: str = "general"
     status: str = "reported"
     unit: str | None = None
+    co_units: list[str] = field(default_factory=list)
     deadline: dt.date | None = None
+    plan_due: dt.date | None = None
     version: int = 0
 
 
@@ -68,6 +75,7 @@ class Upstream:
     registry_topic: str = REGISTRY
     factors_topic: str = FACTORS
     issues_topic: str = ISSUES
+    scoring_topic: str = SCORING
     projects: dict[str, Project] = field(default_factory=dict)
     problems: dict[str, Problem] = field(default_factory=dict)
     allocations: dict[str, Allocation] = field(default_factory=dict)
@@ -80,7 +88,7 @@ class Upstream:
         payload: BaseModel,
         *,
         subject: str,
-        county: str,
+        county: str | None,
         sequence: int,
         key: str,
     ) -> CloudEvent:
@@ -125,7 +133,7 @@ class Upstream:
             "planned_completion": None,
             "actual_start": p.actual_start,
             "actual_completion": p.actual_completion,
-            "leader": None,
+            "leader": p.leader,
             "responsible_unit": None,
             "industry": None,
             "tags": [],
@@ -142,6 +150,7 @@ class Upstream:
         level: str | None = "city_key",
         actual_start: dt.date | None = None,
         name: str | None = None,
+        leader: str | None = None,
     ) -> str:
         pid = str(uuid.uuid4())
         p = Project(
@@ -153,6 +162,7 @@ class Upstream:
             stage,
             planned_start,
             actual_start=actual_start,
+            leader=leader,
             version=1,
         )
         self.projects[pid] = p
@@ -254,7 +264,7 @@ class Upstream:
             county=q.county,
             status=q.status,
             category=q.category,
-            complexity="general",
+            complexity=q.complexity,
             unit=q.unit,
             deadline=q.deadline,
             reported_on=q.reported_on,
@@ -272,10 +282,18 @@ class Upstream:
         )
 
     async def report_problem(
-        self, pid: str, reported_on: dt.date, *, category: str = "land", title: str = "用地指标不足"
+        self,
+        pid: str,
+        reported_on: dt.date,
+        *,
+        category: str = "land",
+        title: str = "用地指标不足",
+        complexity: str = "general",
     ) -> str:
         p = self.projects[pid]
-        q = Problem(str(uuid.uuid4()), pid, p.county, reported_on, category=category)
+        q = Problem(
+            str(uuid.uuid4()), pid, p.county, reported_on, category=category, complexity=complexity
+        )
         self.problems[q.id] = q
         await self._problem_event(
             q, iss.IssueReported, title=title, source="enterprise", round_id=None
@@ -283,12 +301,47 @@ class Upstream:
         return q.id
 
     async def assign(
-        self, qid: str, on: dt.date, deadline: dt.date, unit: str = "市自然资源和规划局"
+        self,
+        qid: str,
+        on: dt.date,
+        deadline: dt.date | None,
+        unit: str = "市自然资源和规划局",
+        *,
+        co_units: list[str] | tuple[str, ...] = (),
+        plan_due: dt.date | None = None,
     ) -> None:
+        """交办: a general problem with its `deadline`; a complex one (reported so) with no
+        deadline yet and the day its plan is due (`plan_due`)."""
         q = self.problems[qid]
         q.status, q.unit, q.deadline = "assigned", unit, deadline
+        q.co_units, q.plan_due = list(co_units), plan_due
         await self._problem_event(
-            q, iss.IssueAssigned, co_units=[], working_days=5, plan_due=None, assigned_on=on
+            q,
+            iss.IssueAssigned,
+            co_units=q.co_units,
+            working_days=None if q.complexity == "complex" else 5,
+            plan_due=plan_due,
+            assigned_on=on,
+        )
+
+    async def submit_plan(
+        self, qid: str, on: dt.date, deadline: dt.date, on_time: bool = True
+    ) -> None:
+        """A complex problem's plan 解决方案 arrives, with the deadline it sets."""
+        q = self.problems[qid]
+        q.status, q.deadline = "planned", deadline
+        await self._problem_event(q, iss.IssuePlanned, planned_on=on, on_time=on_time)
+
+    async def extend(
+        self, qid: str, new_deadline: dt.date, on: dt.date, reason: str = "需协调用地"
+    ) -> None:
+        """An extension 延期: the deadline moves, the status stays."""
+        q = self.problems[qid]
+        previous = q.deadline
+        assert previous is not None, "only a problem with a deadline is extended"
+        q.deadline = new_deadline
+        await self._problem_event(
+            q, iss.IssueExtended, previous_deadline=previous, requested_on=on, reason=reason
         )
 
     async def resolve(self, qid: str, on: dt.date, on_time: bool = True) -> None:
@@ -325,7 +378,63 @@ class Upstream:
             flagged_on=on,
         )
 
+    async def set_calendar(
+        self,
+        year: int,
+        holidays: list[dt.date],
+        workdays: list[dt.date],
+        version: int = 1,
+    ) -> CloudEvent:
+        """The commander uploaded `year`'s State Council schedule (issues' PUT /v1/calendar)."""
+        return await self._send(
+            self.issues_topic,
+            iss.SOURCE,
+            iss.CalendarScheduleSet(
+                year=year,
+                holidays=sorted(holidays),
+                workdays=sorted(workdays),
+                note=None,
+                version=version,
+            ),
+            subject=f"calendar/{year}",
+            county=None,
+            sequence=version,
+            key=f"calendar-{year}",
+        )
+
     # ---- factors
+    async def issue_quota(
+        self,
+        *,
+        factor: str = "land",
+        year: int = 2020,
+        amount: Decimal | str = "100",
+        unit: str = "mu",
+        scope: str = "city",
+    ) -> str:
+        """指标下达: the pool `allocate` draws from (`pool-<factor>-<year>`)."""
+        pool_id = f"pool-{factor}-{year}"
+        await self._send(
+            self.factors_topic,
+            fac.SOURCE,
+            fac.QuotaIssued(
+                pool_id=pool_id,
+                factor=factor,
+                pollutant=None,
+                year=year,
+                scope=scope,
+                amount=Decimal(amount),
+                unit=unit,
+                ring_fences=[],
+                advance_share=None,
+            ),
+            subject=pool_id,
+            county=None,
+            sequence=1,
+            key=pool_id,
+        )
+        return pool_id
+
     def _allocation_fields(self, a: Allocation) -> dict[str, Any]:
         return {
             "allocation_id": a.id,
@@ -425,6 +534,59 @@ class Upstream:
             key=pid,
         )
         return gid
+
+    # ---- scoring
+    async def publish_ranking(
+        self,
+        year: int,
+        month: int,
+        counties: list[str],
+        *,
+        exposed: list[sco.ExposedProject] | None = None,
+        names: dict[str, str] | None = None,
+    ) -> CloudEvent:
+        """通报: `counties` ranked in that order (scores falling), and the exposure lists'
+        entries; `names` gives the divisions' names (default: their codes)."""
+        entries = list(exposed or [])
+        ranking = [
+            sco.RankedDivision(
+                county=code,
+                name=(names or {}).get(code, code),
+                score=Decimal(100 - rank),
+                rank=rank,
+                tier=None,
+            )
+            for rank, code in enumerate(counties, start=1)
+        ]
+        counts = {kind: sum(e.kind == kind for e in entries) for kind in EXPOSURE_KINDS}
+        period = f"{year}-{month:02d}"
+        return await self._send(
+            self.scoring_topic,
+            sco.SOURCE,
+            sco.RankingPublished(
+                publication_id=str(uuid.uuid4()),
+                year=year,
+                month=month,
+                scheme_version="2020.1",
+                published_on=dt.date(year, month, 28),
+                ranking=ranking,
+                exposed=counts,
+                exposed_projects=entries,
+            ),
+            subject=period,
+            county=None,
+            sequence=1,
+            key=period,
+        )
+
+    def exposed(
+        self, pid: str, kind: str = "unstarted", issue_id: str | None = None
+    ) -> sco.ExposedProject:
+        """An exposure list's entry for project `pid` (for `overdue`, its problem `issue_id`)."""
+        p = self.projects[pid]
+        return sco.ExposedProject(
+            kind=kind, project_id=pid, county=p.county, name=p.name, issue_id=issue_id
+        )
 
     async def redeliver(self, index: int) -> None:
         """Publish message `index` of `sent` again (an at-least-once relay's duplicate)."""
