@@ -77,7 +77,7 @@ class _Today:
 
     def __init__(self, calendar: WorkCalendar, now: dt.datetime, config: IssuesConfig) -> None:
         self.today = today_in_shanghai(now)
-        self.blue_to = workflow.blue_until(calendar, self.today, config.blue_working_days)
+        self.blue_to = calendar.blue_until(self.today, config.blue_working_days)
 
 
 async def _today(runtime: RuntimeDep, now: Now, config: Config) -> _Today:

@@ -34,14 +34,7 @@ RESOLVED = tuple(s.value for s in RESOLVED_STATUSES)
 async def load_calendar(session: AsyncSession) -> WorkCalendar:
     rows = (await session.scalars(select(CalendarYear))).all()
     return WorkCalendar(
-        {
-            r.year: YearSchedule(
-                r.year,
-                frozenset(dt.date.fromisoformat(d) for d in r.holidays),
-                frozenset(dt.date.fromisoformat(d) for d in r.workdays),
-            )
-            for r in rows
-        }
+        {r.year: YearSchedule.from_iso(r.year, r.holidays, r.workdays) for r in rows}
     )
 
 

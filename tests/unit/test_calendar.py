@@ -140,3 +140,31 @@ def test_today_is_reckoned_in_shanghai() -> None:
     assert today_in_shanghai(dt.datetime(2020, 9, 30, 15, 59, tzinfo=dt.UTC)) == D(2020, 9, 30)
     with pytest.raises(ValueError):
         today_in_shanghai(dt.datetime(2020, 9, 30, 12))
+
+
+# ---------------------------------------------------------------- blue 蓝色督办
+def test_blue_until_reaches_over_a_holiday_to_the_next_working_day() -> None:
+    calendar = WorkCalendar()
+    # National Day 2020: Oct 1-8 off; the working day after Sep 30 is Oct 9
+    assert calendar.blue_until(dt.date(2020, 9, 30), 1) == dt.date(2020, 10, 9)
+    assert calendar.blue_until(dt.date(2020, 9, 29), 1) == dt.date(2020, 9, 30)
+    # a Friday: one working day ahead is Monday
+    assert calendar.blue_until(dt.date(2020, 9, 18), 1) == dt.date(2020, 9, 21)
+
+
+def test_blue_until_with_no_working_days_is_today() -> None:
+    assert WorkCalendar().blue_until(dt.date(2020, 9, 30), 0) == dt.date(2020, 9, 30)
+
+
+def test_blue_until_assumes_nothing_about_an_unknown_year() -> None:
+    # the package covers no year this far ahead: only a deadline of today reads blue
+    assert WorkCalendar().blue_until(dt.date(2099, 12, 31), 1) == dt.date(2099, 12, 31)
+
+
+def test_a_stored_schedule_reads_back_from_iso_dates() -> None:
+    schedule = YearSchedule.from_iso(2020, ["2020-10-01"], ["2020-10-10"])
+    assert schedule.holidays == frozenset({dt.date(2020, 10, 1)})
+    assert schedule.workdays == frozenset({dt.date(2020, 10, 10)})
+    assert schedule.is_workday(dt.date(2020, 10, 10)) and not schedule.is_workday(
+        dt.date(2020, 10, 1)
+    )

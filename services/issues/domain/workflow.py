@@ -17,7 +17,7 @@ from enum import StrEnum
 from typing import NoReturn
 
 from services.issues.domain.enums import OPEN_STATUSES, Colour, Complexity, Status
-from shared.calendar import CalendarUnavailable, WorkCalendar
+from shared.calendar import WorkCalendar
 from shared.errors import RuleViolation
 
 
@@ -198,17 +198,6 @@ def on_time(done_on: dt.date, due: dt.date | None) -> bool:
 
 
 # ---------------------------------------------------------------- colours
-def blue_until(calendar: WorkCalendar, today: dt.date, blue_working_days: int) -> dt.date:
-    """The last deadline that reads blue today. Where the calendar does not know the days
-    ahead, only a deadline of today reads blue: nothing is assumed about unknown days."""
-    if blue_working_days == 0:
-        return today
-    try:
-        return calendar.add_workdays(today, blue_working_days)
-    except CalendarUnavailable:
-        return today
-
-
 def is_overdue(status: Status, deadline: dt.date | None, flagged: bool, today: dt.date) -> bool:
     """Overdue: the deadline passed while the unit was working on it, or it was flagged so
     (an overdue problem is shown until closed)."""
