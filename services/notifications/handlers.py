@@ -232,7 +232,7 @@ async def _nothing(session: AsyncSession, event: CloudEvent, payload: Any, ctx: 
 SPECIFIC: dict[str, Apply] = {
     reg.ProjectRegistered.TYPE: on_project,
     reg.ProjectUpdated.TYPE: on_project,
-    **{t: on_issue for t in iss.EVENT_TYPES if t != iss.CalendarScheduleSet.TYPE},
+    **{t: on_issue for t, m in iss.EVENT_TYPES.items() if issubclass(m, iss.IssueEvent)},
     iss.CalendarScheduleSet.TYPE: on_calendar,
     fac.QuotaIssued.TYPE: on_quota,
     fac.FactorAllocated.TYPE: on_allocation,

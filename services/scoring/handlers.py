@@ -240,9 +240,10 @@ _REGISTRY: dict[str, Apply] = {
     reg.PlanSet.TYPE: on_plan_set,
     reg.ReportSubmitted.TYPE: on_report_submitted,
 }
-_ISSUES: dict[str, Apply] = {
+_ISSUES: dict[str, Apply] = {  # a problem's moves (not the calendar's uploads)
     model.TYPE: on_issue  # type: ignore[attr-defined]
     for model in iss.EVENT_TYPES.values()
+    if issubclass(model, iss.IssueEvent)
 }
 _FACTORS: dict[str, Apply] = {
     fac.FactorAllocated.TYPE: on_allocated,

@@ -15,7 +15,7 @@ import pytest
 from kuaiche.services import SERVICES
 from shared.events.asyncapi import asyncapi_document, render
 from shared.events.catalogue import EVENT_TYPES
-from shared.events.topics import DOMAIN_TOPICS
+from shared.events.topics import DOMAIN_TOPICS, NOTIFICATIONS
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCUMENT = ROOT / "docs" / "asyncapi.json"
@@ -108,7 +108,8 @@ def test_every_event_type_is_on_exactly_one_channel() -> None:
 def test_every_topic_a_service_publishes_has_a_channel_with_one_receive_operation() -> None:
     document = asyncapi_document()
     addresses = {channel["address"]: cid for cid, channel in document["channels"].items()}
-    published = {definition.topic for definition in SERVICES.values()}
+    # notifications owns kuaiche.notifications but publishes nothing on it yet
+    published = {definition.topic for definition in SERVICES.values()} - {NOTIFICATIONS}
     assert published <= set(addresses), "a service publishes on a topic without a channel"
     assert set(addresses) <= set(DOMAIN_TOPICS)
     operations = document["operations"].values()
