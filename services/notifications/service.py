@@ -22,6 +22,7 @@ from services.notifications.config import Context
 from services.notifications.domain import labels, reminders
 from services.notifications.domain.addresses import check_webhook_url
 from services.notifications.domain.occasions import (
+    COMMANDER_KEY,
     Occasion,
     RecipientKind,
     addresses,
@@ -364,23 +365,37 @@ def _channels(ctx: Context, data: Sequence[Any]) -> list[dict[str, Any]]:
     return channels
 
 
+def _recipient_key(ctx: Context, kind: RecipientKind, key: str) -> str:
+    """The key messages are addressed by (409 naming `key` if none): a county's current code,
+    whether given by a code, an old code or its name; the command office's `commander`."""
+    if kind is RecipientKind.COUNTY:
+        division = ctx.region.find(key)
+        if division is None:
+            message = f"unknown division {key!r} in {ctx.region.name}"
+            raise RuleViolation(message, errors=[{"field": "key", "message": message}])
+        return division.code
+    if kind is RecipientKind.COMMANDER and key != COMMANDER_KEY:
+        message = f"the command office's key is {COMMANDER_KEY!r}"
+        raise RuleViolation(message, errors=[{"field": "key", "message": message}])
+    return key
+
+
 async def create_recipient(
     uow: UnitOfWork, ctx: Context, principal: Principal, data: RecipientCreate
 ) -> Recipient:
-    access.ensure_can_manage_recipient(principal, data.kind, data.key)
-    if data.kind is RecipientKind.COUNTY:
-        ctx.region.resolve(data.key)
+    key = _recipient_key(ctx, data.kind, data.key)
+    access.ensure_can_manage_recipient(principal, data.kind, key)
     now = utcnow()
     async with uow:
-        if await queries.recipient_at(uow.session, (data.kind, data.key)) is not None:
+        if await queries.recipient_at(uow.session, (data.kind, key)) is not None:
             raise RuleViolation(
-                f"{data.kind} {data.key} already has a recipient: change it with PATCH",
+                f"{data.kind} {key} already has a recipient: change it with PATCH",
                 errors=[{"field": "key", "message": "already exists"}],
             )
         row = Recipient(
             id=str(uuid.uuid4()),
             kind=str(data.kind),
-            key=data.key,
+            key=key,
             name=data.name,
             channels=_channels(ctx, data.channels),
             version=1,
