@@ -122,7 +122,13 @@ def stream_principal(
     return decode_token(runtime.settings.jwt_secret.get_secret_value(), access_token)
 
 
-def _resume_point(header: str | None, query: int | None) -> int | None:
+def resume_point(
+    last_event_id: Annotated[str | None, Header(max_length=20)] = None,
+    after: Annotated[int | None, Query(ge=0, description="resume after this id")] = None,
+) -> int | None:
+    """Where a stream resumes; a dependency, so a bad id is refused (422) before the stream's
+    200 has gone out."""
+    header, query = last_event_id, after
     if header is None:
         return query
     if not (header.isascii() and header.isdigit()) or len(header) > 18:
@@ -148,14 +154,13 @@ async def stream(
     runtime: RuntimeDep,
     ctx: Ctx,
     user: Annotated[Principal, Depends(stream_principal)],
-    last_event_id: Annotated[str | None, Header(max_length=20)] = None,
-    after: Annotated[int | None, Query(ge=0, description="resume after this id")] = None,
+    resume: Annotated[int | None, Depends(resume_point)],
     types: Annotated[list[EventType], Query(max_length=100)] = [],  # noqa: B006
 ) -> AsyncIterable[ServerSentEvent]:
     """Every event in the holder's scope as it is applied, resumable: a client that reconnects
     with `Last-Event-ID` gets what it missed while the service kept it (the feed's retention).
     Without one, the stream starts from now."""
-    position = _resume_point(last_event_id, after)
+    position = resume
     if position is None:
         async with runtime.session_factory() as session:
             position = await queries.feed_head(session)

@@ -197,8 +197,10 @@ async def _queue_robots(
 
 
 def _markdown(note: Notification) -> str:
+    # no heading: the robot adapter sets the title above the text, and a digest shows each
+    # item's first line, which must be its body, not its title again
     link = f"\n\n[查看详情]({note.link})" if note.link else ""
-    return f"#### {note.title}\n\n{note.body}{link}"
+    return f"{note.body}{link}"
 
 
 async def problem_occasion(
