@@ -111,12 +111,15 @@ async def on_quota(
     if pool is None:
         pool = PoolView(id=payload.pool_id, allocated=Decimal(0))
         session.add(pool)
+    first = not pool.amount  # new, or only known from allocations that came before it
     pool.factor = payload.factor
     pool.pollutant = payload.pollutant
     pool.year = payload.year
     pool.scope = payload.scope
     pool.unit = payload.unit
     pool.amount = payload.amount
+    if first and pool.allocated:  # set up already past a threshold: that is told too
+        await service.pool_passed(session, ctx, pool, Decimal(0), event.id)
 
 
 async def on_allocation(
@@ -149,8 +152,18 @@ async def on_allocation(
         ),
     )
     pool = await session.get(PoolView, payload.pool_id, with_for_update=True)
-    if pool is None:
-        return
+    if pool is None:  # its QuotaIssued (keyed by the pool: another partition) is yet to come
+        pool = PoolView(
+            id=payload.pool_id,
+            factor=payload.factor,
+            pollutant=payload.pollutant,
+            year=payload.year,
+            scope=getattr(payload, "scope", ""),
+            unit=payload.unit,
+            amount=Decimal(0),
+            allocated=Decimal(0),
+        )
+        session.add(pool)
     before = pool.allocated
     pool.allocated = before + payload.charged if allocated else before - payload.charged
     await service.pool_passed(session, ctx, pool, before, event.id)
