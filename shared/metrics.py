@@ -37,6 +37,18 @@ class Metrics:
             ["job"],
             registry=self.registry,
         )
+        self.delivery_attempts = Counter(
+            "kuaiche_delivery_attempts",
+            "tries to deliver a message outside (webhook, dingtalk, wecom), by outcome",
+            ["channel", "outcome"],
+            registry=self.registry,
+        )
+        self.delivery_seconds = Histogram(
+            "kuaiche_delivery_seconds",
+            "how long one try took, by channel",
+            ["channel"],
+            registry=self.registry,
+        )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

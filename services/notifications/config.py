@@ -37,6 +37,9 @@ class NotificationsConfig(BaseSettings):
     # (what `Last-Event-ID` and a replay can reach back to)
     stream_poll_interval: float = Field(0.5, gt=0)
     feed_retention_days: int = Field(30, ge=1, le=3660)
+    # the console's address (https://kuaiche.example.gov.cn), put before the links in robot
+    # messages: a DingTalk or WeCom group cannot open a path; empty leaves links as paths
+    public_url: str = Field("", max_length=500, pattern=r"^(https?://[^\s]+[^/\s])?$")
 
 
 @functools.cache

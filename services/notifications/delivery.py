@@ -19,11 +19,12 @@ import asyncio
 import datetime as dt
 import logging
 import random
+import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 
 import httpx
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.notifications import service
@@ -121,7 +122,7 @@ class Dispatcher:
                 .order_by(Delivery.next_attempt_at, Delivery.created_at)
                 .limit(self.config.dispatch_batch)
             )
-            if is_postgres(session.bind):
+            if is_postgres(session):
                 query = query.with_for_update(skip_locked=True)
             rows = list((await session.scalars(query)).all())
             for row in rows:
@@ -167,14 +168,16 @@ class Dispatcher:
         async with self.session_factory() as session:
             recipient = await session.get(Recipient, recipient_id)
             since = self.clock() - dt.timedelta(minutes=1)
-            recent = list(
+            recent = list(  # one instant per request: a digest is one send
                 (
                     await session.scalars(
-                        select(DeliveryAttempt.attempted_at).where(
+                        select(func.min(DeliveryAttempt.attempted_at))
+                        .where(
                             DeliveryAttempt.target == target,
                             DeliveryAttempt.attempted_at > since,
                             DeliveryAttempt.status.is_not(None),
                         )
+                        .group_by(DeliveryAttempt.send_id)
                     )
                 ).all()
             )
@@ -192,8 +195,9 @@ class Dispatcher:
         if plan.digest:
             title, text = digest_message([(d.title or "", d.body) for d in plan.digest])
             attempt = await self._robot_send(channel, title, text)
+            send = str(uuid.uuid4())
             for d in plan.digest:
-                await self._finish(d, attempt)
+                await self._finish(d, attempt, send_id=send)
         if plan.wait_until is not None:
             held = [d for d in due if d not in plan.singles and d not in plan.digest]
             await self._hold(held, plan.wait_until)
@@ -220,6 +224,7 @@ class Dispatcher:
         *,
         subscription: Subscription | None = None,
         final: bool = False,
+        send_id: str | None = None,
     ) -> None:
         now = self.clock()
         if self.on_attempt:
@@ -232,6 +237,7 @@ class Dispatcher:
                 DeliveryAttempt(
                     delivery_id=row.id,
                     target=row.target,
+                    send_id=send_id or str(uuid.uuid4()),
                     attempted_at=now,
                     status=attempt.status,
                     ok=attempt.ok,

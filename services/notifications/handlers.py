@@ -229,13 +229,10 @@ def _bind(apply: Apply, ctx_of: Callable[[], Context]) -> Handler:
 
 def _units(payload: Any) -> list[str]:
     """The departments an event concerns (a department's stream shows only these)."""
-    units = (
-        [payload.unit]
-        if getattr(payload, "unit", None) and isinstance(payload, iss.IssueEvent)
-        else []
-    )
-    units.extend(getattr(payload, "co_units", None) or [])
-    return units
+    if not isinstance(payload, iss.IssueEvent):
+        return []
+    units = [payload.unit] if payload.unit else []
+    return units + list(getattr(payload, "co_units", None) or [])
 
 
 async def _nothing(session: AsyncSession, event: CloudEvent, payload: Any, ctx: Context) -> None:

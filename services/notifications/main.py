@@ -10,6 +10,7 @@ import datetime as dt
 from collections.abc import Callable
 
 from services.notifications import api, handlers, service
+from services.notifications.channels import Attempt
 from services.notifications.config import Context, NotificationsConfig, load_config
 from services.notifications.delivery import Dispatcher
 from services.notifications.demo import load_demo
@@ -48,15 +49,14 @@ def feed_trim(runtime: Runtime, clock: Callable[[], dt.datetime] = utcnow) -> Wo
 
 
 def dispatcher(runtime: Runtime) -> WorkerJob:
-    sent = (
-        runtime.metrics.notifications_sent
-        if hasattr(runtime.metrics, "notifications_sent")
-        else None
-    )
+    """Tries what is due; each try counts in `kuaiche_delivery_attempts` and its latency in
+    `kuaiche_delivery_seconds`."""
+    metrics = runtime.metrics
 
-    def on_attempt(channel: str, attempt) -> None:
-        if sent is not None:
-            sent.labels(channel=channel, outcome="ok" if attempt.ok else "failed").inc()
+    def on_attempt(channel: str, attempt: Attempt) -> None:
+        outcome = "ok" if attempt.ok else "failed"
+        metrics.delivery_attempts.labels(channel=channel, outcome=outcome).inc()
+        metrics.delivery_seconds.labels(channel=channel).observe(attempt.latency_ms / 1000)
 
     return Dispatcher(runtime.session_factory, Context.of(runtime), on_attempt=on_attempt).run
 

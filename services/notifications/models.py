@@ -241,6 +241,9 @@ class DeliveryAttempt(Base):
     id: Mapped[int] = mapped_column(BIG_ID, primary_key=True, autoincrement=True)
     delivery_id: Mapped[str] = mapped_column(ForeignKey("deliveries.id"), index=True)
     target: Mapped[str] = mapped_column(String(80))
+    # one HTTP request: a robot's digest is one send for all the deliveries it carries (what
+    # the robot's 20-a-minute budget counts)
+    send_id: Mapped[str] = mapped_column(String(36))
     attempted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     status: Mapped[int | None] = mapped_column(Integer)
     ok: Mapped[bool] = mapped_column(Boolean)

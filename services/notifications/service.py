@@ -22,13 +22,13 @@ from services.notifications.config import Context
 from services.notifications.domain import labels, reminders
 from services.notifications.domain.addresses import check_webhook_url
 from services.notifications.domain.occasions import (
-    COMMANDER_KEY,
     Occasion,
     RecipientKind,
     addresses,
     chinese_date,
     dedupe_key,
 )
+from services.notifications.domain.recipients import recipient_key, robot_channels
 from services.notifications.domain.rules import (
     DEFAULT_RULES,
     ROBOT_CHANNELS,
@@ -77,7 +77,7 @@ async def record_event(
 ) -> None:
     """Add the event to the feed and queue it for every webhook subscription it matches."""
     now = utcnow()
-    if is_postgres(session.bind):
+    if is_postgres(session):
         # held to commit: feed numbers become visible in the order they were taken
         await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": FEED_LOCK})
     body = event.to_json().decode("utf-8")
@@ -162,12 +162,13 @@ async def notify(
             written += 1
             robots = [c for c in rule.channels if c in ROBOT_CHANNELS]
             if robots:
-                await _queue_robots(session, note, address, robots, now)
+                await _queue_robots(session, ctx, note, address, robots, now)
     return written
 
 
 async def _queue_robots(
     session: AsyncSession,
+    ctx: Context,
     note: Notification,
     address: tuple[RecipientKind, str],
     channels: Sequence[ChannelType],
@@ -187,7 +188,7 @@ async def _queue_robots(
                 message_id=note.id,
                 event_type=note.trigger,
                 title=note.title,
-                body=_markdown(note),
+                body=_markdown(note, ctx.config.public_url),
                 status="pending",
                 attempts=0,
                 next_attempt_at=now,
@@ -196,10 +197,10 @@ async def _queue_robots(
         )
 
 
-def _markdown(note: Notification) -> str:
+def _markdown(note: Notification, public_url: str) -> str:
     # no heading: the robot adapter sets the title above the text, and a digest shows each
     # item's first line, which must be its body, not its title again
-    link = f"\n\n[查看详情]({note.link})" if note.link else ""
+    link = f"\n\n[查看详情]({public_url}{note.link})" if note.link else ""
     return f"{note.body}{link}"
 
 
@@ -277,7 +278,7 @@ async def scan_reminders(uow: UnitOfWork, ctx: Context, now: dt.datetime) -> int
     try:
         async with uow:
             session = uow.session
-            if is_postgres(session.bind):
+            if is_postgres(session):
                 got = await session.scalar(
                     text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": SCAN_LOCK}
                 )
@@ -352,60 +353,38 @@ async def replace_rules(
 
 
 # ---------------------------------------------------------------- recipients
-def _channels(ctx: Context, data: Sequence[Any]) -> list[dict[str, Any]]:
-    channels = []
-    for i, ch in enumerate(data):
-        try:
-            check_webhook_url(ch.url, allow_private=ctx.allow_private_urls)
-        except RuleViolation as exc:
-            raise RuleViolation(
-                str(exc), errors=[{"field": f"channels[{i}].url", "message": str(exc)}]
-            ) from None
-        channels.append(
-            {"id": uuid.uuid4().hex[:12], "type": str(ch.type), "url": ch.url, "secret": ch.secret}
-        )
-    return channels
-
-
-def _recipient_key(ctx: Context, kind: RecipientKind, key: str) -> str:
-    """The key messages are addressed by (409 naming `key` if none): a county's current code,
-    whether given by a code, an old code or its name; the command office's `commander`."""
-    if kind is RecipientKind.COUNTY:
-        division = ctx.region.find(key)
-        if division is None:
-            message = f"unknown division {key!r} in {ctx.region.name}"
-            raise RuleViolation(message, errors=[{"field": "key", "message": message}])
-        return division.code
-    if kind is RecipientKind.COMMANDER and key != COMMANDER_KEY:
-        message = f"the command office's key is {COMMANDER_KEY!r}"
-        raise RuleViolation(message, errors=[{"field": "key", "message": message}])
-    return key
-
-
 async def create_recipient(
     uow: UnitOfWork, ctx: Context, principal: Principal, data: RecipientCreate
 ) -> Recipient:
-    key = _recipient_key(ctx, data.kind, data.key)
+    key = recipient_key(ctx.region, data.kind, data.key)
     access.ensure_can_manage_recipient(principal, data.kind, key)
     now = utcnow()
-    async with uow:
-        if await queries.recipient_at(uow.session, (data.kind, key)) is not None:
-            raise RuleViolation(
-                f"{data.kind} {key} already has a recipient: change it with PATCH",
-                errors=[{"field": "key", "message": "already exists"}],
-            )
-        row = Recipient(
-            id=str(uuid.uuid4()),
-            kind=str(data.kind),
-            key=key,
-            name=data.name,
-            channels=_channels(ctx, data.channels),
-            version=1,
-            created_at=now,
-            updated_at=now,
-        )
-        uow.session.add(row)
+    taken = RuleViolation(
+        f"{data.kind} {key} already has a recipient: change it with PATCH",
+        errors=[{"field": "key", "message": "already exists"}],
+    )
+    try:
+        async with uow:
+            if await queries.recipient_at(uow.session, (data.kind, key)) is not None:
+                raise taken
+            row = _new_recipient(ctx, data, key, now)
+            uow.session.add(row)
+    except IntegrityError:  # a concurrent create of the same one won the unique index
+        raise taken from None
     return row
+
+
+def _new_recipient(ctx: Context, data: RecipientCreate, key: str, now: dt.datetime) -> Recipient:
+    return Recipient(
+        id=str(uuid.uuid4()),
+        kind=str(data.kind),
+        key=key,
+        name=data.name,
+        channels=robot_channels(data.channels, allow_private=ctx.allow_private_urls),
+        version=1,
+        created_at=now,
+        updated_at=now,
+    )
 
 
 async def update_recipient(
@@ -424,7 +403,7 @@ async def update_recipient(
         if data.name is not None:
             row.name = data.name
         if data.channels is not None:
-            row.channels = _channels(ctx, data.channels)
+            row.channels = robot_channels(data.channels, allow_private=ctx.allow_private_urls)
         row.version += 1
         row.updated_at = utcnow()
     return row

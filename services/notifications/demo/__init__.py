@@ -28,14 +28,16 @@ DEMO_LOADER = Principal(subject="demo-loader", role=Role.COMMANDER)
 def _recipients(ctx: Context) -> list[RecipientCreate]:
     data = json.loads(resources.files(__package__).joinpath("recipients.json").read_text("utf-8"))
     wanted = [
-        RecipientCreate(kind=RecipientKind.COMMANDER, key=COMMANDER_KEY, name=data["commander"])
+        RecipientCreate(
+            kind=RecipientKind.COMMANDER, key=COMMANDER_KEY, name=data["commander"], channels=[]
+        )
     ]
     wanted += [
-        RecipientCreate(kind=RecipientKind.COUNTY, key=d.code, name=d.name)
+        RecipientCreate(kind=RecipientKind.COUNTY, key=d.code, name=d.name, channels=[])
         for d in ctx.region.divisions
     ]
     wanted += [
-        RecipientCreate(kind=RecipientKind.DEPARTMENT, key=name, name=name)
+        RecipientCreate(kind=RecipientKind.DEPARTMENT, key=name, name=name, channels=[])
         for name in data["departments"]
     ]
     return wanted

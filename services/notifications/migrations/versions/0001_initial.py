@@ -198,6 +198,7 @@ def upgrade() -> None:
         ),
         sa.Column("delivery_id", sa.String(length=36), nullable=False),
         sa.Column("target", sa.String(length=80), nullable=False),
+        sa.Column("send_id", sa.String(length=36), nullable=False),
         sa.Column("attempted_at", shared.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("status", sa.Integer(), nullable=True),
         sa.Column("ok", sa.Boolean(), nullable=False),
