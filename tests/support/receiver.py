@@ -23,6 +23,7 @@ Use the `receiver` fixture (a fresh server per test; import it into a conftest) 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import contextlib
@@ -56,6 +57,7 @@ class Reply:
     status: int
     retry_after: str | None = None
     body: str = ""
+    delay: float = 0.0  # seconds to hold the request before answering (a sender killed meanwhile)
 
 
 @dataclass(frozen=True)
@@ -160,6 +162,8 @@ class WebhookReceiver:
                     )
                 )
                 reply = self._script.popleft() if self._script else self.default
+            if reply.delay:
+                await asyncio.sleep(reply.delay)
             headers = {"retry-after": reply.retry_after} if reply.retry_after else None
             return Response(reply.body, status_code=reply.status, headers=headers)
 
