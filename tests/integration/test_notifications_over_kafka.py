@@ -18,10 +18,9 @@ import json
 import os
 import signal
 import socket
-import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +43,7 @@ from tests.conftest import (
     token,
     wait_until,
 )
-from tests.support.receiver import Reply, WebhookReceiver, receiver  # noqa: F401  (a fixture)
+from tests.support.receiver import Reply, WebhookReceiver, webhook_receiver
 
 pytestmark = pytest.mark.integration
 
@@ -73,31 +72,35 @@ class WorkerProcess:
             "KUAICHE_NOTIFICATIONS_DISPATCH_INTERVAL": "0.05",
             "KUAICHE_NOTIFICATIONS_HTTP_TIMEOUT": "30",
         }
-        self.process: subprocess.Popen[str] | None = None
+        self.process: asyncio.subprocess.Process | None = None
 
     async def start(self) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "tests.support.notifications_worker", *self.args],
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "tests.support.notifications_worker",
+            *self.args,
             cwd=ROOT,
             env=self.env,
-            stdout=subprocess.PIPE,
-            text=True,
+            stdout=asyncio.subprocess.PIPE,
         )
-        line = await asyncio.to_thread(self.process.stdout.readline)  # type: ignore[union-attr]
-        assert line.strip() == "ready", line
+        assert self.process.stdout is not None
+        line = await asyncio.wait_for(self.process.stdout.readline(), 60)
+        assert line.strip() == b"ready", line
 
-    def kill(self) -> None:
+    async def kill(self) -> None:
         assert self.process is not None
         self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
+        await asyncio.wait_for(self.process.wait(), 10)
 
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
+    async def stop(self) -> None:
+        if self.process is not None and self.process.returncode is None:
             self.process.terminate()
             try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
+                await asyncio.wait_for(self.process.wait(), 15)
+            except TimeoutError:
                 self.process.kill()
+                await self.process.wait()
 
 
 @contextlib.asynccontextmanager
@@ -108,8 +111,7 @@ async def serving(app: Any) -> AsyncIterator[str]:
         uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
     )
     task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.02)
+    await wait_until(lambda: _async(server.started), timeout=10, interval=0.02)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
@@ -131,6 +133,12 @@ async def read_stream(base_url: str, headers: dict[str, str], into: list[dict[st
                 elif not line.startswith(":"):
                     name, _, value = line.partition(":")
                     event[name] = value.removeprefix(" ")
+
+
+@pytest.fixture
+def receiver() -> Iterator[WebhookReceiver]:
+    with webhook_receiver() as hooks:
+        yield hooks
 
 
 async def test_a_problem_assigned_reaches_webhook_inbox_and_stream_and_survives_a_kill(
@@ -283,7 +291,7 @@ async def test_a_problem_assigned_reaches_webhook_inbox_and_stream_and_survives_
             await wait_until(lambda: _async(len(receiver.requests) >= 4), timeout=60)
             held = receiver.requests[3]
             assert held.json()["type"] == RESOLVED
-            worker.kill()
+            await worker.kill()
             second = await wait_until(reported, timeout=30, interval=0.2)
             r = await issues.post(
                 f"/v1/issues/{second}/assign", json={"unit": UNIT}, headers=COMMANDER
@@ -301,8 +309,8 @@ async def test_a_problem_assigned_reaches_webhook_inbox_and_stream_and_survives_
             acknowledged = [r.webhook_id for r in receiver.requests[2:3] + after]
             assert sorted(acknowledged) == sorted(set(acknowledged))  # each 2xx'd once
             assert len(acknowledged) == 3
-            for r in after:
-                Webhook(secret).verify(r.body, r.headers)
+            for request in after:
+                Webhook(secret).verify(request.body, request.headers)
 
             # no inbox holds a message twice
             inbox = (await notifications.get("/v1/notifications", headers=unit)).json()
@@ -320,7 +328,7 @@ async def test_a_problem_assigned_reaches_webhook_inbox_and_stream_and_survives_
             with contextlib.suppress(BaseException):
                 await reading
         if worker is not None:
-            worker.stop()
+            await worker.stop()
         for lifespan in reversed(started):
             await lifespan.__aexit__(None, None, None)
 
