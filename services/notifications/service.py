@@ -27,6 +27,7 @@ from services.notifications.domain.occasions import (
     addresses,
     chinese_date,
     dedupe_key,
+    due_text,
 )
 from services.notifications.domain.recipients import recipient_key, robot_channels
 from services.notifications.domain.rules import (
@@ -226,6 +227,7 @@ async def problem_occasion(
             "co_units": list(problem.co_units or []),
             "deadline": chinese_date(problem.deadline),
             "plan_due": chinese_date(problem.plan_due),
+            "due": due_text(problem.deadline, problem.plan_due),
             "title": problem.title,
             "leader": leader,
             **(extra or {}),

@@ -75,3 +75,13 @@ def chinese_date(day: dt.date | None) -> str | None:
     if day is None:
         return None
     return f"{day.year}年{day.month}月{day.day}日"
+
+
+def due_text(deadline: dt.date | None, plan_due: dt.date | None) -> str | None:
+    """What the unit owes by when: a resolution by its deadline, or (a complex problem not yet
+    planned) its plan."""
+    if deadline is not None:
+        return f"请于{chinese_date(deadline)}前办结"
+    if plan_due is not None:
+        return f"请于{chinese_date(plan_due)}前报送解决方案"
+    return None

@@ -54,7 +54,7 @@ class ChannelType(StrEnum):
 ROBOT_CHANNELS = frozenset({ChannelType.DINGTALK, ChannelType.WECOM})
 
 _ISSUE_FIELDS = frozenset(
-    {"project", "county", "unit", "co_units", "deadline", "plan_due", "title", "leader"}
+    {"project", "county", "unit", "co_units", "deadline", "plan_due", "due", "title", "leader"}
 )
 _FACTOR_FIELDS = frozenset({"project", "county", "factor", "amount", "unit_of_measure", "year"})
 
@@ -226,8 +226,7 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         audience=[Audience.UNIT, Audience.CO_UNITS],
         channels=[ChannelType.INBOX, ChannelType.DINGTALK, ChannelType.WECOM],
         title="【交办】{project}：{title}",
-        body="{county}{project}的问题“{title}”已交办{unit}（配合单位：{co_units}），"
-        "请于{deadline}前办结；复杂问题请于{plan_due}前报送解决方案。",
+        body="{county}{project}的问题“{title}”已交办{unit}（配合单位：{co_units}），{due}。",
     ),
     _rule(
         id="issue-due-soon",

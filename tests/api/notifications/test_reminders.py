@@ -148,7 +148,7 @@ async def test_a_complex_problem_without_its_plan_after_the_due_day_tells_the_un
     qid = await complex_problem(up, D(2020, 9, 23))
     await notifications.settled()
     [assigned] = await inbox(notifications, unit(), "issue-assigned")
-    assert "复杂问题请于2020年9月23日前报送解决方案" in assigned["body"]
+    assert "，请于2020年9月23日前报送解决方案。" in assigned["body"]  # no deadline yet
 
     assert await notifications.scan(shanghai(D(2020, 9, 23))) == 0  # due today: not late yet
     assert await inbox(notifications, unit(), PLAN) == []
