@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from services.notifications.domain.occasions import RecipientKind
 from services.notifications.domain.rules import Rule
@@ -135,8 +135,8 @@ class SubscriptionPatch(_Input):
     description: Annotated[str, *required_text(500)] | None = None
     event_types: Annotated[list[EventType], Field(max_length=len(EVENT_TYPES))] | None = None
     county: CountyCode | None = None
-    enabled: bool | None = None
-    rotate_secret: bool = Field(
+    enabled: StrictBool | None = None
+    rotate_secret: StrictBool = Field(
         False, description="a new secret, answered once; the old one signs too for a while"
     )
 

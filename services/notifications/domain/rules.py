@@ -16,7 +16,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, StrictBool, model_validator
 
 from shared.amounts import decimal_string
 from shared.fields import InputModel, required_text, rule_error
@@ -117,7 +117,7 @@ class Rule(InputModel):
     channels: Annotated[list[ChannelType], Field(min_length=1, max_length=len(ChannelType))]
     title: Annotated[str, *required_text(200)]
     body: Annotated[str, *required_text(2000)]
-    enabled: bool = True
+    enabled: StrictBool = True
     working_days: Annotated[
         int | None,
         Field(ge=1, le=10, description="issue.due_soon: remind this many working days ahead"),

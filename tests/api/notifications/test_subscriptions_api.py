@@ -402,3 +402,18 @@ async def test_replay_windows(notifications: NotificationsApp) -> None:
         headers=COMMANDER,
     )
     assert missing.status_code == 404, missing.text
+
+
+async def test_a_flag_written_as_a_string_is_refused_not_read_as_false(
+    notifications: NotificationsApp,
+) -> None:
+    """`"0"` is not `false`: a flag is a JSON boolean (found by schemathesis)."""
+    created = await notifications.client.post(
+        "/v1/subscriptions", json={"url": "http://127.0.0.1:9/hooks"}, headers=COMMANDER
+    )
+    sid = created.json()["id"]
+    for body in ({"rotate_secret": "0"}, {"enabled": "false"}):
+        answer = await notifications.client.patch(
+            f"/v1/subscriptions/{sid}", json=body, headers={**COMMANDER, "If-Match": '"1"'}
+        )
+        assert answer.status_code == 422, answer.text
