@@ -37,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from shared.bus.base import Bus, OutgoingMessage
 from shared.db import UTCDateTime, is_postgres, utcnow
 from shared.events.envelope import CONTENT_TYPE, CloudEvent
-from shared.waiting import pause
+from shared.waiting import pause, pause_or_wake
 
 log = logging.getLogger(__name__)
 
@@ -181,12 +181,7 @@ class OutboxRelay:
                 continue
             if published >= self.batch_size:
                 continue
-            waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
-            _done, pending = await asyncio.wait(
-                waiters, timeout=self.interval, return_when=asyncio.FIRST_COMPLETED
-            )
-            for task in pending:
-                task.cancel()
+            await pause_or_wake(stop, self._wake, self.interval)
         # Last sweep so a clean stop leaves nothing behind that was committed before it.
         try:
             while await self.publish_pending():

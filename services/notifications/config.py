@@ -4,7 +4,7 @@ cases take: those settings resolved with the region table and the environment.""
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import Field
@@ -62,6 +62,8 @@ class Context:
     config: NotificationsConfig
     region: RegionTable
     allow_private_urls: bool
+    # the rules of the version in force, parsed once (a new version replaces them)
+    rules: dict[int, list[Any]] = field(default_factory=dict, compare=False)
 
     @classmethod
     def of(cls, runtime: Any) -> Context:

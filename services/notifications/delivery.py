@@ -37,6 +37,7 @@ from services.notifications.domain.retry import next_delay, should_disable
 from services.notifications.domain.rules import Trigger
 from services.notifications.models import Delivery, DeliveryAttempt, Recipient, Subscription
 from shared.db import is_postgres, utcnow
+from shared.waiting import pause_or_wake
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,7 @@ class Dispatcher:
         self.rng = rng or random.Random()
         self.on_attempt = on_attempt
         self._client: httpx.AsyncClient | None = None
+        self._wake = asyncio.Event()
 
     async def close(self) -> None:
         if self._client is not None:
@@ -97,13 +99,17 @@ class Dispatcher:
         )
         return len(claimed)
 
-    async def run(self, stop: asyncio.Event) -> None:
-        from shared.waiting import pause
+    def wake(self) -> None:
+        """Called after the consumer committed an event (which may have queued deliveries),
+        so they go out without waiting a tick."""
+        self._wake.set()
 
+    async def run(self, stop: asyncio.Event) -> None:
         try:
             while not stop.is_set():
+                self._wake.clear()  # before the round: a commit during it wakes the next
                 if not await self.step():
-                    await pause(stop, self.config.dispatch_interval)
+                    await pause_or_wake(stop, self._wake, self.config.dispatch_interval)
         finally:
             await self.close()
 
@@ -261,7 +267,8 @@ class Dispatcher:
                     row.status, row.next_attempt_at = "failed", None
                 else:
                     row.next_attempt_at = now + dt.timedelta(seconds=delay)
-            if subscription is not None:
+            # a success of an endpoint that was not failing changes nothing: no lock taken
+            if subscription is not None and not (attempt.ok and subscription.failing_since is None):
                 await self._endpoint_health(session, subscription.id, attempt, now)
 
     async def _endpoint_health(

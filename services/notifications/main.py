@@ -18,6 +18,7 @@ from services.notifications.models import Base, idempotency, inbox, outbox
 from shared.db import utcnow
 from shared.events.catalogue import factors, issues, registry, scoring
 from shared.events.topics import FACTORS, ISSUES, NOTIFICATIONS, REGISTRY, SCORING
+from shared.inbox import Outcome
 from shared.runtime import Runtime
 from shared.service import ServiceDefinition, WorkerJob
 
@@ -49,8 +50,8 @@ def feed_trim(runtime: Runtime, clock: Callable[[], dt.datetime] = utcnow) -> Wo
 
 
 def dispatcher(runtime: Runtime) -> WorkerJob:
-    """Tries what is due; each try counts in `kuaiche_delivery_attempts` and its latency in
-    `kuaiche_delivery_seconds`."""
+    """Tries what is due, woken by each event the consumer applies; each try counts in
+    `kuaiche_delivery_attempts` and its latency in `kuaiche_delivery_seconds`."""
     metrics = runtime.metrics
 
     def on_attempt(channel: str, attempt: Attempt) -> None:
@@ -58,7 +59,22 @@ def dispatcher(runtime: Runtime) -> WorkerJob:
         metrics.delivery_attempts.labels(channel=channel, outcome=outcome).inc()
         metrics.delivery_seconds.labels(channel=channel).observe(attempt.latency_ms / 1000)
 
-    return Dispatcher(runtime.session_factory, Context.of(runtime), on_attempt=on_attempt).run
+    worker = Dispatcher(runtime.session_factory, Context.of(runtime), on_attempt=on_attempt)
+    for consumer in runtime.consumers:
+        consumer.on_outcome = _then_wake(consumer.on_outcome, worker)
+    return worker.run
+
+
+def _then_wake(
+    previous: Callable[[Outcome], None] | None, worker: Dispatcher
+) -> Callable[[Outcome], None]:
+    def on_outcome(outcome: Outcome) -> None:  # called once the event's transaction committed
+        if previous is not None:
+            previous(outcome)
+        if outcome is Outcome.APPLIED:
+            worker.wake()
+
+    return on_outcome
 
 
 def _jobs(runtime: Runtime) -> dict[str, WorkerJob]:

@@ -120,12 +120,23 @@ def _webhook_delivery(
     )
 
 
-async def rules_in_force(session: AsyncSession) -> tuple[int, list[Rule]]:
-    """The highest version of the rules, or the default set (version 0) before any was set."""
-    row = await session.scalar(select(RuleSet).order_by(RuleSet.version.desc()).limit(1))
-    if row is None:
+async def rules_in_force(
+    session: AsyncSession, parsed: dict[int, list[Rule]] | None = None
+) -> tuple[int, list[Rule]]:
+    """The highest version of the rules, or the default set (version 0) before any was set.
+    With `parsed` (a Context's), a version's rules are read and validated once."""
+    version = await session.scalar(select(func.max(RuleSet.version)))
+    if version is None:
         return 0, list(DEFAULT_RULES)
-    return row.version, [Rule.model_validate(r) for r in row.rules]
+    if parsed is not None and version in parsed:
+        return version, parsed[version]
+    row = await session.get(RuleSet, version)
+    assert row is not None
+    rules = [Rule.model_validate(r) for r in row.rules]
+    if parsed is not None:
+        parsed.clear()
+        parsed[version] = rules
+    return version, rules
 
 
 async def notify(
@@ -135,7 +146,7 @@ async def notify(
     recipient (none twice: the dedupe key), and a robot delivery for each robot channel the
     rule names that the recipient has. Returns how many notifications were new."""
     if rules is None:
-        rules = rules_for((await rules_in_force(session))[1], occasion.trigger)
+        rules = rules_for((await rules_in_force(session, ctx.rules))[1], occasion.trigger)
     now, written = utcnow(), 0
     values = {**occasion.values, "link": occasion.link}
     for rule in rules:
@@ -247,7 +258,7 @@ async def pool_passed(
     if pool.amount <= 0:
         return 0
     written = 0
-    _, rules = await rules_in_force(session)
+    _, rules = await rules_in_force(session, ctx.rules)
     for rule in rules_for(rules, Trigger.POOL_NEARLY_FULL):
         threshold = rule.threshold or Decimal(100)
         if not before * 100 < threshold * pool.amount <= pool.allocated * 100:
@@ -287,7 +298,7 @@ async def scan_reminders(uow: UnitOfWork, ctx: Context, now: dt.datetime) -> int
                 if not got:
                     return 0  # another replica is scanning
             calendar = await queries.load_calendar(session)
-            _, rules = await rules_in_force(session)
+            _, rules = await rules_in_force(session, ctx.rules)
             due_rules = rules_for(rules, Trigger.ISSUE_DUE_SOON)
             plan_rules = rules_for(rules, Trigger.ISSUE_PLAN_MISSING)
             written = 0
