@@ -7,7 +7,7 @@ import functools
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.regions import RegionTable, load_region_table
@@ -27,8 +27,9 @@ class NotificationsConfig(BaseSettings):
     dispatch_batch: int = Field(100, ge=1, le=10_000)
     dispatch_concurrency: int = Field(16, ge=1, le=512)
     # seconds a claimed delivery is held by its dispatcher; a dispatcher that died (kill -9)
-    # lets it go after this, and another (or the restarted one) tries it again
-    lease_seconds: float = Field(60.0, gt=0)
+    # lets it go after this, and another (or the restarted one) tries it again. A dispatcher
+    # sends nothing whose lease would end before the try could: longer than `http_timeout`
+    lease_seconds: float = Field(300.0, gt=0)
     # seconds one HTTP try may take (connect + answer)
     http_timeout: float = Field(10.0, gt=0, le=120)
     # a rotated webhook secret keeps signing beside the new one for this many hours
@@ -40,6 +41,15 @@ class NotificationsConfig(BaseSettings):
     # the console's address (https://kuaiche.example.gov.cn), put before the links in robot
     # messages: a DingTalk or WeCom group cannot open a path; empty leaves links as paths
     public_url: str = Field("", max_length=500, pattern=r"^(https?://[^\s]+[^/\s])?$")
+
+    @model_validator(mode="after")
+    def _lease_outlasts_a_try(self) -> NotificationsConfig:
+        if self.lease_seconds <= self.http_timeout:
+            raise ValueError(
+                "KUAICHE_NOTIFICATIONS_LEASE_SECONDS must exceed KUAICHE_NOTIFICATIONS_HTTP_TIMEOUT:"
+                " a try must end before another dispatcher may take the delivery"
+            )
+        return self
 
 
 @functools.cache

@@ -146,6 +146,8 @@ class Dispatcher:
         if not sub.enabled:
             await self._pause(delivery)
             return
+        if not self._lease_left(delivery):
+            return  # another dispatcher may hold it by now: it goes in a later round
         attempt = await self._guarded_post(sub, delivery)
         await self._finish(delivery, attempt, subscription=sub)
 
@@ -196,9 +198,11 @@ class Dispatcher:
             return
         plan = plan_robot_sends(recent, list(due), self.clock())
         for d in plan.singles:
+            if not self._lease_left(d):
+                continue
             attempt = await self._robot_send(channel, d.title or "", d.body)
             await self._finish(d, attempt)
-        if plan.digest:
+        if plan.digest and all(self._lease_left(d) for d in plan.digest):
             title, text = digest_message([(d.title or "", d.body) for d in plan.digest])
             attempt = await self._robot_send(channel, title, text)
             send = str(uuid.uuid4())
@@ -221,6 +225,14 @@ class Dispatcher:
             text,
             timeout=self.config.http_timeout,
         )
+
+    def _lease_left(self, delivery: Delivery) -> bool:
+        """Whether this dispatcher's lease on the delivery outlasts one more try (a long round
+        must not send what another dispatcher may have claimed since)."""
+        if delivery.leased_until is None:
+            return True
+        left = (delivery.leased_until - self.clock()).total_seconds()
+        return left > self.config.http_timeout
 
     # ------------------------------------------------------------ recording
     async def _finish(

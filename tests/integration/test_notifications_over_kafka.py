@@ -68,9 +68,9 @@ class WorkerProcess:
         self.args = [json.dumps(dumped), json.dumps(topics), consumer]
         self.env = {
             **os.environ,
-            "KUAICHE_NOTIFICATIONS_LEASE_SECONDS": "3",
+            "KUAICHE_NOTIFICATIONS_LEASE_SECONDS": "5",
             "KUAICHE_NOTIFICATIONS_DISPATCH_INTERVAL": "0.05",
-            "KUAICHE_NOTIFICATIONS_HTTP_TIMEOUT": "30",
+            "KUAICHE_NOTIFICATIONS_HTTP_TIMEOUT": "2.5",
         }
         self.process: asyncio.subprocess.Process | None = None
 
