@@ -133,6 +133,7 @@ class Dispatcher:
             rows = list((await session.scalars(query)).all())
             for row in rows:
                 row.leased_until = lease
+            await session.flush()  # the lease is what keeps other dispatchers off these rows
             session.expunge_all()
         return rows
 
