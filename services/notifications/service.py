@@ -70,6 +70,7 @@ log = logging.getLogger(__name__)
 
 FEED_LOCK = 0x6B75616963686501  # the advisory lock that numbers the feed in commit order
 SCAN_LOCK = 0x6B75616963686502  # one reminder scan at a time across replicas
+TITLE_MAX = 300  # notifications.title: names upstream allow can fill a template past it
 
 
 # ---------------------------------------------------------------- from events
@@ -164,7 +165,7 @@ async def notify(
                 trigger=str(rule.trigger),
                 event_id=occasion.event_id,
                 county=occasion.county,
-                title=render(rule.title, values),
+                title=_clip(render(rule.title, values), TITLE_MAX),
                 body=render(rule.body, values),
                 link=occasion.link,
                 in_inbox=ChannelType.INBOX in rule.channels,
@@ -207,6 +208,10 @@ async def _queue_robots(
                 created_at=now,
             )
         )
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _markdown(note: Notification, public_url: str) -> str:

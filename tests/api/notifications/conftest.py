@@ -73,3 +73,18 @@ async def notifications(tmp_path: Path, sqlite_url: str) -> AsyncIterator[Notifi
     async with httpx.AsyncClient(transport=transport, base_url="http://notifications") as client:
         yield NotificationsApp(app, client, bus, Upstream(bus))
     await lifespan.__aexit__(None, None, None)
+
+
+@pytest.fixture
+async def notifications_pg(tmp_path: Path, postgres_url: str) -> AsyncIterator[NotificationsApp]:
+    """The same service over PostgreSQL (skipped without KUAICHE_TEST_POSTGRES_URL): what
+    SQLite does not enforce (column lengths, row locks) holds here."""
+    bus = InProcessBus()
+    definition = dataclasses.replace(SERVICE, jobs=lambda runtime: {})
+    app, lifespan = await start_service(
+        definition, make_settings("notifications", postgres_url, tmp_path), bus
+    )
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://notifications") as client:
+        yield NotificationsApp(app, client, bus, Upstream(bus))
+    await lifespan.__aexit__(None, None, None)
