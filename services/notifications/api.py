@@ -124,7 +124,9 @@ def stream_principal(
 
 def resume_point(
     last_event_id: Annotated[str | None, Header(max_length=20)] = None,
-    after: Annotated[int | None, Query(ge=0, description="resume after this id")] = None,
+    after: Annotated[
+        int | None, Query(ge=0, le=10**18 - 1, description="resume after this id")
+    ] = None,
 ) -> int | None:
     """Where a stream resumes; a dependency, so a bad id is refused (422) before the stream's
     200 has gone out."""
