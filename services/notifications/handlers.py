@@ -221,18 +221,23 @@ async def on_published(
 def _bind(apply: Apply, ctx_of: Callable[[], Context]) -> Handler:
     async def handler(session: AsyncSession, event: CloudEvent, payload: Any) -> None:
         ctx = ctx_of()
-        await service.record_event(session, ctx, event, _units(payload))
+        await service.record_event(session, ctx, event, await _units(session, payload))
         await apply(session, event, payload, ctx)
 
     return handler
 
 
-def _units(payload: Any) -> list[str]:
-    """The departments an event concerns (a department's stream shows only these)."""
+async def _units(session: AsyncSession, payload: Any) -> list[str]:
+    """The departments an event concerns (a department's stream shows only these): the
+    problem's unit and co-units, the latter from its assignment (later events do not carry
+    them)."""
     if not isinstance(payload, iss.IssueEvent):
         return []
     units = [payload.unit] if payload.unit else []
-    return units + list(getattr(payload, "co_units", None) or [])
+    if isinstance(payload, iss.IssueAssigned):
+        return units + list(payload.co_units)
+    problem = await session.get(ProblemView, payload.issue_id)
+    return units + [u for u in (problem.co_units if problem else None) or [] if u not in units]
 
 
 async def _nothing(session: AsyncSession, event: CloudEvent, payload: Any, ctx: Context) -> None:
