@@ -354,19 +354,22 @@ async def replace_rules(
     uow: UnitOfWork, principal: Principal, expected: int, data: RuleSetInput
 ) -> RuleSet:
     access.ensure_commander(principal, "replaces the rules")
-    async with uow:
-        version, _ = await rules_in_force(uow.session)
-        if version != expected:
-            raise PreconditionFailed(
-                f"the rules are at version {version}, not {expected}: read them again"
+    try:
+        async with uow:
+            version, _ = await rules_in_force(uow.session)
+            if version != expected:
+                raise PreconditionFailed(
+                    f"the rules are at version {version}, not {expected}: read them again"
+                )
+            row = RuleSet(
+                version=version + 1,
+                rules=[r.model_dump(mode="json") for r in data.rules],
+                created_by=principal.actor,
+                created_at=utcnow(),
             )
-        row = RuleSet(
-            version=version + 1,
-            rules=[r.model_dump(mode="json") for r in data.rules],
-            created_by=principal.actor,
-            created_at=utcnow(),
-        )
-        uow.session.add(row)
+            uow.session.add(row)
+    except IntegrityError:  # a concurrent replacement took version + 1 first
+        raise PreconditionFailed(f"the rules are past version {expected}") from None
     return row
 
 
