@@ -64,6 +64,11 @@ def _install_stop(stop: asyncio.Event) -> None:
         loop.add_signal_handler(sig, stop.set)
 
 
+# How long a stop waits for open requests: a live stream (notifications' SSE) never ends by
+# itself, so without a bound Ctrl-C would wait for every dashboard to hang up.
+GRACE_SECONDS = 5
+
+
 async def load_demos(
     definitions: list[ServiceDefinition], settings: dict[str, ServiceSettings], bus: Bus | None
 ) -> None:
@@ -97,6 +102,7 @@ async def up(demo: bool, data_dir: Path | None) -> None:
                 host=settings[d.name].host,
                 port=settings[d.name].port,
                 log_level="warning",
+                timeout_graceful_shutdown=GRACE_SECONDS,
             )
         )
         for d in definitions
@@ -142,6 +148,7 @@ async def serve(name: str, host: str | None, port: int | None) -> None:
             port=port or settings.port,
             log_level="info",
             proxy_headers=True,
+            timeout_graceful_shutdown=GRACE_SECONDS,
         )
     )
     await server.serve()

@@ -310,7 +310,8 @@ class Dispatcher:
             .where(Delivery.target == sub.id, Delivery.status == "pending")
             .values(status="paused", leased_until=None)
         )
-        log.warning("webhook subscription %s (%s) disabled: %s", sub.id, sub.url, reason)
+        # the host only: a URL's path or query may carry a token
+        log.warning("webhook subscription %s (%s) disabled: %s", sub.id, _host(sub.url), reason)
         await service.notify(
             session,
             self.ctx,

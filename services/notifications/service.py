@@ -28,6 +28,7 @@ from services.notifications.domain.occasions import (
     chinese_date,
     dedupe_key,
     due_text,
+    robot_text,
 )
 from services.notifications.domain.recipients import recipient_key, robot_channels
 from services.notifications.domain.rules import (
@@ -201,7 +202,7 @@ async def _queue_robots(
                 message_id=note.id,
                 event_type=note.trigger,
                 title=note.title,
-                body=_markdown(note, ctx.config.public_url),
+                body=robot_text(note.body, note.link, ctx.config.public_url),
                 status="pending",
                 attempts=0,
                 next_attempt_at=now,
@@ -212,13 +213,6 @@ async def _queue_robots(
 
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _markdown(note: Notification, public_url: str) -> str:
-    # no heading: the robot adapter sets the title above the text, and a digest shows each
-    # item's first line, which must be its body, not its title again
-    link = f"\n\n[查看详情]({public_url}{note.link})" if note.link else ""
-    return f"{note.body}{link}"
 
 
 async def problem_occasion(
@@ -424,7 +418,9 @@ async def update_recipient(
         if data.name is not None:
             row.name = data.name
         if data.channels is not None:
-            row.channels = robot_channels(data.channels, allow_private=ctx.allow_private_urls)
+            row.channels = robot_channels(
+                data.channels, allow_private=ctx.allow_private_urls, kept=row.channels
+            )
         row.version += 1
         row.updated_at = utcnow()
     return row
@@ -525,7 +521,10 @@ async def redeliver(
     """Send a delivery's message again, as a new delivery with the same webhook-id."""
     now = utcnow()
     async with uow:
-        sub = await queries.get_subscription(uow.session, principal, subscription_id)
+        # the row lock serialises redeliveries and replays: each takes the next generation
+        sub = await queries.get_subscription(
+            uow.session, principal, subscription_id, for_update=True
+        )
         old = await queries.get_delivery(uow.session, sub.id, delivery_id)
         generation = await _next_generation(uow.session, sub.id, old.message_id)
         new = _webhook_delivery(sub.id, old.message_id, old.event_type, old.body, now, generation)
@@ -541,7 +540,9 @@ async def replay(
     """Queue again every kept event of the window that the subscription's filter matches."""
     now, queued = utcnow(), 0
     async with uow:
-        sub = await queries.get_subscription(uow.session, principal, subscription_id)
+        sub = await queries.get_subscription(
+            uow.session, principal, subscription_id, for_update=True
+        )
         for entry in await queries.feed_window(uow.session, data.since, data.until):
             if not queries.subscription_matches(sub, entry.type, entry.county):
                 continue

@@ -85,3 +85,10 @@ def due_text(deadline: dt.date | None, plan_due: dt.date | None) -> str | None:
     if plan_due is not None:
         return f"请于{chinese_date(plan_due)}前报送解决方案"
     return None
+
+
+def robot_text(body: str, link: str | None, public_url: str) -> str:
+    """A robot message's markdown: the body and a link to the item. No heading: the robot
+    adapter sets the title above the text, and a digest shows each item's first line, which
+    must be its body, not its title again."""
+    return f"{body}\n\n[查看详情]({public_url}{link})" if link else body

@@ -28,8 +28,13 @@ def recipient_key(region: RegionTable, kind: RecipientKind, key: str) -> str:
     return key
 
 
-def robot_channels(data: Sequence[Any], *, allow_private: bool) -> list[dict[str, Any]]:
-    """The channels as stored, each with an id; a URL the rules refuse is 409 naming it."""
+def robot_channels(
+    data: Sequence[Any], *, allow_private: bool, kept: Sequence[dict[str, Any]] = ()
+) -> list[dict[str, Any]]:
+    """The channels as stored, each with an id; a URL the rules refuse is 409 naming it. A
+    channel of `kept` (the recipient's before a change) given again (same type and address,
+    a new secret say) keeps its id, so what is queued for it still goes."""
+    ids = {(c["type"], c["url"]): c["id"] for c in kept}
     channels = []
     for i, ch in enumerate(data):
         try:
@@ -39,6 +44,11 @@ def robot_channels(data: Sequence[Any], *, allow_private: bool) -> list[dict[str
                 str(exc), errors=[{"field": f"channels[{i}].url", "message": str(exc)}]
             ) from None
         channels.append(
-            {"id": uuid.uuid4().hex[:12], "type": str(ch.type), "url": ch.url, "secret": ch.secret}
+            {
+                "id": ids.get((str(ch.type), ch.url)) or uuid.uuid4().hex[:12],
+                "type": str(ch.type),
+                "url": ch.url,
+                "secret": ch.secret,
+            }
         )
     return channels
