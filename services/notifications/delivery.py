@@ -250,7 +250,9 @@ class Dispatcher:
             self.on_attempt(delivery.channel, attempt)
         async with self.session_factory() as session, session.begin():
             row = await session.get(Delivery, delivery.id, with_for_update=True)
-            if row is None or row.status != "pending":
+            # paused meanwhile (a sibling's 410 disabled the endpoint): the try still happened
+            # and is recorded; a failure then waits for the endpoint to be enabled again
+            if row is None or row.status not in ("pending", "paused"):
                 return
             session.add(
                 DeliveryAttempt(
@@ -270,6 +272,8 @@ class Dispatcher:
             row.leased_until = None
             if attempt.ok:
                 row.status, row.delivered_at, row.next_attempt_at = "delivered", now, None
+            elif row.status == "paused":
+                pass
             else:
                 delay = (
                     None
@@ -325,11 +329,23 @@ class Dispatcher:
         )
 
     async def _pause(self, delivery: Delivery) -> None:
+        """Set the delivery aside while its endpoint is off: only if it still is (enabled again
+        since this round read it, the delivery stays due)."""
+        still_off = (
+            select(Subscription.id)
+            .where(Subscription.id == delivery.target, Subscription.enabled.is_(False))
+            .exists()
+        )
         async with self.session_factory() as session, session.begin():
             await session.execute(
                 update(Delivery)
-                .where(Delivery.id == delivery.id, Delivery.status == "pending")
+                .where(Delivery.id == delivery.id, Delivery.status == "pending", still_off)
                 .values(status="paused", leased_until=None)
+            )
+            await session.execute(  # not paused: due again at once
+                update(Delivery)
+                .where(Delivery.id == delivery.id, Delivery.status == "pending")
+                .values(leased_until=None)
             )
 
     async def _hold(self, deliveries: Sequence[Delivery], until: dt.datetime) -> None:
