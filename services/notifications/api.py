@@ -60,9 +60,7 @@ STREAM_BATCH = 500
 
 
 def get_context(runtime: RuntimeDep) -> Context:
-    if not hasattr(runtime, "notifications_context"):
-        runtime.notifications_context = Context.of(runtime)  # type: ignore[attr-defined]
-    return runtime.notifications_context  # type: ignore[attr-defined]
+    return Context.of(runtime)
 
 
 Ctx = Annotated[Context, Depends(get_context)]

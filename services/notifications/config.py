@@ -77,12 +77,19 @@ class Context:
 
     @classmethod
     def of(cls, runtime: Any) -> Context:
+        """The running service's context, built once per runtime (again if its settings are
+        replaced): the API, the consumer and the worker's jobs share it and its parsed rules."""
         config: NotificationsConfig = runtime.config
-        return cls(
+        cached: Context | None = getattr(runtime, "_notifications_context", None)
+        if cached is not None and cached.config is config:
+            return cached
+        built = cls(
             config=config,
             region=load_region_table(runtime.settings.regions_file),
             allow_private_urls=private_urls_allowed(config, runtime.settings.environment),
         )
+        runtime._notifications_context = built
+        return built
 
     def county_name(self, code: str | None) -> str | None:
         if code is None:

@@ -9,7 +9,6 @@ Each event, in the consumer's one transaction (the inbox makes it once):
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
@@ -19,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.notifications import service
 from services.notifications.config import Context
 from services.notifications.domain import labels
-from services.notifications.domain.occasions import Occasion, chinese_date
+from services.notifications.domain.occasions import Occasion
 from services.notifications.domain.rules import Trigger
 from services.notifications.models import CalendarYearView, PoolView, ProblemView, ProjectView
 from shared.events.catalogue import factors as fac
@@ -28,7 +27,6 @@ from shared.events.catalogue import registry as reg
 from shared.events.catalogue import scoring as sco
 from shared.events.envelope import CloudEvent
 from shared.inbox import Handler
-from shared.regions import RegionTable
 
 CONSUMER = "notifications"
 
@@ -261,18 +259,3 @@ def handlers_for(
 ) -> dict[str, Handler]:
     """Handlers for every type of one producer's catalogue."""
     return {t: _bind(SPECIFIC.get(t, _nothing), ctx_of) for t in event_types}
-
-
-def context_factory(runtime: Any) -> Callable[[], Context]:
-    """What every handler needs of the running service, built once per runtime."""
-    built: list[Context] = []
-
-    def ctx() -> Context:
-        if not built:
-            built.append(Context.of(runtime))
-        return built[0]
-
-    return ctx
-
-
-__all__ = ["CONSUMER", "RegionTable", "chinese_date", "context_factory", "dt", "handlers_for"]

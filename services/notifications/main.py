@@ -86,9 +86,7 @@ def _jobs(runtime: Runtime) -> dict[str, WorkerJob]:
 
 
 def _subscribe(catalogue) -> Callable[[Runtime], dict]:
-    return lambda runtime: handlers.handlers_for(
-        catalogue.EVENT_TYPES, handlers.context_factory(runtime)
-    )
+    return lambda runtime: handlers.handlers_for(catalogue.EVENT_TYPES, lambda: Context.of(runtime))
 
 
 SERVICE = ServiceDefinition(

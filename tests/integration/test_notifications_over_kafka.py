@@ -17,16 +17,14 @@ import dataclasses
 import json
 import os
 import signal
-import socket
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from standardwebhooks.webhooks import Webhook
 
 from services.issues.main import SERVICE as ISSUES
@@ -44,6 +42,7 @@ from tests.conftest import (
     wait_until,
 )
 from tests.support.receiver import Reply, WebhookReceiver, webhook_receiver
+from tests.support.serving import served
 
 pytestmark = pytest.mark.integration
 
@@ -51,12 +50,6 @@ BINCHENG = "371602"
 UNIT = "市自然资源和规划局"
 ASSIGNED, RESOLVED = "kuaiche.issue.assigned.v1", "kuaiche.issue.resolved.v1"
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class WorkerProcess:
@@ -101,22 +94,6 @@ class WorkerProcess:
             except TimeoutError:
                 self.process.kill()
                 await self.process.wait()
-
-
-@contextlib.asynccontextmanager
-async def serving(app: Any) -> AsyncIterator[str]:
-    """The app (its lifespan already entered) on a real port, for the stream."""
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
-    )
-    task = asyncio.create_task(server.serve())
-    await wait_until(lambda: _async(server.started), timeout=10, interval=0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
 
 
 async def read_stream(base_url: str, headers: dict[str, str], into: list[dict[str, str]]) -> None:
@@ -210,7 +187,7 @@ async def test_a_problem_assigned_reaches_webhook_inbox_and_stream_and_survives_
 
         unit = token("department", department=UNIT)
         streamed: list[dict[str, str]] = []
-        async with serving(n_app) as base_url:
+        async with served(n_app) as base_url:
             reading = asyncio.create_task(read_stream(base_url, unit, streamed))
 
             # registry: a project; issues: a problem reported and assigned

@@ -23,6 +23,7 @@ from services.notifications.main import SERVICE
 from shared.bus.inprocess import InProcessBus
 from tests.conftest import make_settings, start_service, wait_until
 from tests.support.fake_robots import fake_robots  # noqa: F401  (a fixture)
+from tests.support.receiver import receiver  # noqa: F401  (a fixture)
 from tests.support.upstream import Upstream
 
 

@@ -5,20 +5,13 @@ have claimed since, which would send one webhook-id twice."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
 import pytest
 
 from services.notifications.config import NotificationsConfig
 from tests.api.notifications.conftest import NotificationsApp
 from tests.conftest import COMMANDER
-from tests.support.receiver import WebhookReceiver, webhook_receiver
-
-
-@pytest.fixture
-def receiver() -> Iterator[WebhookReceiver]:
-    with webhook_receiver() as hooks:
-        yield hooks
+from tests.support.receiver import WebhookReceiver
 
 
 class JumpingClock:

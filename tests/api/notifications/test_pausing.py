@@ -8,20 +8,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-
-import pytest
 
 from services.notifications.models import Delivery, Subscription
 from tests.api.notifications.conftest import NotificationsApp
 from tests.conftest import COMMANDER
-from tests.support.receiver import Reply, WebhookReceiver, webhook_receiver
-
-
-@pytest.fixture
-def receiver() -> Iterator[WebhookReceiver]:
-    with webhook_receiver() as hooks:
-        yield hooks
+from tests.support.receiver import Reply, WebhookReceiver
 
 
 async def _subscribe(notifications: NotificationsApp, url: str) -> str:

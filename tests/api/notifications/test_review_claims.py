@@ -4,19 +4,10 @@ claiming at the same instant does not take the rows the first is still sending."
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-
-import pytest
 
 from tests.api.notifications.conftest import NotificationsApp
 from tests.conftest import COMMANDER
-from tests.support.receiver import WebhookReceiver, webhook_receiver
-
-
-@pytest.fixture
-def receiver() -> Iterator[WebhookReceiver]:
-    with webhook_receiver() as hooks:
-        yield hooks
+from tests.support.receiver import WebhookReceiver
 
 
 async def test_a_second_dispatcher_does_not_claim_what_the_first_holds(

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -15,10 +14,10 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from tests.api.notifications.conftest import NotificationsApp
-from tests.conftest import COMMANDER, token, wait_until
+from tests.conftest import COMMANDER, token
+from tests.support.serving import served
 from tests.support.upstream import BINCHENG, ZHANHUA
 
 NRPB = "市自然资源和规划局"
@@ -81,32 +80,6 @@ class SseReader:
         while not found or found[-1].cloud_event["id"] != cloud_event_id:
             found.extend(await self.events(1))
         return found
-
-
-@asynccontextmanager
-async def served(app: Any) -> AsyncIterator[str]:
-    """The app on a free 127.0.0.1 port; yields its base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
-    )
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-
-    async def started() -> bool:
-        if task.done():
-            task.result()  # raises what stopped it
-        return server.started
-
-    try:
-        await wait_until(started, what="uvicorn to start")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
 
 
 @pytest.fixture

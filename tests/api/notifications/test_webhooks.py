@@ -8,11 +8,9 @@ import datetime as dt
 import json
 import random
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
-
-import pytest
 
 from services.notifications.channels.webhook import new_secret
 from services.notifications.delivery import Dispatcher
@@ -25,7 +23,6 @@ from tests.support.receiver import (
     Reply,
     WebhookReceiver,
     signatures,
-    webhook_receiver,
 )
 from tests.support.upstream import BINCHENG, ZHANHUA
 
@@ -35,12 +32,6 @@ CONTENT_TYPE = "application/cloudevents+json"
 
 
 # ---------------------------------------------------------------- helpers
-@pytest.fixture
-def receiver() -> Iterator[WebhookReceiver]:
-    with webhook_receiver() as hooks:
-        yield hooks
-
-
 async def subscribe(notifications: NotificationsApp, url: str, **fields: Any) -> dict[str, Any]:
     answer = await notifications.client.post(
         "/v1/subscriptions", json={"url": url, **fields}, headers=COMMANDER

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -16,14 +16,8 @@ from services.notifications.config import load_config
 from services.notifications.main import SERVICE
 from shared.bus.inprocess import InProcessBus
 from tests.conftest import COMMANDER, make_settings, start_service, wait_until
-from tests.support.receiver import WebhookReceiver, webhook_receiver
+from tests.support.receiver import WebhookReceiver
 from tests.support.upstream import Upstream
-
-
-@pytest.fixture
-def receiver() -> Iterator[WebhookReceiver]:
-    with webhook_receiver() as hooks:
-        yield hooks
 
 
 @pytest.fixture
