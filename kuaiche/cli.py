@@ -1,6 +1,7 @@
 """`kuaiche`: run the suite, mint development tokens, migrate.
 
-kuaiche up [--demo] [--data-dir DIR]      every service, one process, each on its own port
+kuaiche up [--demo] [--data-dir DIR]      every service, one process, each on its own port,
+                                          and all of them with the console on :8000
 kuaiche token --role ROLE [--county CODE] [--department NAME] [--data-dir DIR]
 kuaiche migrate [--service NAME]
 kuaiche serve NAME [--host H] [--port P]   one service's API (distributed stack)
@@ -19,7 +20,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import uvicorn
+from starlette.types import ASGIApp
 
+from kuaiche.gateway import build_gateway
 from kuaiche.services import SERVICES
 from shared.auth import Role, issue_token
 from shared.bus.base import Bus
@@ -95,17 +98,24 @@ async def up(demo: bool, data_dir: Path | None) -> None:
     await migrate(definitions, data_dir)
     if demo:
         await load_demos(definitions, settings, bus)
+    apps = {d.name: build_app(d, settings[d.name], bus=bus, with_worker=True) for d in definitions}
+    common = CommonEnv()
+    listeners: list[tuple[ASGIApp, str, int]] = [
+        (apps[d.name], settings[d.name].host, settings[d.name].port) for d in definitions
+    ]
+    # The gateway last: one origin for the console and every API (kuaiche/gateway.py).
+    listeners.append((build_gateway(apps), common.gateway_host, common.gateway_port))
     servers = [
         _Server(
             uvicorn.Config(
-                build_app(d, settings[d.name], bus=bus, with_worker=True),
-                host=settings[d.name].host,
-                port=settings[d.name].port,
+                app,
+                host=host,
+                port=port,
                 log_level="warning",
                 timeout_graceful_shutdown=GRACE_SECONDS,
             )
         )
-        for d in definitions
+        for app, host, port in listeners
     ]
     stop = asyncio.Event()
     _install_stop(stop)
@@ -128,7 +138,10 @@ async def up(demo: bool, data_dir: Path | None) -> None:
     token = issue_token(
         any_settings.jwt_secret.get_secret_value(), role=Role.COMMANDER, subject="commander"
     )
-    print(f"\ncommander token (Authorization: Bearer ...):\n{token}\n\nCtrl-C stops.", flush=True)
+    print(f"\ncommander token (Authorization: Bearer ...):\n{token}", flush=True)
+    console = f"http://{common.gateway_host}:{common.gateway_port}"
+    print(f"\nconsole 挂图作战 (every API under {console}/<service>/...):", flush=True)
+    print(f"{console}/#token={token}\n\nCtrl-C stops.", flush=True)
     await stop.wait()
     print("stopping...", flush=True)
     for server in servers:

@@ -47,3 +47,16 @@ if [[ ! -f "$STAMP" || "$ROOT/pyproject.toml" -nt "$STAMP" || "$LOCK" -nt "$STAM
     "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps -e "$ROOT"
     touch "$STAMP"
 fi
+
+# The console's packages (console/package-lock.json, exact versions): served from our own
+# origin, never from a CDN, so `npm ci` puts them in console/node_modules/.
+CONSOLE="$ROOT/console"
+CONSOLE_STAMP="$CONSOLE/node_modules/.kuaiche-install-stamp"
+if [[ -f "$CONSOLE/package-lock.json" ]]; then
+    if [[ ! -f "$CONSOLE_STAMP" || "$CONSOLE/package-lock.json" -nt "$CONSOLE_STAMP" ]]; then
+        command -v npm >/dev/null 2>&1 || die "npm not found: the console needs Node.js and npm (apt-get install -y nodejs npm)"
+        log "installing the console's locked packages (npm ci in $CONSOLE)"
+        (cd "$CONSOLE" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci failed in $CONSOLE"
+        touch "$CONSOLE_STAMP"
+    fi
+fi

@@ -6,6 +6,7 @@ The embedded default (no URLs set) is SQLite files under the data dir and the in
 
 from __future__ import annotations
 
+import re
 import secrets
 from pathlib import Path
 from typing import Literal
@@ -40,6 +41,12 @@ class CommonEnv(BaseSettings):
     relay_interval: float = 0.5
     consumer_max_attempts: int = 3
     regions_file: str | None = None
+    # Origins of frontends served from elsewhere that may call the APIs from a browser,
+    # comma-separated (https://console.example.gov.cn); empty: none (the console shares the
+    # gateway's origin and needs no CORS).
+    cors_origins: str = ""
+    gateway_host: str = "127.0.0.1"
+    gateway_port: int = 8000
 
 
 class ServiceEnv(BaseSettings):
@@ -68,6 +75,7 @@ class ServiceSettings(BaseModel):
     relay_interval: float = 0.5
     consumer_max_attempts: int = 3
     regions_file: str | None = None
+    cors_origins: list[str] = []
 
     @model_validator(mode="after")
     def _refuse_weak_secrets(self) -> ServiceSettings:
@@ -128,4 +136,19 @@ def load_settings(service: str, *, data_dir: Path | None = None) -> ServiceSetti
         relay_interval=common.relay_interval,
         consumer_max_attempts=common.consumer_max_attempts,
         regions_file=common.regions_file,
+        cors_origins=parse_origins(common.cors_origins),
     )
+
+
+_ORIGIN = re.compile(r"^https?://[^/\s?#]+$")
+
+
+def parse_origins(text: str) -> list[str]:
+    """`KUAICHE_CORS_ORIGINS`: scheme, host and port only, as a browser sends `Origin`."""
+    origins = [o.strip().rstrip("/") for o in text.split(",") if o.strip()]
+    for origin in origins:
+        if not _ORIGIN.match(origin):
+            raise ValueError(
+                f"KUAICHE_CORS_ORIGINS: {origin!r} is not an origin like https://host[:port]"
+            )
+    return origins

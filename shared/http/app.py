@@ -9,11 +9,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request, Response
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
@@ -104,6 +106,16 @@ def build_app(
     install_idempotency(app)
     _install_request_guards(app)
     _install_metrics_middleware(app)
+    _install_location_prefix(app)
+    if settings.cors_origins:  # added last: outermost, so refusals carry the headers too
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=CORS_EXPOSED_HEADERS,
+            max_age=600,
+        )
 
     @app.get("/livez", tags=["ops"])
     async def livez() -> dict[str, str]:
@@ -147,6 +159,9 @@ def build_app(
     return app
 
 
+# What a frontend elsewhere may read of an answer (bearer tokens, no cookies: no credentials).
+CORS_EXPOSED_HEADERS = ["ETag", "Location", "Retry-After", "Content-Disposition"]
+
 MAX_BODY_BYTES = 25 * 1024 * 1024  # the ledger import is the largest body (20 MiB)
 
 
@@ -164,6 +179,26 @@ def _install_request_guards(app: FastAPI) -> None:
                 413, "Payload too large", f"the body is larger than {MAX_BODY_BYTES} bytes"
             )
         return await call_next(request)
+
+
+_PREFIX = re.compile(r"^(/[A-Za-z0-9_-]+)+$")
+
+
+def _install_location_prefix(app: FastAPI) -> None:
+    """A `Location` the client can follow behind a gateway: under the prefix it called, the
+    embedded gateway's mount (`root_path`) or nginx's `X-Forwarded-Prefix` (deploy/gateway/)."""
+
+    @app.middleware("http")
+    async def _prefix(request: Request, call_next):
+        response = await call_next(request)
+        location = response.headers.get("location", "")
+        if location.startswith("/"):
+            prefix = (
+                request.scope.get("root_path") or request.headers.get("x-forwarded-prefix", "")
+            ).rstrip("/")
+            if _PREFIX.match(prefix) and not location.startswith(f"{prefix}/"):
+                response.headers["location"] = prefix + location
+        return response
 
 
 def _install_metrics_middleware(app: FastAPI) -> None:

@@ -24,9 +24,11 @@ def free_port() -> int:
 def test_up_serves_with_a_working_token_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     ports = {name: free_port() for name in SERVICES}
     port = ports["registry"]
+    gateway = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("KUAICHE_")} | {
         f"KUAICHE_{name.upper()}_PORT": str(p) for name, p in ports.items()
     }
+    env["KUAICHE_GATEWAY_PORT"] = str(gateway)
     kuaiche = Path(sys.executable).parent / "kuaiche"
     proc = subprocess.Popen(
         [str(kuaiche), "up", "--data-dir", str(tmp_path)],
@@ -56,6 +58,10 @@ def test_up_serves_with_a_working_token_and_stops_cleanly_on_ctrl_c(tmp_path: Pa
             assert httpx.get(f"http://127.0.0.1:{p}/readyz").status_code == 200, name
         r = httpx.get(f"{base}/v1/projects", headers={"Authorization": f"Bearer {token}"})
         assert r.status_code == 200 and r.json() == {"items": [], "total": 0}
+        # the console's link, a click away: the gateway with the commander token in the fragment
+        assert f"http://127.0.0.1:{gateway}/#token={token}" in lines
+        for name in SERVICES:  # and every service under its prefix on the gateway
+            assert httpx.get(f"http://127.0.0.1:{gateway}/{name}/readyz").status_code == 200
 
         # A token from `kuaiche token` with the same data dir is accepted too.
         county = subprocess.run(
