@@ -30,6 +30,7 @@ for s in "${ALL[@]}"; do
     export "KUAICHE_${s^^}_PORT=${PORT[$s]}"
     i=$((i + 1))
 done
+export KUAICHE_GATEWAY_PORT="$BASE"  # the console's gateway, off the default :8000
 # The embedded default, whatever this shell points at.
 unset KUAICHE_DATABASE_URL KUAICHE_KAFKA_BOOTSTRAP
 for s in "${ALL[@]}"; do unset "KUAICHE_${s^^}_DATABASE_URL" "KUAICHE_${s^^}_KAFKA_BOOTSTRAP"; done
