@@ -1,0 +1,107 @@
+"""A county clerk's console: only their county on every panel and in every list behind a figure,
+figures as the APIs answer that token, and never a request the APIs refuse it (the console
+fixture fails the test on any 4xx)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import Console, Demo, OpenConsole
+from tests.browser.expected import expected_figures, mismatches, project_ids
+
+HUIMIN = "371621"
+BINCHENG = "371602"
+
+
+def counties_outside_ranking(c: Console) -> list[str]:
+    """data-county of every row on the screen and in the drawer, but the published ranking's."""
+    return [
+        str(v)
+        for v in c.page.eval_on_selector_all(
+            "tr[data-county], [data-testid=division][data-county]",
+            "es => es.filter(e => !e.closest('[data-testid=ranking]')).map(e => e.dataset.county)",
+        )
+    ]
+
+
+def projects_in(scope: Any) -> set[str]:
+    return {
+        str(v)
+        for v in scope.locator("tr[data-project]").evaluate_all(
+            "rs => rs.map(r => r.dataset.project)"
+        )
+    }
+
+
+@pytest.fixture
+def huimin(console: OpenConsole) -> Console:
+    return console("county", HUIMIN)
+
+
+def test_the_header_names_the_county(huimin: Console) -> None:
+    assert "惠民县" in huimin.page.locator("[data-testid=who]").inner_text()
+
+
+def test_every_panel_shows_only_the_county(huimin: Console, demo: Demo) -> None:
+    token = demo.token("county", HUIMIN)
+    counties = counties_outside_ranking(huimin)
+    assert counties, "no row with data-county on the county's screen"
+    assert set(counties) == {HUIMIN}, sorted(set(counties))
+    own = project_ids(demo, token)
+    assert own == project_ids(demo, demo.commander, county=HUIMIN)
+    shown = projects_in(huimin.page.locator("body"))
+    assert shown <= own, shown - own
+
+
+def test_the_ranking_opens_only_the_countys_own_division(huimin: Console, demo: Demo) -> None:
+    """The published ranking (通报) names every division, as the API gives it to a county;
+    only the county's own row opens a drill-down."""
+    rows = huimin.page.locator("[data-testid=ranking] tr[data-county]")
+    others = [
+        str(v) for v in rows.evaluate_all("rs => rs.map(r => r.dataset.county)") if v != HUIMIN
+    ]
+    if others:
+        huimin.page.locator(f'[data-testid=ranking] tr[data-county="{others[0]}"]').click()
+        huimin.page.wait_for_timeout(300)
+        assert huimin.page.locator("[data-testid=drawer]").is_hidden()
+    huimin.page.locator(f'[data-testid=ranking] tr[data-county="{HUIMIN}"]').click()
+    division = huimin.page.locator("[data-testid=drawer] [data-testid=division]")
+    division.locator("tr[data-project]").first.wait_for(state="visible")
+    assert division.get_attribute("data-county") == HUIMIN
+    own = project_ids(demo, demo.token("county", HUIMIN))
+    assert projects_in(division) <= own
+
+
+def test_the_figures_are_the_countys(huimin: Console, demo: Demo) -> None:
+    token = demo.token("county", HUIMIN)
+    expected = expected_figures(demo, token)
+    wrong = mismatches(huimin, expected)
+    assert not wrong, wrong
+    # ... and not the city's.
+    assert expected["projects"] < expected_figures(demo)["projects"]
+
+
+@pytest.mark.parametrize(
+    "key", ["projects", "key_projects", "problems_collected", "problems_resolved"]
+)
+def test_the_lists_behind_the_figures_are_the_countys(
+    huimin: Console, demo: Demo, key: str
+) -> None:
+    huimin.page.locator(f'[data-figure="{key}"]').first.click()
+    drawer = huimin.page.locator("[data-testid=drawer]")
+    drawer.locator("[data-testid=list] tr[data-row]").first.wait_for(state="visible")
+    own = project_ids(demo, demo.token("county", HUIMIN))
+    shown = projects_in(drawer)
+    assert shown and shown <= own, shown - own
+    assert set(counties_outside_ranking(huimin)) <= {HUIMIN}
+
+
+def test_another_county_sees_its_own(console: OpenConsole, demo: Demo) -> None:
+    c = console("county", BINCHENG)
+    assert "滨城区" in c.page.locator("[data-testid=who]").inner_text()
+    assert set(counties_outside_ranking(c)) <= {BINCHENG}
+    token = demo.token("county", BINCHENG)
+    wrong = mismatches(c, expected_figures(demo, token))
+    assert not wrong, wrong
