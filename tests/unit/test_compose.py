@@ -69,7 +69,9 @@ def dockerfile_env() -> dict[str, str]:
     env: dict[str, str] = {}
     for line in text.splitlines():
         if line.startswith("ENV "):
-            env.update(pair.split("=", 1) for pair in line[4:].split())
+            for pair in line[4:].split():
+                name, _, value = pair.partition("=")
+                env[name] = value
     return env
 
 
