@@ -51,6 +51,7 @@ ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "deploy" / "gateway" / "templates"
 CONSOLE = ROOT / "console"
 BINCHENG = "371602"
+ELSEWHERE = "https://console.example.gov.cn"  # a frontend on another origin (KUAICHE_CORS_ORIGINS)
 # What the official image's environment holds besides ours (never substituted: filtered out).
 IMAGE_ENV = {
     "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
@@ -287,7 +288,7 @@ async def five_services(tmp_path: Path, postgres: str, kafka: str) -> AsyncItera
         for name, definition in SERVICES.items():
             settings = make_settings(
                 name, await create_database(postgres), tmp_path / name, kafka=kafka
-            )
+            ).model_copy(update={"cors_origins": [ELSEWHERE]})
             worker = name in ("registry", "notifications")
             app, lifespan = await start_service(
                 on_run_topics(definition, run), settings, with_worker=worker
@@ -342,6 +343,29 @@ async def test_the_gateway_in_front_of_the_five_services(
             slash = await gateway.get("/registry/v1/projects/", headers=COMMANDER)
             assert slash.status_code == 307, slash.text
             assert slash.headers["location"] == f"{base}/registry/v1/projects"
+            # a frontend elsewhere: the preflight and the answer's CORS headers pass nginx
+            preflight = await gateway.options(
+                "/scoring/v1/publications",
+                headers={
+                    "Origin": ELSEWHERE,
+                    "Access-Control-Request-Method": "GET",
+                    "Access-Control-Request-Headers": "authorization",
+                },
+            )
+            assert preflight.status_code == 200, preflight.text
+            assert preflight.headers["access-control-allow-origin"] == ELSEWHERE
+            cross = await gateway.get(
+                "/registry/v1/regions", headers={**COMMANDER, "Origin": ELSEWHERE}
+            )
+            assert cross.headers["access-control-allow-origin"] == ELSEWHERE
+            assert (
+                "access-control-allow-origin"
+                not in (
+                    await gateway.get(
+                        "/registry/v1/regions", headers={"Origin": "https://evil.example"}
+                    )
+                ).headers
+            )
             unauthorised = await gateway.get("/scoring/v1/publications")
             assert unauthorised.status_code == 401
             assert unauthorised.headers["www-authenticate"] == "Bearer"
