@@ -4,10 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from dataclasses import asdict
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Path, Query, Request, Response, UploadFile, status
+from fastapi import (
+    APIRouter,
+    Depends,
+    File,
+    Path,
+    Query,
+    Request,
+    Response,
+    UploadFile,
+    status,
+)
 
 from services.registry import access, queries, service
 from services.registry.domain.enums import LEVEL_LABELS, STAGE_LABELS, Level, Stage, Track
@@ -17,8 +28,10 @@ from services.registry.models import ListChange, Milestone, MonthlyReport, Proje
 from services.registry.schemas import (
     PERIOD_PATTERN,
     AuditEvent,
+    CountyTally,
     DivisionPublic,
     ImportResult,
+    LevelTally,
     ListChangeIn,
     ListChangePublic,
     Location,
@@ -32,12 +45,14 @@ from services.registry.schemas import (
     ProjectCreate,
     ProjectDetail,
     ProjectPublic,
+    ProjectSummary,
     ProjectUpdate,
     RegionPublic,
     ReportIn,
     ReportPublic,
     StageChangePublic,
     StageMoveIn,
+    StageTally,
 )
 from shared.clock import today_in_shanghai
 from shared.errors import NotFound, PayloadTooLarge
@@ -168,15 +183,7 @@ async def create_project(
     return await _detail(session, project, table)
 
 
-@router.get(
-    "/projects",
-    response_model=Page[ProjectPublic],
-    responses={409: {"description": "county names no division of the region table"}},
-)
-async def list_projects(
-    session: DbSession,
-    user: CurrentUser,
-    runtime: RuntimeDep,
+def project_filter(
     county: str | None = None,
     level: Level | None = None,
     key: bool | None = None,
@@ -184,27 +191,81 @@ async def list_projects(
     track: Track | None = None,
     tag: str | None = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
+) -> queries.ProjectFilter:
+    """The filters of the project list, its summary and the ledger export."""
+    return queries.ProjectFilter(
+        county=county, level=level, key=key, stage=stage, track=track, tag=tag, q=q
+    )
+
+
+Filter = Annotated[queries.ProjectFilter, Depends(project_filter)]
+UNKNOWN_COUNTY: dict[int | str, dict[str, Any]] = {
+    409: {"description": "county names no division of the region table"}
+}
+
+
+@router.get("/projects", response_model=Page[ProjectPublic], responses=UNKNOWN_COUNTY)
+async def list_projects(
+    session: DbSession,
+    user: CurrentUser,
+    runtime: RuntimeDep,
+    f: Filter,
     limit: Limit = DEFAULT_LIMIT,
     offset: Offset = 0,
 ) -> Page[ProjectPublic]:
     table = regions_of(runtime)
-    items, total = await queries.list_projects(
-        session,
-        user,
-        queries.ProjectFilter(
-            county=county,
-            level=level,
-            key=key,
-            stage=stage,
-            track=track,
-            tag=tag,
-            q=q,
-        ),
-        table,
-        limit,
-        offset,
-    )
+    items, total = await queries.list_projects(session, user, f, table, limit, offset)
     return Page[ProjectPublic](items=[_public(p, table) for p in items], total=total)
+
+
+@router.get("/projects/summary", response_model=ProjectSummary, responses=UNKNOWN_COUNTY)
+async def summarise_projects(
+    session: DbSession, user: CurrentUser, runtime: RuntimeDep, f: Filter
+) -> ProjectSummary:
+    """The projects the filters match (as the list's), counted with their total investment."""
+    table = regions_of(runtime)
+    s = await queries.summary(session, user, f, table)
+    return ProjectSummary(
+        projects=s.total.projects,
+        total_investment=s.total.total_investment,
+        key_projects=s.key_projects,
+        by_level=[
+            LevelTally(level=k, label=LEVEL_LABELS[k], **asdict(t)) for k, t in s.by_level.items()
+        ],
+        by_stage=[
+            StageTally(stage=k, label=STAGE_LABELS[k], **asdict(t)) for k, t in s.by_stage.items()
+        ],
+        by_county=[
+            CountyTally(county=c, name=getattr(table.find(c), "name", None), **asdict(t))
+            for c, t in s.by_county.items()
+        ],
+    )
+
+
+@router.get(
+    "/projects/export",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "the ledger 台账 of the projects the filters match, as the import "
+            "template has it (it re-imports)",
+            "content": {XLSX: {"schema": {"type": "string", "format": "binary"}}},
+        },
+        **UNKNOWN_COUNTY,
+    },
+)
+async def export_ledger(
+    session: DbSession, user: CurrentUser, runtime: RuntimeDep, f: Filter
+) -> Response:
+    table = regions_of(runtime)
+    projects = await queries.all_projects(session, user, f, table)
+    ctx = columns.Context(table)
+    rows = [columns.ledger_row(p, ctx) for p in projects]
+    content = await asyncio.to_thread(columns.ledger_xlsx, rows)  # off the event loop
+    name = f"kuaiche-ledger-{today_in_shanghai().isoformat()}.xlsx"
+    return Response(
+        content, media_type=XLSX, headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
 
 
 @router.get(

@@ -4,11 +4,12 @@ who may see what is checked in `access`."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry import access
@@ -81,19 +82,16 @@ class ProjectFilter:
     q: str | None = None
 
 
-async def list_projects(
-    session: AsyncSession,
-    principal: Principal,
-    f: ProjectFilter,
-    regions: RegionTable,
-    limit: int,
-    offset: int,
-) -> tuple[list[Project], int]:
+def _matching(principal: Principal, f: ProjectFilter, regions: RegionTable) -> Select[Any] | None:
+    """The projects the filter matches among those the principal may see, oldest first; None
+    when it names a county the principal may not see (nothing, as for a county that has none).
+    The tag is not in it: tags are a JSON list, filtered in Python (`_tagged`) to stay portable
+    across databases."""
     query = select(Project)
     county = resolve_county(regions, f.county).code if f.county else None
     own = principal.county_filter(county)
     if county is not None and own != county:
-        return [], 0
+        return None
     if own is not None:
         query = query.where(Project.county == own)
     if f.level is not None:
@@ -114,11 +112,96 @@ async def list_projects(
                 Project.code.like(pattern.upper(), escape="\\"),
             )
         )
-    query = query.order_by(Project.created_at, Project.id)
-    if f.tag is not None:  # tags are a JSON list; filtered here to stay portable across databases
-        rows = [p for p in (await session.scalars(query)).all() if f.tag in (p.tags or [])]
+    return query.order_by(Project.created_at, Project.id)
+
+
+def _tagged(projects: Sequence[Project], tag: str | None) -> list[Project]:
+    return [p for p in projects if tag is None or tag in (p.tags or [])]
+
+
+async def list_projects(
+    session: AsyncSession,
+    principal: Principal,
+    f: ProjectFilter,
+    regions: RegionTable,
+    limit: int,
+    offset: int,
+) -> tuple[list[Project], int]:
+    query = _matching(principal, f, regions)
+    if query is None:
+        return [], 0
+    if f.tag is not None:
+        rows = _tagged((await session.scalars(query)).all(), f.tag)
         return page_of(rows, limit, offset), len(rows)
     return await paginate(session, query, limit, offset)
+
+
+async def all_projects(
+    session: AsyncSession, principal: Principal, f: ProjectFilter, regions: RegionTable
+) -> list[Project]:
+    """Every project the filter matches that the principal may see, oldest first (the ledger
+    export)."""
+    query = _matching(principal, f, regions)
+    if query is None:
+        return []
+    return _tagged((await session.scalars(query)).all(), f.tag)
+
+
+@dataclass(frozen=True)
+class Tally:
+    projects: int = 0
+    total_investment: Decimal = Decimal(0)
+
+    def plus(self, amount: Decimal) -> Tally:
+        return Tally(self.projects + 1, self.total_investment + amount)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The projects a filter matches, counted and their total investment summed (万元): in all,
+    on the key list, by level (every level, in the vocabulary's order), by stage (likewise) and
+    by county (the divisions the principal may see and the filter allows, in the region table's
+    order, then any other county a project names)."""
+
+    total: Tally
+    key_projects: int
+    by_level: dict[Level, Tally]
+    by_stage: dict[Stage, Tally]
+    by_county: dict[str, Tally]
+
+
+async def summary(
+    session: AsyncSession, principal: Principal, f: ProjectFilter, regions: RegionTable
+) -> Summary:
+    query = _matching(principal, f, regions)
+    columns = (Project.county, Project.level, Project.stage, Project.total_investment)
+    rows: Sequence[Any] = []
+    if query is not None:
+        if f.tag is None:
+            rows = (await session.execute(query.with_only_columns(*columns))).all()
+        else:
+            rows = [
+                (p.county, p.level, p.stage, p.total_investment)
+                for p in _tagged((await session.scalars(query)).all(), f.tag)
+            ]
+    total = Tally()
+    by_level = dict.fromkeys(Level, Tally())
+    by_stage = dict.fromkeys(Stage, Tally())
+    by_county: dict[str, Tally] = {}
+    if query is not None:
+        wanted = principal.county_filter(
+            resolve_county(regions, f.county).code if f.county else None
+        )
+        by_county = {c: Tally() for c in regions.codes if wanted is None or c == wanted}
+    for county, level, stage, amount in rows:
+        amount = Decimal(amount)  # summed as decimals: exact on either database
+        total = total.plus(amount)
+        if level is not None:
+            by_level[Level(level)] = by_level[Level(level)].plus(amount)
+        by_stage[Stage(stage)] = by_stage[Stage(stage)].plus(amount)
+        by_county[county] = by_county.get(county, Tally()).plus(amount)
+    key = sum(t.projects for t in by_level.values())
+    return Summary(total, key, by_level, by_stage, by_county)
 
 
 async def count_projects(session: AsyncSession) -> int:
@@ -224,9 +307,7 @@ async def _of_project(
 async def get_milestone(
     session: AsyncSession, principal: Principal, project_id: str, milestone_id: str
 ) -> Milestone:
-    return await _of_project(
-        session, principal, project_id, Milestone, milestone_id, "milestone"
-    )
+    return await _of_project(session, principal, project_id, Milestone, milestone_id, "milestone")
 
 
 async def get_report(
@@ -249,9 +330,7 @@ async def get_report(
 async def get_list_change(
     session: AsyncSession, principal: Principal, project_id: str, change_id: int
 ) -> ListChange:
-    return await _of_project(
-        session, principal, project_id, ListChange, change_id, "list change"
-    )
+    return await _of_project(session, principal, project_id, ListChange, change_id, "list change")
 
 
 async def list_changes(

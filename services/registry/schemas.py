@@ -455,3 +455,37 @@ class RegionPublic(BaseModel):
     code: str
     name: str
     divisions: list[DivisionPublic]
+
+
+class LevelTally(BaseModel):
+    level: Level
+    label: str
+    projects: int
+    total_investment: Amount
+
+
+class StageTally(BaseModel):
+    stage: Stage
+    label: str
+    projects: int
+    total_investment: Amount
+
+
+class CountyTally(BaseModel):
+    county: str
+    name: str | None = Field(description="the division's name; null for a code the table lacks")
+    projects: int
+    total_investment: Amount
+
+
+class ProjectSummary(BaseModel):
+    """GET /v1/projects/summary: the projects the filters match, counted and summed (万元)."""
+
+    projects: int
+    total_investment: Amount
+    key_projects: int
+    by_level: list[LevelTally] = Field(description="every level, key projects only")
+    by_stage: list[StageTally] = Field(description="every stage")
+    by_county: list[CountyTally] = Field(
+        description="every division the caller may see and the filter allows"
+    )

@@ -1,5 +1,6 @@
 """The one table of columns of a ledger: each column's Chinese header, its field, how its cells
-are read, and the example the downloadable templates show."""
+are read and written, and the example the downloadable templates show. The template and the
+ledger export are the same workbook (`ledger_xlsx`), so an export re-imports."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import csv
 import datetime as dt
 import io
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -212,6 +213,34 @@ def _parse_tags(value: Cell, _: Context) -> list[str]:
     return [t.strip() for t in TAG_SEPARATORS.split(cell_text(value) or "") if t.strip()]
 
 
+# ---------------------------------------------------------------- cell writers (the inverses)
+
+
+def _as_is(value: Any, _: Context) -> Cell:
+    return value
+
+
+def _show_county(code: str, ctx: Context) -> Cell:
+    division = ctx.regions.find(code)
+    return division.name if division else code
+
+
+def _label(labels: dict[Any, str]) -> Callable[[Any, Context], Cell]:
+    def show(value: Any, _: Context) -> Cell:
+        return None if value is None else labels[type(next(iter(labels)))(value)]
+
+    return show
+
+
+def _show_amount(amount: Decimal | None, _: Context) -> Cell:
+    # a number Excel sums: an amount's 15 digits at most (a coordinate's 10) are exact in it
+    return None if amount is None else tidy(Decimal(amount))
+
+
+def _show_tags(tags: list[str] | None, _: Context) -> Cell:
+    return "；".join(tags or []) or None
+
+
 # ---------------------------------------------------------------- the table
 
 
@@ -222,16 +251,20 @@ class Column:
     parse: Callable[[Cell, Context], Any]
     example: str | float | None = None  # the template's example row
     required: bool = False
+    show: Callable[[Any, Context], Cell] = _as_is  # the field's value → the cell parse reads
+
+
+AMOUNT_UNIT = "万元"  # the unit a ledger export writes its amounts in
 
 
 COLUMNS: tuple[Column, ...] = (
     Column("项目名称", "name", _parse_str, "邹平市年产30万吨高端铝材项目", required=True),
-    Column("县区", "county", _parse_county, "邹平市", required=True),
-    Column("级别", "level", _parse_level, "市重点"),
-    Column("类别", "track", _parse_track, "实施类", required=True),
-    Column("阶段", "stage", _parse_stage, "储备"),
+    Column("县区", "county", _parse_county, "邹平市", required=True, show=_show_county),
+    Column("级别", "level", _parse_level, "市重点", show=_label(LEVEL_LABELS)),
+    Column("类别", "track", _parse_track, "实施类", required=True, show=_label(TRACK_LABELS)),
+    Column("阶段", "stage", _parse_stage, "储备", show=_label(STAGE_LABELS)),
     Column("项目代码", "code", _parse_code, "2020-371681-32-03-000128"),
-    Column("总投资", "total_investment", _parse_amount, 12.35, required=True),
+    Column("总投资", "total_investment", _parse_amount, 12.35, required=True, show=_show_amount),
     Column("单位", "unit", _parse_unit, "亿元"),
     Column("计划开工", "planned_start", _parse_date, "2020-06"),
     Column("计划竣工", "planned_completion", _parse_date, "2021-12-31"),
@@ -242,15 +275,15 @@ COLUMNS: tuple[Column, ...] = (
     Column("驻企服务员", "service_officer", _parse_str, "李明"),
     Column("责任单位", "responsible_unit", _parse_str, "邹平市工业和信息化局"),
     Column("行业", "industry", _parse_str, "铝业"),
-    Column("标签", "tags", _parse_tags, "五大千亿级产业集群；补短板"),
+    Column("标签", "tags", _parse_tags, "五大千亿级产业集群；补短板", show=_show_tags),
     Column(
         "建设内容",
         "content",
         _parse_str,
         "新建熔铸车间、挤压车间及配套设施12万平方米，购置挤压机、时效炉等设备86台（套）",
     ),
-    Column("经度", "lng", _parse_coordinate, 117.7421),
-    Column("纬度", "lat", _parse_coordinate, 36.8695),
+    Column("经度", "lng", _parse_coordinate, 117.7421, show=_show_amount),
+    Column("纬度", "lat", _parse_coordinate, 36.8695, show=_show_amount),
 )
 
 BY_FIELD = {c.field: c for c in COLUMNS}
@@ -284,23 +317,53 @@ def ledger_template_csv() -> bytes:
 
 def ledger_template_xlsx() -> bytes:
     """The Chinese headers, one example row and drop-down lists for the coded columns."""
+    return ledger_xlsx([_example_row()])
+
+
+def ledger_row(project: Any, ctx: Context) -> list[Cell]:
+    """A project's row: its attributes by field (as the stored Project holds them) written as
+    the columns read them back; amounts in 万元."""
+    return [
+        AMOUNT_UNIT if column.field == "unit" else column.show(getattr(project, column.field), ctx)
+        for column in COLUMNS
+    ]
+
+
+def ledger_xlsx(rows: Iterable[list[Cell]], title: str = "项目台账") -> bytes:
+    """A ledger workbook: the Chinese headers, the rows, drop-down lists for the coded columns.
+    Text is always text: a name that starts with "=" is no formula, and characters XML cannot
+    hold (control characters) are left out."""
     from openpyxl import Workbook
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
     from openpyxl.styles import Font, PatternFill
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
 
     workbook = Workbook()
     sheet = workbook.active
-    sheet.title = "项目台账"
+    sheet.title = title
     sheet.append([column.label for column in COLUMNS])
-    sheet.append(_example_row())
+    widths = [len(column.label) for column in COLUMNS]
+    for number, row in enumerate(rows, start=2):
+        for position, value in enumerate(row, start=1):
+            if value is None:
+                continue
+            text = isinstance(value, str)
+            if text:
+                value = ILLEGAL_CHARACTERS_RE.sub("", value)
+            cell = sheet.cell(row=number, column=position, value=value)
+            if text:
+                cell.data_type = "s"  # never a formula
+            elif isinstance(value, dt.date):
+                cell.number_format = "yyyy-mm-dd"
+            widths[position - 1] = max(widths[position - 1], len(str(value)))
     bold, fill = Font(bold=True), PatternFill("solid", fgColor="DDEBF7")
     for position, column in enumerate(COLUMNS, start=1):
         cell = sheet.cell(row=1, column=position)
         cell.font = bold
         if column.required:
             cell.fill = fill
-        width = max(len(column.label), len(str(column.example or ""))) * 2 + 2
+        width = widths[position - 1] * 2 + 2
         sheet.column_dimensions[get_column_letter(position)].width = min(width, 40)
     sheet.freeze_panes = "A2"
     choices = {
