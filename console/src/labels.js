@@ -72,3 +72,11 @@ export const ACTION_LABELS = {
   resolve: '办结', feedback: '反馈', accept: '确认', reject: '退回', reopen: '退回',
   close: '销号', overdue: '超期',
 };
+
+export const FACTOR_LABELS = {
+  land: '用地', energy: '能耗', pollutant: '污染物', water: '水资源', funds: '资金',
+};
+
+export const POLLUTANT_LABELS = {
+  SO2: '二氧化硫', NOx: '氮氧化物', particulates: '颗粒物', VOCs: 'VOCs', COD: 'COD', NH3N: '氨氮',
+};

@@ -3,7 +3,7 @@
 import * as api from './api.js';
 import { h } from './dom.js';
 import { amount, date, wan } from './format.js';
-import { COLOUR_LABELS, EXPOSURE_KINDS } from './labels.js';
+import { COLOUR_LABELS, EXPOSURE_KINDS, FACTOR_LABELS, POLLUTANT_LABELS } from './labels.js';
 import { openProject } from './drill.js';
 import { regionName } from './regions.js';
 import { withProjectNames } from './names.js';
@@ -93,13 +93,10 @@ export function exposure(ctx, kind, colour) {
   };
 }
 
-export const FACTOR_LABELS = {
-  land: '用地', energy: '能耗', pollutant: '污染物', water: '水资源', funds: '资金',
-};
 const ALLOCATION_STATUS = { active: '有效', used: '已使用', released: '已收回' };
 
 export const ALLOCATION_COLUMNS = [
-  { title: '要素', cell: (a) => FACTOR_LABELS[a.factor] + (a.pollutant ? ` ${a.pollutant}` : '') },
+  { title: '要素', cell: (a) => FACTOR_LABELS[a.factor] + (a.pollutant ? `·${POLLUTANT_LABELS[a.pollutant] || a.pollutant}` : '') },
   { title: '项目', cell: (a) => a.project_name, class: 'name' },
   { title: '县区', cell: (a) => regionName(a.county) },
   { title: '数量', cell: (a) => amount(a.charged || a.amount, a.unit), class: 'num' },

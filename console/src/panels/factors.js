@@ -8,6 +8,7 @@ import { fill, h } from '../dom.js';
 import { UNIT_LABELS, compact, num, yi } from '../format.js';
 import { figure } from '../figure.js';
 import * as lists from '../lists.js';
+import { FACTOR_LABELS, POLLUTANT_LABELS } from '../labels.js';
 import { shortName } from '../regions.js';
 
 const body = () => document.querySelector('#panel-factors .body');
@@ -35,8 +36,9 @@ export async function load(ctx) {
 }
 
 function poolName(p) {
-  const what = p.pollutant ? `${p.factor_label}·${p.pollutant}` : p.factor_label;
-  return `${p.year} ${p.scope_label} ${what}`;
+  const factor = FACTOR_LABELS[p.factor] || p.factor_label;
+  const what = p.pollutant ? `${factor}·${POLLUTANT_LABELS[p.pollutant] || p.pollutant}` : factor;
+  return `${p.year}${p.scope_label}${what}`;
 }
 
 function poolRow(p) {
