@@ -8,6 +8,7 @@ not the event's fault, so then the consumer waits and reads the same events agai
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import enum
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -56,6 +57,22 @@ class Outcome(enum.StrEnum):
 class RetryLater(Exception):
     """Not the event's fault (the database is down, the dead-letter topic cannot be written):
     read the same events again later, commit nothing past them, dead-letter nothing."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Decoded:
+    message: Message
+    event: CloudEvent
+    payload: Any
+    handler: Handler | None
+
+
+class _BrokeAt(Exception):
+    """A batch's transaction was rolled back at its `index`-th event."""
+
+    def __init__(self, index: int) -> None:
+        super().__init__(index)
+        self.index = index
 
 
 class InboxConsumer:
@@ -145,14 +162,120 @@ class InboxConsumer:
         return read
 
     async def process_batch(self, consumer: Consumer, messages: Sequence[Message]) -> None:
+        """Apply a fetched batch in the order fetched, then commit each partition past it.
+
+        The well-formed events of a batch are applied together, in ONE transaction: one
+        statement finds those applied before, one inserts the new inbox rows, then each
+        handler runs in turn. What needs care goes alone, one event per transaction with the
+        retries and the dead-letter topic (`handle`): a message that is no event of ours (a
+        poison), the event whose handler failed in the batch (the events before it are applied
+        together again first), or a batch that met another consumer's insert of the same event.
+        Either way per-key order holds: nothing after an event is applied before it."""
         last: dict[tuple[str, int], Message] = {}
+        pending = list(messages)
         try:
-            for message in messages:
-                await self.handle(message)
-                last[(message.topic, message.partition)] = message
+            while pending:
+                run = self._leading_events(pending)
+                done = await self._apply_together(run) if run else 0
+                for message in pending[:done]:
+                    last[(message.topic, message.partition)] = message
+                pending = pending[done:]
+                if pending:
+                    await self.handle(pending[0])
+                    last[(pending[0].topic, pending[0].partition)] = pending[0]
+                    pending = pending[1:]
         finally:
             for message in last.values():
                 await consumer.commit(message)
+
+    def _leading_events(self, messages: Sequence[Message]) -> list[_Decoded]:
+        """The batch's leading messages that are well-formed events, up to the first that is not."""
+        run: list[_Decoded] = []
+        for message in messages:
+            try:
+                event = CloudEvent.from_json(message.value)
+                handler = self.handlers.get(event.type)
+                payload = EVENT_TYPES[event.type].model_validate(event.data) if handler else None
+            except (KeyError, ValidationError):
+                break
+            run.append(_Decoded(message, event, payload, handler))
+        return run
+
+    async def _apply_together(self, run: list[_Decoded]) -> int:
+        """Apply `run` in one transaction; how many of its leading events are now applied
+        (all, or the ones before the event whose handler failed, or none)."""
+        try:
+            outcomes = await self._transaction(run)
+        except _BrokeAt as broke:
+            if broke.index == 0:
+                return 0
+            try:
+                outcomes = await self._transaction(run[: broke.index])
+            except _BrokeAt:
+                return 0
+        for outcome in outcomes:
+            if self.on_outcome:
+                self.on_outcome(outcome)
+        return len(outcomes)
+
+    async def _transaction(self, run: list[_Decoded]) -> list[Outcome]:
+        outcomes: list[Outcome] = []
+        index = 0
+        try:
+            async with self.session_factory() as session, session.begin():
+                ids = [d.event.id for d in run if d.handler is not None]
+                seen = set(
+                    (
+                        await session.scalars(
+                            select(self.table.c.event_id).where(
+                                self.table.c.consumer == self.name,
+                                self.table.c.event_id.in_(ids),
+                            )
+                        )
+                    ).all()
+                    if ids
+                    else ()
+                )
+                fresh: list[_Decoded] = []
+                for d in run:
+                    if d.handler is None:
+                        outcomes.append(Outcome.IGNORED)
+                    elif d.event.id in seen:
+                        outcomes.append(Outcome.DUPLICATE)
+                    else:
+                        seen.add(d.event.id)
+                        fresh.append(d)
+                        outcomes.append(Outcome.APPLIED)
+                if fresh:
+                    now = utcnow()
+                    await session.execute(
+                        insert(self.table),
+                        [
+                            {
+                                "consumer": self.name,
+                                "event_id": d.event.id,
+                                "event_type": d.event.type,
+                                "topic": d.message.topic,
+                                "partition": d.message.partition,
+                                "offset": d.message.offset,
+                                "processed_at": now,
+                            }
+                            for d in fresh
+                        ],
+                    )
+                for index, d in enumerate(run):
+                    if d.handler is not None and outcomes[index] is Outcome.APPLIED:
+                        await d.handler(session, d.event, d.payload)
+        except Exception as exc:  # a handler failed, or another consumer applied one meanwhile
+            if is_unavailable(exc):
+                raise RetryLater(str(exc)) from exc
+            log.info(
+                "consumer %s: %s failed in a batch; applying it alone",
+                self.name,
+                run[index].event.id,
+            )
+            raise _BrokeAt(index) from exc
+        return outcomes
 
     async def handle(self, message: Message) -> Outcome:
         outcome = await self._handle(message)

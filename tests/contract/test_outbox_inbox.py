@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared.bus.inprocess import InProcessBus
+from shared.bus.inprocess import InProcessBus, partition_for
 from shared.db import make_engine, make_session_factory
 from shared.events.envelope import CloudEvent
 from shared.events.topics import dead_letter_topic
@@ -231,3 +231,77 @@ async def test_a_poison_event_goes_to_the_dead_letter_topic_and_the_consumer_goe
     assert all(m.header("dlq.consumer") == b"test-consumer" for m in dead)
     # Every message, poison included, was committed: a restart does not retry them.
     assert sum(bus.committed("test-consumer", TOPIC, p) for p in range(bus.partitions)) == 3
+
+
+async def sequence(session: AsyncSession, name: str) -> None:
+    """Record `name` with its place in the commit order (a rolled-back try leaves nothing)."""
+    place = await session.scalar(select(func.count()).select_from(backbone.counters))
+    await session.execute(backbone.counters.insert().values(name=name, value=int(place or 0) + 1))
+
+
+async def committed_order(sessions) -> list[str]:
+    async with sessions() as s:
+        rows = await s.execute(select(backbone.counters.c.name).order_by(backbone.counters.c.value))
+        return [name for (name,) in rows]
+
+
+async def test_a_batch_is_applied_in_one_transaction_and_skips_what_was_applied(
+    sessions,
+) -> None:
+    bus = InProcessBus()
+    seen_in: list[AsyncSession] = []  # kept alive, so two sessions never share an id
+
+    async def handler(session, ev, payload):
+        seen_in.append(session)
+        await sequence(session, payload.milestone_id)
+
+    outcomes: list[Outcome] = []
+    c = consumer(sessions, bus, handler)
+    c.on_outcome = outcomes.append
+    first, second, third = event("p1", 1), event("p1", 2), event("p1", 3)
+    await publish(bus, first)
+    reader = bus.consumer("test-consumer", [TOPIC])
+    await reader.start()
+    await c.process_batch(reader, await reader.fetch(timeout=0))  # applied before
+    seen_in.clear()
+    outcomes.clear()
+    await publish(bus, first, second, third, second)  # a redelivery, and a duplicate in the batch
+    await c.process_batch(reader, await reader.fetch(timeout=0))
+    assert outcomes == [Outcome.DUPLICATE, Outcome.APPLIED, Outcome.APPLIED, Outcome.DUPLICATE]
+    assert len(seen_in) == 2 and seen_in[0] is seen_in[1]  # one session, one transaction
+    assert await committed_order(sessions) == ["m1", "m2", "m3"]
+    assert bus.committed("test-consumer", TOPIC, partition_for(first.partitionkey)) == 5
+
+
+async def test_an_event_failing_in_a_batch_goes_alone_and_keeps_the_order(sessions) -> None:
+    """Events of one key: the third fails once and the fifth is poison. What came before the
+    third is applied together, the third alone (retried), the poison dead-lettered, and the
+    rest together again: the commit order is the key's order."""
+    bus = InProcessBus()
+    failed: list[str] = []
+
+    async def handler(session, ev, payload):
+        if payload.milestone_id == "m3" and not failed:
+            failed.append("m3")
+            raise ValueError("transient")
+        await sequence(session, payload.milestone_id)
+
+    c = consumer(sessions, bus, handler)
+    events = [event("p1", n) for n in range(1, 8)]
+    from shared.bus.base import OutgoingMessage
+
+    await publish(bus, *events[:4])
+    await bus.publish([OutgoingMessage(TOPIC, events[0].partitionkey, b"{not json")])
+    await publish(bus, *events[4:])
+    reader = bus.consumer("test-consumer", [TOPIC])
+    await reader.start()
+    batch = await reader.fetch(timeout=0)
+    assert len(batch) == 8
+    await c.process_batch(reader, batch)
+    assert failed == ["m3"]
+    assert await committed_order(sessions) == [f"m{n}" for n in range(1, 8)]
+    assert (
+        len([m for p in range(bus.partitions) for m in bus.log(dead_letter_topic(TOPIC), p)]) == 1
+    )
+    assert bus.committed("test-consumer", TOPIC, partition_for(events[0].partitionkey)) == 8
+
