@@ -9,14 +9,21 @@ take outbox ids in that order. With several replicas on PostgreSQL, one relay at
 publishes, under a transaction-scoped advisory lock; on SQLite, BEGIN IMMEDIATE serialises.
 Delivery is at-least-once (a crash after publishing and before marking republishes); consumers
 deduplicate by event id in their inbox.
+
+The relay wakes as soon as events commit: in its own process the unit of work calls `wake`;
+on PostgreSQL a transaction that writes events also sends `NOTIFY` on `NOTIFY_CHANNEL` (it is
+delivered at commit, never for a rollback), which a relay in another process (an API replica's
+writes, the worker's relay) LISTENs for. The `interval` poll remains the fallback.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import zlib
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -32,7 +39,7 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.bus.base import Bus, OutgoingMessage
 from shared.db import UTCDateTime, is_postgres, utcnow
@@ -69,8 +76,18 @@ def outbox_table(metadata: MetaData) -> Table:
     return table
 
 
+# One channel per database, and every service has its own database.
+NOTIFY_CHANNEL = "kuaiche_outbox"
+
+
 async def write_event(session: AsyncSession, table: Table, topic: str, event: CloudEvent) -> None:
-    """Add `event` to the outbox inside the caller's transaction."""
+    """Add `event` to the outbox inside the caller's transaction (on PostgreSQL, with one
+    NOTIFY per transaction for the relay, delivered at commit)."""
+    if is_postgres(session):
+        transaction = session.sync_session.get_transaction()
+        if session.info.get("outbox_notified") is not transaction:
+            await session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
+            session.info["outbox_notified"] = transaction
     await session.execute(
         insert(table).values(
             event_id=event.id,
@@ -165,6 +182,46 @@ class OutboxRelay:
             return int(count or 0)
 
     async def run(self, stop: asyncio.Event) -> None:
+        listening = asyncio.create_task(self._listen(stop), name=f"{self.name}-relay-listen")
+        try:
+            await self._run(stop)
+        finally:
+            listening.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listening
+
+    async def _listen(self, stop: asyncio.Event) -> None:
+        """On PostgreSQL: wake on every commit that wrote events, from any process. Keeps one
+        connection LISTENing, opened again after a failure; on SQLite there is nothing to do."""
+        engine: AsyncEngine | None = self.session_factory.kw.get("bind")
+        if engine is None or not is_postgres(engine):
+            return
+
+        def woken(*_: object) -> None:
+            self._wake.set()
+
+        failures = 0
+        while not stop.is_set():
+            try:
+                async with engine.connect() as conn:
+                    raw: Any = (await conn.get_raw_connection()).driver_connection
+                    await raw.add_listener(NOTIFY_CHANNEL, woken)
+                    failures = 0
+                    self._wake.set()  # what committed while nobody listened
+                    while not stop.is_set() and not raw.is_closed():
+                        await pause(stop, 1.0)
+                    if not raw.is_closed():
+                        await raw.remove_listener(NOTIFY_CHANNEL, woken)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                failures += 1
+                log.warning(
+                    "outbox relay %s: LISTEN failed (%r); polling meanwhile", self.name, exc
+                )
+                await pause(stop, min(30.0, self.interval * 2**failures))
+
+    async def _run(self, stop: asyncio.Event) -> None:
         failures = 0
         while not stop.is_set():
             self._wake.clear()  # before publishing: a commit during it wakes the next round

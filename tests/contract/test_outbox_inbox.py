@@ -305,3 +305,32 @@ async def test_an_event_failing_in_a_batch_goes_alone_and_keeps_the_order(sessio
     )
     assert bus.committed("test-consumer", TOPIC, partition_for(events[0].partitionkey)) == 8
 
+
+async def test_a_commit_in_another_process_wakes_the_relay_on_postgres(pg_sessions) -> None:
+    """The relay polls once an hour here, so only the NOTIFY sent at commit can wake it; an
+    engine of its own stands for another process (an API replica writing, the worker
+    relaying). A rolled-back write wakes nobody and publishes nothing."""
+    bus = InProcessBus()
+    relay = OutboxRelay("t", pg_sessions, bus, outbox, interval=3600)
+    stop = asyncio.Event()
+    task = asyncio.create_task(relay.run(stop))
+    other = make_engine(pg_sessions.kw["bind"].url.render_as_string(hide_password=False))
+    writer = make_session_factory(other)
+    try:
+        await asyncio.sleep(0.5)  # the relay has looked once and is waiting
+        with pytest.raises(RuntimeError):
+            async with writer() as s, s.begin():
+                await write_event(s, outbox, TOPIC, event("p1", 1))
+                raise RuntimeError("rolled back")
+        for n in (2, 3):
+            async with writer() as s, s.begin():
+                await write_event(s, outbox, TOPIC, event("p1", n))
+
+            async def out(n: int = n) -> bool:
+                return [e.sequence for e in await published(bus)] == list(range(2, n + 1))
+
+            await wait_until(out, timeout=5, what=f"event {n} published without a poll")
+    finally:
+        stop.set()
+        await task
+        await other.dispose()
