@@ -6,7 +6,7 @@ import { amount, date, wan } from './format.js';
 import { COLOUR_LABELS, EXPOSURE_KINDS, FACTOR_LABELS, POLLUTANT_LABELS } from './labels.js';
 import { openProject } from './drill.js';
 import { regionName } from './regions.js';
-import { withProjectNames } from './names.js';
+import { projectName } from './names.js';
 
 const PAGE = 100;
 
@@ -97,7 +97,7 @@ const ALLOCATION_STATUS = { active: '有效', used: '已使用', released: '已�
 
 export const ALLOCATION_COLUMNS = [
   { title: '要素', cell: (a) => FACTOR_LABELS[a.factor] + (a.pollutant ? `·${POLLUTANT_LABELS[a.pollutant] || a.pollutant}` : '') },
-  { title: '项目', cell: (a) => a.project_name, class: 'name' },
+  { title: '项目', cell: (a) => a.project_name || projectName(a.project_id), class: 'name' },
   { title: '县区', cell: (a) => regionName(a.county) },
   { title: '数量', cell: (a) => amount(a.charged || a.amount, a.unit), class: 'num' },
   { title: '预支', cell: (a) => (a.advance ? '预支' : '') },
@@ -105,18 +105,11 @@ export const ALLOCATION_COLUMNS = [
   { title: '配置日期', cell: (a) => date(a.allocated_on) },
 ];
 
-function named(load) {
-  return async (offset) => {
-    const page = await load(offset);
-    return { ...page, items: await withProjectNames(page.items) };
-  };
-}
-
 export function allocations(title, params = {}) {
   return {
     title,
     columns: ALLOCATION_COLUMNS,
-    load: named(paged('/factors/v1/allocations', params)),
+    load: paged('/factors/v1/allocations', params),
     rowAttrs: (a) => projectRow(a.project_id),
   };
 }
@@ -125,14 +118,14 @@ export function creditDemands(title, year) {
   return {
     title,
     columns: [
-      { title: '项目', cell: (d) => d.project_name, class: 'name' },
+      { title: '项目', cell: (d) => projectName(d.project_id), class: 'name' },
       { title: '县区', cell: (d) => regionName(d.county) },
       { title: '融资需求', cell: (d) => wan(d.amount), class: 'num' },
       { title: '已授信', cell: (d) => wan(d.granted), class: 'num' },
       { title: '已放款', cell: (d) => wan(d.disbursed), class: 'num' },
       { title: '授信银行', cell: (d) => d.grants.map((g) => g.bank).join('、') },
     ],
-    load: named(paged('/factors/v1/credit-demands', { year })),
+    load: paged('/factors/v1/credit-demands', { year }),
     rowAttrs: (d) => projectRow(d.project_id),
   };
 }

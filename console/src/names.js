@@ -1,27 +1,39 @@
 // Project names for lists whose API answers only a project id (allocations, credit demands):
-// read from the registry once each, a few at a time, and remembered.
+// the cell shows the name at once if known, else fills in when the registry answers; each id
+// is asked once, a few at a time.
 
 import * as api from './api.js';
+import { h } from './dom.js';
 
 const cache = new Map();
+const queue = [];
+let running = 0;
 
 export function remember(projects) {
   for (const p of projects) cache.set(p.id, p.name);
 }
 
-export async function withProjectNames(items) {
-  const missing = [...new Set(items.map((i) => i.project_id))].filter((id) => id && !cache.has(id));
-  const queue = [...missing];
-  const worker = async () => {
-    while (queue.length) {
-      const id = queue.shift();
-      try {
-        cache.set(id, (await api.get(`/registry/v1/projects/${id}`)).name);
-      } catch {
-        cache.set(id, id);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(6, queue.length) }, worker));
-  return items.map((i) => ({ ...i, project_name: cache.get(i.project_id) || i.project_id }));
+export function projectName(id) {
+  const span = h('span', { 'data-name-of': id }, cache.get(id) || '…');
+  if (!cache.has(id) && !queue.includes(id)) {
+    queue.push(id);
+    pump();
+  }
+  return span;
+}
+
+function pump() {
+  while (running < 6 && queue.length) {
+    const id = queue.shift();
+    running += 1;
+    api.get(`/registry/v1/projects/${id}`)
+      .then((p) => cache.set(id, p.name), () => cache.set(id, id))
+      .finally(() => {
+        running -= 1;
+        for (const el of document.querySelectorAll(`[data-name-of="${id}"]`)) {
+          el.textContent = cache.get(id);
+        }
+        pump();
+      });
+  }
 }

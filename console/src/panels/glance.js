@@ -19,6 +19,7 @@ export async function load(ctx) {
 function render(ctx, s, f) {
   const scope = ctx.county ? ctx.countyName : '全市';
   const levels = (s.by_level || []).filter((l) => l.projects > 0);
+  document.querySelector('#panel-glance h2').textContent = ctx.county ? `${scope}总览` : '全市总览';
   fill(body(),
     h('div', { class: 'figures big' },
       figure({

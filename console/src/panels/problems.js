@@ -52,7 +52,8 @@ export async function load(ctx) {
       }),
       figure({
         key: 'problems_overdue', value: f?.problems_overdue ?? stats.overdue, tone: 'red',
-        text: num(f?.problems_overdue ?? stats.overdue), label: '超期问题',
+        text: num(f?.problems_overdue ?? stats.overdue), label: f ? '年内超期' : '超期问题',
+        sub: `当前超期 ${stats.overdue}`,
         list: () => lists.issues('超期问题（红色督办）', {}, flagged),
       })),
     h('div', { class: 'problem-grid' },
