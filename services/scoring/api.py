@@ -4,11 +4,12 @@ hand theirs in through the same door production uses."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Response
 
-from services.scoring import queries, service
+from services.scoring import access, exporting, queries, service
 from services.scoring.domain.exposure import Colour, ExposureKind, Thresholds
 from services.scoring.domain.scheme import VERSION_PATTERN, SchemeBody
 from services.scoring.readmodel import Feed
@@ -16,6 +17,7 @@ from services.scoring.schemas import (
     EpochList,
     EpochPublic,
     ExposureList,
+    FiguresPublic,
     PublicationIn,
     PublicationPage,
     PublicationPublic,
@@ -34,9 +36,7 @@ router = APIRouter(prefix="/v1", tags=["scoring"])
 
 Year = Annotated[int, Query(ge=MIN_YEAR, le=MAX_YEAR)]
 Month = Annotated[int, Query(ge=1, le=12)]
-SchemeVersion = Annotated[
-    str | None, Query(max_length=40, pattern=VERSION_PATTERN, alias="scheme")
-]
+SchemeVersion = Annotated[str | None, Query(max_length=40, pattern=VERSION_PATTERN, alias="scheme")]
 Version = Annotated[str, Path(max_length=40, pattern=VERSION_PATTERN)]
 # A route that reads a JSON body answers 400 when the body is not JSON at all.
 BODY_PROBLEMS: dict[int | str, dict[str, Any]] = {400: {"description": "The body is not JSON"}}
@@ -133,6 +133,58 @@ async def get_exposure(
     return await queries.exposure(
         session, user, period, thresholds, regions, kind, colour, limit, offset
     )
+
+
+@router.get(
+    "/exposure/export",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "the exposure list 通报 as a workbook: a title line, the headers, "
+            "one row per entry (red first)",
+            "content": {exporting.XLSX: {"schema": {"type": "string", "format": "binary"}}},
+        },
+        **FUTURE_PERIOD,
+    },
+)
+async def export_exposure(
+    user: CurrentUser,
+    session: DbSession,
+    thresholds: Limits,
+    regions: Regions,
+    kind: ExposureKind,
+    year: Year,
+    month: Month,
+    colour: Colour | None = None,
+) -> Response:
+    """The whole list `GET /v1/exposure` pages, as XLSX; the same scope."""
+    period = queries.period_of(year, month)
+    items = await queries.exposure_items(session, user, period, thresholds, regions, kind, colour)
+    own = access.own_division(user)  # the title names the county a county's list is of
+    division = regions.find(own) if own else None
+    scope = division.name if division else regions.name
+    content = await asyncio.to_thread(exporting.workbook, kind, period, scope, items)
+    name = exporting.filename(kind, period)
+    return Response(
+        content,
+        media_type=exporting.XLSX,
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@router.get("/figures", response_model=FiguresPublic, responses=FUTURE_PERIOD)
+async def get_figures(
+    user: CurrentUser,
+    session: DbSession,
+    thresholds: Limits,
+    regions: Regions,
+    year: Year,
+    month: Month,
+) -> FiguresPublic:
+    """The figures of every division the caller may see, together (the city's; a county's
+    own): counts and amounts summed, rates computed from the sums."""
+    period = queries.period_of(year, month)
+    return await queries.figures(session, user, period, thresholds, regions)
 
 
 # ---- the assessment method

@@ -13,7 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.scoring import access, readmodel
 from services.scoring.domain.exposure import Colour, Exposure, ExposureKind, Thresholds
-from services.scoring.domain.figures import Assessment, DivisionFigures, Facts, Value, assess
+from services.scoring.domain.figures import (
+    Assessment,
+    DivisionFigures,
+    Facts,
+    Value,
+    assess,
+    combine,
+)
 from services.scoring.domain.metrics import METRICS, Kind
 from services.scoring.domain.periods import Period
 from services.scoring.domain.ranking import Score, score
@@ -40,6 +47,7 @@ from services.scoring.schemas import (
     ExposureItem,
     ExposureList,
     FactorSupportPublic,
+    FiguresPublic,
     IndicatorScorePublic,
     PublicationPage,
     PublicationPublic,
@@ -253,11 +261,15 @@ def _card(
         tier=s.tier,
         figures={k: shown(k, v) for k, v in figures.values.items()},
         key_projects_by_level=figures.key_projects_by_level,
-        factor_support={
-            f: FactorSupportPublic(count=x.count, amount=x.amount, unit=x.unit)
-            for f, x in figures.factor_support.items()
-        },
+        factor_support=_support(figures),
     )
+
+
+def _support(figures: DivisionFigures) -> dict[str, FactorSupportPublic]:
+    return {
+        f: FactorSupportPublic(count=x.count, amount=x.amount, unit=x.unit)
+        for f, x in figures.factor_support.items()
+    }
 
 
 def _exposure_item(e: Exposure, county_name: str) -> ExposureItem:
@@ -339,6 +351,21 @@ async def ranking(
     )
 
 
+async def exposure_items(
+    session: AsyncSession,
+    principal: Principal,
+    period: Period,
+    thresholds: Thresholds,
+    regions: RegionTable,
+    kind: ExposureKind,
+    colour: Colour | None,
+) -> list[ExposureItem]:
+    """One exposure list of the divisions the principal may see, of one colour if asked."""
+    counties = access.divisions_visible(principal, list(regions.codes))
+    result = await scored(session, period, thresholds, regions)
+    return [i for i in result.exposure(kind, counties) if colour is None or i.colour == colour]
+
+
 async def exposure(
     session: AsyncSession,
     principal: Principal,
@@ -350,16 +377,44 @@ async def exposure(
     limit: int,
     offset: int,
 ) -> ExposureList:
-    """One exposure list of the divisions the principal may see, of one colour if asked."""
-    counties = access.divisions_visible(principal, list(regions.codes))
-    result = await scored(session, period, thresholds, regions)
-    items = [i for i in result.exposure(kind, counties) if colour is None or i.colour == colour]
+    items = await exposure_items(session, principal, period, thresholds, regions, kind, colour)
     return ExposureList(
         kind=kind,
         year=period.year,
         month=period.month,
         items=page_of(items, limit, offset),
         total=len(items),
+    )
+
+
+CITY = "city"
+
+
+async def figures(
+    session: AsyncSession,
+    principal: Principal,
+    period: Period,
+    thresholds: Thresholds,
+    regions: RegionTable,
+) -> FiguresPublic:
+    """The figures of every division the principal may see together: the city's for the
+    command office and viewers, a county's own for a county (the scorecards' figures, added up
+    and the rates computed from the sums)."""
+    counties = access.divisions_visible(principal, list(regions.codes))
+    assessment = assess(period, await load_facts(session), regions.codes, thresholds)
+    own = access.own_division(principal)
+    scope = own or CITY
+    division = regions.find(own) if own else None
+    total = combine(scope, period, [assessment.figures[c] for c in counties])
+    return FiguresPublic(
+        year=period.year,
+        month=period.month,
+        scope=scope,
+        name=division.name if division else regions.name,
+        divisions=counties,
+        figures={k: shown(k, v) for k, v in total.values.items()},
+        key_projects_by_level=total.key_projects_by_level,
+        factor_support=_support(total),
     )
 
 

@@ -67,6 +67,19 @@ class ScorecardList(BaseModel):
     total: int = Field(ge=0, description="how many cards match, over all pages")
 
 
+class FiguresPublic(BaseModel):
+    """GET /v1/figures: the figures of every division the caller may see, together."""
+
+    year: int
+    month: int
+    scope: str = Field(description='"city", or the county code of a county\'s own figures')
+    name: str = Field(description="the city's name, or the county's")
+    divisions: list[str] = Field(description="the divisions counted, by code")
+    figures: dict[str, Shown]
+    key_projects_by_level: dict[str, int]
+    factor_support: dict[str, FactorSupportPublic]
+
+
 class RankingEntry(BaseModel):
     county: str
     name: str

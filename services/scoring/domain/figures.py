@@ -152,6 +152,47 @@ def assess(period: Period, facts: Facts, counties: Sequence[str], limits: Thresh
     return Assessment(period=period, figures=figures, exposures=exposures)
 
 
+# The figures that are counted or summed per division; every other one (the rates, the lag, the
+# time target) is computed from these, so a combination of divisions is computed, not averaged.
+COUNTED = (
+    "planned_starts",
+    "started",
+    "new_starts",
+    "new_starts_ytd",
+    "completions",
+    "key_projects",
+    "problems_collected",
+    "problems_resolved",
+    "problems_on_time",
+    "problems_overdue",
+    "factor_allocations",
+    "unstarted_projects",
+    "lagging_projects",
+)
+SUMMED = ("annual_plan", "ytd_investment", "credit_granted")
+
+
+def combine(scope: str, period: Period, divisions: Sequence[DivisionFigures]) -> DivisionFigures:
+    """The figures of several divisions together (the city's, or one county's own): counts and
+    amounts added up, the rates computed from the sums as a division's are."""
+    n: dict[str, int] = defaultdict(int)
+    money: dict[str, Decimal] = defaultdict(Decimal)
+    by_level: dict[str, int] = defaultdict(int)
+    support: dict[str, FactorSupport] = {}
+    for d in divisions:
+        for key in COUNTED:
+            n[key] += int(d.values[key] or 0)
+        for key in SUMMED:
+            money[key] += Decimal(d.values[key] or 0)
+        for level, count in d.key_projects_by_level.items():
+            by_level[level] += count
+        for factor, s in d.factor_support.items():
+            total = support.setdefault(factor, FactorSupport(unit=s.unit))
+            total.count += s.count
+            total.amount += s.amount
+    return _division(scope, period, n, money, dict(sorted(by_level.items())), support)
+
+
 def _latest_year_to_date(reports: Sequence[ReportFacts], period: Period) -> dict[str, Decimal]:
     """Each project's year-to-date investment as its latest report of the year up to the period
     says (a month without a report keeps the last figure: YTD never goes down)."""

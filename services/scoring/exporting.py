@@ -1,0 +1,169 @@
+"""An exposure list 通报 as an XLSX workbook: a title line, then one row per entry with the columns
+a printed notice has (序号, 县区, 项目名称, 等级, 通报事由 and the list's own figures), red and
+yellow entries filled in their colour."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from services.scoring.domain.exposure import Colour, ExposureKind
+from services.scoring.domain.periods import Period
+from services.scoring.schemas import ExposureItem
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+KIND_TITLES: dict[ExposureKind, str] = {
+    ExposureKind.UNSTARTED: "未开工项目",
+    ExposureKind.LAGGING: "投资进度滞后项目",
+    ExposureKind.OVERDUE: "超期未办结问题",
+}
+COLOUR_LABELS: dict[Colour, str] = {Colour.RED: "红色", Colour.YELLOW: "黄色"}
+COLOUR_FILLS: dict[Colour, str] = {Colour.RED: "FFC7CE", Colour.YELLOW: "FFEB9C"}
+# The issues service's words for a problem (the events carry the codes; unknown ones show as is).
+CATEGORY_LABELS = {
+    "land": "用地",
+    "energy": "能耗",
+    "environmental_capacity": "环境容量/总量",
+    "water": "用水",
+    "funds": "资金",
+    "approvals": "审批手续",
+    "utilities": "水电气暖",
+    "demolition": "征迁",
+    "construction": "施工",
+    "other": "其他",
+}
+STATUS_LABELS = {
+    "reported": "收集",
+    "assigned": "交办",
+    "planned": "方案",
+    "resolved": "办结",
+    "closed": "销号",
+}
+
+
+def _date(text: Any) -> dt.date | None:
+    return dt.date.fromisoformat(text) if text else None
+
+
+def _number(text: Any) -> Decimal | None:
+    return None if text is None else Decimal(str(text))
+
+
+def _label(labels: dict[str, str]) -> Callable[[Any], Any]:
+    return lambda code: labels.get(code, code) if code else None
+
+
+@dataclass(frozen=True)
+class DetailColumn:
+    label: str
+    key: str  # in the entry's `detail`
+    cell: Callable[[Any], Any]
+
+
+DETAIL_COLUMNS: dict[ExposureKind, tuple[DetailColumn, ...]] = {
+    ExposureKind.UNSTARTED: (
+        DetailColumn("计划开工", "planned_start", _date),
+        DetailColumn("逾期月数", "months_late", int),
+    ),
+    ExposureKind.LAGGING: (
+        DetailColumn("年度计划投资（万元）", "annual_plan", _number),
+        DetailColumn("累计完成投资（万元）", "ytd_investment", _number),
+        DetailColumn("投资完成率（%）", "completion_rate", _number),
+        DetailColumn("序时进度（%）", "time_target", _number),
+        DetailColumn("低于序时进度（百分点）", "behind_points", _number),
+    ),
+    ExposureKind.OVERDUE: (
+        DetailColumn("问题", "title", str),
+        DetailColumn("问题类别", "category", _label(CATEGORY_LABELS)),
+        DetailColumn("责任单位", "unit", str),
+        DetailColumn("办理期限", "deadline", _date),
+        DetailColumn("标记超期", "flagged_on", _date),
+        DetailColumn("状态", "status", _label(STATUS_LABELS)),
+    ),
+}
+
+
+def headers(kind: ExposureKind) -> list[str]:
+    trailing = ["项目ID", "问题ID"] if kind is ExposureKind.OVERDUE else ["项目ID"]
+    return [
+        "序号",
+        "县区",
+        "项目名称",
+        "等级",
+        "通报事由",
+        *(c.label for c in DETAIL_COLUMNS[kind]),
+        *trailing,
+    ]
+
+
+def title(kind: ExposureKind, period: Period, scope: str) -> str:
+    return f"{scope}{period.year}年{period.month}月{KIND_TITLES[kind]}通报"
+
+
+def row(number: int, item: ExposureItem) -> list[Any]:
+    details = []
+    for column in DETAIL_COLUMNS[item.kind]:
+        value = item.detail.get(column.key)
+        details.append(None if value is None else column.cell(value))
+    ids = [item.project_id] + ([item.issue_id] if item.kind is ExposureKind.OVERDUE else [])
+    return [
+        number,
+        item.county_name,
+        item.project_name,
+        COLOUR_LABELS[item.colour],
+        item.reason,
+        *details,
+        *ids,
+    ]
+
+
+def filename(kind: ExposureKind, period: Period) -> str:
+    return f"kuaiche-exposure-{kind.value}-{period}.xlsx"
+
+
+def workbook(
+    kind: ExposureKind, period: Period, scope: str, items: Sequence[ExposureItem]
+) -> bytes:
+    """The list as a workbook: row 1 the title (e.g. 滨州市2020年4月未开工项目通报), row 2 the
+    headers, then the entries in the list's order (red first). Text is always text."""
+    from openpyxl import Workbook
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = KIND_TITLES[kind]
+    columns = headers(kind)
+    sheet.cell(row=1, column=1, value=title(kind, period, scope)).font = Font(bold=True, size=14)
+    sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(columns))
+    sheet.cell(row=1, column=1).alignment = Alignment(horizontal="center")
+    widths = [len(h) for h in columns]
+    for position, header in enumerate(columns, start=1):
+        sheet.cell(row=2, column=position, value=header).font = Font(bold=True)
+    fills = {c: PatternFill("solid", fgColor=rgb) for c, rgb in COLOUR_FILLS.items()}
+    for number, item in enumerate(items, start=1):
+        for position, value in enumerate(row(number, item), start=1):
+            if value is None:
+                continue
+            text = isinstance(value, str)
+            if text:
+                value = ILLEGAL_CHARACTERS_RE.sub("", value)
+            cell = sheet.cell(row=number + 2, column=position, value=value)
+            if text:
+                cell.data_type = "s"  # never a formula
+            elif isinstance(value, dt.date):
+                cell.number_format = "yyyy-mm-dd"
+            widths[position - 1] = max(widths[position - 1], len(str(value)))
+        sheet.cell(row=number + 2, column=4).fill = fills[item.colour]
+    for position, width in enumerate(widths, start=1):
+        sheet.column_dimensions[get_column_letter(position)].width = min(width * 2 + 2, 60)
+    sheet.freeze_panes = "A3"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
