@@ -9,7 +9,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Response
 
-from services.scoring import access, exporting, queries, service
+from services.scoring import access, queries, service
+from services.scoring.domain import notice
 from services.scoring.domain.exposure import Colour, ExposureKind, Thresholds
 from services.scoring.domain.scheme import VERSION_PATTERN, SchemeBody
 from services.scoring.readmodel import Feed
@@ -142,7 +143,7 @@ async def get_exposure(
         200: {
             "description": "the exposure list 通报 as a workbook: a title line, the headers, "
             "one row per entry (red first)",
-            "content": {exporting.XLSX: {"schema": {"type": "string", "format": "binary"}}},
+            "content": {notice.XLSX: {"schema": {"type": "string", "format": "binary"}}},
         },
         **FUTURE_PERIOD,
     },
@@ -163,11 +164,11 @@ async def export_exposure(
     own = access.own_division(user)  # the title names the county a county's list is of
     division = regions.find(own) if own else None
     scope = division.name if division else regions.name
-    content = await asyncio.to_thread(exporting.workbook, kind, period, scope, items)
-    name = exporting.filename(kind, period)
+    content = await asyncio.to_thread(notice.workbook, kind, period, scope, items)
+    name = notice.filename(kind, period)
     return Response(
         content,
-        media_type=exporting.XLSX,
+        media_type=notice.XLSX,
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 

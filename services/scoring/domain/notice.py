@@ -1,6 +1,6 @@
-"""An exposure list 通报 as an XLSX workbook: a title line, then one row per entry with the columns
-a printed notice has (序号, 县区, 项目名称, 等级, 通报事由 and the list's own figures), red and
-yellow entries filled in their colour."""
+"""An exposure list as its notice 通报 prints it, as an XLSX workbook: a title line, then one row
+per entry with the columns a printed notice has (序号, 县区, 项目名称, 等级, 通报事由 and the list's
+own figures), red and yellow entries filled in their colour."""
 
 from __future__ import annotations
 
@@ -9,11 +9,32 @@ import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from services.scoring.domain.exposure import Colour, ExposureKind
 from services.scoring.domain.periods import Period
-from services.scoring.schemas import ExposureItem
+
+
+class Entry(Protocol):
+    """An entry of an exposure list as the API shows it (`schemas.ExposureItem`)."""
+
+    @property
+    def kind(self) -> ExposureKind: ...
+    @property
+    def colour(self) -> Colour: ...
+    @property
+    def county_name(self) -> str: ...
+    @property
+    def project_id(self) -> str: ...
+    @property
+    def project_name(self) -> str | None: ...
+    @property
+    def issue_id(self) -> str | None: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def detail(self) -> dict[str, Any]: ...
+
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -105,7 +126,7 @@ def title(kind: ExposureKind, period: Period, scope: str) -> str:
     return f"{scope}{period.year}年{period.month}月{KIND_TITLES[kind]}通报"
 
 
-def row(number: int, item: ExposureItem) -> list[Any]:
+def row(number: int, item: Entry) -> list[Any]:
     details = []
     for column in DETAIL_COLUMNS[item.kind]:
         value = item.detail.get(column.key)
@@ -126,9 +147,7 @@ def filename(kind: ExposureKind, period: Period) -> str:
     return f"kuaiche-exposure-{kind.value}-{period}.xlsx"
 
 
-def workbook(
-    kind: ExposureKind, period: Period, scope: str, items: Sequence[ExposureItem]
-) -> bytes:
+def workbook(kind: ExposureKind, period: Period, scope: str, items: Sequence[Entry]) -> bytes:
     """The list as a workbook: row 1 the title (e.g. 滨州市2020年4月未开工项目通报), row 2 the
     headers, then the entries in the list's order (red first). Text is always text."""
     from openpyxl import Workbook
