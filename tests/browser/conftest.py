@@ -268,6 +268,14 @@ class Console:
             out.setdefault(key, value)
         return out
 
+    def reset(self) -> None:
+        """Back to the board: the drawer closed, the console ready."""
+        drawer = self.page.locator("[data-testid=drawer]")
+        if drawer.is_visible():
+            self.page.click("[data-testid=drawer-close]")
+            drawer.wait_for(state="hidden")
+        self.wait_ready()
+
     def save(self) -> None:
         if self.page.is_closed():
             return
@@ -319,92 +327,140 @@ def _shot_name(item: pytest.Item, n: int) -> str:
 OpenConsole = Callable[..., Console]
 
 
+def _open(
+    browser: Any,
+    demo: Demo,
+    shot: Path,
+    role: str = "commander",
+    county: str | None = None,
+    *,
+    department: str | None = None,
+    viewport: dict[str, int] | None = None,
+    login: str | None = "fragment",
+    token: str | None = None,
+    ready: bool = True,
+) -> Console:
+    context = browser.new_context(
+        viewport=viewport or LAPTOP, accept_downloads=True, locale="zh-CN"
+    )
+    page = context.new_page()
+    c = Console(page=page, context=context, origin=demo.base, shot=shot)
+    _watch(c)
+    tok = token or demo.token(role, county, department)
+    if login == "fragment":
+        page.goto(f"{demo.base}/#token={tok}")
+    else:
+        page.goto(f"{demo.base}/")
+        c.wait_state("login")
+        if login == "paste":
+            page.fill("textarea[name=token]", tok)
+            page.click("[data-testid=login-submit]")
+    if ready and login is not None:
+        c.wait_ready()
+    return c
+
+
+def _consoles(item: pytest.Item) -> list[Console]:
+    if not hasattr(item, "_consoles"):
+        item._consoles = []  # type: ignore[attr-defined]
+    return item._consoles  # type: ignore[attr-defined, no-any-return]
+
+
 @pytest.fixture
 def console(browser: Any, demo: Demo, request: pytest.FixtureRequest) -> Iterator[OpenConsole]:
     """`console(role="commander", county=None, viewport=LAPTOP, login="fragment"|"paste"|None)`
-    opens the console as that role and waits until it is ready (or, with `login=None`, opens
-    it without a token, at the login screen)."""
-    opened: list[Console] = []
-    item = request.node
-    item._consoles = opened
+    opens the console in a fresh browser context as that role and waits until it is ready (or,
+    with `login=None`, opens it without a token, at the login screen)."""
+    opened = _consoles(request.node)
+    mine: list[Console] = []
 
-    def open_console(
-        role: str = "commander",
-        county: str | None = None,
-        *,
-        department: str | None = None,
-        viewport: dict[str, int] | None = None,
-        login: str | None = "fragment",
-        token: str | None = None,
-        ready: bool = True,
-    ) -> Console:
-        context = browser.new_context(
-            viewport=viewport or LAPTOP, accept_downloads=True, locale="zh-CN"
-        )
-        page = context.new_page()
-        c = Console(
-            page=page,
-            context=context,
-            origin=demo.base,
-            shot=SCREENSHOTS / _shot_name(item, len(opened)),
-        )
+    def open_console(*args: Any, **kwargs: Any) -> Console:
+        shot = SCREENSHOTS / _shot_name(request.node, len(opened))
+        c = _open(browser, demo, shot, *args, **kwargs)
         opened.append(c)
-        _watch(c)
-        tok = token or demo.token(role, county, department)
-        if login == "fragment":
-            page.goto(f"{demo.base}/#token={tok}")
-        else:
-            page.goto(f"{demo.base}/")
-            c.wait_state("login")
-            if login == "paste":
-                page.fill("textarea[name=token]", tok)
-                page.click("[data-testid=login-submit]")
-        if ready and login is not None:
-            c.wait_ready()
+        mine.append(c)
         return c
 
     yield open_console
-    for c in opened:
+    for c in mine:
         try:
             c.context.close()
         except Exception:
             pass
 
 
+@pytest.fixture(scope="module")
+def _module_consoles(browser: Any, demo: Demo) -> Iterator[dict[tuple[str, str | None], Console]]:
+    opened: dict[tuple[str, str | None], Console] = {}
+    yield opened
+    for c in opened.values():
+        try:
+            c.context.close()
+        except Exception:
+            pass
+
+
+@pytest.fixture
+def shared_console(
+    browser: Any,
+    demo: Demo,
+    request: pytest.FixtureRequest,
+    _module_consoles: dict[tuple[str, str | None], Console],
+) -> OpenConsole:
+    """Like `console`, but the page of a role is opened once per test module and shared by its
+    tests (loading the console takes seconds): each test gets it with the drawer closed, and
+    what goes wrong on it while the test runs fails that test."""
+
+    def get(role: str = "commander", county: str | None = None) -> Console:
+        opened = _consoles(request.node)
+        shot = SCREENSHOTS / _shot_name(request.node, len(opened))
+        key = (role, county)
+        if key not in _module_consoles:
+            _module_consoles[key] = _open(browser, demo, shot, role, county)
+        c = _module_consoles[key]
+        c.shot = shot
+        c.reset()
+        opened.append(c)
+        return c
+
+    return get
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
-    """Screenshot every page the test opened, then fail it for what went wrong on them."""
+    """Screenshot every page the test used, then fail it for what went wrong on them."""
+    consoles = _consoles(item)
     try:
         result = yield
     except BaseException:
-        for c in getattr(item, "_consoles", []):
+        for c in consoles:
             c.save()
+            c.problems.clear()
         raise
-    consoles: list[Console] = getattr(item, "_consoles", [])
     for c in consoles:
         if not c.page.is_closed():
             c.page.wait_for_timeout(300)  # let answers still in flight arrive
         c.save()
     problems = [p for c in consoles for p in c.unexpected()]
+    for c in consoles:  # a shared page starts the next test clean
+        c.problems.clear()
     if problems:
         pytest.fail("the console went wrong:\n  " + "\n  ".join(problems), pytrace=False)
     return result
 
 
+def _is_mine(item: pytest.Item) -> bool:
+    return Path(__file__).parent in Path(str(item.path)).parents
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests that change the demo (a live event registers a project) run after the other
     browser tests, which compare the screen with the demo as loaded."""
-    here = Path(__file__).parent
-    mine = [i for i, item in enumerate(items) if here in Path(str(item.path)).parents]
-    if not mine:
+    changing = [i for i in items if _is_mine(i) and i.get_closest_marker("changes_demo")]
+    if not changing:
         return
-    changing = [items[i] for i in mine if items[i].get_closest_marker("changes_demo")]
-    rest = [item for item in items if item not in changing]
-    last = (
-        max(i for i, item in enumerate(rest) if here in Path(str(item.path)).parents)
-        if any(here in Path(str(item.path)).parents for item in rest)
-        else len(rest) - 1
-    )
+    rest = [i for i in items if i not in changing]
+    last = max((n for n, i in enumerate(rest) if _is_mine(i)), default=len(rest) - 1)
     items[:] = rest[: last + 1] + changing + rest[last + 1 :]
 
 

@@ -48,13 +48,35 @@ def city_figures(demo: Demo, token: str | None = None) -> dict[str, Any]:
     return demo.get("/scoring/v1/figures", token, year=year, month=month)  # type: ignore[no-any-return]
 
 
+EXPOSURE_KINDS = ("unstarted", "lagging", "overdue")
+CREDIT_FIGURES = ("projects", "demanded", "granted", "disbursed")
+
+
 def expected_figures(demo: Demo, token: str | None = None) -> dict[str, Any]:
-    """Each contract figure's value as the APIs answer it for this token."""
+    """Each figure's value as the APIs answer it for this token: the brief's contract keys,
+    each key project level, the credit summary and the exposure counts (docs/console.md)."""
+    year, month = period(demo, token)
     s = summary(demo, token)
-    f = city_figures(demo, token)["figures"]
+    f = demo.get("/scoring/v1/figures", token, year=year, month=month)["figures"]
     out: dict[str, Any] = {key: s[key] for key in REGISTRY_FIGURES}
     out.update({key: f[key] for key in SCORING_FIGURES})
+    # A level shows when it has projects.
+    out.update({f"level-{r['level']}": r["projects"] for r in s["by_level"] if r["projects"]})
+    credit = demo.get("/factors/v1/credit/summary", token, year=year)
+    out.update({f"credit-{key}": credit[key] for key in CREDIT_FIGURES})
+    for kind in EXPOSURE_KINDS:
+        out[f"exposure-{kind}"] = exposure_total(demo, token, kind)
+        for colour in ("red", "yellow"):
+            out[f"exposure-{kind}-{colour}"] = exposure_total(demo, token, kind, colour)
     return out
+
+
+def exposure_total(demo: Demo, token: str | None, kind: str, colour: str | None = None) -> int:
+    year, month = period(demo, token)
+    answer = demo.get(
+        "/scoring/v1/exposure", token, kind=kind, year=year, month=month, colour=colour, limit=1
+    )
+    return int(answer["total"])
 
 
 def mismatches(c: Console, expected: dict[str, Any]) -> list[str]:

@@ -16,11 +16,12 @@ BINCHENG = "371602"
 
 
 def counties_outside_ranking(c: Console) -> list[str]:
-    """data-county of every row on the screen and in the drawer, but the published ranking's."""
+    """data-county of everything on the screen and in the drawer but the published ranking
+    (the scorecard, a division, any row naming a county)."""
     return [
         str(v)
         for v in c.page.eval_on_selector_all(
-            "tr[data-county], [data-testid=division][data-county]",
+            "[data-county]",
             "es => es.filter(e => !e.closest('[data-testid=ranking]')).map(e => e.dataset.county)",
         )
     ]
@@ -36,8 +37,8 @@ def projects_in(scope: Any) -> set[str]:
 
 
 @pytest.fixture
-def huimin(console: OpenConsole) -> Console:
-    return console("county", HUIMIN)
+def huimin(shared_console: OpenConsole) -> Console:
+    return shared_console("county", HUIMIN)
 
 
 def test_the_header_names_the_county(huimin: Console) -> None:
@@ -47,12 +48,20 @@ def test_the_header_names_the_county(huimin: Console) -> None:
 def test_every_panel_shows_only_the_county(huimin: Console, demo: Demo) -> None:
     token = demo.token("county", HUIMIN)
     counties = counties_outside_ranking(huimin)
-    assert counties, "no row with data-county on the county's screen"
+    assert counties, "nothing on the county's screen names its county"
     assert set(counties) == {HUIMIN}, sorted(set(counties))
     own = project_ids(demo, token)
     assert own == project_ids(demo, demo.commander, county=HUIMIN)
     shown = projects_in(huimin.page.locator("body"))
+    assert shown, "no project row on the county's screen (its exposure lists)"
     assert shown <= own, shown - own
+    # The scorecard is the county's own.
+    card = huimin.page.locator("[data-testid=scorecard]")
+    assert card.get_attribute("data-county") == HUIMIN
+    # The charts of allocations by county name only the county.
+    factors = huimin.page.locator("[data-testid=factors]").inner_text()
+    others = [n for n in ("滨城区", "博兴县", "邹平市", "沾化区", "无棣县") if n in factors]
+    assert not others, others
 
 
 def test_the_ranking_opens_only_the_countys_own_division(huimin: Console, demo: Demo) -> None:
