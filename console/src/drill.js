@@ -143,6 +143,7 @@ async function renderProject(id, body) {
     problemsBlock(details),
     h('h3', {}, `要素保障（${allocs.total}）`),
     allocationsBlock(allocs.items.map((a) => ({ ...a, project_name: project.name })))));
+  remember([project]);
 }
 
 function projectHead(p) {
@@ -195,5 +196,5 @@ function problemsBlock(items) {
 function allocationsBlock(items) {
   return h('div', { 'data-testid': 'project-allocations' },
     items.length === 0 ? h('p', { class: 'muted' }, '未配置要素') : table(lists.ALLOCATION_COLUMNS,
-      items, (a) => ({ 'data-row': '', 'data-allocation': a.id })));
+      items, (a) => ({ 'data-row': '', 'data-allocation': a.id, 'data-county': a.county })));
 }

@@ -18,8 +18,9 @@ function colourTag(colour) {
   return colour ? h('span', { class: `tag tag-${colour}` }, COLOUR_LABELS[colour] || colour) : '';
 }
 
-function projectRow(id) {
-  return id ? { 'data-project': id, class: 'clickable', onclick: () => openProject(id) } : {};
+function projectRow(id, county) {
+  const attrs = { 'data-county': county || undefined };
+  return id ? { ...attrs, 'data-project': id, class: 'clickable', onclick: () => openProject(id) } : attrs;
 }
 
 export const PROJECT_COLUMNS = [
@@ -31,13 +32,27 @@ export const PROJECT_COLUMNS = [
   { title: '计划开工', cell: (p) => date(p.planned_start) },
 ];
 
+/** Every page of a list, kept to what `keep` accepts (a filter the API does not have). */
+function filtered(path, params, keep) {
+  return async (offset) => {
+    if (offset > 0) return { items: [], total: 0 };
+    const items = [];
+    for (let at = 0; ; at += 500) {
+      const page = await api.get(path, { ...params, limit: 500, offset: at });
+      items.push(...page.items.filter(keep));
+      if (at + 500 >= page.total) break;
+    }
+    return { items, total: items.length };
+  };
+}
+
 /** Projects of the registry (county-scoped by the API for a county token). */
-export function projects(title, params = {}) {
+export function projects(title, params = {}, keep = null) {
   return {
     title,
     columns: PROJECT_COLUMNS,
-    load: paged('/registry/v1/projects', params),
-    rowAttrs: (p) => projectRow(p.id),
+    load: keep ? filtered('/registry/v1/projects', params, keep) : paged('/registry/v1/projects', params),
+    rowAttrs: (p) => projectRow(p.id, p.county),
   };
 }
 
@@ -60,20 +75,15 @@ export function issues(title, params = {}, keep = null) {
     // several statuses or a client-side filter: every page of each, merged (hundreds at most)
     const items = [];
     for (const status of statuses) {
-      for (let at = 0; ; at += 500) {
-        const page = await api.get('/issues/v1/issues', { ...params, status, limit: 500, offset: at });
-        items.push(...page.items);
-        if (at + 500 >= page.total) break;
-      }
+      items.push(...(await filtered('/issues/v1/issues', { ...params, status }, keep || (() => true))(0)).items);
     }
-    const kept = keep ? items.filter(keep) : items;
-    return { items: kept, total: kept.length };
+    return { items, total: items.length };
   };
   return {
     title,
     columns: ISSUE_COLUMNS,
     load,
-    rowAttrs: (i) => ({ ...projectRow(i.project_id), 'data-colour': i.colour || undefined }),
+    rowAttrs: (i) => ({ ...projectRow(i.project_id, i.county), 'data-colour': i.colour || undefined }),
   };
 }
 
@@ -89,7 +99,7 @@ export function exposure(ctx, kind, colour) {
       { title: '原因', cell: (e) => e.reason },
     ],
     load: paged('/scoring/v1/exposure', params),
-    rowAttrs: (e) => ({ ...projectRow(e.project_id), 'data-colour': e.colour }),
+    rowAttrs: (e) => ({ ...projectRow(e.project_id, e.county), 'data-colour': e.colour }),
   };
 }
 
@@ -110,7 +120,7 @@ export function allocations(title, params = {}) {
     title,
     columns: ALLOCATION_COLUMNS,
     load: paged('/factors/v1/allocations', params),
-    rowAttrs: (a) => projectRow(a.project_id),
+    rowAttrs: (a) => projectRow(a.project_id, a.county),
   };
 }
 
@@ -126,6 +136,6 @@ export function creditDemands(title, year) {
       { title: '授信银行', cell: (d) => d.grants.map((g) => g.bank).join('、') },
     ],
     load: paged('/factors/v1/credit-demands', { year }),
-    rowAttrs: (d) => projectRow(d.project_id),
+    rowAttrs: (d) => projectRow(d.project_id, d.county),
   };
 }

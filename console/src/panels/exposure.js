@@ -50,7 +50,8 @@ function block(ctx, kind, answer) {
       h('table', {
         'data-testid': `exposure-${kind}`,
       }, h('tbody', {}, answer.items.map((e) => h('tr', {
-        'data-colour': e.colour, 'data-project': e.project_id, class: 'clickable',
+        'data-colour': e.colour, 'data-project': e.project_id, 'data-county': e.county,
+        class: 'clickable',
         onclick: () => openProject(e.project_id),
       },
       h('td', {}, h('span', { class: `dot dot-${e.colour}` })),

@@ -6,6 +6,7 @@ import { num, pct, yi } from '../format.js';
 import { figure } from '../figure.js';
 import * as api from '../api.js';
 import * as lists from '../lists.js';
+import { monthEnd } from '../period.js';
 
 const body = () => document.querySelector('#panel-glance .body');
 
@@ -18,7 +19,9 @@ export async function load(ctx) {
 
 function render(ctx, s, f) {
   const scope = ctx.county ? ctx.countyName : '全市';
-  const levels = (s.by_level || []).filter((l) => l.projects > 0);
+  const { year } = ctx.period;
+  const end = monthEnd(ctx.period);
+  const levels = s.by_level || [];
   document.querySelector('#panel-glance h2').textContent = ctx.county ? `${scope}总览` : '全市总览';
   fill(body(),
     h('div', { class: 'figures big' },
@@ -46,7 +49,8 @@ function render(ctx, s, f) {
         key: 'start_rate', value: f?.start_rate ?? '', text: pct(f?.start_rate), label: '开工率',
         sub: f ? `已开工 ${f.started} / 计划 ${f.planned_starts}` : '无权查看',
         tone: rateTone(f?.start_rate),
-        list: () => lists.projects(`${scope}已开工项目`, { stage: 'started', track: 'implementation' }),
+        list: () => lists.projects(`${scope}今年计划开工项目中已开工的`, { track: 'implementation' },
+          (p) => p.planned_start?.startsWith(`${year}-`) && p.actual_start && p.actual_start <= end),
       }),
       figure({
         key: 'schedule_rate', value: f?.schedule_rate ?? '', text: pct(f?.schedule_rate),
@@ -57,7 +61,8 @@ function render(ctx, s, f) {
       figure({
         key: 'completions', value: f?.completions ?? '', text: f ? `${num(f.completions)} 个` : '—',
         label: '年内竣工', sub: f ? `新开工 ${f.new_starts_ytd} 个（当月 ${f.new_starts}）` : '',
-        list: () => lists.projects(`${scope}竣工项目`, { stage: 'completed' }),
+        list: () => lists.projects(`${scope}${year}年竣工项目`, { stage: 'completed' },
+          (p) => p.actual_completion >= `${year}-01-01` && p.actual_completion <= end),
       })));
 }
 

@@ -6,7 +6,7 @@ import * as echarts from 'echarts';
 import * as api from '../api.js';
 import { fill, h } from '../dom.js';
 import { date, num, pct } from '../format.js';
-import { figure } from '../figure.js';
+import { figure, inlineFigure } from '../figure.js';
 import * as lists from '../lists.js';
 import { openList, openProject } from '../drill.js';
 import { monthEnd } from '../period.js';
@@ -53,9 +53,13 @@ export async function load(ctx) {
       figure({
         key: 'problems_overdue', value: f?.problems_overdue ?? stats.overdue, tone: 'red',
         text: num(f?.problems_overdue ?? stats.overdue), label: f ? '年内超期' : '超期问题',
-        sub: `当前超期 ${stats.overdue}`,
-        list: () => lists.issues('超期问题（红色督办）', {}, flagged),
+        list: () => (f ? lists.issues(`${ctx.periodLabel}前年内超期的问题`, {}, flagged)
+          : lists.issues('当前超期问题', { overdue: true })),
       })),
+    h('p', { class: 'figure-note' }, '当前超期 ', inlineFigure({
+      key: 'problems_overdue_now', value: stats.overdue, text: num(stats.overdue),
+      list: () => lists.issues('当前超期问题（红色督办）', { overdue: true }),
+    }), ' 个（问题清单统计）'),
     h('div', { class: 'problem-grid' },
       chartBox,
       unitTable(stats.by_unit),
@@ -84,7 +88,8 @@ function colourList(testid, title, page) {
   return h('div', { class: `colour-list ${testid}` },
     h('h3', {}, `${title} `, h('b', {}, page.total)),
     h('table', { 'data-testid': testid }, h('tbody', {}, page.items.map((i) => h('tr', {
-      'data-row': '', 'data-colour': i.colour, 'data-issue': i.id, class: 'clickable',
+      'data-row': '', 'data-colour': i.colour, 'data-issue': i.id, 'data-county': i.county,
+      class: 'clickable',
       onclick: () => openProject(i.project_id),
     },
     h('td', { class: 'name', title: i.description }, i.title),
