@@ -339,3 +339,39 @@ async def test_the_demo_library_exports_and_imports_whole(registry, fresh_regist
         return items
 
     assert essence(await every(fresh_registry)) == essence(await every(registry))
+
+
+@pytest.fixture
+async def registry_pg(tmp_path: Path, postgres_url: str) -> AsyncIterator[RunningService]:
+    data = tmp_path / "pg"
+    data.mkdir()
+    app, lifespan = await start_service(
+        SERVICE, make_settings("registry", postgres_url, data), InProcessBus()
+    )
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://pg") as client:
+        yield RunningService(app, client)
+    await lifespan.__aexit__(None, None, None)
+
+
+async def test_on_postgresql_the_sums_are_exact_and_the_export_reimports(
+    registry_pg, fresh_registry
+) -> None:
+    """The same on PostgreSQL (NUMERIC amounts): the summary's sums and the round trip."""
+    await several(registry_pg)
+    r = await registry_pg.client.get("/v1/projects/summary", headers=COMMANDER)
+    assert r.status_code == 200, r.text
+    s = r.json()
+    assert (s["projects"], s["total_investment"], s["key_projects"]) == (
+        4,
+        "100000201600.6233",
+        3,
+    )
+    content = await export(registry_pg, tag="补短板")
+    assert len(sheet_rows(content)) == 2
+    r = await fresh_registry.client.post(
+        "/v1/projects/import", files={"file": ("pg.xlsx", content, XLSX)}, headers=COMMANDER
+    )
+    assert r.status_code == 201, r.text
+    mine = [p for p in await everything(registry_pg) if "补短板" in p["tags"]]
+    assert essence(await everything(fresh_registry)) == essence(mine)
