@@ -175,6 +175,10 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
                 pass
             assert time.monotonic() < deadline, "the gateway does not answer:\n" + "\n".join(lines)
             time.sleep(0.2)
+        page = httpx.get(f"{base}/", timeout=10)
+        assert page.status_code == 200 and "text/html" in page.headers["content-type"], (
+            f"the gateway does not serve the console at /: {page.status_code}"
+        )
         yield Demo(base=base, data_dir=data_dir, env=env, commander=commander, output=lines)
     finally:
         if proc.poll() is None:
@@ -219,6 +223,8 @@ class Console:
     shot: Path
     problems: list[str] = field(default_factory=list)
     requests: list[str] = field(default_factory=list)
+    # "<status> <url>" of every answer, in order
+    responses: list[str] = field(default_factory=list)
     # Problems a test provokes on purpose (a forged token's 401), as regular expressions.
     allowed: list[str] = field(default_factory=list)
 
@@ -250,6 +256,15 @@ class Console:
     def wait_ready(self, timeout: float = READY_MS) -> None:
         state = self.wait_state("ready", "error", "login", timeout=timeout)
         assert state == "ready", f"the console is {state!r}, not ready: {self.problems}"
+
+    def wait_live(self, timeout: float = 20.0) -> None:
+        """Wait until the live stream (notifications' SSE through the gateway) has answered."""
+        deadline = time.monotonic() + timeout
+        while not any(
+            r.startswith("200 ") and "/notifications/v1/stream" in r for r in self.responses
+        ):
+            assert time.monotonic() < deadline, f"no live stream opened: {self.requests[-5:]}"
+            self.page.wait_for_timeout(100)
 
     def figure(self, key: str) -> str:
         """The raw machine value of `[data-figure=key]` (the first one if it is shown twice)."""
@@ -308,6 +323,7 @@ def _watch(console: Console) -> None:
             console.problems.append(f"request leaving the origin: {request.method} {url}")
 
     def on_response(response: Any) -> None:
+        console.responses.append(f"{response.status} {response.url}")
         if response.status >= 400:
             console.problems.append(
                 f"answer {response.status}: {response.request.method} {response.url}"

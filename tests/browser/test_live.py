@@ -61,7 +61,8 @@ def test_a_registered_project_arrives_and_moves_the_count(console: OpenConsole, 
     before_huimin = int(huimin.figure("projects"))
     before_bincheng = bincheng.figure("projects")
     lines = ticker(city, REGISTERED).count()
-    time.sleep(1)  # the streams are open (EventSource connects after the first paint)
+    for c in (city, huimin, bincheng):
+        c.wait_live()
 
     project = register(demo, HUIMIN)
 
@@ -80,6 +81,7 @@ def test_a_registered_project_arrives_and_moves_the_count(console: OpenConsole, 
 
 def test_a_reported_problem_arrives_on_the_ticker(console: OpenConsole, demo: Demo) -> None:
     city = console("commander")
+    city.wait_live()
     lines = ticker(city, REPORTED).count()
     project = register(demo, HUIMIN)
     body = {

@@ -114,3 +114,33 @@ def test_another_county_sees_its_own(console: OpenConsole, demo: Demo) -> None:
     token = demo.token("county", BINCHENG)
     wrong = mismatches(c, expected_figures(demo, token))
     assert not wrong, wrong
+
+
+def test_a_countys_project_opens_in_full(huimin: Console, demo: Demo) -> None:
+    """Its plan, reports, problems and allocations: each asked only where the county may."""
+    huimin.page.locator(f'[data-testid=ranking] tr[data-county="{HUIMIN}"]').click()
+    division = huimin.page.locator("[data-testid=drawer] [data-testid=division]")
+    division.locator("tr[data-project]").first.wait_for(state="visible")
+    pid = division.locator("tr[data-project]").first.get_attribute("data-project")
+    division.locator("tr[data-project]").first.click()
+    project = huimin.page.locator("[data-testid=drawer] [data-testid=project]")
+    project.wait_for(state="visible")
+    assert project.get_attribute("data-project") == pid
+    token = demo.token("county", HUIMIN)
+    assert demo.get(f"/registry/v1/projects/{pid}", token)["county"] == HUIMIN
+    for part in ("plan", "reports", "problems", "allocations"):
+        assert project.locator(f"[data-testid=project-{part}]").is_visible(), part
+
+
+def test_an_unpublished_month_shows_no_ranking_to_a_county(huimin: Console) -> None:
+    """Scoring gives a county the ranking of published months only: the console does not ask
+    for another (it would be refused), it says the month is not published yet."""
+    select = huimin.page.locator("[data-testid=period]")
+    select.select_option("2020-03")
+    huimin.wait_ready()
+    assert huimin.page.locator("[data-testid=ranking-unpublished]").is_visible()
+    assert huimin.page.locator("[data-testid=ranking] tr[data-county]").count() == 0
+    assert set(counties_outside_ranking(huimin)) <= {HUIMIN}
+    select.select_option("2020-04")
+    huimin.wait_ready()
+    assert huimin.page.locator("[data-testid=ranking] tr[data-county]").count() == 10
