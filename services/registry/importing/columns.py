@@ -26,6 +26,7 @@ from services.registry.importing.reader import Cell
 from shared.amounts import AMOUNT_DECIMAL_PLACES, AMOUNT_INTEGER_DIGITS
 from shared.errors import InvalidInput
 from shared.regions import RegionTable
+from shared.spreadsheets import saved, write_row
 
 YI = Decimal(10_000)  # 1 亿元 = 10,000 万元
 AMOUNT_DIGITS = (AMOUNT_INTEGER_DIGITS, AMOUNT_DECIMAL_PLACES)  # before and after the point, 万元
@@ -334,7 +335,6 @@ def ledger_xlsx(rows: Iterable[list[Cell]], title: str = "项目台账") -> byte
     Text is always text: a name that starts with "=" is no formula, and characters XML cannot
     hold (control characters) are left out."""
     from openpyxl import Workbook
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
     from openpyxl.styles import Font, PatternFill
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
@@ -345,18 +345,7 @@ def ledger_xlsx(rows: Iterable[list[Cell]], title: str = "项目台账") -> byte
     sheet.append([column.label for column in COLUMNS])
     widths = [len(column.label) for column in COLUMNS]
     for number, row in enumerate(rows, start=2):
-        for position, value in enumerate(row, start=1):
-            if value is None:
-                continue
-            text = isinstance(value, str)
-            if text:
-                value = ILLEGAL_CHARACTERS_RE.sub("", value)
-            cell = sheet.cell(row=number, column=position, value=value)
-            if text:
-                cell.data_type = "s"  # never a formula
-            elif isinstance(value, dt.date):
-                cell.number_format = "yyyy-mm-dd"
-            widths[position - 1] = max(widths[position - 1], len(str(value)))
+        write_row(sheet, number, row, widths)
     bold, fill = Font(bold=True), PatternFill("solid", fgColor="DDEBF7")
     for position, column in enumerate(COLUMNS, start=1):
         cell = sheet.cell(row=1, column=position)
@@ -380,9 +369,7 @@ def ledger_xlsx(rows: Iterable[list[Cell]], title: str = "项目台账") -> byte
             )
             validation.add(f"{letter}2:{letter}{reader.MAX_ROWS + 1}")
             sheet.add_data_validation(validation)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return saved(workbook)
 
 
 def column_label(field: str) -> str:

@@ -5,14 +5,15 @@ own figures), red and yellow entries filled in their colour."""
 from __future__ import annotations
 
 import datetime as dt
-import io
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
 
 from services.scoring.domain.exposure import Colour, ExposureKind
 from services.scoring.domain.periods import Period
+from shared.events.catalogue.issues import CATEGORY_LABELS, STATUS_LABELS
+from shared.spreadsheets import saved, write_row
 
 
 class Entry(Protocol):
@@ -45,26 +46,6 @@ KIND_TITLES: dict[ExposureKind, str] = {
 }
 COLOUR_LABELS: dict[Colour, str] = {Colour.RED: "红色", Colour.YELLOW: "黄色"}
 COLOUR_FILLS: dict[Colour, str] = {Colour.RED: "FFC7CE", Colour.YELLOW: "FFEB9C"}
-# The issues service's words for a problem (the events carry the codes; unknown ones show as is).
-CATEGORY_LABELS = {
-    "land": "用地",
-    "energy": "能耗",
-    "environmental_capacity": "环境容量/总量",
-    "water": "用水",
-    "funds": "资金",
-    "approvals": "审批手续",
-    "utilities": "水电气暖",
-    "demolition": "征迁",
-    "construction": "施工",
-    "other": "其他",
-}
-STATUS_LABELS = {
-    "reported": "收集",
-    "assigned": "交办",
-    "planned": "方案",
-    "resolved": "办结",
-    "closed": "销号",
-}
 
 
 def _date(text: Any) -> dt.date | None:
@@ -75,7 +56,7 @@ def _number(text: Any) -> Decimal | None:
     return None if text is None else Decimal(str(text))
 
 
-def _label(labels: dict[str, str]) -> Callable[[Any], Any]:
+def _label(labels: Mapping[Any, str]) -> Callable[[Any], Any]:
     return lambda code: labels.get(code, code) if code else None
 
 
@@ -151,7 +132,6 @@ def workbook(kind: ExposureKind, period: Period, scope: str, items: Sequence[Ent
     """The list as a workbook: row 1 the title (e.g. 滨州市2020年4月未开工项目通报), row 2 the
     headers, then the entries in the list's order (red first). Text is always text."""
     from openpyxl import Workbook
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
 
@@ -167,22 +147,9 @@ def workbook(kind: ExposureKind, period: Period, scope: str, items: Sequence[Ent
         sheet.cell(row=2, column=position, value=header).font = Font(bold=True)
     fills = {c: PatternFill("solid", fgColor=rgb) for c, rgb in COLOUR_FILLS.items()}
     for number, item in enumerate(items, start=1):
-        for position, value in enumerate(row(number, item), start=1):
-            if value is None:
-                continue
-            text = isinstance(value, str)
-            if text:
-                value = ILLEGAL_CHARACTERS_RE.sub("", value)
-            cell = sheet.cell(row=number + 2, column=position, value=value)
-            if text:
-                cell.data_type = "s"  # never a formula
-            elif isinstance(value, dt.date):
-                cell.number_format = "yyyy-mm-dd"
-            widths[position - 1] = max(widths[position - 1], len(str(value)))
+        write_row(sheet, number + 2, row(number, item), widths)
         sheet.cell(row=number + 2, column=4).fill = fills[item.colour]
     for position, width in enumerate(widths, start=1):
         sheet.column_dimensions[get_column_letter(position)].width = min(width * 2 + 2, 60)
     sheet.freeze_panes = "A3"
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    return saved(book)

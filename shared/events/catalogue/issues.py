@@ -14,11 +14,58 @@ handles problems picks the `IssueEvent` types, not every type here.
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
 SOURCE = "kuaiche/issues"
+
+
+# The words a problem's `status` and `category` carry, with what users read (the exposure
+# notices of scoring print them too).
+class Status(StrEnum):
+    REPORTED = "reported"  # 收集: collected, awaiting assignment
+    ASSIGNED = "assigned"  # 交办: with a responsible unit and a deadline
+    PLANNED = "planned"  # 方案: a complex problem's plan, which sets the resolution deadline
+    RESOLVED = "resolved"  # 办结: the unit says what was done
+    CLOSED = "closed"  # 销号: the command office's verdict
+
+
+STATUS_LABELS: dict[Status, str] = {
+    Status.REPORTED: "收集",
+    Status.ASSIGNED: "交办",
+    Status.PLANNED: "方案",
+    Status.RESOLVED: "办结",
+    Status.CLOSED: "销号",
+}
+
+
+class Category(StrEnum):
+    LAND = "land"  # 用地
+    ENERGY = "energy"  # 能耗
+    ENVIRONMENTAL_CAPACITY = "environmental_capacity"  # 环境容量/总量
+    WATER = "water"  # 用水
+    FUNDS = "funds"  # 资金
+    APPROVALS = "approvals"  # 审批手续
+    UTILITIES = "utilities"  # 水电气暖
+    DEMOLITION = "demolition"  # 征迁
+    CONSTRUCTION = "construction"  # 施工
+    OTHER = "other"  # 其他
+
+
+CATEGORY_LABELS: dict[Category, str] = {
+    Category.LAND: "用地",
+    Category.ENERGY: "能耗",
+    Category.ENVIRONMENTAL_CAPACITY: "环境容量/总量",
+    Category.WATER: "用水",
+    Category.FUNDS: "资金",
+    Category.APPROVALS: "审批手续",
+    Category.UTILITIES: "水电气暖",
+    Category.DEMOLITION: "征迁",
+    Category.CONSTRUCTION: "施工",
+    Category.OTHER: "其他",
+}
 
 
 class IssueEvent(BaseModel):
