@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import re
 import signal
 import sys
 from collections.abc import Iterator
@@ -36,6 +37,21 @@ from shared.runtime import open_runtime, run_worker
 from shared.service import ServiceDefinition
 
 log = logging.getLogger("kuaiche")
+
+
+class RedactTokens(logging.Filter):
+    """Keep tokens out of access logs: a browser's `EventSource` sends its token in the query
+    (`/v1/stream?access_token=...`), and uvicorn logs every request's path with its query."""
+
+    _TOKEN = re.compile(r"(access_token=)[^&\s]+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                self._TOKEN.sub(r"\1[redacted]", a) if isinstance(a, str) else a
+                for a in record.args
+            )
+        return True
 
 
 class _Server(uvicorn.Server):
@@ -264,6 +280,7 @@ def main(argv: list[str] | None = None) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
+    logging.getLogger("uvicorn.access").addFilter(RedactTokens())
 
     try:
         if args.command == "up":
