@@ -60,8 +60,8 @@ def expected_figures(demo: Demo, token: str | None = None) -> dict[str, Any]:
     f = demo.get("/scoring/v1/figures", token, year=year, month=month)["figures"]
     out: dict[str, Any] = {key: s[key] for key in REGISTRY_FIGURES}
     out.update({key: f[key] for key in SCORING_FIGURES})
-    # A level shows when it has projects.
-    out.update({f"level-{r['level']}": r["projects"] for r in s["by_level"] if r["projects"]})
+    out.update({f"level-{r['level']}": r["projects"] for r in s["by_level"]})
+    out["problems_overdue_now"] = demo.get("/issues/v1/issues/stats", token)["overdue"]
     credit = demo.get("/factors/v1/credit/summary", token, year=year)
     out.update({f"credit-{key}": credit[key] for key in CREDIT_FIGURES})
     for kind in EXPOSURE_KINDS:

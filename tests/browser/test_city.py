@@ -11,6 +11,7 @@ import pytest
 from tests.browser.conftest import Console, Demo, OpenConsole
 from tests.browser.expected import (
     EXPOSURE_KINDS,
+    city_figures,
     expected_figures,
     mismatches,
     period,
@@ -27,6 +28,7 @@ COUNTS = (
     "problems_resolved",
     "problems_on_time",
     "problems_overdue",
+    "problems_overdue_now",
     "credit-projects",
     *(f"exposure-{kind}" for kind in EXPOSURE_KINDS),
     *(f"exposure-{kind}-{colour}" for kind in EXPOSURE_KINDS for colour in ("red", "yellow")),
@@ -95,6 +97,9 @@ def test_the_problem_figures_are_the_issue_statistics(city: Console, demo: Demo)
     stats = demo.get("/issues/v1/issues/stats")
     assert same(city.figure("problems_collected"), stats["collected"])
     assert same(city.figure("problems_resolved"), stats["resolved"])
+    # 当前超期: the 6 red problems of the demo, flagged overdue and still open.
+    assert same(city.figure("problems_overdue_now"), stats["overdue"])
+    assert stats["overdue"] == 6
 
 
 def test_every_pool_figure_is_the_pools(city: Console, demo: Demo) -> None:
@@ -197,13 +202,18 @@ def test_a_figure_opens_the_list_behind_it(city: Console, key: str) -> None:
     drawer.wait_for(state="hidden")
 
 
-def test_each_count_is_as_long_as_its_list(city: Console) -> None:
+def test_each_count_is_as_long_as_its_list(city: Console, demo: Demo) -> None:
     wrong = []
     for key in COUNTS:
         shown = int(city.figure(key))
         total = open_list(city, key)
         if total != shown:
             wrong.append(f"{key}: the figure says {shown}, its list has {total}")
+    # The start rate's list is of the projects started (of those planned to start this year).
+    started = city_figures(demo)["figures"]["started"]
+    total = open_list(city, "start_rate")
+    if total != started:
+        wrong.append(f"start_rate: {started} started, its list has {total}")
     assert not wrong, wrong
 
 

@@ -46,6 +46,10 @@ def test_a_division_lists_its_projects(console: OpenConsole, demo: Demo) -> None
     own = project_ids(demo, demo.commander, county=HUIMIN)
     assert shown and set(shown) <= own, set(shown) - own
     assert len(shown) == len(set(shown))
+    counties = division.locator("tr[data-project]").evaluate_all(
+        "rs => rs.map(r => r.dataset.county)"
+    )
+    assert set(counties) == {HUIMIN}, set(counties)
     assert "惠民县" in c.page.locator("[data-testid=drawer-title]").inner_text()
 
 
