@@ -9,6 +9,10 @@ it. Each page is saved as `build/screenshots/<test>.png` when its test ends, pas
 No browser is downloaded: `/usr/bin/chromium` (Debian's `chromium`, installed by `.ci/run` with
 `fonts-wqy-microhei` for the Chinese labels). Without it these tests skip, except in CI
 (`KUAICHE_REQUIRE_INTEGRATION=1`), where a missing browser fails them.
+
+Run them with `.venv/bin/pytest tests/browser` (about three and a half minutes, one of them
+loading the demo). While working on them, `KUAICHE_BROWSER_DEMO=http://127.0.0.1:PORT,DATA_DIR`
+reuses a `kuaiche up --demo` already running with that gateway port and data dir.
 """
 
 from __future__ import annotations

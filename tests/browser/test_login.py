@@ -3,6 +3,7 @@ the login screen; a bad one is refused on that screen; logging out forgets it.""
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 
 from shared.auth import Role, issue_token
@@ -62,6 +63,26 @@ def test_a_token_signed_elsewhere_returns_to_the_login_screen(console: OpenConso
     c.page.locator("[data-testid=login-error]").wait_for(state="visible")
     assert c.wait_state("login") == "login"
     assert forged not in c.page.evaluate("Object.values(sessionStorage).join()")
+    assert any(r.startswith("401 ") for r in c.responses), c.responses
+
+
+def test_an_expired_token_shows_the_login_error(console: OpenConsole, demo: Demo) -> None:
+    """Signed right but expired: the console says so without asking the APIs."""
+    secret = (demo.data_dir / "dev-jwt-secret").read_text(encoding="utf-8").strip()
+    expired = issue_token(
+        secret,
+        role=Role.COMMANDER,
+        ttl=dt.timedelta(hours=1),
+        now=dt.datetime.now(dt.UTC) - dt.timedelta(days=2),
+    )
+    c = console(login=None)
+    c.page.fill("textarea[name=token]", expired)
+    c.page.click("[data-testid=login-submit]")
+    error = c.page.locator("[data-testid=login-error]")
+    error.wait_for(state="visible")
+    assert error.inner_text().strip()
+    assert c.wait_state("login") == "login"
+    assert not [r for r in c.requests if "/v1/" in r], c.requests
 
 
 def test_logging_out_forgets_the_token(console: OpenConsole, demo: Demo) -> None:
