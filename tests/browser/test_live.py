@@ -77,6 +77,8 @@ def test_a_registered_project_arrives_and_moves_the_count(console: OpenConsole, 
     bincheng.page.wait_for_timeout(1000)
     assert ticker(bincheng, REGISTERED).count() == 0
     assert same(bincheng.figure("projects"), before_bincheng)
+    for c in (city, huimin):  # the screenshots show the ticker
+        c.page.locator("[data-testid=ticker]").scroll_into_view_if_needed()
 
 
 def test_a_reported_problem_arrives_on_the_ticker(console: OpenConsole, demo: Demo) -> None:
@@ -102,3 +104,4 @@ def test_a_reported_problem_arrives_on_the_ticker(console: OpenConsole, demo: De
     assert r.status_code == 201, r.text
     ticker(city, REPORTED).nth(lines).wait_for(state="attached", timeout=20_000)
     assert body["title"] in ticker(city, REPORTED).first.inner_text()
+    city.page.locator("[data-testid=ticker]").scroll_into_view_if_needed()
