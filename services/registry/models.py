@@ -19,7 +19,9 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    cast,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import NAMING_CONVENTION, UTCDateTime
@@ -44,10 +46,10 @@ class Project(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
-    county: Mapped[str] = mapped_column(String(6), index=True)
-    level: Mapped[str | None] = mapped_column(String(40), index=True)
+    county: Mapped[str] = mapped_column(String(6))
+    level: Mapped[str | None] = mapped_column(String(40))
     track: Mapped[str] = mapped_column(String(20))
-    stage: Mapped[str] = mapped_column(String(20), index=True)
+    stage: Mapped[str] = mapped_column(String(20))
     code: Mapped[str | None] = mapped_column(String(30), unique=True)
     code_format: Mapped[str | None] = mapped_column(String(3))
     code_year: Mapped[int | None] = mapped_column(Integer)
@@ -154,3 +156,34 @@ class ListChange(Base):
 
 
 Index("ix_projects_name", Project.name)
+# The project list is ordered by (created_at, id) and filtered by any of these: each filter has an
+# index in that order, so a first page and a keyset page read only the rows they answer
+# (tests/integration/test_registry_lists_postgres.py checks the plans).
+_ORDER = (Project.created_at, Project.id)
+Index("ix_projects_created", *_ORDER)
+Index("ix_projects_county_created", Project.county, *_ORDER)
+Index("ix_projects_level_created", Project.level, *_ORDER)
+Index("ix_projects_stage_created", Project.stage, *_ORDER)
+Index("ix_projects_track_created", Project.track, *_ORDER)
+Index(  # key=true: the key list, a few per cent of the library
+    "ix_projects_key_created",
+    *_ORDER,
+    postgresql_where=Project.level.is_not(None),
+    sqlite_where=Project.level.is_not(None),
+)
+# `q` (name or code contains): trigrams on PostgreSQL (pg_trgm, created by the migration), a
+# plain index of the same name on SQLite, where a LIKE '%…%' scans anyway.
+Index(
+    "ix_projects_search",
+    Project.name,
+    Project.code,
+    postgresql_using="gin",
+    postgresql_ops={"name": "gin_trgm_ops", "code": "gin_trgm_ops"},
+)
+# `tag`: containment in the JSON list, on PostgreSQL only (SQLite reads the list with json_each).
+Index(
+    "ix_projects_tags",
+    cast(Project.tags, JSONB).label("tags"),
+    postgresql_using="gin",
+    postgresql_ops={"tags": "jsonb_path_ops"},
+).ddl_if(dialect="postgresql")
