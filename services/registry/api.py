@@ -44,6 +44,7 @@ from services.registry.schemas import (
     ProjectCodeInfo,
     ProjectCreate,
     ProjectDetail,
+    ProjectPage,
     ProjectPublic,
     ProjectSummary,
     ProjectUpdate,
@@ -60,15 +61,18 @@ from shared.http.app import CurrentUser, DbSession, RuntimeDep, Uow
 from shared.http.conventions import (
     DEFAULT_LIMIT,
     IF_MATCH_REQUIRED,
+    Cursor,
     Limit,
     Offset,
     Page,
     created,
+    decode_cursor,
+    encode_cursor,
     page_of,
     parse_if_match,
     set_etag,
 )
-from shared.regions import RegionTable, load_region_table
+from shared.regions import Division, RegionTable, load_region_table
 
 router = APIRouter(prefix="/v1", tags=["registry"])
 
@@ -121,23 +125,17 @@ def _public(p: Project, regions: RegionTable) -> ProjectPublic:
     )
 
 
+def _division(d: Division) -> DivisionPublic:
+    return DivisionPublic(
+        code=d.code, name=d.name, kind=d.kind, official=d.official, old_codes=list(d.old_codes)
+    )
+
+
 @router.get("/regions", response_model=RegionPublic)
 async def regions(runtime: RuntimeDep, _: CurrentUser) -> RegionPublic:
     table = regions_of(runtime)
-    return RegionPublic(
-        code=table.code,
-        name=table.name,
-        divisions=[
-            DivisionPublic(
-                code=d.code,
-                name=d.name,
-                kind=d.kind,
-                official=d.official,
-                old_codes=list(d.old_codes),
-            )
-            for d in table.divisions
-        ],
-    )
+    divisions = [_division(d) for d in table.divisions]
+    return RegionPublic(code=table.code, name=table.name, divisions=divisions)
 
 
 @router.get("/regions/{code}", response_model=DivisionPublic)
@@ -145,9 +143,7 @@ async def region(code: str, runtime: RuntimeDep, _: CurrentUser) -> DivisionPubl
     d = regions_of(runtime).find(code)
     if d is None:
         raise NotFound(f"division {code} not found")
-    return DivisionPublic(
-        code=d.code, name=d.name, kind=d.kind, official=d.official, old_codes=list(d.old_codes)
-    )
+    return _division(d)
 
 
 async def _detail(session: DbSession, project: Project, regions: RegionTable) -> ProjectDetail:
@@ -202,9 +198,17 @@ Filter = Annotated[queries.ProjectFilter, Depends(project_filter)]
 UNKNOWN_COUNTY: dict[int | str, dict[str, Any]] = {
     409: {"description": "county names no division of the region table"}
 }
+COUNTY_OR_OFFSET: dict[int | str, dict[str, Any]] = {
+    409: {"description": "an unknown county, or a cursor with an offset"}
+}
 
 
-@router.get("/projects", response_model=Page[ProjectPublic], responses=UNKNOWN_COUNTY)
+@router.get(
+    "/projects",
+    response_model=ProjectPage,
+    response_model_exclude_unset=True,  # `next` and `total_exact` only when they tell something
+    responses=COUNTY_OR_OFFSET,
+)
 async def list_projects(
     session: DbSession,
     user: CurrentUser,
@@ -212,10 +216,17 @@ async def list_projects(
     f: Filter,
     limit: Limit = DEFAULT_LIMIT,
     offset: Offset = 0,
-) -> Page[ProjectPublic]:
+    cursor: Cursor = None,
+) -> ProjectPage:
     table = regions_of(runtime)
-    items, total = await queries.list_projects(session, user, f, table, limit, offset)
-    return Page[ProjectPublic](items=[_public(p, table) for p in items], total=total)
+    after = decode_cursor(cursor) if cursor is not None else None
+    page = await queries.list_projects(session, user, f, table, limit, offset, after)
+    answer = ProjectPage(items=[_public(p, table) for p in page.items], total=page.total)
+    if page.after:
+        answer.next = encode_cursor(*page.after)
+    if not page.exact:
+        answer.total_exact = False
+    return answer
 
 
 @router.get("/projects/summary", response_model=ProjectSummary, responses=UNKNOWN_COUNTY)

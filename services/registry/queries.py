@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, cast, func, literal, or_, select, tuple_
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry import access
@@ -32,7 +33,6 @@ from shared.clock import today_in_shanghai
 from shared.db import paginate
 from shared.errors import InvalidInput, NotFound, RuleViolation
 from shared.events.envelope import CloudEvent
-from shared.http.conventions import page_of
 from shared.regions import RegionTable
 
 
@@ -82,11 +82,13 @@ class ProjectFilter:
     q: str | None = None
 
 
-def _matching(principal: Principal, f: ProjectFilter, regions: RegionTable) -> Select[Any] | None:
-    """The projects the filter matches among those the principal may see, oldest first; None
-    when it names a county the principal may not see (nothing, as for a county that has none).
-    The tag is not in it: tags are a JSON list, filtered in Python (`_tagged`) to stay portable
-    across databases."""
+def _matching(
+    session: AsyncSession, principal: Principal, f: ProjectFilter, regions: RegionTable
+) -> Select[Any] | None:
+    """The projects the filter matches among those the principal may see, oldest first (the id
+    breaks ties, so the order is total and a keyset page is exact); None when it names a county
+    the principal may not see (nothing, as for a county that has none). Each filter has an index
+    that keeps this order (`models.Project`)."""
     query = select(Project)
     county = resolve_county(regions, f.county).code if f.county else None
     own = principal.county_filter(county)
@@ -102,6 +104,8 @@ def _matching(principal: Principal, f: ProjectFilter, regions: RegionTable) -> S
         query = query.where(Project.stage == f.stage.value)
     if f.track is not None:
         query = query.where(Project.track == f.track.value)
+    if f.tag is not None:
+        query = query.where(_has_tag(session, f.tag))
     if f.q:
         # % and _ are data here, not wildcards
         needle = f.q.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -115,8 +119,28 @@ def _matching(principal: Principal, f: ProjectFilter, regions: RegionTable) -> S
     return query.order_by(Project.created_at, Project.id)
 
 
-def _tagged(projects: Sequence[Project], tag: str | None) -> list[Project]:
-    return [p for p in projects if tag is None or tag in (p.tags or [])]
+def _has_tag(session: AsyncSession, tag: str) -> ColumnElement[bool]:
+    """Tags are a JSON list: on PostgreSQL containment, which the GIN index on `tags::jsonb`
+    answers; on SQLite a scan of the list with `json_each`."""
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(Project.tags, JSONB).contains([tag])
+    each = func.json_each(Project.tags).table_valued("value")
+    return select(each.c.value).where(each.c.value == tag).exists()
+
+
+COUNT_CAP = 10_000
+
+
+@dataclass(frozen=True)
+class ProjectPage:
+    """One page of the list; `total` is exact up to `COUNT_CAP` and `COUNT_CAP` past it
+    (`exact` False), so no page counts more rows than that; `after` is the position of the last
+    item when more follow (the next page's cursor)."""
+
+    items: list[Project]
+    total: int
+    exact: bool
+    after: tuple[dt.datetime, str] | None
 
 
 async def list_projects(
@@ -126,14 +150,32 @@ async def list_projects(
     regions: RegionTable,
     limit: int,
     offset: int,
-) -> tuple[list[Project], int]:
-    query = _matching(principal, f, regions)
+    after: tuple[dt.datetime, str] | None = None,
+) -> ProjectPage:
+    """A page by offset, or (with `after`) the page after a position in the list's order."""
+    if after is not None and offset:  # two starting points: which one was meant?
+        raise RuleViolation(
+            "page by cursor or by offset, not both",
+            errors=[{"field": "offset", "message": "not with a cursor"}],
+        )
+    query = _matching(session, principal, f, regions)
     if query is None:
-        return [], 0
-    if f.tag is not None:
-        rows = _tagged((await session.scalars(query)).all(), f.tag)
-        return page_of(rows, limit, offset), len(rows)
-    return await paginate(session, query, limit, offset)
+        return ProjectPage([], 0, True, None)
+    capped = query.with_only_columns(Project.id).order_by(None).limit(COUNT_CAP + 1)
+    counted = int(await session.scalar(select(func.count()).select_from(capped.subquery())) or 0)
+    if after is not None:
+        at, key = after
+        position = tuple_(literal(at, Project.created_at.type), literal(key, Project.id.type))
+        query = query.where(tuple_(Project.created_at, Project.id) > position)
+    rows = list((await session.scalars(query.limit(limit + 1).offset(offset))).all())
+    items = rows[:limit]
+    more = len(rows) > limit
+    return ProjectPage(
+        items,
+        min(counted, COUNT_CAP),
+        counted <= COUNT_CAP,
+        (items[-1].created_at, items[-1].id) if more else None,
+    )
 
 
 async def all_projects(
@@ -141,10 +183,10 @@ async def all_projects(
 ) -> list[Project]:
     """Every project the filter matches that the principal may see, oldest first (the ledger
     export)."""
-    query = _matching(principal, f, regions)
+    query = _matching(session, principal, f, regions)
     if query is None:
         return []
-    return _tagged((await session.scalars(query)).all(), f.tag)
+    return list((await session.scalars(query)).all())
 
 
 @dataclass(frozen=True)
@@ -173,17 +215,11 @@ class Summary:
 async def summary(
     session: AsyncSession, principal: Principal, f: ProjectFilter, regions: RegionTable
 ) -> Summary:
-    query = _matching(principal, f, regions)
+    query = _matching(session, principal, f, regions)
     columns = (Project.county, Project.level, Project.stage, Project.total_investment)
     rows: Sequence[Any] = []
     if query is not None:
-        if f.tag is None:
-            rows = (await session.execute(query.with_only_columns(*columns))).all()
-        else:
-            rows = [
-                (p.county, p.level, p.stage, p.total_investment)
-                for p in _tagged((await session.scalars(query)).all(), f.tag)
-            ]
+        rows = (await session.execute(query.with_only_columns(*columns))).all()
     total = Tally()
     by_level = dict.fromkeys(Level, Tally())
     by_stage = dict.fromkeys(Stage, Tally())

@@ -457,6 +457,23 @@ class RegionPublic(BaseModel):
     divisions: list[DivisionPublic]
 
 
+class ProjectPage(BaseModel):
+    """A page of the project list: `{items, total}` as every list, `next` when another page
+    follows, and `total_exact: false` when counting stopped at 10,000 matches (so a page costs
+    the same in a province's library); both are left out otherwise."""
+
+    items: list[ProjectPublic]
+    total: int = Field(
+        ge=0, description="how many projects match, over all pages; at most 10,000 (see exact)"
+    )
+    total_exact: bool = Field(
+        True, description="false when more than 10,000 match: total is then 10,000, a lower bound"
+    )
+    next: str | None = Field(
+        None, description="the cursor of the page after this one; absent on the last page"
+    )
+
+
 class LevelTally(BaseModel):
     level: Level
     label: str

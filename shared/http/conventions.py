@@ -3,13 +3,15 @@
 - a creating POST answers 201 with the created resource, `Location` (its path) and `ETag`
   (its version, quoted): `created(response, location, version)`;
 - a conditional write names the version it read in `If-Match`: `parse_if_match(header)`;
-- a list answers `Page[T]` = `{items, total}` and pages with `limit` and `offset`;
+- a list answers `Page[T]` = `{items, total}` and pages with `limit` and `offset`; a long list
+  may also page by key (`cursor`, answered with `next`: `encode_cursor`, `decode_cursor`);
 - every error is RFC 9457 problem+json, and every operation documents the problem statuses it
   can answer (`document_conventions`, applied to every service's OpenAPI by `shared.http.app`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -27,6 +29,33 @@ MAX_OFFSET = 1_000_000
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="page size")]
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="items to skip")]
+
+
+# A keyset position in a list ordered by (a UTC timestamp, an id): the timestamp in microseconds
+# since the epoch, a dot, the id. Clients treat it as opaque. The pattern is the whole grammar,
+# so a cursor the schema accepts is always a position (past the end: an empty page), and a
+# malformed one is 422 like any other parameter that breaks its schema.
+CURSOR_PATTERN = r"^[0-9]{1,16}\.[0-9A-Za-z-]{1,36}$"
+Cursor = Annotated[
+    str | None,
+    Query(
+        pattern=CURSOR_PATTERN,
+        max_length=53,
+        description="page after this position: the `next` of the previous page (not with offset)",
+    ),
+]
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def encode_cursor(at: dt.datetime, key: str) -> str:
+    """The cursor of the position just after the row (`at`, `key`)."""
+    return f"{(at - _EPOCH) // dt.timedelta(microseconds=1)}.{key}"
+
+
+def decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
+    """The (timestamp, id) a cursor that matches `CURSOR_PATTERN` names."""
+    micros, key = cursor.split(".", 1)
+    return _EPOCH + dt.timedelta(microseconds=int(micros)), key
 
 
 class Page(BaseModel, Generic[T]):
