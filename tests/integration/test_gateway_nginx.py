@@ -20,7 +20,6 @@ import pwd
 import re
 import shutil
 import socket
-import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping
@@ -148,16 +147,25 @@ def prepare(prefix: Path, upstreams: Mapping[str, str], console: Path, port: int
     return prefix / "nginx.conf"
 
 
+OUTPUT = "nginx.out"
+
+
+def logged(prefix: Path) -> str:
+    """What nginx has logged so far (access and error log), waiting for a request's line."""
+    return (prefix / OUTPUT).read_text(encoding="utf-8", errors="replace")
+
+
 @contextlib.asynccontextmanager
 async def nginx_gateway(
     prefix: Path, upstreams: Mapping[str, str], console: Path
 ) -> AsyncIterator[str]:
     """nginx with the gateway's templates rendered for `upstreams` ({service: host:port}),
-    serving `console`; yields its base URL."""
+    serving `console`; yields its base URL. What nginx writes to stdout (the access log) and
+    stderr (the error log) goes to `prefix / OUTPUT`."""
     binary = nginx_binary()
     port = free_port()
     conf = prepare(prefix, upstreams, console, port)
-    with tempfile.TemporaryFile() as log:
+    with (prefix / OUTPUT).open("w+b") as log:
         process = await asyncio.create_subprocess_exec(
             binary, "-p", f"{prefix}/", "-c", str(conf), "-e", "stderr",
             "-g", f"daemon off; pid {prefix / 'nginx.pid'};",
@@ -218,7 +226,8 @@ async def test_the_gateway_serves_the_console_and_speaks_problem_json_for_itself
     """Without services: the console, its caching, 404 for an unknown prefix, and nginx's own
     refusals (a body over 25 MiB, a service that does not answer) as problem+json."""
     dead = {name: f"127.0.0.1:{free_port()}" for name in SERVICES}
-    async with nginx_gateway(tmp_path / "nginx", dead, console) as base:
+    prefix = tmp_path / "nginx"
+    async with nginx_gateway(prefix, dead, console) as base:
         async with httpx.AsyncClient(base_url=base, timeout=30) as client:
             page = await client.get("/")
             assert page.status_code == 200
@@ -239,6 +248,23 @@ async def test_the_gateway_serves_the_console_and_speaks_problem_json_for_itself
 
             assert (await client.get("/unknown/v1/projects")).status_code == 404
             assert (await client.get("/registryx/v1/regions")).status_code == 404
+
+            # the stream's token (EventSource sends it in the query) stays out of both logs,
+            # though the request is logged, here refused since the service does not answer
+            token = issue_token(SECRET, role=Role.COMMANDER)
+            for query in (f"access_token={token}", f"after=7&access%5Ftoken={token}"):
+                refused = await client.get(f"/notifications/v1/stream?{query}")
+                assert refused.status_code == 502
+            await client.get("/registry/v1/projects?q=%E6%BB%A8&limit=5")
+            await wait_until(
+                lambda: _now(logged(prefix).count('"GET /') >= 3),
+                timeout=10,
+                what="nginx's access log lines",
+            )
+            log = logged(prefix)
+            assert token not in log and token.split(".")[2] not in log, log
+            assert log.count('"GET /notifications/v1/stream?[token redacted] HTTP/1.1" 502') == 2
+            assert '"GET /registry/v1/projects?q=%E6%BB%A8&limit=5 HTTP/1.1" 502' in log
 
             down = await client.get("/scoring/readyz")
             assert down.status_code == 502
@@ -318,8 +344,9 @@ async def test_the_gateway_in_front_of_the_five_services(
 ) -> None:
     async with five_services(tmp_path, postgres_server, kafka_bootstrap) as urls:
         upstreams = {name: url.removeprefix("http://") for name, url in urls.items()}
+        prefix = tmp_path / "nginx"
         async with (
-            nginx_gateway(tmp_path / "nginx", upstreams, console) as base,
+            nginx_gateway(prefix, upstreams, console) as base,
             httpx.AsyncClient(base_url=base, timeout=60) as gateway,
             httpx.AsyncClient(timeout=60) as direct,
         ):
@@ -447,6 +474,13 @@ async def test_the_gateway_in_front_of_the_five_services(
                 for reader in readers:
                     reader.cancel()
                 await asyncio.gather(*readers, return_exceptions=True)
+            # the stream was logged, its token not (nginx logs a request once it has ended)
+            await wait_until(
+                lambda: _now("/notifications/v1/stream?[token redacted]" in logged(prefix)),
+                timeout=10,
+                what="the stream's access log line",
+            )
+            assert stream_token not in logged(prefix)
 
             # a body of the ledger import's size (20 MiB) passes nginx to the service, which
             # answers for it (here: not a spreadsheet)
