@@ -60,6 +60,6 @@ export async function file(path, params = {}) {
   return { blob: await response.blob(), name };
 }
 
-export function streamUrl(path) {
-  return url(path, { access_token: token });
+export function streamUrl(path, params = {}) {
+  return url(path, { ...params, access_token: token });
 }

@@ -8,16 +8,48 @@ import { EVENT_LABELS } from './labels.js';
 import { regionName } from './regions.js';
 
 const KEEP = 60;
+const RETRY_MS = 2000;
+const RETRY_MAX_MS = 60000;
 let source = null;
+let handlers = null;
+let lastId = null;
+let retries = 0;
+let retryTimer = null;
 
-export function start(onEvent) {
+/** Follow the stream: `onEvent(type, event)` for each event, `onResync()` after a gap. */
+export function start(onEvent, onResync = () => {}) {
   stop();
-  source = new EventSource(api.streamUrl('/notifications/v1/stream'));
+  handlers = { onEvent, onResync };
+  lastId = null;
+  retries = 0;
+  open();
+}
+
+function open() {
+  // `after`: a stream opened again resumes after the last event seen (docs/notifications.md)
+  const es = new EventSource(api.streamUrl('/notifications/v1/stream', { after: lastId }));
+  source = es;
   const dot = document.getElementById('live-dot');
-  source.onopen = () => dot.classList.add('on');
-  source.onerror = () => dot.classList.remove('on');
+  es.onopen = () => {
+    dot.classList.add('on');
+    if (retries > 0) handlers.onResync();
+    retries = 0;
+  };
+  es.onerror = () => {
+    dot.classList.remove('on');
+    // A dropped connection the browser retries by itself (CONNECTING); an answer that is not a
+    // stream (a 502 of the gateway while the service restarts, a 401 once the token has
+    // expired) ends it for good (CLOSED): then we open it again, later and later.
+    if (es !== source || es.readyState !== EventSource.CLOSED) return;
+    es.close();
+    source = null;
+    const wait = Math.min(RETRY_MS * 2 ** retries, RETRY_MAX_MS);
+    retries += 1;
+    retryTimer = setTimeout(reopen, wait);
+  };
   for (const type of Object.keys(EVENT_LABELS)) {
-    source.addEventListener(type, (message) => {
+    es.addEventListener(type, (message) => {
+      if (message.lastEventId) lastId = message.lastEventId;
       let event;
       try {
         event = JSON.parse(message.data);
@@ -25,12 +57,27 @@ export function start(onEvent) {
         return;
       }
       show(type, event);
-      onEvent(type, event);
+      handlers.onEvent(type, event);
     });
   }
 }
 
+async function reopen() {
+  retryTimer = null;
+  if (!handlers) return;
+  try {
+    // an API call first: a 401 there returns to the login screen (api.js), which stops us
+    await api.get('/registry/v1/regions');
+  } catch (err) {
+    if (err.status === 401 || !handlers) return;
+  }
+  if (handlers && !source) open();
+}
+
 export function stop() {
+  clearTimeout(retryTimer);
+  retryTimer = null;
+  handlers = null;
   source?.close();
   source = null;
   document.getElementById('live-dot')?.classList.remove('on');

@@ -19,6 +19,7 @@ import * as problems from './panels/problems.js';
 const ctx = {};
 const PANELS = { glance, scores, exposure, factors, problems };
 let generation = 0;
+let expiryTimer = null;
 
 const $ = (selector) => document.querySelector(selector);
 const setState = (state) => { document.body.dataset.state = state; };
@@ -30,6 +31,7 @@ function layout() {
 }
 
 function showLogin(message = '') {
+  clearTimeout(expiryTimer);
   live.stop();
   closeDrawer();
   auth.clearToken();
@@ -49,6 +51,7 @@ async function start(token) {
   const claims = auth.decodeClaims(token);
   if (!claims) return showLogin('令牌无效：无法读取角色');
   if (auth.isExpired(claims)) return showLogin('令牌已过期，请重新生成');
+  watchExpiry(claims);
   api.configure(token.trim(), (message) => showLogin(message));
   Object.assign(ctx, {
     role: claims.role,
@@ -73,13 +76,25 @@ async function start(token) {
     $('[data-testid=period]').value = period.key(initial);
     choose(initial);
     await loadAll();
-    live.start(onLiveEvent);
+    live.start(onLiveEvent, resync);
   } catch (err) {
     if (err.status === 401) return undefined;
     setState('error');
     banner(`加载失败：${err.message}`);
   }
   return undefined;
+}
+
+// A wall screen stays open for days: at the token's expiry it returns to the login screen
+// (setTimeout holds at most 2^31-1 ms, about 24.8 days, so a longer wait is taken in steps).
+function watchExpiry(claims) {
+  clearTimeout(expiryTimer);
+  if (typeof claims.exp !== 'number') return;
+  const left = claims.exp * 1000 - Date.now();
+  expiryTimer = setTimeout(() => {
+    if (auth.isExpired(claims)) showLogin('令牌已过期，请重新生成');
+    else watchExpiry(claims);
+  }, Math.max(0, Math.min(left, 2 ** 31 - 1)));
 }
 
 async function publications() {
@@ -135,6 +150,12 @@ const refresh = debounce(async () => {
   }
   await Promise.allSettled([...names].filter((n) => PANELS[n]).map((n) => PANELS[n].load(ctx)));
 }, 1500);
+
+// After the stream was down a while (events may have been missed): reload every panel.
+function resync() {
+  for (const name of ['publications', 'figures', ...Object.keys(PANELS)]) pending.add(name);
+  refresh();
+}
 
 function onLiveEvent(type) {
   for (const name of live.affected(type)) pending.add(name);

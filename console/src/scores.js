@@ -25,6 +25,7 @@ export async function load(ctx) {
     cards = card ? [card] : [];
     rows = publication ? publication.ranking : null;
   }
+  if (period.year !== ctx.period.year || period.month !== ctx.period.month) return; // stale
   ctx.scores = { cards, ranking: rows };
   map.render(ctx);
   ranking.render(ctx);

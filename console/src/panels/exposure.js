@@ -17,9 +17,11 @@ export async function load(ctx) {
     return;
   }
   const kinds = Object.keys(EXPOSURE_KINDS);
+  const asked = ctx.periodKey;
   const answers = await Promise.all(kinds.map((kind) => api.get('/scoring/v1/exposure', {
     kind, year: ctx.period.year, month: ctx.period.month, limit: 500,
   })));
+  if (asked !== ctx.periodKey) return; // another period was chosen meanwhile
   fill(body(), kinds.map((kind, n) => block(ctx, kind, answers[n])));
 }
 

@@ -22,6 +22,7 @@ export async function load(ctx) {
     api.get('/factors/v1/factors/summary', { year }),
     api.get('/factors/v1/credit/summary', { year }),
   ]);
+  if (year !== ctx.period.year) return; // another period was chosen meanwhile
   const shown = pools.items
     .filter((p) => p.year === year || Number(p.advance) > 0 || p.year === year - 1)
     .sort((a, b) => b.year - a.year || a.scope.localeCompare(b.scope)

@@ -11,9 +11,11 @@ import { monthEnd } from '../period.js';
 const body = () => document.querySelector('#panel-glance .body');
 
 export async function load(ctx) {
+  const asked = ctx.periodKey;
   const [summary, figures] = await Promise.all([
     api.get('/registry/v1/projects/summary'), ctx.figures,
   ]);
+  if (asked !== ctx.periodKey) return; // another period was chosen meanwhile
   render(ctx, summary, figures?.figures || null);
 }
 

@@ -24,6 +24,7 @@ export async function load(ctx) {
     api.get('/issues/v1/issues', { colour: 'red', limit: 100 }),
     api.get('/issues/v1/issues', { colour: 'blue', limit: 100 }),
   ]);
+  if (to !== monthEnd(ctx.period)) return; // another period was chosen meanwhile
   const f = figures?.figures;
   const inYear = (i) => i.reported_on >= from && i.reported_on <= to;
   const resolved = (i) => inYear(i) && i.resolved_on && i.resolved_on <= to
