@@ -34,6 +34,9 @@ class Principal:
     role: Role
     county: str | None = None
     department: str | None = None
+    # when the token stops being valid (what answers for longer than one request, the live
+    # stream, ends there)
+    expires_at: dt.datetime | None = None
 
     @property
     def actor(self) -> str:
@@ -117,4 +120,10 @@ def decode_token(secret: str, token: str) -> Principal:
         raise Unauthenticated("a county token must carry a county claim")
     if role is Role.DEPARTMENT and not department:
         raise Unauthenticated("a department token must carry a department claim")
-    return Principal(subject=str(claims["sub"]), role=role, county=county, department=department)
+    return Principal(
+        subject=str(claims["sub"]),
+        role=role,
+        county=county,
+        department=department,
+        expires_at=dt.datetime.fromtimestamp(int(claims["exp"]), dt.UTC),
+    )

@@ -4,6 +4,7 @@ webhook subscriptions with their deliveries, and the AsyncAPI catalogue for subs
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import AsyncIterable
 from typing import Annotated, Any
 from urllib.parse import urlsplit, urlunsplit
@@ -159,13 +160,14 @@ async def stream(
 ) -> AsyncIterable[ServerSentEvent]:
     """Every event in the holder's scope as it is applied, resumable: a client that reconnects
     with `Last-Event-ID` gets what it missed while the service kept it (the feed's retention).
-    Without one, the stream starts from now."""
+    Without one, the stream starts from now. It ends when the token expires (reconnecting then
+    is 401), so an old token cannot keep listening."""
     position = resume
     if position is None:
         async with runtime.session_factory() as session:
             position = await queries.feed_head(session)
     yield ServerSentEvent(comment="kuaiche stream", retry=2000)
-    while not await request.is_disconnected():
+    while not await request.is_disconnected() and not _expired(user):
         async with runtime.session_factory() as session:
             rows, position = await queries.feed_after(
                 session, user, position, list(types), STREAM_BATCH
@@ -174,6 +176,10 @@ async def stream(
             yield ServerSentEvent(raw_data=row.event, event=row.type, id=str(row.id))
         if not rows:
             await asyncio.sleep(ctx.config.stream_poll_interval)
+
+
+def _expired(user: Principal) -> bool:
+    return user.expires_at is not None and dt.datetime.now(dt.UTC) >= user.expires_at
 
 
 # ---------------------------------------------------------------- rules

@@ -15,8 +15,9 @@ from typing import Any
 import httpx
 import pytest
 
+from shared.auth import issue_token
 from tests.api.notifications.conftest import NotificationsApp
-from tests.conftest import COMMANDER, token
+from tests.conftest import COMMANDER, SECRET, token
 from tests.support.serving import served
 from tests.support.upstream import BINCHENG, ZHANHUA
 
@@ -229,6 +230,25 @@ async def test_the_token_may_come_as_access_token_instead_of_the_header(
         own = await notifications.upstream.register(BINCHENG)
         got = await reader.events(1)
     assert got[0].cloud_event["subject"] == own
+
+
+async def test_the_stream_ends_when_its_token_expires(
+    notifications: NotificationsApp, base_url: str
+) -> None:
+    """A token is checked when the stream opens; the stream then ends at the token's expiry,
+    so a browser left open past it reconnects, is refused and logs in again."""
+    short = issue_token(SECRET, role="commander", ttl=dt.timedelta(seconds=2))
+    started = dt.datetime.now(dt.UTC)
+    async with stream(base_url, access_token=short) as reader:
+        pid = await notifications.upstream.register()
+        got = await reader.events(1)  # live until then
+        assert got[0].cloud_event["subject"] == pid
+        with pytest.raises(AssertionError, match="the stream ended"):
+            await reader.next()
+    assert dt.datetime.now(dt.UTC) - started >= dt.timedelta(seconds=1)
+    async with httpx.AsyncClient(base_url=base_url, trust_env=False) as client:
+        again = await client.get("/v1/stream", params={"access_token": short})
+    assert again.status_code == 401
 
 
 @pytest.mark.parametrize(
