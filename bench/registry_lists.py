@@ -16,10 +16,13 @@ app (`build_app(SERVICE, settings)`, httpx's ASGITransport, a commander token) a
 from __future__ import annotations
 
 import argparse
+import contextlib
 import secrets
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -168,40 +171,22 @@ async def cursor_at(url: str, position: int, county: str | None) -> str:
     return encode_cursor(row["created_at"], row["id"])
 
 
-async def _timed_case(
-    client: httpx.AsyncClient,
-    headers: dict[str, str],
-    label: str,
-    params: dict[str, Any],
-    requests: int,
-) -> list[float]:
-    """The latencies of `requests` GETs of one page (after the warm-up), each checked to answer
-    the same items."""
-    expected: list[str] | None = None
+@dataclass
+class Library:
+    """A loaded database and the registry app serving it."""
 
-    async def one(_: int) -> None:
-        nonlocal expected
-        r = await client.get("/v1/projects", params=params, headers=headers)
-        if r.status_code != 200:
-            raise RuntimeError(f"GET /v1/projects {params}: {r.status_code} {r.text[:300]}")
-        ids = [p["id"] for p in r.json()["items"]]
-        if expected is None:
-            expected = ids
-        elif ids != expected:
-            raise RuntimeError(f"{label}: the same page changed between requests")
-
-    for i in range(WARMUP):
-        await one(i)
-    latencies, _ = await common.timed(requests, 1, one)
-    return latencies
+    count: int
+    url: str
+    client: httpx.AsyncClient
+    headers: dict[str, str]
+    seconds: float  # to load, index and analyse
 
 
-async def measure_size(
-    url: str, data_dir: Path, count: int, requests: int
-) -> tuple[float, dict[str, list[float]]]:
-    """Load `count` projects; each case's latencies."""
+@contextlib.asynccontextmanager
+async def serving(url: str, data_dir: Path, count: int) -> AsyncIterator[Library]:
+    """Load `count` projects into the database at `url`, then serve it."""
     common.step(f"{count:,} projects: load, index, analyse")
-    loaded = await prepared_database(url, count)
+    seconds = await prepared_database(url, count)
     secret = secrets.token_urlsafe(48)
     settings = ServiceSettings(
         service="registry",
@@ -215,19 +200,54 @@ async def measure_size(
     app = build_app(SERVICE, settings)
     lifespan = app.router.lifespan_context(app)
     await lifespan.__aenter__()
-    out: dict[str, list[float]] = {}
     try:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://registry") as client:
-            for label, query in cases(count):
-                params = {k: v for k, v in query.items() if not k.startswith("_")}
-                if "_cursor" in query:
-                    params["cursor"] = await cursor_at(url, query["_cursor"], query.get("county"))
-                common.step(f"{count:,} projects: {label}")
-                out[label] = await _timed_case(client, headers, label, params, requests)
+            yield Library(count, url, client, headers, seconds)
     finally:
         await lifespan.__aexit__(None, None, None)
-    return loaded, out
+
+
+async def _params(library: Library, query: dict[str, Any]) -> dict[str, Any]:
+    params = {k: v for k, v in query.items() if not k.startswith("_")}
+    if "_cursor" in query:
+        params["cursor"] = await cursor_at(library.url, query["_cursor"], query.get("county"))
+    return params
+
+
+async def _page(library: Library, params: dict[str, Any]) -> list[str]:
+    r = await library.client.get("/v1/projects", params=params, headers=library.headers)
+    if r.status_code != 200:
+        raise RuntimeError(f"GET /v1/projects {params}: {r.status_code} {r.text[:300]}")
+    return [p["id"] for p in r.json()["items"]]
+
+
+async def measure_cases(
+    small: Library, big: Library, requests: int
+) -> dict[str, tuple[list[float], list[float]]]:
+    """Per case, the latencies at both sizes, their requests alternating (small, big, small, …)
+    so that the machine's load at any moment weighs on both alike. Each answer must be the page
+    the first request got."""
+    out: dict[str, tuple[list[float], list[float]]] = {}
+    for (label, small_query), (_, big_query) in zip(
+        cases(small.count), cases(big.count), strict=True
+    ):
+        common.step(label)
+        both = [(small, await _params(small, small_query)), (big, await _params(big, big_query))]
+        expected = [await _page(library, params) for library, params in both]
+        for _ in range(WARMUP - 1):
+            for library, params in both:
+                await _page(library, params)
+        latencies: tuple[list[float], list[float]] = ([], [])
+        for _ in range(requests):
+            for i, (library, params) in enumerate(both):
+                started = time.perf_counter()
+                ids = await _page(library, params)
+                latencies[i].append(time.perf_counter() - started)
+                if ids != expected[i]:
+                    raise RuntimeError(f"{label}: the same page changed between requests")
+        out[label] = latencies
+    return out
 
 
 def _ms(latencies: list[float], p: float) -> float:
@@ -244,39 +264,44 @@ async def run(args: argparse.Namespace) -> int:
                 ["fastapi", "httpx", "SQLAlchemy", "asyncpg"],
                 f"postgres: {common.hide_password(args.postgres)}, {pg}",
                 f"projects: {SMALL:,} and {args.projects:,}; {args.requests} requests per case "
-                f"after {WARMUP} warm-up, one at a time; limit 50 (the default)",
+                f"after {WARMUP} warm-up, one at a time, the two sizes' requests alternating; "
+                "limit 50 (the default)",
             )
         ),
         flush=True,
     )
     databases: list[str] = []
-    results: dict[int, tuple[float, dict[str, list[float]]]] = {}
+    results: dict[str, tuple[list[float], list[float]]] = {}
+    seconds: list[float] = []
 
     async def measure() -> None:
         with tempfile.TemporaryDirectory(prefix="kuaiche-bench-") as tmp:
-            for count in (SMALL, args.projects):
-                name, url = await common.create_database(args.postgres, "kbench_lists")
-                databases.append(name)
-                results[count] = await measure_size(url, Path(tmp), count, args.requests)
-                await common.drop_databases(PROG, args.postgres, [name])
-                databases.remove(name)
+            async with contextlib.AsyncExitStack() as stack:
+                libraries = []
+                for count in (SMALL, args.projects):
+                    name, url = await common.create_database(args.postgres, "kbench_lists")
+                    databases.append(name)
+                    data_dir = Path(tmp) / str(count)
+                    data_dir.mkdir()
+                    libraries.append(await stack.enter_async_context(serving(url, data_dir, count)))
+                seconds.extend(library.seconds for library in libraries)
+                results.update(await measure_cases(*libraries, args.requests))
 
     if not await common.attempt(
         PROG, args.timeout, measure, lambda: common.drop_databases(PROG, args.postgres, databases)
     ):
         return 1
-    small, big = results[SMALL][1], results[args.projects][1]
     n = f"{args.projects:,}"
     rows = []
-    for label in small:
-        ratio = _ms(big[label], 99) / _ms(small[label], 99)
+    for label, (small, big) in results.items():
+        ratio = _ms(big, 99) / _ms(small, 99)
         rows.append(
             [
                 label,
-                f"{_ms(small[label], 50):.2f}",
-                f"{_ms(small[label], 99):.2f}",
-                f"{_ms(big[label], 50):.2f}",
-                f"{_ms(big[label], 99):.2f}",
+                f"{_ms(small, 50):.2f}",
+                f"{_ms(small, 99):.2f}",
+                f"{_ms(big, 50):.2f}",
+                f"{_ms(big, 99):.2f}",
                 f"{ratio:.2f}×",
                 "≤ 2×" if "offset" not in label else "(offset: for comparison)",
             ]
@@ -286,7 +311,7 @@ async def run(args: argparse.Namespace) -> int:
     print(common.table([*headers, "p99 ratio", "target"], rows))
     print(
         f"\nms per request through the app. Loading, indexing and analysing: "
-        f"{results[SMALL][0]:.1f} s at 1,000, {results[args.projects][0]:.1f} s at {n}."
+        f"{seconds[0]:.1f} s at 1,000, {seconds[1]:.1f} s at {n}."
     )
     return 0
 

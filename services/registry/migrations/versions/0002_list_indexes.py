@@ -2,7 +2,8 @@
 
 The list is ordered by (created_at, id); an index per filter in that order lets a first page and
 a keyset page read only the rows they return. The single-column county, level and stage indexes
-are leading prefixes of the new ones, so they go. On PostgreSQL `q` gets a trigram GIN index
+are leading prefixes of the new ones, so they go. The county's index carries level, stage and
+track (INCLUDE, PostgreSQL), so a county's filtered list is counted from the index alone. On PostgreSQL `q` gets a trigram GIN index
 (pg_trgm is a trusted extension: the database's owner, each service's role, may create it) and
 `tag` a GIN index on the tags as JSONB; on SQLite the search index is a plain one of the same
 name, so one model describes both, and tags have none.
@@ -29,6 +30,8 @@ BY_FILTER = {
     "ix_projects_stage_created": ["stage"],
     "ix_projects_track_created": ["track"],
 }
+# A county's list (every county user's) filtered further counts its matches from the index alone.
+COUNTY_INCLUDES = ["level", "stage", "track"]
 SUPERSEDED = {
     "ix_projects_county": ["county"],
     "ix_projects_level": ["level"],
@@ -39,7 +42,12 @@ SUPERSEDED = {
 def upgrade() -> None:
     postgres = op.get_bind().dialect.name == "postgresql"
     for name, columns in BY_FILTER.items():
-        op.create_index(name, "projects", [*columns, *ORDER])
+        op.create_index(
+            name,
+            "projects",
+            [*columns, *ORDER],
+            postgresql_include=COUNTY_INCLUDES if name == "ix_projects_county_created" else [],
+        )
     op.create_index(
         "ix_projects_key_created",
         "projects",
