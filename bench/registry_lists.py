@@ -88,7 +88,7 @@ def load_sql(first: int, last: int) -> str:
            ({_array(STAGES)})[1 + (i / 7) % 10],
            '2104-' || ({_array(common.COUNTIES)})[1 + i % {len(common.COUNTIES)}] || '-04-01-'
                || lpad(i::text, 7, '0'),
-           1000 + (i * 7919) % 2000000 + 0.5,
+           1000 + (i::bigint * 7919) % 2000000 + 0.5,
            (CASE WHEN i % 1000 = 0 THEN '["{RARE_TAG}", "{COMMON_TAG}"]'
                  WHEN i % 4 = 0 THEN '["{COMMON_TAG}"]' ELSE '[]' END)::json,
            '新建生产车间、仓库及配套设施，购置生产设备。',

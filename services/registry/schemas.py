@@ -464,7 +464,8 @@ class ProjectPage(BaseModel):
 
     items: list[ProjectPublic]
     total: int = Field(
-        ge=0, description="how many projects match, over all pages; at most 10,000 (see exact)"
+        ge=0,
+        description="how many projects match, over all pages; at most 10,000 (see total_exact)",
     )
     total_exact: bool = Field(
         True, description="false when more than 10,000 match: total is then 10,000, a lower bound"
