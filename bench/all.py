@@ -86,6 +86,7 @@ PROG = "bench"
 DEFAULT_POSTGRES = "postgresql://kuaiche:kuaiche@127.0.0.1:54320/postgres"
 DEFAULT_KAFKA = "127.0.0.1:9092"
 ALL = (1, 2, 3, 4, 5, 6, 7)
+IN_FLIGHT = 8  # row 4: registrations in flight at most
 
 
 @dataclasses.dataclass
@@ -624,12 +625,30 @@ async def row_latency(args: argparse.Namespace, res: Resources) -> list[Row]:
                     raise RuntimeError(f"scoring applied {len(applied)} of 20 warm-up projects")
                 await asyncio.sleep(0.1)
             common.step(f"4 latency: {count} registrations at {args.latency_rate}/s")
+            # At most IN_FLIGHT requests at once: when the process cannot keep the rate, the
+            # schedule slips (the writes/s reached is printed) instead of the pool running dry.
             tasks = []
+            slots = asyncio.Semaphore(IN_FLIGHT)
+
+            async def paced(i: int) -> None:
+                try:
+                    await register(i, True)
+                finally:
+                    slots.release()
+
             start = time.perf_counter()
             for i in range(count):
                 await asyncio.sleep(max(0.0, start + i / args.latency_rate - time.perf_counter()))
-                tasks.append(asyncio.create_task(register(i, True)))
-            await asyncio.gather(*tasks)
+                await slots.acquire()
+                tasks.append(asyncio.create_task(paced(i)))
+                if tasks[-1].done() or any(t.done() and t.exception() for t in tasks[-IN_FLIGHT:]):
+                    break  # a request failed: gather below raises it
+            try:
+                await asyncio.gather(*tasks)
+            finally:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
             written_s = time.perf_counter() - start
             deadline = time.monotonic() + 120
             while not all(pid in applied for pid in committed):
