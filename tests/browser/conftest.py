@@ -10,7 +10,7 @@ No browser is downloaded: `/usr/bin/chromium` (Debian's `chromium`, installed by
 `fonts-wqy-microhei` for the Chinese labels). Without it these tests skip, except in CI
 (`KUAICHE_REQUIRE_INTEGRATION=1`), where a missing browser fails them.
 
-Run them with `.venv/bin/pytest tests/browser` (about three and a half minutes, one of them
+Run them with `.venv/bin/pytest tests/browser` (about four minutes, one of them
 loading the demo). While working on them, `KUAICHE_BROWSER_DEMO=http://127.0.0.1:PORT,DATA_DIR`
 reuses a `kuaiche up --demo` already running with that gateway port and data dir.
 """
@@ -111,6 +111,7 @@ def _run_token(
     role: str,
     county: str | None = None,
     department: str | None = None,
+    days: int | None = None,
 ) -> str:
     cmd = [sys.executable, "-m", "kuaiche.cli", "token", "--role", role]
     cmd += ["--data-dir", str(data_dir)]
@@ -118,6 +119,8 @@ def _run_token(
         cmd += ["--county", county]
     if department:
         cmd += ["--department", department]
+    if days is not None:
+        cmd += ["--days", str(days)]
     done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
@@ -231,12 +234,30 @@ class Console:
     responses: list[str] = field(default_factory=list)
     # Problems a test provokes on purpose (a forged token's 401), as regular expressions.
     allowed: list[str] = field(default_factory=list)
+    # Problems a test provokes a known number of times: [pattern, how many times].
+    expected: list[list[Any]] = field(default_factory=list)
 
     def allow(self, pattern: str) -> None:
         self.allowed.append(pattern)
 
+    def expect(self, pattern: str, times: int) -> None:
+        """Exactly `times` problems matching `pattern` (a regular expression) are provoked on
+        purpose: fewer or more fail the test, like any problem matching no pattern."""
+        self.expected.append([pattern, times])
+
     def unexpected(self) -> list[str]:
-        return [p for p in self.problems if not any(re.search(a, p) for a in self.allowed)]
+        left = [[pattern, times] for pattern, times in self.expected]
+        out: list[str] = []
+        for p in self.problems:
+            if any(re.search(a, p) for a in self.allowed):
+                continue
+            match = next((e for e in left if e[1] > 0 and re.search(e[0], p)), None)
+            if match is None:
+                out.append(p)
+            else:
+                match[1] -= 1
+        out += [f"expected {times} more like {pattern!r}" for pattern, times in left if times]
+        return out
 
     def wait_state(self, *states: str, timeout: float = READY_MS) -> str:
         """Wait until body[data-state] is one of `states`; answers the state reached."""
@@ -359,6 +380,7 @@ def _open(
     login: str | None = "fragment",
     token: str | None = None,
     ready: bool = True,
+    prepare: Callable[[Console], None] | None = None,
 ) -> Console:
     context = browser.new_context(
         viewport=viewport or LAPTOP, accept_downloads=True, locale="zh-CN"
@@ -366,6 +388,8 @@ def _open(
     page = context.new_page()
     c = Console(page=page, context=context, origin=demo.base, shot=shot)
     _watch(c)
+    if prepare is not None:  # routes, init scripts, a fake clock: before the first request
+        prepare(c)
     tok = token or demo.token(role, county, department)
     if login == "fragment":
         page.goto(f"{demo.base}/#token={tok}")
@@ -390,7 +414,8 @@ def _consoles(item: pytest.Item) -> list[Console]:
 def console(browser: Any, demo: Demo, request: pytest.FixtureRequest) -> Iterator[OpenConsole]:
     """`console(role="commander", county=None, viewport=LAPTOP, login="fragment"|"paste"|None)`
     opens the console in a fresh browser context as that role and waits until it is ready (or,
-    with `login=None`, opens it without a token, at the login screen)."""
+    with `login=None`, opens it without a token, at the login screen). `prepare(c)` runs on the
+    new page before it loads (routes, init scripts, a fake clock); `ready=False` does not wait."""
     opened = _consoles(request.node)
     mine: list[Console] = []
 
@@ -456,6 +481,7 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
         for c in consoles:
             c.save()
             c.problems.clear()
+            c.expected.clear()
         raise
     for c in consoles:
         if not c.page.is_closed():
@@ -464,6 +490,7 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     problems = [p for c in consoles for p in c.unexpected()]
     for c in consoles:  # a shared page starts the next test clean
         c.problems.clear()
+        c.expected.clear()
     if problems:
         pytest.fail("the console went wrong:\n  " + "\n  ".join(problems), pytrace=False)
     return result
