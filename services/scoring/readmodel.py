@@ -19,10 +19,12 @@ from dataclasses import dataclass, field
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.scoring.models import READ_MODEL, Epoch, EpochState, inbox
+from services.scoring import standings
+from services.scoring.models import READ_MODEL, Epoch, EpochState, Standing, inbox
 from shared.db import utcnow
 from shared.errors import RuleViolation
 from shared.inbox import Handler, InboxConsumer
+from shared.regions import load_region_table
 from shared.runtime import Runtime, count_outcomes
 from shared.service import HandlerFactory, ServiceDefinition
 from shared.waiting import pause
@@ -82,6 +84,7 @@ def consumer(runtime: Runtime, feed: Feed, epoch: int) -> InboxConsumer:
         feed.topics,
         feed.handlers(epoch),
         max_attempts=runtime.settings.consumer_max_attempts,
+        after_batch=standings.maintainer(runtime, epoch),  # kept while the epoch is current
     )
     c.on_outcome = count_outcomes(runtime.metrics)
     return c
@@ -165,6 +168,7 @@ async def rebuild(
         await _delete_epoch(sessions, feed, abandoned)
     try:
         read = await consumer(runtime, feed, number).catch_up(_idle(runtime), to_end=allowance)
+        await fill_standings(runtime, number)
         async with sessions() as session, session.begin():
             await session.execute(
                 select(Epoch.number).where(Epoch.state == CURRENT).with_for_update()
@@ -198,6 +202,13 @@ async def rebuild(
         return built
 
 
+async def fill_standings(runtime: Runtime, epoch: int) -> None:
+    """A rebuilt epoch's standings, every period computed from its facts, before it takes over
+    (its consumer does not keep them while it builds)."""
+    regions = load_region_table(runtime.settings.regions_file)
+    await standings.fill(runtime.session_factory, epoch, runtime.config.thresholds, regions)
+
+
 async def _clear_retired(
     sessions: async_sessionmaker[AsyncSession], feed: Feed, current: int
 ) -> None:
@@ -219,6 +230,7 @@ async def _delete_epoch(
     async with sessions() as session, session.begin():
         for model in READ_MODEL:
             await session.execute(delete(model).where(model.epoch == number))
+        await session.execute(delete(Standing).where(Standing.epoch == number))
         await session.execute(delete(inbox).where(inbox.c.consumer == feed.consumer_name(number)))
 
 

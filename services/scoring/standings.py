@@ -1,0 +1,541 @@
+"""Standings: each period's figures and scores per division, kept as the facts change instead of
+computed at every read (issue 13: a ranking or a scorecard is then a SELECT).
+
+What is kept. For the current epoch, every month up to today's (Asia/Shanghai) of every year a
+fact is dated in, and of today's year: one row per division with its figures, its points per
+indicator, total, rank and tier under the scheme in effect. A figure never changes with the date
+alone (it is year to date at the period's end, by the facts' business dates), so a kept row is
+right until a fact changes; the clock only decides which months exist yet.
+
+How it stays right.
+- The live consumer: whatever a batch's handlers insert or update in the read model marks the
+  divisions and years it touches (mapper events below, on the rows' old and new values: no
+  handler has to remember it); at the end of the batch, in its transaction, `refresh` recomputes
+  those divisions' figures for those periods, re-scores those periods, and writes the rows that
+  changed. A project's row touches every kept year of its division (its key-list level and its
+  being withdrawn or not count in every period); a plan, a report, an allocation or a grant its
+  year; a problem the years it was reported and flagged overdue in. Only the current epoch's
+  batches refresh, one at a time (the epoch's row is locked), so two workers cannot each miss the
+  other's change.
+- A rebuild fills every period at its end, before its epoch takes over (`fill`).
+- The worker's `keep_current` job adds a month when it begins (and refills what a change of
+  thresholds or divisions left out of date).
+- A read uses the rows only if every division has one and they were computed with the reader's
+  thresholds and divisions (`basis`); the points only if scored by the scheme the reader asks
+  for (else they are scored from the kept figures). A period without rows is computed from the
+  facts, as before. So a kept row can be missing, never wrong.
+
+Writes that bypass the ORM (a Core UPDATE of a read-model table) are not seen here: the read
+model's handlers write through ORM rows, and tests compare the kept standings with a computation
+from scratch after random histories (tests/api/scoring/equivalence.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import delete, event, func, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Mapper
+from sqlalchemy.orm import attributes as orm_attributes
+
+from services.scoring.domain.exposure import Thresholds
+from services.scoring.domain.figures import DivisionFigures, FactorSupport, Facts, Value, assess
+from services.scoring.domain.periods import Period
+from services.scoring.domain.ranking import IndicatorScore, Score, score
+from services.scoring.domain.scheme import (
+    DEFAULT_SCHEME,
+    DEFAULT_VERSION,
+    SchemeBody,
+    stored_scheme,
+)
+from services.scoring.models import (
+    AllocationView,
+    Epoch,
+    EpochState,
+    GrantView,
+    PlanView,
+    ProblemView,
+    ProjectView,
+    ReportView,
+    Scheme,
+    Standing,
+)
+from shared.clock import today_in_shanghai
+from shared.db import is_unavailable
+from shared.regions import RegionTable, load_region_table
+from shared.runtime import Runtime
+from shared.waiting import pause
+
+log = logging.getLogger(__name__)
+
+MARKS = "scoring.standings"  # the key of a session's marks in `session.info`
+
+
+# ---- what a batch touched
+@dataclass
+class Marks:
+    """The divisions and years whose figures a transaction's read-model writes changed."""
+
+    epoch: int | None = None
+    years: dict[str, set[int]] = field(default_factory=dict)  # county → years
+    every_year: set[str] = field(default_factory=set)  # counties: every kept year
+    projects: dict[str, set[int]] = field(default_factory=dict)  # project id → years (plans…)
+
+    def __bool__(self) -> bool:
+        return bool(self.years or self.every_year or self.projects)
+
+    def county(self, county: str | None, *years: int | None) -> None:
+        if county:
+            self.years.setdefault(county, set()).update(y for y in years if y is not None)
+
+    def project(self, project_id: str, year: int) -> None:
+        self.projects.setdefault(project_id, set()).add(year)
+
+
+def marks_of(session: AsyncSession) -> Marks:
+    found: Marks = session.info.setdefault(MARKS, Marks())
+    return found
+
+
+def _year(day: dt.date | None) -> int | None:
+    return day.year if day is not None else None
+
+
+def _mark(marks: Marks, row: Any, value: Callable[[str], Any]) -> None:
+    """Mark what the row's state (each attribute read through `value`) counts in."""
+    if marks.epoch is None:
+        marks.epoch = value("epoch")
+    elif marks.epoch != value("epoch"):
+        return  # another epoch's row in the same transaction: not this epoch's standings
+    match row:
+        case ProjectView():
+            dates = ("planned_start", "actual_start", "actual_completion", "withdrawn_on")
+            marks.county(value("county"), *(_year(value(d)) for d in dates))
+            if value("county"):
+                marks.every_year.add(value("county"))
+        case PlanView() | ReportView():
+            marks.project(value("project_id"), value("year"))
+        case ProblemView():
+            marks.county(value("county"), _year(value("reported_on")), _year(value("overdue_on")))
+        case AllocationView() | GrantView():
+            marks.county(value("county"), value("year"))
+
+
+def _old(row: Any) -> Callable[[str], Any]:
+    def value(name: str) -> Any:
+        history = orm_attributes.get_history(row, name)
+        return history.deleted[0] if history.deleted else getattr(row, name)
+
+    return value
+
+
+def _new(row: Any) -> Callable[[str], Any]:
+    return lambda name: getattr(row, name)
+
+
+def _on_insert(_mapper: Mapper[Any], _connection: Any, row: Any) -> None:
+    session = orm_attributes.instance_state(row).session
+    if session is not None:
+        _mark(session.info.setdefault(MARKS, Marks()), row, _new(row))
+
+
+def _on_update(_mapper: Mapper[Any], _connection: Any, row: Any) -> None:
+    session = orm_attributes.instance_state(row).session
+    if session is not None:
+        marks = session.info.setdefault(MARKS, Marks())
+        _mark(marks, row, _old(row))  # what it counted in before (another county, year…)
+        _mark(marks, row, _new(row))
+
+
+for _model in (ProjectView, PlanView, ReportView, ProblemView, AllocationView, GrantView):
+    event.listen(_model, "before_insert", _on_insert)
+    event.listen(_model, "before_update", _on_update)
+
+
+# ---- what is kept: the basis, the periods, the rows' encoding
+def basis(thresholds: Thresholds, regions: RegionTable) -> str:
+    """The settings the figures were computed with: the exposure thresholds, the divisions."""
+    text = f"{thresholds!r}|{','.join(regions.codes)}"
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def scheme_digest(scheme: SchemeBody) -> str:
+    return hashlib.sha256(scheme.model_dump_json().encode()).hexdigest()[:32]
+
+
+def months(years: Iterable[int], today: dt.date) -> list[Period]:
+    """The kept periods of `years`: their months up to today's."""
+    now = Period.of(today)
+    return [
+        Period(y, m)
+        for y in sorted(set(years))
+        if y <= now.year
+        for m in range(1, 13)
+        if Period(y, m) <= now
+    ]
+
+
+def encode_figures(f: DivisionFigures) -> dict[str, Any]:
+    def plain(v: Value) -> Any:
+        return v if v is None or isinstance(v, int) else str(v)
+
+    return {
+        "values": {k: plain(v) for k, v in f.values.items()},
+        "by_level": f.key_projects_by_level,
+        "support": {k: [s.count, str(s.amount), s.unit] for k, s in f.factor_support.items()},
+    }
+
+
+def decode_figures(county: str, data: Mapping[str, Any]) -> DivisionFigures:
+    def value(v: Any) -> Value:
+        return Decimal(v) if isinstance(v, str) else v
+
+    return DivisionFigures(
+        county=county,
+        values={k: value(v) for k, v in data["values"].items()},
+        key_projects_by_level=dict(data["by_level"]),
+        factor_support={
+            k: FactorSupport(count=c, amount=Decimal(a), unit=u)
+            for k, (c, a, u) in data["support"].items()
+        },
+    )
+
+
+@dataclass(frozen=True)
+class Kept:
+    """A period's kept standings, in the region table's order."""
+
+    figures: dict[str, DivisionFigures]
+    rows: dict[str, Any]
+
+    def scores(self, version: str, scheme: SchemeBody) -> list[Score]:
+        """The kept scores if they are the scheme's, else the kept figures scored by it; in the
+        ranking's order (as `ranking.score` gives them)."""
+        digest = scheme_digest(scheme)
+        if any(
+            r.scheme_version != version or r.scheme_digest != digest for r in self.rows.values()
+        ):
+            return score(scheme, self.figures)
+        counties = list(self.figures)
+        result = [_score(self.rows[c], self.figures[c], scheme) for c in counties]
+        result.sort(key=lambda s: (s.rank, counties.index(s.county)))
+        return result
+
+
+def _score(row: Any, figures: DivisionFigures, scheme: SchemeBody) -> Score:
+    return Score(
+        county=row.county,
+        indicators=[
+            IndicatorScore(i, figures.values[i.metric], rank, Decimal(points))
+            for i, (rank, points) in zip(scheme.indicators, row.indicators, strict=True)
+        ],
+        total=Decimal(row.total),
+        rank=row.rank,
+        tier=row.tier,
+    )
+
+
+async def read(
+    session: AsyncSession, period: Period, thresholds: Thresholds, regions: RegionTable
+) -> Kept | None:
+    """The current epoch's kept standings of `period` (one statement), or None when they are
+    not kept or were computed with other thresholds or divisions."""
+    table = Standing.__table__
+    rows = (
+        await session.execute(
+            select(table)
+            .join(Epoch, Epoch.number == table.c.epoch)
+            .where(
+                Epoch.state == EpochState.CURRENT,
+                table.c.year == period.year,
+                table.c.month == period.month,
+            )
+        )
+    ).all()
+    by_county = {r.county: r for r in rows}
+    wanted = basis(thresholds, regions)
+    if set(by_county) != set(regions.codes) or any(r.basis != wanted for r in rows):
+        return None
+    return Kept(
+        figures={c: decode_figures(c, by_county[c].figures) for c in regions.codes},
+        rows={c: by_county[c] for c in regions.codes},
+    )
+
+
+# ---- keeping them
+async def _facts(session: AsyncSession, epoch: int, counties: Sequence[str] | None) -> Facts:
+    """The epoch's facts, of `counties` only if given (plans and reports by their projects)."""
+
+    async def rows(model: Any, by_project: bool = False) -> Sequence[Any]:
+        table = model.__table__
+        query = select(table).where(table.c.epoch == epoch)
+        if counties is not None:
+            if by_project:
+                projects = ProjectView.__table__
+                query = query.where(
+                    table.c.project_id.in_(
+                        select(projects.c.project_id).where(
+                            projects.c.epoch == epoch, projects.c.county.in_(counties)
+                        )
+                    )
+                )
+            else:
+                query = query.where(table.c.county.in_(counties))
+        return (await session.execute(query)).all()
+
+    return Facts(
+        projects=await rows(ProjectView),
+        plans=await rows(PlanView, by_project=True),
+        reports=await rows(ReportView, by_project=True),
+        problems=await rows(ProblemView),
+        allocations=await rows(AllocationView),
+        grants=await rows(GrantView),
+    )
+
+
+def fact_years(facts: Facts) -> set[int]:
+    """The years the facts are dated in (what `Marks` would mark for them)."""
+    years: set[int] = set()
+    for p in facts.projects:
+        days = (p.planned_start, p.actual_start, p.actual_completion, p.withdrawn_on)
+        years.update(d.year for d in days if d is not None)
+    for dated in (facts.plans, facts.reports, facts.allocations, facts.grants):
+        years.update(r.year for r in dated)
+    for q in facts.problems:
+        years.update(d.year for d in (q.reported_on, q.overdue_on) if d is not None)
+    return years
+
+
+class _Schemes:
+    """The scheme in effect for each period, from the stored schemes read once (the rule of
+    `queries.scheme_in_effect`; a read checks the scheme it finds against the kept digest)."""
+
+    def __init__(self, rows: Sequence[Scheme]) -> None:
+        self.rows = sorted(rows, key=lambda s: (s.effective_from, s.set_at))
+
+    def of(self, period: Period) -> tuple[str, SchemeBody]:
+        found = [s for s in self.rows if s.effective_from <= str(period)]
+        if not found:
+            return DEFAULT_VERSION, DEFAULT_SCHEME
+        return found[-1].version, stored_scheme(found[-1].body)
+
+
+async def _rewrite(
+    session: AsyncSession,
+    epoch: int,
+    wanted: Mapping[Period, set[str]],
+    thresholds: Thresholds,
+    regions: RegionTable,
+) -> int:
+    """Recompute the figures of `wanted`'s divisions in each of its periods (every division
+    whose row is missing or of another basis too), re-score those periods, write what changed.
+    How many rows it wrote."""
+    if not wanted:
+        return 0
+    table = Standing.__table__
+    keys = [(p.year, p.month) for p in wanted]
+    existing: dict[Period, dict[str, Standing]] = {p: {} for p in wanted}
+    for chunk in range(0, len(keys), 200):
+        found = await session.scalars(
+            select(Standing).where(
+                Standing.epoch == epoch,
+                tuple_(table.c.year, table.c.month).in_(keys[chunk : chunk + 200]),
+            )
+        )
+        for row in found:
+            existing[Period(row.year, row.month)][row.county] = row
+    own = basis(thresholds, regions)
+    codes = list(regions.codes)
+    needed: dict[Period, set[str]] = {}
+    for period, counties in wanted.items():
+        rows = existing[period]
+        stale = {c for c in codes if c not in rows or rows[c].basis != own}
+        needed[period] = (set(counties) & set(codes)) | stale
+    everyone = set().union(*needed.values())
+    facts = await _facts(session, epoch, None if everyone >= set(codes) else sorted(everyone))
+    schemes = _Schemes((await session.scalars(select(Scheme))).all())
+    written = 0
+    for period in sorted(wanted):
+        rows = existing[period]
+        figures = {c: decode_figures(c, rows[c].figures) for c in codes if c not in needed[period]}
+        fresh = [c for c in codes if c in needed[period]]
+        figures.update(assess(period, facts, fresh, thresholds).figures)
+        figures = {c: figures[c] for c in codes}
+        version, scheme = schemes.of(period)
+        digest = scheme_digest(scheme)
+        for s in score(scheme, figures):
+            values = {
+                "basis": own,
+                "figures": encode_figures(figures[s.county]),
+                "scheme_version": version,
+                "scheme_digest": digest,
+                "indicators": [[i.rank, str(i.points)] for i in s.indicators],
+                "total": str(s.total),
+                "rank": s.rank,
+                "tier": s.tier,
+            }
+            kept = rows.get(s.county)
+            if kept is not None and all(getattr(kept, k) == v for k, v in values.items()):
+                continue
+            if kept is None:
+                kept = Standing(epoch=epoch, year=period.year, month=period.month, county=s.county)
+                session.add(kept)
+            for k, v in values.items():
+                setattr(kept, k, v)
+            written += 1
+    await session.flush()
+    return written
+
+
+async def refresh(
+    session: AsyncSession,
+    epoch: int,
+    marks: Marks,
+    thresholds: Thresholds,
+    regions: RegionTable,
+    today: dt.date,
+) -> int:
+    """Bring the epoch's standings up to date with what `marks` says changed, in the caller's
+    transaction, if the epoch is current (a building epoch is filled at its end). Locks the
+    epoch's row first: one refresh at a time, each reading the facts as committed before it."""
+    state = await session.scalar(select(Epoch.state).where(Epoch.number == epoch).with_for_update())
+    if state != EpochState.CURRENT or not marks:
+        return 0
+    await session.flush()
+    table = Standing.__table__
+    kept_years = set(
+        (await session.scalars(select(table.c.year).where(table.c.epoch == epoch).distinct())).all()
+    )
+    by_county: dict[str, set[int]] = {c: set(ys) for c, ys in marks.years.items()}
+    if marks.projects:
+        projects = ProjectView.__table__
+        found = await session.execute(
+            select(projects.c.project_id, projects.c.county).where(
+                projects.c.epoch == epoch, projects.c.project_id.in_(list(marks.projects))
+            )
+        )
+        for project_id, county in found.all():  # a plan of an unknown project counts nowhere
+            by_county.setdefault(county, set()).update(marks.projects[project_id])
+    for county in marks.every_year:
+        by_county.setdefault(county, set()).update(kept_years)
+    new_years = set().union(*by_county.values()) - kept_years
+    wanted: dict[Period, set[str]] = {}
+    for county, years in by_county.items():
+        for period in months(years - new_years, today):
+            wanted.setdefault(period, set()).add(county)
+    for period in months(new_years, today):  # a year not kept yet: every division
+        wanted[period] = set(regions.codes)
+    return await _rewrite(session, epoch, wanted, thresholds, regions)
+
+
+async def fill(
+    sessions: async_sessionmaker[AsyncSession],
+    epoch: int,
+    thresholds: Thresholds,
+    regions: RegionTable,
+    today: dt.date | None = None,
+) -> int:
+    """Compute every kept period of the epoch from scratch (the end of a rebuild, before its
+    epoch takes over); how many rows it wrote. A failure leaves the epoch without standings
+    (its periods are then computed when read) and is logged, not raised."""
+    today = today or today_in_shanghai()
+    try:
+        async with sessions() as session, session.begin():
+            await session.execute(delete(Standing).where(Standing.epoch == epoch))
+            years = fact_years(await _facts(session, epoch, None)) | {today.year}
+            codes = set(regions.codes)
+            wanted = {p: set(codes) for p in months(years, today)}
+            return await _rewrite(session, epoch, wanted, thresholds, regions)
+    except Exception as exc:
+        if is_unavailable(exc):
+            raise
+        log.exception(
+            "scoring: standings of epoch %d not filled; they are computed when read", epoch
+        )
+        return 0
+
+
+def maintainer(
+    runtime: Runtime, epoch: int, today: Callable[[], dt.date] = today_in_shanghai
+) -> Callable[[AsyncSession], Awaitable[None]]:
+    """The live consumer's end-of-batch step: `refresh` what the batch's writes marked, in the
+    batch's transaction. Should the refresh fail for a reason other than the database, the
+    periods it was about lose their rows (a read computes them) and the batch still applies."""
+    thresholds: Thresholds = runtime.config.thresholds
+    regions = load_region_table(runtime.settings.regions_file)
+
+    async def after_batch(session: AsyncSession) -> None:
+        await session.flush()  # the handlers' last changes mark what they touch as they flush
+        marks: Marks = session.info.pop(MARKS, Marks())
+        if not marks or marks.epoch not in (None, epoch):
+            return
+        try:
+            async with session.begin_nested():
+                await refresh(session, epoch, marks, thresholds, regions, today())
+        except Exception as exc:
+            if is_unavailable(exc):
+                raise
+            log.exception("scoring: standings of epoch %d not refreshed; dropping them", epoch)
+            await session.execute(delete(Standing).where(Standing.epoch == epoch))
+
+    return after_batch
+
+
+async def keep_current(
+    runtime: Runtime,
+    interval: float,
+    stop: asyncio.Event,
+    today: Callable[[], dt.date] = today_in_shanghai,
+) -> None:
+    """The worker's job: every `interval` seconds, fill what the current epoch's standings lack
+    (a month that has begun, rows of other thresholds or divisions)."""
+    thresholds: Thresholds = runtime.config.thresholds
+    regions = load_region_table(runtime.settings.regions_file)
+    while not stop.is_set():
+        try:
+            await complete(runtime.session_factory, thresholds, regions, today())
+        except Exception:
+            log.warning("scoring: standings not completed; trying again later", exc_info=True)
+        await pause(stop, interval)
+
+
+async def complete(
+    sessions: async_sessionmaker[AsyncSession],
+    thresholds: Thresholds,
+    regions: RegionTable,
+    today: dt.date,
+) -> int:
+    """Fill the current epoch's missing or out-of-date kept periods: every month up to today's
+    of the kept years and of today's year. How many rows it wrote."""
+    async with sessions() as session, session.begin():
+        epoch = await session.scalar(
+            select(Epoch.number).where(Epoch.state == EpochState.CURRENT).with_for_update()
+        )
+        if epoch is None:
+            return 0
+        table = Standing.__table__
+        own = basis(thresholds, regions)
+        have = (
+            await session.execute(
+                select(table.c.year, table.c.month, func.count())
+                .where(table.c.epoch == epoch, table.c.basis == own)
+                .group_by(table.c.year, table.c.month)
+            )
+        ).all()
+        full = {Period(y, m) for y, m, n in have if n == len(regions.codes)}
+        years = set(
+            (
+                await session.scalars(select(table.c.year).where(table.c.epoch == epoch).distinct())
+            ).all()
+        ) | {today.year}
+        missing = [p for p in months(years, today) if p not in full]
+        codes = set(regions.codes)
+        return await _rewrite(session, epoch, {p: set(codes) for p in missing}, thresholds, regions)
