@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.scoring import standings
 from services.scoring.models import READ_MODEL, Epoch, EpochState, Standing, inbox
+from shared.clock import today_in_shanghai
 from shared.db import utcnow
 from shared.errors import RuleViolation
 from shared.inbox import Handler, InboxConsumer
@@ -132,7 +133,9 @@ async def catch_up(runtime: Runtime, feed: Feed | None = None, allowance: float 
     """Apply everything on the topics so far to the current epoch (the demo loader)."""
     feed = feed or Feed.of(runtime.definition)
     epoch = await _read_current(runtime.session_factory)
-    return await consumer(runtime, feed, epoch).catch_up(_idle(runtime), to_end=allowance)
+    read = await consumer(runtime, feed, epoch).catch_up(_idle(runtime), to_end=allowance)
+    await complete_standings(runtime)  # what a backlog's batches left to the worker's job
+    return read
 
 
 async def rebuild(
@@ -200,6 +203,14 @@ async def rebuild(
         assert built is not None
         log.info("scoring: read model rebuilt as epoch %d from %d messages", number, read)
         return built
+
+
+async def complete_standings(runtime: Runtime) -> None:
+    """The current epoch's standings, every kept period not up to date computed now."""
+    regions = load_region_table(runtime.settings.regions_file)
+    await standings.complete(
+        runtime.session_factory, runtime.config.thresholds, regions, today_in_shanghai()
+    )
 
 
 async def fill_standings(runtime: Runtime, epoch: int) -> None:

@@ -2,7 +2,7 @@
 computed at every read (issue 13: a ranking or a scorecard is then a SELECT).
 
 What is kept. For the current epoch, every month up to today's (Asia/Shanghai) of every year a
-fact is dated in, and of today's year: one row per division with its figures, its points per
+fact is dated in: one row per division with its figures, its points per
 indicator, total, rank and tier under the scheme in effect. A figure never changes with the date
 alone (it is year to date at the period's end, by the facts' business dates), so a kept row is
 right until a fact changes; the clock only decides which months exist yet.
@@ -12,14 +12,15 @@ How it stays right.
   divisions and years it touches (mapper events below, on the rows' old and new values: no
   handler has to remember it); at the end of the batch, in its transaction, `refresh` recomputes
   those divisions' figures for those periods, re-scores those periods, and writes the rows that
-  changed. A project's row touches every kept year of its division (its key-list level and its
-  being withdrawn or not count in every period); a plan, a report, an allocation or a grant its
-  year; a problem the years it was reported and flagged overdue in. Only the current epoch's
+  changed. A project on the key list touches every kept year of its division (it counts in every
+  period), another one the years of its dates and plans and those it is unstarted in; a plan, a
+  report, an allocation or a grant its year; a problem the years it was reported and flagged
+  overdue in. A year not kept yet is computed for every division. Only the current epoch's
   batches refresh, one at a time (the epoch's row is locked), so two workers cannot each miss the
   other's change.
 - A rebuild fills every period at its end, before its epoch takes over (`fill`).
-- The worker's `keep_current` job adds a month when it begins (and refills what a change of
-  thresholds or divisions left out of date).
+- The worker's `keep_current` job adds a month when it begins (and today's year once a fact is
+  dated in it), and refills what a change of thresholds or divisions left out of date.
 - A read uses the rows only if every division has one and they were computed with the reader's
   thresholds and divisions (`basis`); the points only if scored by the scheme the reader asks
   for (else they are scored from the kept figures). A period without rows is computed from the
@@ -77,6 +78,11 @@ from shared.waiting import pause
 log = logging.getLogger(__name__)
 
 MARKS = "scoring.standings"  # the key of a session's marks in `session.info`
+OUT_OF_DATE = "out-of-date"  # the basis of a row to compute again (no reader's basis)
+# Divisions × periods a batch computes in its transaction; past it (a batch of a backlog, which
+# touches most of them) its periods are marked out of date and `keep_current` computes them once
+# the worker has caught up, instead of once per batch.
+BATCH_BUDGET = 60
 
 
 # ---- what a batch touched
@@ -86,15 +92,20 @@ class Marks:
 
     epoch: int | None = None
     years: dict[str, set[int]] = field(default_factory=dict)  # county → years
-    every_year: set[str] = field(default_factory=set)  # counties: every kept year
+    onward: dict[str, int] = field(default_factory=dict)  # county → every kept year from this
     projects: dict[str, set[int]] = field(default_factory=dict)  # project id → years (plans…)
+    plans_of: dict[str, set[str]] = field(default_factory=dict)  # project id → counties
 
     def __bool__(self) -> bool:
-        return bool(self.years or self.every_year or self.projects)
+        return bool(self.years or self.onward or self.projects or self.plans_of)
 
     def county(self, county: str | None, *years: int | None) -> None:
         if county:
             self.years.setdefault(county, set()).update(y for y in years if y is not None)
+
+    def county_onward(self, county: str | None, year: int) -> None:
+        if county:
+            self.onward[county] = min(year, self.onward.get(county, year))
 
     def project(self, project_id: str, year: int) -> None:
         self.projects.setdefault(project_id, set()).add(year)
@@ -117,16 +128,30 @@ def _mark(marks: Marks, row: Any, value: Callable[[str], Any]) -> None:
         return  # another epoch's row in the same transaction: not this epoch's standings
     match row:
         case ProjectView():
-            dates = ("planned_start", "actual_start", "actual_completion", "withdrawn_on")
-            marks.county(value("county"), *(_year(value(d)) for d in dates))
-            if value("county"):
-                marks.every_year.add(value("county"))
+            _mark_project(marks, value)
         case PlanView() | ReportView():
             marks.project(value("project_id"), value("year"))
         case ProblemView():
             marks.county(value("county"), _year(value("reported_on")), _year(value("overdue_on")))
         case AllocationView() | GrantView():
             marks.county(value("county"), value("year"))
+
+
+def _mark_project(marks: Marks, value: Callable[[str], Any]) -> None:
+    """The periods a project (in one state) can count in: on the key list, every one (every
+    kept year, from year 1); else the years of its planned start, start and completion, of its
+    plans, and those it is unstarted in (from its planned start until it starts)."""
+    county = value("county")
+    planned, started = value("planned_start"), value("actual_start")
+    dates = (planned, started, value("actual_completion"), value("withdrawn_on"))
+    marks.county(county, *(_year(d) for d in dates))
+    marks.plans_of.setdefault(value("project_id"), set()).add(county)
+    if value("level"):
+        marks.county_onward(county, 1)
+    elif planned is not None and started is None:
+        marks.county_onward(county, planned.year)
+    elif planned is not None and started is not None:
+        marks.county(county, *range(planned.year, started.year + 1))
 
 
 def _old(row: Any) -> Callable[[str], Any]:
@@ -301,6 +326,19 @@ async def _facts(session: AsyncSession, epoch: int, counties: Sequence[str] | No
     )
 
 
+def _of_year(facts: Facts, year: int) -> Facts:
+    """The facts a period of `year` can count: `assess` passes over the plans, reports,
+    allocations and grants of other years (the same figures, less to go through)."""
+    return Facts(
+        projects=facts.projects,
+        plans=[r for r in facts.plans if r.year == year],
+        reports=[r for r in facts.reports if r.year == year],
+        problems=facts.problems,
+        allocations=[r for r in facts.allocations if r.year == year],
+        grants=[r for r in facts.grants if r.year == year],
+    )
+
+
 def fact_years(facts: Facts) -> set[int]:
     """The years the facts are dated in (what `Marks` would mark for them)."""
     years: set[int] = set()
@@ -334,10 +372,13 @@ async def _rewrite(
     wanted: Mapping[Period, set[str]],
     thresholds: Thresholds,
     regions: RegionTable,
+    budget: int | None = None,
 ) -> int:
     """Recompute the figures of `wanted`'s divisions in each of its periods (every division
     whose row is missing or of another basis too), re-score those periods, write what changed.
-    How many rows it wrote."""
+    Past `budget` divisions × periods to compute, mark the periods' rows out of date instead
+    (`keep_current` computes them soon; a read computes them meanwhile). How many rows it
+    wrote."""
     if not wanted:
         return 0
     table = Standing.__table__
@@ -359,15 +400,18 @@ async def _rewrite(
         rows = existing[period]
         stale = {c for c in codes if c not in rows or rows[c].basis != own}
         needed[period] = (set(counties) & set(codes)) | stale
+    if budget is not None and sum(len(c) for c in needed.values()) > budget:
+        return await _out_of_date(session, epoch, existing, codes)
     everyone = set().union(*needed.values())
     facts = await _facts(session, epoch, None if everyone >= set(codes) else sorted(everyone))
+    of_year = {y: _of_year(facts, y) for y in {p.year for p in wanted}}
     schemes = _Schemes((await session.scalars(select(Scheme))).all())
     written = 0
     for period in sorted(wanted):
         rows = existing[period]
         figures = {c: decode_figures(c, rows[c].figures) for c in codes if c not in needed[period]}
         fresh = [c for c in codes if c in needed[period]]
-        figures.update(assess(period, facts, fresh, thresholds).figures)
+        figures.update(assess(period, of_year[period.year], fresh, thresholds).figures)
         figures = {c: figures[c] for c in codes}
         version, scheme = schemes.of(period)
         digest = scheme_digest(scheme)
@@ -393,6 +437,38 @@ async def _rewrite(
             written += 1
     await session.flush()
     return written
+
+
+async def _out_of_date(
+    session: AsyncSession,
+    epoch: int,
+    existing: Mapping[Period, dict[str, Standing]],
+    codes: list[str],
+) -> int:
+    """Mark every division's row of each period out of date (a placeholder where none is)."""
+    for period, rows in existing.items():
+        for county in codes:
+            if county in rows:
+                rows[county].basis = OUT_OF_DATE
+            else:
+                session.add(
+                    Standing(
+                        epoch=epoch,
+                        year=period.year,
+                        month=period.month,
+                        county=county,
+                        basis=OUT_OF_DATE,
+                        figures={},
+                        scheme_version="",
+                        scheme_digest="",
+                        indicators=[],
+                        total="0",
+                        rank=0,
+                        tier=None,
+                    )
+                )
+    await session.flush()
+    return sum(len(codes) for _ in existing)
 
 
 async def refresh(
@@ -424,8 +500,18 @@ async def refresh(
         )
         for project_id, county in found.all():  # a plan of an unknown project counts nowhere
             by_county.setdefault(county, set()).update(marks.projects[project_id])
-    for county in marks.every_year:
-        by_county.setdefault(county, set()).update(kept_years)
+    if marks.plans_of:
+        plans = PlanView.__table__
+        found = await session.execute(
+            select(plans.c.project_id, plans.c.year).where(
+                plans.c.epoch == epoch, plans.c.project_id.in_(list(marks.plans_of))
+            )
+        )
+        for project_id, year in found.all():
+            for county in marks.plans_of[project_id]:
+                by_county.setdefault(county, set()).add(year)
+    for county, first in marks.onward.items():
+        by_county.setdefault(county, set()).update(y for y in kept_years if y >= first)
     new_years = set().union(*by_county.values()) - kept_years
     wanted: dict[Period, set[str]] = {}
     for county, years in by_county.items():
@@ -433,7 +519,7 @@ async def refresh(
             wanted.setdefault(period, set()).add(county)
     for period in months(new_years, today):  # a year not kept yet: every division
         wanted[period] = set(regions.codes)
-    return await _rewrite(session, epoch, wanted, thresholds, regions)
+    return await _rewrite(session, epoch, wanted, thresholds, regions, BATCH_BUDGET)
 
 
 async def fill(
@@ -450,7 +536,7 @@ async def fill(
     try:
         async with sessions() as session, session.begin():
             await session.execute(delete(Standing).where(Standing.epoch == epoch))
-            years = fact_years(await _facts(session, epoch, None)) | {today.year}
+            years = fact_years(await _facts(session, epoch, None))
             codes = set(regions.codes)
             wanted = {p: set(codes) for p in months(years, today)}
             return await _rewrite(session, epoch, wanted, thresholds, regions)
@@ -461,6 +547,30 @@ async def fill(
             "scoring: standings of epoch %d not filled; they are computed when read", epoch
         )
         return 0
+
+
+async def _dated_in(session: AsyncSession, epoch: int, year: int) -> bool:
+    """Whether any of the epoch's facts is dated in `year` (`fact_years`)."""
+    first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)
+    projects, problems = ProjectView.__table__, ProblemView.__table__
+    checks: list[Any] = [
+        select(m.__table__.c.epoch).where(m.__table__.c.epoch == epoch, m.__table__.c.year == year)
+        for m in (PlanView, ReportView, AllocationView, GrantView)
+    ]
+    for column in ("planned_start", "actual_start", "actual_completion", "withdrawn_on"):
+        c = projects.c[column]
+        checks.append(
+            select(projects.c.epoch).where(projects.c.epoch == epoch, c.between(first, last))
+        )
+    for column in ("reported_on", "overdue_on"):
+        c = problems.c[column]
+        checks.append(
+            select(problems.c.epoch).where(problems.c.epoch == epoch, c.between(first, last))
+        )
+    for check in checks:
+        if await session.scalar(check.limit(1)) is not None:
+            return True
+    return False
 
 
 def maintainer(
@@ -514,7 +624,7 @@ async def complete(
     today: dt.date,
 ) -> int:
     """Fill the current epoch's missing or out-of-date kept periods: every month up to today's
-    of the kept years and of today's year. How many rows it wrote."""
+    of the kept years (and of today's once a fact is dated in it). How many rows it wrote."""
     async with sessions() as session, session.begin():
         epoch = await session.scalar(
             select(Epoch.number).where(Epoch.state == EpochState.CURRENT).with_for_update()
@@ -535,7 +645,9 @@ async def complete(
             (
                 await session.scalars(select(table.c.year).where(table.c.epoch == epoch).distinct())
             ).all()
-        ) | {today.year}
+        )
+        if await _dated_in(session, epoch, today.year):
+            years.add(today.year)
         missing = [p for p in months(years, today) if p not in full]
         codes = set(regions.codes)
         return await _rewrite(session, epoch, {p: set(codes) for p in missing}, thresholds, regions)
