@@ -79,10 +79,11 @@ log = logging.getLogger(__name__)
 
 MARKS = "scoring.standings"  # the key of a session's marks in `session.info`
 OUT_OF_DATE = "out-of-date"  # the basis of a row to compute again (no reader's basis)
-# Divisions × periods a batch computes in its transaction; past it (a batch of a backlog, which
-# touches most of them) its periods are marked out of date and `keep_current` computes them once
-# the worker has caught up, instead of once per batch.
-BATCH_BUDGET = 60
+# Periods × projects of the divisions to compute that a batch computes in its transaction (a
+# project of a county of 120 touches some 24 periods: 2,880); past it (a batch of a backlog, which
+# touches most divisions) the periods are marked out of date and `keep_current` computes them
+# once, instead of once per batch.
+BATCH_BUDGET = 10_000
 
 
 # ---- what a batch touched
@@ -376,9 +377,9 @@ async def _rewrite(
 ) -> int:
     """Recompute the figures of `wanted`'s divisions in each of its periods (every division
     whose row is missing or of another basis too), re-score those periods, write what changed.
-    Past `budget` divisions × periods to compute, mark the periods' rows out of date instead
-    (`keep_current` computes them soon; a read computes them meanwhile). How many rows it
-    wrote."""
+    Past `budget` (periods × the projects of the divisions to compute: what an assessment goes
+    through), mark the periods' rows out of date instead (`keep_current` computes them soon; a
+    read computes them meanwhile). How many rows it wrote."""
     if not wanted:
         return 0
     table = Standing.__table__
@@ -400,9 +401,16 @@ async def _rewrite(
         rows = existing[period]
         stale = {c for c in codes if c not in rows or rows[c].basis != own}
         needed[period] = (set(counties) & set(codes)) | stale
-    if budget is not None and sum(len(c) for c in needed.values()) > budget:
-        return await _out_of_date(session, epoch, existing, codes)
     everyone = set().union(*needed.values())
+    if budget is not None:
+        projects = ProjectView.__table__
+        count = await session.scalar(
+            select(func.count()).where(
+                projects.c.epoch == epoch, projects.c.county.in_(sorted(everyone))
+            )
+        )
+        if len(wanted) * (count or 0) > budget:
+            return await _out_of_date(session, epoch, existing, codes)
     facts = await _facts(session, epoch, None if everyone >= set(codes) else sorted(everyone))
     of_year = {y: _of_year(facts, y) for y in {p.year for p in wanted}}
     schemes = _Schemes((await session.scalars(select(Scheme))).all())
