@@ -22,10 +22,10 @@ from services.scoring import api, queries, readmodel, standings
 from services.scoring.domain.periods import Period
 from services.scoring.main import SERVICE
 from services.scoring.models import READ_MODEL, Standing, inbox
-from shared.regions import load_region_table
 from services.scoring.readmodel import Feed
 from shared.bus.base import Bus
 from shared.events.envelope import CloudEvent
+from shared.regions import load_region_table
 from tests.conftest import COMMANDER, start_service, wait_until
 from tests.support.upstream import Upstream
 
