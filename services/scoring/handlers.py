@@ -241,7 +241,9 @@ _REGISTRY: dict[str, Apply] = {
     reg.ReportSubmitted.TYPE: on_report_submitted,
 }
 _ISSUES: dict[str, Apply] = {  # a problem's moves (not the calendar's uploads)
-    model.TYPE: on_issue for model in iss.EVENT_TYPES.values() if issubclass(model, iss.IssueEvent)
+    model.TYPE: on_issue
+    for model in iss.EVENT_TYPES.values()
+    if issubclass(model, iss.IssueEvent)
 }
 _FACTORS: dict[str, Apply] = {
     fac.FactorAllocated.TYPE: on_allocated,

@@ -43,7 +43,9 @@ PositivePoints = Annotated[
 ]
 Threshold = Annotated[
     Decimal,
-    *decimal_string(THRESHOLD_PATTERN, "85", "-1000 to 1000000000, at most 4 decimal places"),
+    *decimal_string(
+        THRESHOLD_PATTERN, "85", "-1000 to 1000000000, at most 4 decimal places"
+    ),
 ]
 HUNDRED = Decimal(100)
 ZERO = Decimal(0)
