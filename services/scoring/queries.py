@@ -95,15 +95,31 @@ async def scheme_in_effect(
         if stored is None:
             raise NotFound(f"scheme {version!r} not found")
         return stored.version, stored_scheme(stored.body)
-    stored = await session.scalar(
-        select(Scheme)
-        .where(Scheme.effective_from <= str(period))
-        .order_by(Scheme.effective_from.desc(), Scheme.set_at.desc())
-        .limit(1)
-    )
+    stored = await session.scalar(standings.in_effect(period))
     if stored is None:
         return DEFAULT_VERSION, DEFAULT_SCHEME
     return stored.version, stored_scheme(stored.body)
+
+
+# A scheme's body by version and revision: a revision never changes, so it is read once.
+_BODIES: dict[tuple[str, int], SchemeBody] = {}
+
+
+async def scheme_of_revision(
+    session: AsyncSession, period: Period, found: tuple[str, int] | None
+) -> tuple[str, SchemeBody]:
+    """The scheme in effect that a read found by version and revision (None: the default)."""
+    if found is None:
+        return DEFAULT_VERSION, DEFAULT_SCHEME
+    body = _BODIES.get(found)
+    if body is None:
+        row = await session.get(Scheme, found[0])
+        if row is None or row.revision != found[1]:
+            return await scheme_in_effect(session, period)
+        body = stored_scheme(row.body)
+        if len(_BODIES) < 1000:
+            _BODIES[found] = body
+    return found[0], body
 
 
 def scheme_public(version: str, body: SchemeBody, row: Scheme | None = None) -> SchemePublic:
@@ -255,14 +271,17 @@ async def ranked(
     regions: RegionTable,
     scheme_version: str | None = None,
 ) -> Ranked:
-    """The period's standings as kept (`standings`: a SELECT of its rows, scored again only if
-    another scheme is asked for), else computed from the facts as `scored` does; the same
-    either way."""
+    """The period's standings as kept (`standings`: one SELECT of its rows with the scheme in
+    effect, scored again only if that or the scheme asked for is not the one they were scored
+    by), else computed from the facts as `scored` does; the same either way."""
     await one_snapshot(session)
     kept = await standings.read(session, period, thresholds, regions)
     if kept is None:
         return await scored(session, period, thresholds, regions, scheme_version, in_snapshot=True)
-    version, scheme = await scheme_in_effect(session, period, scheme_version)
+    if scheme_version is None:
+        version, scheme = await scheme_of_revision(session, period, kept.scheme)
+    else:
+        version, scheme = await scheme_in_effect(session, period, scheme_version)
     return Ranked(period, kept.figures, version, scheme, regions, kept.scores(version, scheme))
 
 

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, event, func, select, tuple_
+from sqlalchemy import Select, delete, event, func, select, true, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapper
 from sqlalchemy.orm import attributes as orm_attributes
@@ -235,12 +235,25 @@ def decode_figures(county: str, data: Mapping[str, Any]) -> DivisionFigures:
     )
 
 
+def in_effect(period: Period) -> Select[Scheme]:
+    """The stored scheme in effect for `period`: the latest `effective_from` not after it, the
+    last set winning a tie (none: the built-in default)."""
+    return (
+        select(Scheme)
+        .where(Scheme.effective_from <= str(period))
+        .order_by(Scheme.effective_from.desc(), Scheme.set_at.desc())
+        .limit(1)
+    )
+
+
 @dataclass(frozen=True)
 class Kept:
-    """A period's kept standings, in the region table's order."""
+    """A period's kept standings, in the region table's order, and the version and revision
+    of the stored scheme in effect for the period when they were read (None: the default)."""
 
     figures: dict[str, DivisionFigures]
     rows: dict[str, Any]
+    scheme: tuple[str, int] | None
 
     def scores(self, version: str, scheme: SchemeBody) -> list[Score]:
         """The kept scores if they are the scheme's, else the kept figures scored by it; in the
@@ -272,13 +285,16 @@ def _score(row: Any, figures: DivisionFigures, scheme: SchemeBody) -> Score:
 async def read(
     session: AsyncSession, period: Period, thresholds: Thresholds, regions: RegionTable
 ) -> Kept | None:
-    """The current epoch's kept standings of `period` (one statement), or None when they are
-    not kept or were computed with other thresholds or divisions."""
+    """The current epoch's kept standings of `period` and the scheme in effect (one
+    statement), or None when they are not kept or were computed with other thresholds or
+    divisions."""
     table = Standing.__table__
+    scheme = in_effect(period).subquery()
     rows = (
         await session.execute(
-            select(table)
+            select(table, scheme.c.version.label("in_effect"), scheme.c.revision.label("revision"))
             .join(Epoch, Epoch.number == table.c.epoch)
+            .outerjoin(scheme, true())
             .where(
                 Epoch.state == EpochState.CURRENT,
                 table.c.year == period.year,
@@ -290,9 +306,11 @@ async def read(
     wanted = basis(thresholds, regions)
     if set(by_county) != set(regions.codes) or any(r.basis != wanted for r in rows):
         return None
+    first = rows[0]
     return Kept(
         figures={c: decode_figures(c, by_county[c].figures) for c in regions.codes},
         rows={c: by_county[c] for c in regions.codes},
+        scheme=None if first.in_effect is None else (first.in_effect, first.revision),
     )
 
 
