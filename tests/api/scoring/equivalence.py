@@ -134,6 +134,7 @@ async def kept_as_computed(app: Any, *, all_kept: bool) -> int:
     regions = load_region_table(runtime.settings.regions_file)
     checked = 0
     async with runtime.session_factory() as session:
+        await queries.one_snapshot(session)
         epoch = await readmodel.current_epoch(session)
         kept = (
             await session.execute(
@@ -146,7 +147,7 @@ async def kept_as_computed(app: Any, *, all_kept: bool) -> int:
             if found is None:
                 assert not all_kept, f"{period} is not up to date"
                 continue
-            computed = await queries.scored(session, period, thresholds, regions)
+            computed = await queries.scored(session, period, thresholds, regions, in_snapshot=True)
             digest = standings.scheme_digest(computed.scheme)
             assert {r.scheme_digest for r in found.rows.values()} == {digest}, period
             assert {r.scheme_version for r in found.rows.values()} == {computed.version}
