@@ -37,9 +37,8 @@ import asyncio
 import datetime as dt
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from decimal import Decimal
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, delete, event, func, select, true, tuple_
@@ -48,14 +47,26 @@ from sqlalchemy.orm import Mapper
 from sqlalchemy.orm import attributes as orm_attributes
 
 from services.scoring.domain.exposure import Thresholds
-from services.scoring.domain.figures import DivisionFigures, FactorSupport, Facts, Value, assess
+from services.scoring.domain.figures import DivisionFigures, Facts, assess
 from services.scoring.domain.periods import Period
-from services.scoring.domain.ranking import IndicatorScore, Score, score
+from services.scoring.domain.ranking import Score, score
 from services.scoring.domain.scheme import (
     DEFAULT_SCHEME,
     DEFAULT_VERSION,
     SchemeBody,
     stored_scheme,
+)
+from services.scoring.domain.standings import (
+    Marks,
+    decode_figures,
+    encode_figures,
+    fact_years,
+    mark_project,
+    months,
+    of_year,
+    scheme_digest,
+    score_as_kept,
+    year_of,
 )
 from services.scoring.models import (
     AllocationView,
@@ -87,38 +98,9 @@ BATCH_BUDGET = 10_000
 
 
 # ---- what a batch touched
-@dataclass
-class Marks:
-    """The divisions and years whose figures a transaction's read-model writes changed."""
-
-    epoch: int | None = None
-    years: dict[str, set[int]] = field(default_factory=dict)  # county → years
-    onward: dict[str, int] = field(default_factory=dict)  # county → every kept year from this
-    projects: dict[str, set[int]] = field(default_factory=dict)  # project id → years (plans…)
-    plans_of: dict[str, set[str]] = field(default_factory=dict)  # project id → counties
-
-    def __bool__(self) -> bool:
-        return bool(self.years or self.onward or self.projects or self.plans_of)
-
-    def county(self, county: str | None, *years: int | None) -> None:
-        if county:
-            self.years.setdefault(county, set()).update(y for y in years if y is not None)
-
-    def county_onward(self, county: str | None, year: int) -> None:
-        if county:
-            self.onward[county] = min(year, self.onward.get(county, year))
-
-    def project(self, project_id: str, year: int) -> None:
-        self.projects.setdefault(project_id, set()).add(year)
-
-
 def marks_of(session: AsyncSession) -> Marks:
     found: Marks = session.info.setdefault(MARKS, Marks())
     return found
-
-
-def _year(day: dt.date | None) -> int | None:
-    return day.year if day is not None else None
 
 
 def _mark(marks: Marks, row: Any, value: Callable[[str], Any]) -> None:
@@ -129,30 +111,15 @@ def _mark(marks: Marks, row: Any, value: Callable[[str], Any]) -> None:
         return  # another epoch's row in the same transaction: not this epoch's standings
     match row:
         case ProjectView():
-            _mark_project(marks, value)
+            mark_project(marks, value)
         case PlanView() | ReportView():
             marks.project(value("project_id"), value("year"))
         case ProblemView():
-            marks.county(value("county"), _year(value("reported_on")), _year(value("overdue_on")))
+            marks.county(
+                value("county"), year_of(value("reported_on")), year_of(value("overdue_on"))
+            )
         case AllocationView() | GrantView():
             marks.county(value("county"), value("year"))
-
-
-def _mark_project(marks: Marks, value: Callable[[str], Any]) -> None:
-    """The periods a project (in one state) can count in: on the key list, every one (every
-    kept year, from year 1); else the years of its planned start, start and completion, of its
-    plans, and those it is unstarted in (from its planned start until it starts)."""
-    county = value("county")
-    planned, started = value("planned_start"), value("actual_start")
-    dates = (planned, started, value("actual_completion"), value("withdrawn_on"))
-    marks.county(county, *(_year(d) for d in dates))
-    marks.plans_of.setdefault(value("project_id"), set()).add(county)
-    if value("level"):
-        marks.county_onward(county, 1)
-    elif planned is not None and started is None:
-        marks.county_onward(county, planned.year)
-    elif planned is not None and started is not None:
-        marks.county(county, *range(planned.year, started.year + 1))
 
 
 def _old(row: Any) -> Callable[[str], Any]:
@@ -193,48 +160,6 @@ def basis(thresholds: Thresholds, regions: RegionTable) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def scheme_digest(scheme: SchemeBody) -> str:
-    return hashlib.sha256(scheme.model_dump_json().encode()).hexdigest()[:32]
-
-
-def months(years: Iterable[int], today: dt.date) -> list[Period]:
-    """The kept periods of `years`: their months up to today's."""
-    now = Period.of(today)
-    return [
-        Period(y, m)
-        for y in sorted(set(years))
-        if y <= now.year
-        for m in range(1, 13)
-        if Period(y, m) <= now
-    ]
-
-
-def encode_figures(f: DivisionFigures) -> dict[str, Any]:
-    def plain(v: Value) -> Any:
-        return v if v is None or isinstance(v, int) else str(v)
-
-    return {
-        "values": {k: plain(v) for k, v in f.values.items()},
-        "by_level": f.key_projects_by_level,
-        "support": {k: [s.count, str(s.amount), s.unit] for k, s in f.factor_support.items()},
-    }
-
-
-def decode_figures(county: str, data: Mapping[str, Any]) -> DivisionFigures:
-    def value(v: Any) -> Value:
-        return Decimal(v) if isinstance(v, str) else v
-
-    return DivisionFigures(
-        county=county,
-        values={k: value(v) for k, v in data["values"].items()},
-        key_projects_by_level=dict(data["by_level"]),
-        factor_support={
-            k: FactorSupport(count=c, amount=Decimal(a), unit=u)
-            for k, (c, a, u) in data["support"].items()
-        },
-    )
-
-
 def in_effect(period: Period) -> Select[Scheme]:
     """The stored scheme in effect for `period`: the latest `effective_from` not after it, the
     last set winning a tie (none: the built-in default)."""
@@ -264,22 +189,9 @@ class Kept:
         ):
             return score(scheme, self.figures)
         counties = list(self.figures)
-        result = [_score(self.rows[c], self.figures[c], scheme) for c in counties]
+        result = [score_as_kept(self.rows[c], self.figures[c], scheme) for c in counties]
         result.sort(key=lambda s: (s.rank, counties.index(s.county)))
         return result
-
-
-def _score(row: Any, figures: DivisionFigures, scheme: SchemeBody) -> Score:
-    return Score(
-        county=row.county,
-        indicators=[
-            IndicatorScore(i, figures.values[i.metric], rank, Decimal(points))
-            for i, (rank, points) in zip(scheme.indicators, row.indicators, strict=True)
-        ],
-        total=Decimal(row.total),
-        rank=row.rank,
-        tier=row.tier,
-    )
 
 
 async def read(
@@ -345,32 +257,6 @@ async def _facts(session: AsyncSession, epoch: int, counties: Sequence[str] | No
     )
 
 
-def _of_year(facts: Facts, year: int) -> Facts:
-    """The facts a period of `year` can count: `assess` passes over the plans, reports,
-    allocations and grants of other years (the same figures, less to go through)."""
-    return Facts(
-        projects=facts.projects,
-        plans=[r for r in facts.plans if r.year == year],
-        reports=[r for r in facts.reports if r.year == year],
-        problems=facts.problems,
-        allocations=[r for r in facts.allocations if r.year == year],
-        grants=[r for r in facts.grants if r.year == year],
-    )
-
-
-def fact_years(facts: Facts) -> set[int]:
-    """The years the facts are dated in (what `Marks` would mark for them)."""
-    years: set[int] = set()
-    for p in facts.projects:
-        days = (p.planned_start, p.actual_start, p.actual_completion, p.withdrawn_on)
-        years.update(d.year for d in days if d is not None)
-    for dated in (facts.plans, facts.reports, facts.allocations, facts.grants):
-        years.update(r.year for r in dated)
-    for q in facts.problems:
-        years.update(d.year for d in (q.reported_on, q.overdue_on) if d is not None)
-    return years
-
-
 class _Schemes:
     """The scheme in effect for each period, from the stored schemes read once (the rule of
     `queries.scheme_in_effect`; a read checks the scheme it finds against the kept digest)."""
@@ -430,14 +316,14 @@ async def _rewrite(
         if len(wanted) * (count or 0) > budget:
             return await _out_of_date(session, epoch, existing, codes)
     facts = await _facts(session, epoch, None if everyone >= set(codes) else sorted(everyone))
-    of_year = {y: _of_year(facts, y) for y in {p.year for p in wanted}}
+    by_year = {y: of_year(facts, y) for y in {p.year for p in wanted}}
     schemes = _Schemes((await session.scalars(select(Scheme))).all())
     written = 0
     for period in sorted(wanted):
         rows = existing[period]
         figures = {c: decode_figures(c, rows[c].figures) for c in codes if c not in needed[period]}
         fresh = [c for c in codes if c in needed[period]]
-        figures.update(assess(period, of_year[period.year], fresh, thresholds).figures)
+        figures.update(assess(period, by_year[period.year], fresh, thresholds).figures)
         figures = {c: figures[c] for c in codes}
         version, scheme = schemes.of(period)
         digest = scheme_digest(scheme)
