@@ -98,11 +98,6 @@ BATCH_BUDGET = 10_000
 
 
 # ---- what a batch touched
-def marks_of(session: AsyncSession) -> Marks:
-    found: Marks = session.info.setdefault(MARKS, Marks())
-    return found
-
-
 def _mark(marks: Marks, row: Any, value: Callable[[str], Any]) -> None:
     """Mark what the row's state (each attribute read through `value`) counts in."""
     if marks.epoch is None:
