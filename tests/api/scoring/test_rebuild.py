@@ -77,7 +77,10 @@ async def test_a_rebuild_gives_the_same_scorecards_from_a_new_epoch(scoring: Sco
     assert [await exposure(scoring, k) for k in ("unstarted", "lagging", "overdue")] == exposed
     r = await scoring.client.get("/v1/admin/epochs", headers=COMMANDER)
     assert r.status_code == 200, r.text
-    assert [(e["number"], e["state"]) for e in r.json()["items"]] == [(2, "current"), (1, "retired")]
+    assert [(e["number"], e["state"]) for e in r.json()["items"]] == [
+        (2, "current"),
+        (1, "retired"),
+    ]
 
 
 async def test_after_a_rebuild_new_events_are_applied_once(scoring: ScoringApp) -> None:
@@ -174,23 +177,16 @@ def _gate_epoch(
     monkeypatch: pytest.MonkeyPatch, number: int, gate: asyncio.Event, fail: bool = False
 ):
     """Make the rebuild of epoch `number` wait for `gate` (then fail, if asked) before replaying."""
-    real = readmodel.consumer
+    real = readmodel.replay
 
-    def consumer(runtime: Any, feed: Any, epoch: int) -> Any:
-        c = real(runtime, feed, epoch)
+    async def replay(runtime: Any, feed: Any, epoch: int, *args: Any) -> int:
         if epoch == number:
-            replay = c.catch_up
+            await gate.wait()
+            if fail:
+                raise RuntimeError("the broker went away")
+        return await real(runtime, feed, epoch, *args)
 
-            async def gated(*args: Any, **kwargs: Any) -> int:
-                await gate.wait()
-                if fail:
-                    raise RuntimeError("the broker went away")
-                return await replay(*args, **kwargs)
-
-            c.catch_up = gated  # type: ignore[method-assign]
-        return c
-
-    monkeypatch.setattr(readmodel, "consumer", consumer)
+    monkeypatch.setattr(readmodel, "replay", replay)
 
 
 async def test_a_second_rebuild_is_refused_while_one_runs_and_force_abandons_it(
