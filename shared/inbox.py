@@ -33,7 +33,7 @@ Handler = Callable[[AsyncSession, CloudEvent, Any], Awaitable[None]]
 # What a replay does with an event: change something in memory, no I/O (`InboxConsumer.replay`).
 Fold = Callable[[CloudEvent, Any], Awaitable[None]]
 # How many messages a replay asks the bus for at a time.
-REPLAY_FETCH = 5000
+REPLAY_FETCH = 20_000
 # ... and after how many events folded it lets the event loop run (the bus client's own reads).
 REPLAY_YIELD = 500
 # ... and how many of its inbox inserts may be under way while it reads on.

@@ -117,18 +117,14 @@ class Fold:
         return {t: partial(rule, self) for t, rule in rules.items()}
 
     async def write(self, sessions: async_sessionmaker[AsyncSession]) -> None:
-        """Insert the rows in bulk, each table in its own transaction, all at once (the epoch
-        counts only when it is switched to, so nothing reads them half-written)."""
-        await asyncio.gather(*(self._write(sessions, model) for model in READ_MODEL))
-
-    async def _write(self, sessions: async_sessionmaker[AsyncSession], model: type[Any]) -> None:
-        rows = self._rows[model]
-        if not rows:
-            return
-        columns = [c.key for c in _table(model).columns]
-        values = operator.attrgetter(*columns)
+        """Insert the rows in bulk, in one transaction."""
         async with sessions() as session, session.begin():
-            await insert_many(session, _table(model), columns, [values(r) for r in rows.values()])
+            for model, rows in self._rows.items():
+                columns = [c.key for c in _table(model).columns]
+                values = operator.attrgetter(*columns)
+                await insert_many(
+                    session, _table(model), columns, [values(r) for r in rows.values()]
+                )
 
 
 def _table(model: type[Any]) -> Any:
@@ -250,6 +246,7 @@ async def rebuild(
                 .where(Epoch.state == CURRENT, Epoch.number != number)
                 .values(state=RETIRED, finished_at=utcnow())
             )
+            built = await session.get(Epoch, number)
     except BaseException:
         async with sessions() as session, session.begin():
             await session.execute(
@@ -260,11 +257,9 @@ async def rebuild(
         await _delete_epoch(sessions, feed, number)
         raise
     await _clear_retired(sessions, feed, number)
-    async with sessions() as session:
-        built = await session.get(Epoch, number)
-        assert built is not None
-        log.info("scoring: read model rebuilt as epoch %d from %d messages", number, read)
-        return built
+    assert built is not None
+    log.info("scoring: read model rebuilt as epoch %d from %d messages", number, read)
+    return built
 
 
 async def replay(runtime: Runtime, feed: Feed, epoch: int, allowance: float) -> int:

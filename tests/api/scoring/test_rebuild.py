@@ -12,8 +12,9 @@ import pytest
 from sqlalchemy import func, select
 
 from services.scoring import readmodel
-from services.scoring.models import READ_MODEL, ProjectView
+from services.scoring.models import READ_MODEL, ProjectView, inbox
 from shared.errors import RuleViolation
+from shared.events.envelope import CloudEvent
 from tests.api.scoring.conftest import ScoringApp
 from tests.api.scoring.helpers import (
     assert_problem,
@@ -112,6 +113,22 @@ async def test_after_a_rebuild_new_events_are_applied_once(scoring: ScoringApp) 
     assert (boxing["credit_granted"], boxing["new_starts"]) == ("2000", 1)
     zhanhua = await exposure(scoring, "unstarted", headers=county_token(ZHANHUA))
     assert [(i["county"], i["colour"]) for i in zhanhua] == [(ZHANHUA, "red")]
+
+
+async def test_a_rebuild_hands_its_epoch_over_at_the_end_it_read(scoring: ScoringApp) -> None:
+    """When the rebuild returns, its epoch's group is committed at the end of every partition
+    and its inbox holds each distinct event once: the follower goes on exactly from there."""
+    await _history(scoring)
+    await _rebuild(scoring)
+    feed, bus = readmodel.Feed.of(scoring.app.state.runtime.definition), scoring.bus
+    group = feed.consumer_name(2)
+    assert [bus.committed(group, t, p) for t in feed.topics for p in range(bus.partitions)] == [
+        len(bus.log(t, p)) for t in feed.topics for p in range(bus.partitions)
+    ]
+    distinct = {CloudEvent.from_json(m.value).id for m in scoring.upstream.sent}
+    async with scoring.runtime.session_factory() as s:
+        ids = (await s.scalars(select(inbox.c.event_id).where(inbox.c.consumer == group))).all()
+    assert sorted(ids) == sorted(distinct)
 
 
 async def test_a_second_rebuild_after_new_events_matches_the_live_model(
