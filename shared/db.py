@@ -61,8 +61,8 @@ async def insert_many(
     """Insert `records` (tuples of `columns`' values, Python types as the columns map them) into
     `table` in the session's transaction, in bulk: PostgreSQL's COPY (asyncpg's
     `copy_records_to_table`, binary), or one executemany on SQLite. For loads of thousands of
-    rows (a rebuilt read model); no column type's Python-side conversion runs, so the values
-    must already be what the database takes (timezone-aware datetimes, Decimals, dates)."""
+    rows (a rebuilt read model). COPY runs no column type's Python-side conversion, so the
+    values must already be what the database takes (timezone-aware datetimes, Decimals, dates)."""
     if not records:
         return
     if is_postgres(session):

@@ -201,10 +201,10 @@ class InboxConsumer:
             deadline = asyncio.get_running_loop().time() + to_end
             last: dict[tuple[str, int], Message] = {}
             applied: set[str] = set()
-            now = utcnow()
             while not await consumer.reached(marks):
                 messages = await consumer.fetch(timeout=idle_timeout, max_messages=REPLAY_FETCH)
-                rows: list[tuple[Any, ...]] = []
+                now = utcnow()
+                rows: list[tuple[Any, ...]] = []  # the inbox rows of this fetch
                 for index, message in enumerate(messages, start=1):
                     outcome = await self._fold(folds, message, applied, rows, now)
                     if self.on_outcome:

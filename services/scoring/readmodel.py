@@ -5,8 +5,9 @@ consumer named after that epoch (`<group>-e<n>`, also its consumer group on the 
 transaction per batch. A rebuild opens epoch n+1 and replays every topic from the beginning, up
 to where each partition ended when it began, with that epoch's consumer (`InboxConsumer.replay`):
 large fetches, each event through the same handlers as the follower's but into a `Fold` in
-memory, then one transaction writing the epoch's rows and inbox rows in bulk (COPY on
-PostgreSQL), then the group's offsets committed past what it read. Then, in one transaction, it
+memory, the inbox rows of each fetch inserted in bulk while the next is read, then the epoch's
+rows in bulk in one transaction (COPY on PostgreSQL), and only then the group's offsets
+committed past what it read. Then, in one transaction, it
 makes the epoch current and retires the old one. The follower sees the switch and goes on with
 the new epoch's group from where the rebuild stopped, so nothing is skipped and nothing is
 applied twice; the retired epoch's rows are deleted.
