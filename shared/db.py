@@ -67,11 +67,12 @@ async def insert_many(
         return
     if is_postgres(session):
         connection = await session.connection()
-        # The adapter begins its transaction at the first statement it runs; COPY goes around
-        # it, so make sure the transaction has begun and COPY is part of it.
-        await connection.execute(text("SELECT 1"))
-        raw = await connection.get_raw_connection()
-        await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
+        driver: Any = (await connection.get_raw_connection()).driver_connection
+        if not driver.is_in_transaction():
+            # The adapter begins its transaction at the first statement it runs; COPY goes
+            # around it, so begin it here, or COPY would commit on its own.
+            await connection.execute(text("SELECT 1"))
+        await driver.copy_records_to_table(
             table.name, records=records, columns=list(columns), schema_name=table.schema
         )
         return

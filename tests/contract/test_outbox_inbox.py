@@ -391,3 +391,20 @@ async def test_a_replay_folds_each_event_once_then_writes_then_commits(sessions)
     c.handlers = {TYPE: lambda session, ev, payload: bump(session, "after")}
     await publish(bus, event("c", 1))
     assert await c.catch_up(0.05) == 1
+
+
+async def test_a_bulk_insert_is_part_of_its_transaction(sessions) -> None:
+    """`insert_many` (COPY on PostgreSQL) commits and rolls back with the transaction it is in,
+    whether or not a statement ran before it."""
+    from shared.db import insert_many
+
+    with pytest.raises(RuntimeError):
+        async with sessions() as s, s.begin():
+            await insert_many(s, backbone.counters, ("name", "value"), [("lost", 1), ("gone", 2)])
+            raise RuntimeError("roll back")
+    async with sessions() as s, s.begin():
+        await bump(s, "before")
+        await insert_many(s, backbone.counters, ("name", "value"), [("kept", 3)])
+    async with sessions() as s:
+        assert (await counter(s, "lost"), await counter(s, "gone")) == (0, 0)
+        assert (await counter(s, "before"), await counter(s, "kept")) == (1, 3)
