@@ -90,11 +90,12 @@ log = logging.getLogger(__name__)
 
 MARKS = "scoring.standings"  # the key of a session's marks in `session.info`
 OUT_OF_DATE = "out-of-date"  # the basis of a row to compute again (no reader's basis)
-# Periods × projects of the divisions to compute that a batch computes in its transaction (a
-# project of a county of 120 touches some 24 periods: 2,880); past it (a batch of a backlog, which
-# touches most divisions) the periods are marked out of date and `keep_current` computes them
-# once, instead of once per batch.
-BATCH_BUDGET = 10_000
+# Periods × projects of the divisions to compute that a batch computes in its transaction (some
+# 30 µs each on the benchmark machine: a county of 120 projects over 12 periods, 1,440, takes
+# about 40 ms); past it (a batch of a backlog, which touches most divisions, or a large county
+# over many years) the periods are marked out of date and `keep_current` computes them a period
+# at a time, instead of holding up the batch.
+BATCH_BUDGET = 1_500
 
 
 # ---- what a batch touched
@@ -531,30 +532,44 @@ async def complete(
     today: dt.date,
 ) -> int:
     """Fill the current epoch's missing or out-of-date kept periods: every month up to today's
-    of the kept years (and of today's once a fact is dated in it). How many rows it wrote."""
-    async with sessions() as session, session.begin():
-        epoch = await session.scalar(
-            select(Epoch.number).where(Epoch.state == EpochState.CURRENT).with_for_update()
-        )
-        if epoch is None:
-            return 0
-        table = Standing.__table__
-        own = basis(thresholds, regions)
-        have = (
-            await session.execute(
-                select(table.c.year, table.c.month, func.count())
-                .where(table.c.epoch == epoch, table.c.basis == own)
-                .group_by(table.c.year, table.c.month)
+    of the kept years (and of today's once a fact is dated in it). One transaction per period,
+    each holding the epoch's lock (as a batch's refresh does) only while it computes that
+    period, so the live consumer waits for one period at most. How many rows it wrote."""
+    async with sessions() as session:
+        missing = await _missing(session, thresholds, regions, today)
+    written = 0
+    for epoch, period in missing:
+        async with sessions() as session, session.begin():
+            current = await session.scalar(
+                select(Epoch.number).where(Epoch.state == EpochState.CURRENT).with_for_update()
             )
-        ).all()
-        full = {Period(y, m) for y, m, n in have if n == len(regions.codes)}
-        years = set(
-            (
-                await session.scalars(select(table.c.year).where(table.c.epoch == epoch).distinct())
-            ).all()
+            if current != epoch:
+                break  # a rebuild took over: its epoch was filled whole
+            wanted = {period: set(regions.codes)}
+            written += await _rewrite(session, epoch, wanted, thresholds, regions)
+        await asyncio.sleep(0)  # let the consumer's batches in between
+    return written
+
+
+async def _missing(
+    session: AsyncSession, thresholds: Thresholds, regions: RegionTable, today: dt.date
+) -> list[tuple[int, Period]]:
+    epoch = await session.scalar(select(Epoch.number).where(Epoch.state == EpochState.CURRENT))
+    if epoch is None:
+        return []
+    table = Standing.__table__
+    own = basis(thresholds, regions)
+    have = (
+        await session.execute(
+            select(table.c.year, table.c.month, func.count())
+            .where(table.c.epoch == epoch, table.c.basis == own)
+            .group_by(table.c.year, table.c.month)
         )
-        if await _dated_in(session, epoch, today.year):
-            years.add(today.year)
-        missing = [p for p in months(years, today) if p not in full]
-        codes = set(regions.codes)
-        return await _rewrite(session, epoch, {p: set(codes) for p in missing}, thresholds, regions)
+    ).all()
+    full = {Period(y, m) for y, m, n in have if n == len(regions.codes)}
+    years = set(
+        (await session.scalars(select(table.c.year).where(table.c.epoch == epoch).distinct())).all()
+    )
+    if await _dated_in(session, epoch, today.year):
+        years.add(today.year)
+    return [(epoch, p) for p in months(years, today) if p not in full]
