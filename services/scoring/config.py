@@ -23,7 +23,7 @@ class ScoringConfig(BaseSettings):
     epoch_check_interval: float = Field(2.0, gt=0)
     # seconds between two checks of the worker for kept standings to fill (a month that has
     # begun, periods a backlog's batches left out of date)
-    standings_check_interval: float = Field(5.0, gt=0)
+    standings_check_interval: float = Field(15.0, gt=0)
 
     @model_validator(mode="after")
     def _ordered(self) -> ScoringConfig:

@@ -41,7 +41,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, delete, event, func, select, true, tuple_
+from sqlalchemy import Select, delete, event, func, insert, select, true, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapper
 from sqlalchemy.orm import attributes as orm_attributes
@@ -284,22 +284,22 @@ async def _rewrite(
         return 0
     table = Standing.__table__
     keys = [(p.year, p.month) for p in wanted]
-    existing: dict[Period, dict[str, Standing]] = {p: {} for p in wanted}
+    bases: dict[Period, dict[str, str]] = {p: {} for p in wanted}  # the rows there are, light
     for chunk in range(0, len(keys), 200):
-        found = await session.scalars(
-            select(Standing).where(
-                Standing.epoch == epoch,
+        found = await session.execute(
+            select(table.c.year, table.c.month, table.c.county, table.c.basis).where(
+                table.c.epoch == epoch,
                 tuple_(table.c.year, table.c.month).in_(keys[chunk : chunk + 200]),
             )
         )
-        for row in found:
-            existing[Period(row.year, row.month)][row.county] = row
+        for year, month, county, row_basis in found.all():
+            bases[Period(year, month)][county] = row_basis
     own = basis(thresholds, regions)
     codes = list(regions.codes)
     needed: dict[Period, set[str]] = {}
     for period, counties in wanted.items():
-        rows = existing[period]
-        stale = {c for c in codes if c not in rows or rows[c].basis != own}
+        there = bases[period]
+        stale = {c for c in codes if there.get(c) != own}
         needed[period] = (set(counties) & set(codes)) | stale
     everyone = set().union(*needed.values())
     if budget is not None:
@@ -310,7 +310,17 @@ async def _rewrite(
             )
         )
         if len(wanted) * (count or 0) > budget:
-            return await _out_of_date(session, epoch, existing, codes)
+            return await _out_of_date(session, epoch, bases, codes)
+    existing: dict[Period, dict[str, Standing]] = {p: {} for p in wanted}
+    for chunk in range(0, len(keys), 200):
+        rows_found = await session.scalars(
+            select(Standing).where(
+                Standing.epoch == epoch,
+                tuple_(table.c.year, table.c.month).in_(keys[chunk : chunk + 200]),
+            )
+        )
+        for row in rows_found:
+            existing[Period(row.year, row.month)][row.county] = row
     facts = await _facts(session, epoch, None if everyone >= set(codes) else sorted(everyone))
     by_year = {y: of_year(facts, y) for y in {p.year for p in wanted}}
     schemes = _Schemes((await session.scalars(select(Scheme))).all())
@@ -348,35 +358,47 @@ async def _rewrite(
 
 
 async def _out_of_date(
-    session: AsyncSession,
-    epoch: int,
-    existing: Mapping[Period, dict[str, Standing]],
-    codes: list[str],
+    session: AsyncSession, epoch: int, bases: Mapping[Period, dict[str, str]], codes: list[str]
 ) -> int:
     """Mark every division's row of each period out of date (a placeholder where none is)."""
-    for period, rows in existing.items():
-        for county in codes:
-            if county in rows:
-                rows[county].basis = OUT_OF_DATE
-            else:
-                session.add(
-                    Standing(
-                        epoch=epoch,
-                        year=period.year,
-                        month=period.month,
-                        county=county,
-                        basis=OUT_OF_DATE,
-                        figures={},
-                        scheme_version="",
-                        scheme_digest="",
-                        indicators=[],
-                        total="0",
-                        rank=0,
-                        tier=None,
-                    )
-                )
-    await session.flush()
-    return sum(len(codes) for _ in existing)
+    table = Standing.__table__
+    stale = [
+        (p.year, p.month)
+        for p, there in bases.items()
+        if any(b != OUT_OF_DATE for b in there.values())
+    ]
+    for chunk in range(0, len(stale), 200):
+        await session.execute(
+            update(Standing)
+            .where(
+                table.c.epoch == epoch,
+                tuple_(table.c.year, table.c.month).in_(stale[chunk : chunk + 200]),
+            )
+            .values(basis=OUT_OF_DATE)
+            .execution_options(synchronize_session=False)
+        )
+    placeholders: list[dict[str, Any]] = [
+        {
+            "epoch": epoch,
+            "year": period.year,
+            "month": period.month,
+            "county": county,
+            "basis": OUT_OF_DATE,
+            "figures": {},
+            "scheme_version": "",
+            "scheme_digest": "",
+            "indicators": [],
+            "total": "0",
+            "rank": 0,
+            "tier": None,
+        }
+        for period, there in bases.items()
+        for county in codes
+        if county not in there
+    ]
+    if placeholders:
+        await session.execute(insert(Standing), placeholders)
+    return sum(len(codes) for _ in bases)
 
 
 async def refresh(
