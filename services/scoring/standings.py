@@ -47,23 +47,20 @@ from sqlalchemy.orm import Mapper
 from sqlalchemy.orm import attributes as orm_attributes
 
 from services.scoring.domain.exposure import Thresholds
-from services.scoring.domain.figures import DivisionFigures, Facts, assess
+from services.scoring.domain.figures import DivisionFigures, Facts
 from services.scoring.domain.periods import Period
 from services.scoring.domain.ranking import Score, score
 from services.scoring.domain.scheme import (
-    DEFAULT_SCHEME,
-    DEFAULT_VERSION,
     SchemeBody,
-    stored_scheme,
 )
 from services.scoring.domain.standings import (
     Marks,
+    SchemesInEffect,
+    compute_rows,
     decode_figures,
-    encode_figures,
     fact_years,
     mark_project,
     months,
-    of_year,
     scheme_digest,
     score_as_kept,
     year_of,
@@ -253,20 +250,6 @@ async def _facts(session: AsyncSession, epoch: int, counties: Sequence[str] | No
     )
 
 
-class _Schemes:
-    """The scheme in effect for each period, from the stored schemes read once (the rule of
-    `queries.scheme_in_effect`; a read checks the scheme it finds against the kept digest)."""
-
-    def __init__(self, rows: Sequence[Scheme]) -> None:
-        self.rows = sorted(rows, key=lambda s: (s.effective_from, s.set_at))
-
-    def of(self, period: Period) -> tuple[str, SchemeBody]:
-        found = [s for s in self.rows if s.effective_from <= str(period)]
-        if not found:
-            return DEFAULT_VERSION, DEFAULT_SCHEME
-        return found[-1].version, stored_scheme(found[-1].body)
-
-
 async def _rewrite(
     session: AsyncSession,
     epoch: int,
@@ -322,33 +305,24 @@ async def _rewrite(
         for row in rows_found:
             existing[Period(row.year, row.month)][row.county] = row
     facts = await _facts(session, epoch, None if everyone >= set(codes) else sorted(everyone))
-    by_year = {y: of_year(facts, y) for y in {p.year for p in wanted}}
-    schemes = _Schemes((await session.scalars(select(Scheme))).all())
+    schemes = SchemesInEffect((await session.scalars(select(Scheme))).all())
+    kept_figures = {
+        p: {c: r.figures for c, r in existing[p].items() if c not in needed[p]} for p in wanted
+    }
+    # The assessments are CPU alone: in a thread, so the event loop (the consumer, the API in
+    # the same process) goes on between the interpreter's switches.
+    computed = await asyncio.to_thread(
+        compute_rows, facts, kept_figures, needed, codes, own, thresholds, schemes
+    )
     written = 0
-    for period in sorted(wanted):
+    for period, values_by_county in computed.items():
         rows = existing[period]
-        figures = {c: decode_figures(c, rows[c].figures) for c in codes if c not in needed[period]}
-        fresh = [c for c in codes if c in needed[period]]
-        figures.update(assess(period, by_year[period.year], fresh, thresholds).figures)
-        figures = {c: figures[c] for c in codes}
-        version, scheme = schemes.of(period)
-        digest = scheme_digest(scheme)
-        for s in score(scheme, figures):
-            values = {
-                "basis": own,
-                "figures": encode_figures(figures[s.county]),
-                "scheme_version": version,
-                "scheme_digest": digest,
-                "indicators": [[i.rank, str(i.points)] for i in s.indicators],
-                "total": str(s.total),
-                "rank": s.rank,
-                "tier": s.tier,
-            }
-            kept = rows.get(s.county)
+        for county, values in values_by_county.items():
+            kept = rows.get(county)
             if kept is not None and all(getattr(kept, k) == v for k, v in values.items()):
                 continue
             if kept is None:
-                kept = Standing(epoch=epoch, year=period.year, month=period.month, county=s.county)
+                kept = Standing(epoch=epoch, year=period.year, month=period.month, county=county)
                 session.add(kept)
             for k, v in values.items():
                 setattr(kept, k, v)

@@ -7,15 +7,27 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from services.scoring.domain.figures import DivisionFigures, FactorSupport, Facts, Value
+from services.scoring.domain.exposure import Thresholds
+from services.scoring.domain.figures import (
+    DivisionFigures,
+    FactorSupport,
+    Facts,
+    Value,
+    assess,
+)
 from services.scoring.domain.periods import Period
-from services.scoring.domain.ranking import IndicatorScore, Score
-from services.scoring.domain.scheme import SchemeBody
+from services.scoring.domain.ranking import IndicatorScore, Score, score
+from services.scoring.domain.scheme import (
+    DEFAULT_SCHEME,
+    DEFAULT_VERSION,
+    SchemeBody,
+    stored_scheme,
+)
 
 
 @dataclass
@@ -143,3 +155,53 @@ def fact_years(facts: Facts) -> set[int]:
     for q in facts.problems:
         years.update(d.year for d in (q.reported_on, q.overdue_on) if d is not None)
     return years
+
+
+class SchemesInEffect:
+    """The scheme in effect for each period, from the stored schemes read once (the rule of
+    `queries.scheme_in_effect`; a read checks the scheme it finds against the kept digest)."""
+
+    def __init__(self, rows: Sequence[Any]) -> None:
+        self.rows = sorted(rows, key=lambda s: (s.effective_from, s.set_at))
+
+    def of(self, period: Period) -> tuple[str, SchemeBody]:
+        found = [s for s in self.rows if s.effective_from <= str(period)]
+        if not found:
+            return DEFAULT_VERSION, DEFAULT_SCHEME
+        return found[-1].version, stored_scheme(found[-1].body)
+
+
+def compute_rows(
+    facts: Facts,
+    kept_figures: Mapping[Period, Mapping[str, Any]],
+    needed: Mapping[Period, set[str]],
+    codes: list[str],
+    own: str,
+    thresholds: Thresholds,
+    schemes: SchemesInEffect,
+) -> dict[Period, dict[str, dict[str, Any]]]:
+    """Each period's rows as they should be: the `needed` divisions assessed, the others' kept
+    figures as they are, every division scored by the scheme in effect."""
+    by_year = {y: of_year(facts, y) for y in {p.year for p in needed}}
+    result: dict[Period, dict[str, dict[str, Any]]] = {}
+    for period in sorted(needed):
+        figures = {c: decode_figures(c, f) for c, f in kept_figures[period].items()}
+        fresh = [c for c in codes if c in needed[period]]
+        figures.update(assess(period, by_year[period.year], fresh, thresholds).figures)
+        figures = {c: figures[c] for c in codes}
+        version, scheme = schemes.of(period)
+        digest = scheme_digest(scheme)
+        result[period] = {
+            s.county: {
+                "basis": own,
+                "figures": encode_figures(figures[s.county]),
+                "scheme_version": version,
+                "scheme_digest": digest,
+                "indicators": [[i.rank, str(i.points)] for i in s.indicators],
+                "total": str(s.total),
+                "rank": s.rank,
+                "tier": s.tier,
+            }
+            for s in score(scheme, figures)
+        }
+    return result
