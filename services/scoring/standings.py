@@ -37,6 +37,7 @@ import asyncio
 import datetime as dt
 import hashlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -88,11 +89,13 @@ log = logging.getLogger(__name__)
 MARKS = "scoring.standings"  # the key of a session's marks in `session.info`
 OUT_OF_DATE = "out-of-date"  # the basis of a row to compute again (no reader's basis)
 # Periods × projects of the divisions to compute that a batch computes in its transaction (some
-# 30 µs each on the benchmark machine: a county of 120 projects over 12 periods, 1,440, takes
-# about 40 ms); past it (a batch of a backlog, which touches most divisions, or a large county
+# 30 µs each on the benchmark machine: 400 take about 12 ms, a county of 120 projects over 12
+# periods some 40 ms); past it (a batch of a backlog, which touches most divisions, or a large county
 # over many years) the periods are marked out of date and `keep_current` computes them a period
 # at a time, instead of holding up the batch.
-BATCH_BUDGET = 1_500
+BATCH_BUDGET = 400
+# when a batch of this process last left its periods out of date (time.monotonic())
+_LAST_DEFERRED = [float("-inf")]
 
 
 # ---- what a batch touched
@@ -293,6 +296,7 @@ async def _rewrite(
             )
         )
         if len(wanted) * (count or 0) > budget:
+            _LAST_DEFERRED[0] = time.monotonic()
             return await _out_of_date(session, epoch, bases, codes)
     existing: dict[Period, dict[str, Standing]] = {p: {} for p in wanted}
     for chunk in range(0, len(keys), 200):
@@ -510,10 +514,15 @@ async def keep_current(
     today: Callable[[], dt.date] = today_in_shanghai,
 ) -> None:
     """The worker's job: every `interval` seconds, fill what the current epoch's standings lack
-    (a month that has begun, rows of other thresholds or divisions)."""
+    (a month that has begun, periods a batch past its budget left out of date, rows of other
+    thresholds or divisions); not while batches of this process are still leaving periods out
+    of date (a backlog, a burst of writes), whose consumer it would hold up for nothing."""
     thresholds: Thresholds = runtime.config.thresholds
     regions = load_region_table(runtime.settings.regions_file)
     while not stop.is_set():
+        if time.monotonic() - _LAST_DEFERRED[0] < interval:  # a backlog or a burst: wait
+            await pause(stop, interval)
+            continue
         try:
             await complete(runtime.session_factory, thresholds, regions, today())
         except Exception:
