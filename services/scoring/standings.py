@@ -94,6 +94,11 @@ OUT_OF_DATE = "out-of-date"  # the basis of a row to compute again (no reader's 
 # over many years) the periods are marked out of date and `keep_current` computes them a period
 # at a time, instead of holding up the batch.
 BATCH_BUDGET = 400
+# A batch less than this many seconds after the last one (a busy consumer: a backlog, a burst of
+# writes) computes nothing: it leaves its periods out of date for the job, which waits for the
+# burst to end; a consumer applying now and then keeps the standings in each batch.
+BUSY_SECONDS = 1.0
+_LAST_REFRESH = [float("-inf")]  # when this process's last batch refreshed (time.monotonic())
 # when a batch of this process last left its periods out of date (time.monotonic())
 _LAST_DEFERRED = [float("-inf")]
 
@@ -427,7 +432,10 @@ async def refresh(
             wanted.setdefault(period, set()).add(county)
     for period in months(new_years, today):  # a year not kept yet: every division
         wanted[period] = set(regions.codes)
-    return await _rewrite(session, epoch, wanted, thresholds, regions, BATCH_BUDGET)
+    now = time.monotonic()
+    busy = now - _LAST_REFRESH[0] < BUSY_SECONDS
+    _LAST_REFRESH[0] = now
+    return await _rewrite(session, epoch, wanted, thresholds, regions, 0 if busy else BATCH_BUDGET)
 
 
 async def fill(

@@ -23,6 +23,12 @@ D = dt.date
 BINCHENG, ZHANHUA = "371602", "371603"
 
 
+@pytest.fixture(autouse=True)
+def every_batch_keeps(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Events here follow each other within a second, which would count as a burst."""
+    monkeypatch.setattr(standings, "BUSY_SECONDS", 0.0)
+
+
 async def kept_rows(scoring: ScoringApp, **where: Any) -> list[Standing]:
     async with scoring.runtime.session_factory() as session:
         epoch = await readmodel.current_epoch(session)
@@ -144,6 +150,22 @@ async def test_past_the_budget_a_batch_marks_its_periods_out_of_date(
     await readmodel.complete_standings(scoring.runtime)  # the worker's job
     assert await up_to_date(scoring) == 12
     assert await card(scoring, BINCHENG) == after
+
+
+async def test_batches_in_a_burst_leave_their_periods_to_the_job(
+    scoring: ScoringApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    up = scoring.upstream
+    pid = await up.register(BINCHENG, planned_start=D(2020, 3, 1))
+    await scoring.settled()
+    assert await up_to_date(scoring) == 12
+    monkeypatch.setattr(standings, "BUSY_SECONDS", 3600.0)
+    await up.start(pid, D(2020, 3, 9))
+    await scoring.settled()
+    assert {r.basis for r in await kept_rows(scoring)} == {standings.OUT_OF_DATE}
+    assert (await card(scoring, BINCHENG))["figures"]["started"] == 1  # computed meanwhile
+    await readmodel.complete_standings(scoring.runtime)
+    assert await up_to_date(scoring) == 12
 
 
 async def test_a_refresh_that_fails_drops_the_standings_not_the_event(
