@@ -2,34 +2,29 @@
 computed at every read (issue 13: a ranking or a scorecard is then a SELECT).
 
 What is kept. For the current epoch, every month up to today's (Asia/Shanghai) of every year a
-fact is dated in: one row per division with its figures, its points per
-indicator, total, rank and tier under the scheme in effect. A figure never changes with the date
-alone (it is year to date at the period's end, by the facts' business dates), so a kept row is
-right until a fact changes; the clock only decides which months exist yet.
+fact is dated in: one row per division with its figures, its points per indicator, total, rank
+and tier under the scheme in effect. A figure never changes with the date alone (it is year to
+date at the period's end, by the business dates), so the clock only decides which months exist.
 
 How it stays right.
-- The live consumer: whatever a batch's handlers insert or update in the read model marks the
-  divisions and years it touches (mapper events below, on the rows' old and new values: no
-  handler has to remember it); at the end of the batch, in its transaction, `refresh` recomputes
-  those divisions' figures for those periods, re-scores those periods, and writes the rows that
-  changed. A project on the key list touches every kept year of its division (it counts in every
-  period), another one the years of its dates and plans and those it is unstarted in; a plan, a
-  report, an allocation or a grant its year; a problem the years it was reported and flagged
-  overdue in. A year not kept yet is computed for every division. Only the current epoch's
-  batches refresh, one at a time (the epoch's row is locked), so two workers cannot each miss the
-  other's change.
+- The live consumer: a batch's inserts and updates of read-model rows mark the divisions and
+  years they touch (mapper events below, on old and new values: no handler has to remember it);
+  at the batch's end, in its transaction, `refresh` recomputes those divisions for those periods
+  and re-scores the periods. A project on the key list touches every kept year (it counts in
+  every period), another one the years of its dates, its plans and those it is unstarted in; a
+  plan, report, allocation or grant its year; a problem its years reported and flagged overdue.
+  A year not kept yet is computed for every division. Only the current epoch's batches refresh,
+  one at a time (the epoch's row is locked). A batch past `BATCH_BUDGET`, or of a busy consumer
+  (`BUSY_SECONDS`), marks its periods out of date instead.
 - A rebuild fills every period at its end, before its epoch takes over (`fill`).
-- The worker's `keep_current` job adds a month when it begins (and today's year once a fact is
-  dated in it), and refills what a change of thresholds or divisions left out of date.
-- A read uses the rows only if every division has one and they were computed with the reader's
-  thresholds and divisions (`basis`); the points only if scored by the scheme the reader asks
-  for (else they are scored from the kept figures). A period without rows is computed from the
-  facts, as before. So a kept row can be missing, never wrong.
+- The worker's `keep_current` job computes what is out of date once the burst is over, adds a
+  month when it begins, and refills rows of other thresholds or divisions.
+- A read uses the rows only if every division has one computed with the reader's thresholds and
+  divisions (`basis`); the points only if scored by the scheme asked for (else it scores the kept
+  figures). Else it computes from the facts, as before: a kept row can be missing, never wrong.
 
-Writes that bypass the ORM (a Core UPDATE of a read-model table) are not seen here: the read
-model's handlers write through ORM rows, and tests compare the kept standings with a computation
-from scratch after random histories (tests/api/scoring/equivalence.py).
-"""
+Writes that bypass the ORM are not seen here; tests compare the kept standings with a
+computation from scratch after random histories (tests/api/scoring/equivalence.py)."""
 
 from __future__ import annotations
 
@@ -42,7 +37,19 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, delete, event, func, insert, select, true, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    delete,
+    event,
+    func,
+    insert,
+    or_,
+    select,
+    true,
+    tuple_,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapper
 from sqlalchemy.orm import attributes as orm_attributes
@@ -88,19 +95,15 @@ log = logging.getLogger(__name__)
 
 MARKS = "scoring.standings"  # the key of a session's marks in `session.info`
 OUT_OF_DATE = "out-of-date"  # the basis of a row to compute again (no reader's basis)
-# Periods × projects of the divisions to compute that a batch computes in its transaction (some
-# 30 µs each on the benchmark machine: 400 take about 12 ms, a county of 120 projects over 12
-# periods some 40 ms); past it (a batch of a backlog, which touches most divisions, or a large county
-# over many years) the periods are marked out of date and `keep_current` computes them a period
-# at a time, instead of holding up the batch.
+# Periods × projects of the divisions a batch computes in its transaction (some 30 µs each here:
+# 400 take about 12 ms); past it the periods are marked out of date for `keep_current`.
 BATCH_BUDGET = 400
 # A batch less than this many seconds after the last one (a busy consumer: a backlog, a burst of
 # writes) computes nothing: it leaves its periods out of date for the job, which waits for the
 # burst to end; a consumer applying now and then keeps the standings in each batch.
 BUSY_SECONDS = 1.0
-_LAST_REFRESH = [float("-inf")]  # when this process's last batch refreshed (time.monotonic())
-# when a batch of this process last left its periods out of date (time.monotonic())
-_LAST_DEFERRED = [float("-inf")]
+# when this process's last batch refreshed, and last left periods out of date (time.monotonic())
+_LAST_REFRESH, _LAST_DEFERRED = [float("-inf")], [float("-inf")]
 
 
 # ---- what a batch touched
@@ -344,40 +347,25 @@ async def _out_of_date(
     session: AsyncSession, epoch: int, bases: Mapping[Period, dict[str, str]], codes: list[str]
 ) -> int:
     """Mark every division's row of each period out of date (a placeholder where none is)."""
-    table = Standing.__table__
-    stale = [
-        (p.year, p.month)
-        for p, there in bases.items()
-        if any(b != OUT_OF_DATE for b in there.values())
-    ]
-    for chunk in range(0, len(stale), 200):
+    table, keys = Standing.__table__, [(p.year, p.month) for p in bases]
+    for chunk in range(0, len(keys), 200):
         await session.execute(
             update(Standing)
             .where(
                 table.c.epoch == epoch,
-                tuple_(table.c.year, table.c.month).in_(stale[chunk : chunk + 200]),
+                tuple_(table.c.year, table.c.month).in_(keys[chunk : chunk + 200]),
             )
             .values(basis=OUT_OF_DATE)
             .execution_options(synchronize_session=False)
         )
+    empty = {"figures": {}, "scheme_version": "", "scheme_digest": "", "indicators": []}
     placeholders: list[dict[str, Any]] = [
-        {
-            "epoch": epoch,
-            "year": period.year,
-            "month": period.month,
-            "county": county,
-            "basis": OUT_OF_DATE,
-            "figures": {},
-            "scheme_version": "",
-            "scheme_digest": "",
-            "indicators": [],
-            "total": "0",
-            "rank": 0,
-            "tier": None,
-        }
-        for period, there in bases.items()
-        for county in codes
-        if county not in there
+        {"epoch": epoch, "year": p.year, "month": p.month, "county": c, "basis": OUT_OF_DATE}
+        | empty
+        | {"total": "0", "rank": 0, "tier": None}
+        for p, there in bases.items()
+        for c in codes
+        if c not in there
     ]
     if placeholders:
         await session.execute(insert(Standing), placeholders)
@@ -399,6 +387,10 @@ async def refresh(
     if state != EpochState.CURRENT or not marks:
         return 0
     await session.flush()
+    now = time.monotonic()
+    busy, _LAST_REFRESH[0] = now - _LAST_REFRESH[0] < BUSY_SECONDS, now
+    if busy:
+        return await _invalidate(session, epoch, marks)
     table = Standing.__table__
     kept_years = set(
         (await session.scalars(select(table.c.year).where(table.c.epoch == epoch).distinct())).all()
@@ -432,10 +424,26 @@ async def refresh(
             wanted.setdefault(period, set()).add(county)
     for period in months(new_years, today):  # a year not kept yet: every division
         wanted[period] = set(regions.codes)
-    now = time.monotonic()
-    busy = now - _LAST_REFRESH[0] < BUSY_SECONDS
-    _LAST_REFRESH[0] = now
-    return await _rewrite(session, epoch, wanted, thresholds, regions, 0 if busy else BATCH_BUDGET)
+    return await _rewrite(session, epoch, wanted, thresholds, regions, BATCH_BUDGET)
+
+
+async def _invalidate(session: AsyncSession, epoch: int, marks: Marks) -> int:
+    """A busy consumer's batch: every kept row of the years `marks` names (every kept year of a
+    project's, whose plans could lie in any) out of date, in one statement; the job computes them
+    when the burst has ended. A year not kept yet stays so (a read computes it)."""
+    _LAST_DEFERRED[0] = time.monotonic()
+    years = set().union(*marks.years.values(), *marks.projects.values())
+    table = Standing.__table__
+    touched: ColumnElement[bool] = table.c.year.in_(sorted(years))
+    if marks.onward or marks.plans_of:
+        touched = or_(touched, table.c.year >= min([1, *marks.onward.values()]))
+    result = await session.execute(
+        update(Standing)
+        .where(table.c.epoch == epoch, table.c.basis != OUT_OF_DATE, touched)
+        .values(basis=OUT_OF_DATE)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def fill(
