@@ -95,8 +95,7 @@ log = logging.getLogger(__name__)
 
 MARKS = "scoring.standings"  # the key of a session's marks in `session.info`
 OUT_OF_DATE = "out-of-date"  # the basis of a row to compute again (no reader's basis)
-# Periods × projects of the divisions a batch computes in its transaction (some 30 µs each here:
-# 400 take about 12 ms); past it the periods are marked out of date for `keep_current`.
+# Periods × projects of the divisions a batch computes (30 µs each here); past it: out of date.
 BATCH_BUDGET = 400
 # A batch less than this many seconds after the last one (a busy consumer: a backlog, a burst of
 # writes) computes nothing: it leaves its periods out of date for the job, which waits for the
@@ -390,7 +389,7 @@ async def refresh(
     now = time.monotonic()
     busy, _LAST_REFRESH[0] = now - _LAST_REFRESH[0] < BUSY_SECONDS, now
     if busy:
-        return await _invalidate(session, epoch, marks)
+        return await _invalidate(session, epoch, marks, list(regions.codes), today)
     table = Standing.__table__
     kept_years = set(
         (await session.scalars(select(table.c.year).where(table.c.epoch == epoch).distinct())).all()
@@ -427,10 +426,12 @@ async def refresh(
     return await _rewrite(session, epoch, wanted, thresholds, regions, BATCH_BUDGET)
 
 
-async def _invalidate(session: AsyncSession, epoch: int, marks: Marks) -> int:
+async def _invalidate(
+    session: AsyncSession, epoch: int, marks: Marks, codes: list[str], today: dt.date
+) -> int:
     """A busy consumer's batch: every kept row of the years `marks` names (every kept year of a
-    project's, whose plans could lie in any) out of date, in one statement; the job computes them
-    when the burst has ended. A year not kept yet stays so (a read computes it)."""
+    project's, whose plans could lie in any) out of date in one statement, and a year not kept
+    yet as placeholders; the job computes them when the burst has ended."""
     _LAST_DEFERRED[0] = time.monotonic()
     years = set().union(*marks.years.values(), *marks.projects.values())
     table = Standing.__table__
@@ -443,7 +444,10 @@ async def _invalidate(session: AsyncSession, epoch: int, marks: Marks) -> int:
         .values(basis=OUT_OF_DATE)
         .execution_options(synchronize_session=False)
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    kept = await session.scalars(select(table.c.year).where(table.c.epoch == epoch).distinct())
+    new: dict[Period, dict[str, str]] = {p: {} for p in months(years - set(kept.all()), today)}
+    marked = await _out_of_date(session, epoch, new, codes) if new else 0
+    return int(result.rowcount) + marked  # type: ignore[attr-defined]
 
 
 async def fill(

@@ -161,11 +161,14 @@ async def test_batches_in_a_burst_leave_their_periods_to_the_job(
     assert await up_to_date(scoring) == 12
     monkeypatch.setattr(standings, "BUSY_SECONDS", 3600.0)
     await up.start(pid, D(2020, 3, 9))
+    await up.register(ZHANHUA, planned_start=D(2021, 2, 1))  # a year not kept yet
     await scoring.settled()
-    assert {r.basis for r in await kept_rows(scoring)} == {standings.OUT_OF_DATE}
+    rows = await kept_rows(scoring)
+    assert {r.basis for r in rows} == {standings.OUT_OF_DATE}
+    assert {r.year for r in rows} == {2020, 2021}  # the new year's rows are placeholders
     assert (await card(scoring, BINCHENG))["figures"]["started"] == 1  # computed meanwhile
     await readmodel.complete_standings(scoring.runtime)
-    assert await up_to_date(scoring) == 12
+    assert await up_to_date(scoring) == 24
 
 
 async def test_a_refresh_that_fails_drops_the_standings_not_the_event(
