@@ -52,9 +52,7 @@ def _allowed_methods(request: Request) -> str:
     if not matches:
         return ""
     operations = min(matches, key=lambda m: m[:2])[2]
-    return ", ".join(
-        m.upper() for m in ("get", "post", "put", "patch", "delete") if m in operations
-    )
+    return ", ".join(m.upper() for m in ("get", "post", "put", "patch", "delete") if m in operations)
 
 
 def install_problem_handlers(app: FastAPI) -> None:
