@@ -37,17 +37,19 @@ from shared.uow import UnitOfWork
 log = logging.getLogger(__name__)
 
 
-def get_runtime(request: Request) -> Runtime:
+# Dependencies are `async def` even where they do no I/O: FastAPI runs a plain `def` in a
+# worker thread, a hop to a thread and back for each one on every request.
+async def get_runtime(request: Request) -> Runtime:
     return request.app.state.runtime
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with get_runtime(request).session_factory() as session:
+    async with _runtime(request).session_factory() as session:
         yield session
 
 
-def get_uow(request: Request) -> UnitOfWork:
-    return get_runtime(request).uow()
+async def get_uow(request: Request) -> UnitOfWork:
+    return _runtime(request).uow()
 
 
 def current_principal(request: Request) -> Principal:
@@ -55,8 +57,16 @@ def current_principal(request: Request) -> Principal:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise Unauthenticated("a bearer token is required")
-    secret = get_runtime(request).settings.jwt_secret.get_secret_value()
+    secret = _runtime(request).settings.jwt_secret.get_secret_value()
     return decode_token(secret, token.strip())
+
+
+async def _current_principal(request: Request) -> Principal:
+    return current_principal(request)
+
+
+def _runtime(request: Request) -> Runtime:
+    return request.app.state.runtime
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
@@ -64,7 +74,7 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 # transaction holds the write lock, which the Idempotency-Key middleware needs to store it.
 DbSession = Annotated[AsyncSession, Depends(get_session, scope="function")]
 Uow = Annotated[UnitOfWork, Depends(get_uow)]
-CurrentUser = Annotated[Principal, Depends(current_principal)]
+CurrentUser = Annotated[Principal, Depends(_current_principal)]
 
 
 def build_app(
