@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event as sa_event
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.bus.inprocess import InProcessBus, partition_for
@@ -15,7 +17,7 @@ from shared.db import make_engine, make_session_factory
 from shared.events.envelope import CloudEvent
 from shared.events.topics import dead_letter_topic
 from shared.inbox import InboxConsumer, Outcome
-from shared.outbox import OutboxRelay, write_event
+from shared.outbox import NOTIFY_CHANNEL, OutboxRelay, write_event
 from shared.uow import UnitOfWork
 from tests.conftest import create_database, need, wait_until
 from tests.contract import backbone
@@ -334,3 +336,36 @@ async def test_a_commit_in_another_process_wakes_the_relay_on_postgres(pg_sessio
         stop.set()
         await task
         await other.dispose()
+
+
+async def test_the_notify_rides_on_the_first_insert_of_a_transaction(pg_sessions) -> None:
+    """On PostgreSQL a transaction's events cost one statement each: the NOTIFY that wakes
+    relays elsewhere is sent by the first INSERT (pg_notify in its RETURNING), not by a
+    statement of its own, and only once per transaction."""
+    engine = pg_sessions.kw["bind"]
+    statements: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    async with engine.connect() as listener:
+        raw: Any = (await listener.get_raw_connection()).driver_connection
+        heard: list[str] = []
+        await raw.add_listener(NOTIFY_CHANNEL, lambda *args: heard.append(args[2]))
+        sa_event.listen(engine.sync_engine, "before_cursor_execute", note)
+        try:
+            async with pg_sessions() as s, s.begin():
+                await write_event(s, outbox, TOPIC, event("p1", 1))
+                await write_event(s, outbox, TOPIC, event("p1", 2))
+        finally:
+            sa_event.remove(engine.sync_engine, "before_cursor_execute", note)
+
+        async def notified() -> bool:
+            await listener.execute(text("SELECT 1"))  # lets the notification in
+            return bool(heard)
+
+        await wait_until(notified, timeout=5, what="the NOTIFY of the commit")
+    assert len(statements) == 2, statements
+    assert all(s.startswith("INSERT INTO outbox") for s in statements), statements
+    assert "pg_notify" in statements[0] and "pg_notify" not in statements[1], statements
+    assert heard == [NOTIFY_CHANNEL]
