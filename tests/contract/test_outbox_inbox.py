@@ -275,6 +275,33 @@ async def test_a_batch_is_applied_in_one_transaction_and_skips_what_was_applied(
     assert bus.committed("test-consumer", TOPIC, partition_for(first.partitionkey)) == 5
 
 
+async def test_a_batch_commits_its_partitions_in_one_request(sessions) -> None:
+    """After a batch, the last message of each partition it read is committed with one
+    `commit_all` (one request to Kafka, not one per partition)."""
+    bus = InProcessBus()
+
+    async def handler(session, ev, payload):
+        await sequence(session, payload.milestone_id)
+
+    keys = {partition_for(f"p{n}"): f"p{n}" for n in range(30)}  # one key per partition
+    assert len(keys) == bus.partitions
+    events = [event(key, n) for n, key in enumerate(sorted(keys.values()), start=1)]
+    await publish(bus, *events)
+    reader = bus.consumer("test-consumer", [TOPIC])
+    await reader.start()
+    calls: list[list[tuple[int, int]]] = []
+    commit_all = reader.commit_all
+
+    async def noted(messages):  # type: ignore[no-untyped-def]
+        calls.append(sorted((m.partition, m.offset) for m in messages))
+        await commit_all(messages)
+
+    reader.commit_all = noted  # type: ignore[method-assign]
+    await consumer(sessions, bus, handler).process_batch(reader, await reader.fetch(timeout=0))
+    assert calls == [[(p, 0) for p in range(bus.partitions)]]
+    assert all(bus.committed("test-consumer", TOPIC, p) == 1 for p in range(bus.partitions))
+
+
 async def test_an_event_failing_in_a_batch_goes_alone_and_keeps_the_order(sessions) -> None:
     """Events of one key: the third fails once and the fifth is poison. What came before the
     third is applied together, the third alone (retried), the poison dead-lettered, and the
