@@ -12,8 +12,9 @@ deduplicate by event id in their inbox.
 
 The relay wakes as soon as events commit: in its own process the unit of work calls `wake`;
 on PostgreSQL a transaction that writes events also sends `NOTIFY` on `NOTIFY_CHANNEL` (it is
-delivered at commit, never for a rollback), which a relay in another process (an API replica's
-writes, the worker's relay) LISTENs for. The `interval` poll remains the fallback.
+delivered at commit, never for a rollback; `pg_notify` in the RETURNING of its first outbox
+INSERT, so it costs no round trip), which a relay in another process (an API replica's writes,
+the worker's relay) LISTENs for. The `interval` poll remains the fallback.
 """
 
 from __future__ import annotations
