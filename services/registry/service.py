@@ -166,7 +166,8 @@ def _creation_checks(
 
 async def _new_project(
     uow: UnitOfWork, principal: Principal, data: ProjectCreate, regions: RegionTable, today: dt.date
-) -> Project:
+) -> tuple[Project, StageChange]:
+    """The new project, and the first entry of its stage history."""
     for check in _creation_checks(principal, regions, today, dict(data)):
         check()
     county = resolve_county(regions, data.county).code
@@ -199,26 +200,35 @@ async def _new_project(
     )
     uow.session.add(project)
     await _flush_unique(uow.session, f"project code {project.code}")
-    uow.session.add(
-        StageChange(
-            project_id=project.id,
-            from_stage=None,
-            to_stage=project.stage,
-            date=data.actual_completion or data.actual_start or today,
-            reason="registered",
-            actor=principal.actor,
-            at=now,
-        )
+    registered = StageChange(
+        project_id=project.id,
+        from_stage=None,
+        to_stage=project.stage,
+        date=data.actual_completion or data.actual_start or today,
+        reason="registered",
+        actor=principal.actor,
+        at=now,
     )
+    uow.session.add(registered)
     await _emit(uow, project, principal, ev.ProjectRegistered(**snapshot(project)))
-    return project
+    return project, registered
 
 
 async def register_project(
     uow: UnitOfWork, principal: Principal, data: ProjectCreate, regions: RegionTable
 ) -> Project:
+    project, _ = await register_project_with_history(uow, principal, data, regions)
+    return project
+
+
+async def register_project_with_history(
+    uow: UnitOfWork, principal: Principal, data: ProjectCreate, regions: RegionTable
+) -> tuple[Project, list[StageChange]]:
+    """`register_project`, also giving the project's stage history as committed (the one
+    entry a registration writes), so the answer to the request needs no read afterwards."""
     async with uow:
-        return await _new_project(uow, principal, data, regions, today_in_shanghai())
+        project, registered = await _new_project(uow, principal, data, regions, today_in_shanghai())
+        return project, [registered]
 
 
 async def import_projects(
@@ -270,7 +280,7 @@ async def import_projects(
                 errors=sorted(errors, key=lambda e: e["row"] or 0),
             )
         projects = [row.project for row in ledger.rows if row.project is not None]
-        return [await _new_project(uow, principal, p, regions, today) for p in projects]
+        return [(await _new_project(uow, principal, p, regions, today))[0] for p in projects]
 
 
 async def update_project(
