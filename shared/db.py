@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
-from sqlalchemy import DateTime, Select, TypeDecorator, event, func, select
+import aiosqlite
+from sqlalchemy import DateTime, Select, TypeDecorator, event, func, make_url, select
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -15,17 +19,47 @@ from sqlalchemy.ext.asyncio import (
 )
 
 
-def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
+def make_engine(url: str, *, same_thread: bool = False, **kwargs: Any) -> AsyncEngine:
+    """An engine for `url`. `same_thread` (SQLite only) runs each statement on the event loop's
+    own thread instead of handing it to the connection's worker thread and waiting for the
+    answer: for a single caller running many small transactions one after another (the demo
+    loaders), where that hand-off costs more than the statement. Any other caller waits
+    for SQLite inside the loop, and a second writer of the same database in the same loop
+    would wait for a lock that the first can never release: so such an engine gives up on a
+    lock at once (a loud error, not a hang) and must not serve requests."""
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
-        _serialise_sqlite_writers(engine)
+        if same_thread:
+            database = make_url(url).database or ""
+            kwargs["async_creator"] = partial(_same_thread_connection, database)
+        else:
+            kwargs["connect_args"] = {"timeout": 30}
+        engine = create_async_engine(url, **kwargs)
+        _serialise_sqlite_writers(engine, busy_timeout_ms=0 if same_thread else 30000)
         return engine
     if "poolclass" not in kwargs:
         kwargs = {"pool_size": 10, "max_overflow": 20, "pool_pre_ping": True, **kwargs}
     return create_async_engine(url, **kwargs)
 
 
-def _serialise_sqlite_writers(engine: AsyncEngine) -> None:
+class _SameThreadConnection(aiosqlite.Connection):
+    """aiosqlite's connection, each call made right here on the loop's thread once connected.
+    (Connecting, closing and SQLAlchemy's isolation-level setting still go through aiosqlite's
+    worker thread, as aiosqlite does them.)"""
+
+    async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        if not self._running or self._connection is None:
+            return await super()._execute(fn, *args, **kwargs)  # raises "Connection closed"
+        return fn(*args, **kwargs)
+
+
+async def _same_thread_connection(database: str) -> aiosqlite.Connection:
+    connector = partial(sqlite3.connect, database, timeout=0, check_same_thread=False)
+    connection = _SameThreadConnection(connector, iter_chunk_size=64)
+    connection._thread.daemon = True  # as SQLAlchemy's aiosqlite dialect does
+    return await connection
+
+
+def _serialise_sqlite_writers(engine: AsyncEngine, busy_timeout_ms: int = 30000) -> None:
     """SQLite defers locking to the first write, which lets two transactions read the same
     row and both write. BEGIN IMMEDIATE takes the write lock up front, so transactions on the
     embedded default are serialised exactly as the rules need; WAL keeps readers unblocked."""
@@ -37,7 +71,7 @@ def _serialise_sqlite_writers(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")

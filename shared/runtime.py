@@ -114,10 +114,18 @@ class Runtime:
 
 
 async def open_runtime(
-    definition: ServiceDefinition, settings: ServiceSettings, bus: Bus | None = None
+    definition: ServiceDefinition,
+    settings: ServiceSettings,
+    bus: Bus | None = None,
+    *,
+    same_thread: bool = False,
 ) -> Runtime:
+    """The service's resources. `same_thread`: an engine whose SQLite statements run on the
+    loop's thread (`shared.db.make_engine`), for a runtime that one caller drives alone (the
+    demo loaders of `kuaiche up --demo`, before any API or worker starts), never one that
+    serves."""
     config = definition.load_config()  # a bad service setting stops the start here
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, same_thread=same_thread)
     session_factory = make_session_factory(engine)
     owns_bus = bus is None
     bus = bus or build_bus(settings)
