@@ -80,23 +80,29 @@ def outbox_table(metadata: MetaData) -> Table:
 NOTIFY_CHANNEL = "kuaiche_outbox"
 
 
-async def write_event(session: AsyncSession, table: Table, topic: str, event: CloudEvent) -> None:
+async def write_event(
+    session: AsyncSession, table: Table, topic: str, event: CloudEvent, body: bytes | None = None
+) -> None:
     """Add `event` to the outbox inside the caller's transaction (on PostgreSQL, with one
-    NOTIFY per transaction for the relay, delivered at commit)."""
+    NOTIFY per transaction for the relay, delivered at commit). `body`: the event as
+    `event.to_json()` gives it, when the caller has it already."""
     if is_postgres(session):
         transaction = session.sync_session.get_transaction()
         if session.info.get("outbox_notified") is not transaction:
             await session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
             session.info["outbox_notified"] = transaction
+    # The values as parameters of a bare INSERT, not baked into the statement with .values():
+    # the statement is then the same every time, and SQLAlchemy does not build it anew.
     await session.execute(
-        insert(table).values(
-            event_id=event.id,
-            topic=topic,
-            key=event.partitionkey,
-            type=event.type,
-            payload=event.to_json().decode("utf-8"),
-            created_at=utcnow(),
-        )
+        insert(table),
+        {
+            "event_id": event.id,
+            "topic": topic,
+            "key": event.partitionkey,
+            "type": event.type,
+            "payload": (body if body is not None else event.to_json()).decode("utf-8"),
+            "created_at": utcnow(),
+        },
     )
 
 
