@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
 import aiosqlite
-from sqlalchemy import DateTime, Select, TypeDecorator, event, func, make_url, select
+from sqlalchemy import (
+    DateTime,
+    Select,
+    Table,
+    TypeDecorator,
+    event,
+    func,
+    insert,
+    make_url,
+    select,
+    text,
+)
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -86,6 +97,30 @@ def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession
 def is_postgres(bind: AsyncEngine | AsyncSession) -> bool:
     engine = bind.get_bind() if isinstance(bind, AsyncSession) else bind
     return engine.dialect.name == "postgresql"
+
+
+async def insert_many(
+    session: AsyncSession, table: Table, columns: Sequence[str], records: Sequence[tuple[Any, ...]]
+) -> None:
+    """Insert `records` (tuples of `columns`' values, Python types as the columns map them) into
+    `table` in the session's transaction, in bulk: PostgreSQL's COPY (asyncpg's
+    `copy_records_to_table`, binary), or one executemany on SQLite. For loads of thousands of
+    rows (a rebuilt read model). COPY runs no column type's Python-side conversion, so the
+    values must already be what the database takes (timezone-aware datetimes, Decimals, dates)."""
+    if not records:
+        return
+    if is_postgres(session):
+        connection = await session.connection()
+        driver: Any = (await connection.get_raw_connection()).driver_connection
+        if not driver.is_in_transaction():
+            # The adapter begins its transaction at the first statement it runs; COPY goes
+            # around it, so begin it here, or COPY would commit on its own.
+            await connection.execute(text("SELECT 1"))
+        await driver.copy_records_to_table(
+            table.name, records=records, columns=list(columns), schema_name=table.schema
+        )
+        return
+    await session.execute(insert(table), [dict(zip(columns, r, strict=True)) for r in records])
 
 
 def utcnow() -> dt.datetime:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime as dt
 import enum
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -20,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.bus.base import Bus, Consumer, Message, OutgoingMessage
-from shared.db import UTCDateTime, is_unavailable, utcnow
+from shared.db import UTCDateTime, insert_many, is_unavailable, utcnow
 from shared.events.catalogue import EVENT_TYPES
 from shared.events.envelope import CloudEvent
 from shared.events.topics import dead_letter_topic
@@ -29,6 +30,14 @@ from shared.waiting import pause, unless_stopped
 log = logging.getLogger(__name__)
 
 Handler = Callable[[AsyncSession, CloudEvent, Any], Awaitable[None]]
+# What a replay does with an event: change something in memory, no I/O (`InboxConsumer.replay`).
+Fold = Callable[[CloudEvent, Any], Awaitable[None]]
+# How many messages a replay asks the bus for at a time.
+REPLAY_FETCH = 20_000
+# ... and after how many events folded it lets the event loop run (the bus client's own reads).
+REPLAY_YIELD = 500
+# ... and how many of its inbox inserts may be under way while it reads on.
+REPLAY_WRITERS = 2
 
 
 def inbox_columns() -> list[Column]:
@@ -160,6 +169,117 @@ class InboxConsumer:
         finally:
             await consumer.stop()
         return read
+
+    async def replay(
+        self,
+        folds: Mapping[str, Fold],
+        write: Callable[[async_sessionmaker[AsyncSession]], Coroutine[Any, Any, None]],
+        idle_timeout: float,
+        to_end: float,
+    ) -> int:
+        """Apply the topics, from this consumer's committed position up to where they ended when
+        it began, in memory, then write the outcome in bulk; return how many messages were
+        read. For a consumer that builds something nobody reads yet (a rebuild's epoch, which
+        counts only once the caller switches to it), where a transaction per batch is the cost
+        that counts and the writes need not be one transaction.
+
+        Messages come in large fetches; each well-formed event with a fold is folded once (a
+        later copy of an event id is a duplicate), in the order read, so per-key order holds.
+        The inbox rows of each fetch's events are inserted in bulk while the next is read;
+        `write` (what the folds built) runs at the end. Only after all of it has committed is
+        each partition's offset committed, so a consumer of this name goes on exactly after
+        the replay, and an event it meets again is a duplicate by its inbox. A message that is
+        no event of ours, or whose fold fails, goes to the dead-letter topic as in `handle` (a
+        fold does no I/O: it would fail the same way again). Raises TimeoutError past `to_end`
+        seconds; whatever was written by then is the caller's to remove."""
+        consumer = self.bus.consumer(self.name, self.topics)
+        await consumer.start()
+        read = 0
+        writing: set[asyncio.Task[None]] = set()
+        try:
+            marks = await consumer.end_offsets()
+            deadline = asyncio.get_running_loop().time() + to_end
+            last: dict[tuple[str, int], Message] = {}
+            applied: set[str] = set()
+            while not await consumer.reached(marks):
+                messages = await consumer.fetch(timeout=idle_timeout, max_messages=REPLAY_FETCH)
+                now = utcnow()
+                rows: list[tuple[Any, ...]] = []  # the inbox rows of this fetch
+                for index, message in enumerate(messages, start=1):
+                    outcome = await self._fold(folds, message, applied, rows, now)
+                    if self.on_outcome:
+                        self.on_outcome(outcome)
+                    last[(message.topic, message.partition)] = message
+                    if index % REPLAY_YIELD == 0:
+                        await asyncio.sleep(0)  # the bus client reads on meanwhile
+                read += len(messages)
+                if rows:
+                    if len(writing) >= REPLAY_WRITERS:  # the database sets the pace
+                        done, writing = await asyncio.wait(
+                            writing, return_when=asyncio.FIRST_COMPLETED
+                        )
+                        for task in done:
+                            task.result()  # a failed insert fails the replay now
+                    writing.add(asyncio.create_task(self._insert_inbox(rows)))
+                if not messages and asyncio.get_running_loop().time() > deadline:
+                    raise TimeoutError(
+                        f"consumer {self.name}: the log's end not reached within {to_end} s"
+                    )
+            writing.add(asyncio.create_task(write(self.session_factory)))
+            await asyncio.gather(*writing)
+            await consumer.commit_all(list(last.values()))
+        finally:
+            for task in writing:
+                task.cancel()
+            await asyncio.gather(*writing, return_exceptions=True)
+            await consumer.stop()
+        return read
+
+    _INBOX_COLUMNS = (
+        "consumer",
+        "event_id",
+        "event_type",
+        "topic",
+        "partition",
+        "offset",
+        "processed_at",
+    )
+
+    async def _insert_inbox(self, rows: list[tuple[Any, ...]]) -> None:
+        async with self.session_factory() as session, session.begin():
+            await insert_many(session, self.table, self._INBOX_COLUMNS, rows)
+
+    async def _fold(
+        self,
+        folds: Mapping[str, Fold],
+        message: Message,
+        applied: set[str],
+        rows: list[tuple[Any, ...]],
+        now: dt.datetime,
+    ) -> Outcome:
+        """Fold one message (as `_handle` applies one); an event folded adds its inbox row."""
+        try:
+            event = CloudEvent.from_json(message.value)
+        except ValidationError as exc:
+            return await self._dead_letter(message, f"not a CloudEvent: {exc}")
+        fold = folds.get(event.type)
+        if fold is None:
+            return Outcome.IGNORED
+        if event.id in applied:
+            return Outcome.DUPLICATE
+        try:
+            payload = EVENT_TYPES[event.type].model_validate(event.data)
+        except (KeyError, ValidationError) as exc:
+            return await self._dead_letter(message, f"payload does not match {event.type}: {exc}")
+        try:
+            await fold(event, payload)
+        except Exception as exc:
+            return await self._dead_letter(message, f"{type(exc).__name__}: {exc}")
+        applied.add(event.id)
+        rows.append(
+            (self.name, event.id, event.type, message.topic, message.partition, message.offset, now)
+        )
+        return Outcome.APPLIED
 
     async def process_batch(self, consumer: Consumer, messages: Sequence[Message]) -> None:
         """Apply a fetched batch in the order fetched, then commit each partition past it.

@@ -166,8 +166,10 @@ async def open_runtime(
 def count_outcomes(metrics: Metrics) -> Callable[[Outcome], None]:
     """A consumer's `on_outcome` that counts what it did with each event in the metrics."""
 
+    counters = {o: metrics.events_consumed.labels(outcome=str(o)) for o in Outcome}
+
     def on_outcome(outcome: Outcome) -> None:
-        metrics.events_consumed.labels(outcome=str(outcome)).inc()
+        counters[outcome].inc()
 
     return on_outcome
 

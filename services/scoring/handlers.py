@@ -3,14 +3,20 @@
 Every row keeps the `sequence` of the event that last changed it and an event no newer than that
 changes nothing, so a replay, a duplicate or a redelivery leaves the model as it was; the inbox
 applies each event once besides. Registry events carry the project's version, factors' the
-allocation's (or the credit demand's), issues' the problem's."""
+allocation's (or the credit demand's), issues' the problem's.
+
+A handler finds and makes its rows through `Rows`, never through a session of its own: the live
+path hands it a session's rows (`SessionRows`, what the inbox consumer's transaction holds), a
+rebuild its fold in memory (`readmodel.Fold`, written in bulk afterwards). One set of rules, two
+places to keep the rows."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,26 +39,51 @@ log = logging.getLogger(__name__)
 Row = TypeVar("Row", ProjectView, PlanView, ReportView, ProblemView, AllocationView, GrantView)
 
 
+class Rows(Protocol):
+    """One epoch's read-model rows as a handler sees them: it looks a row up by its key, or
+    makes a new one (its columns unset are NULL), then changes the row's attributes."""
+
+    @property
+    def epoch(self) -> int: ...
+
+    async def get(self, model: type[Row], key: dict[str, Any]) -> Row | None: ...
+
+    def new(self, model: type[Row], **key: Any) -> Row: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRows:
+    """The live path's rows: those of the consumer's transaction, locked as they are read."""
+
+    session: AsyncSession
+    epoch: int
+
+    async def get(self, model: type[Row], key: dict[str, Any]) -> Row | None:
+        return await self.session.get(model, key, with_for_update=True)
+
+    def new(self, model: type[Row], **key: Any) -> Row:
+        row = model(**key)
+        self.session.add(row)
+        return row
+
+
 async def _newer(
-    session: AsyncSession, model: type[Row], key: dict[str, Any], sequence: int
+    rows: Rows, model: type[Row], key: dict[str, Any], sequence: int
 ) -> tuple[Row | None, bool]:
-    """The row at `key` (locked) and whether an event at `sequence` is news for it."""
-    row = await session.get(model, key, with_for_update=True)
+    """The row at `key` and whether an event at `sequence` is news for it."""
+    row = await rows.get(model, key)
     return row, row is None or row.version < sequence
 
 
 # ---- kuaiche.registry
-async def on_project_snapshot(
-    epoch: int, session: AsyncSession, event: CloudEvent, p: reg.ProjectSnapshot
-) -> None:
+async def on_project_snapshot(rows: Rows, event: CloudEvent, p: reg.ProjectSnapshot) -> None:
     row, news = await _newer(
-        session, ProjectView, {"epoch": epoch, "project_id": p.project_id}, event.sequence
+        rows, ProjectView, {"epoch": rows.epoch, "project_id": p.project_id}, event.sequence
     )
     if not news:
         return
     if row is None:
-        row = ProjectView(epoch=epoch, project_id=p.project_id)
-        session.add(row)
+        row = rows.new(ProjectView, epoch=rows.epoch, project_id=p.project_id)
     row.county, row.name, row.level, row.track, row.stage = (
         p.county,
         p.name,
@@ -70,11 +101,9 @@ async def on_project_snapshot(
     row.version = event.sequence
 
 
-async def _known_project(
-    epoch: int, session: AsyncSession, event: CloudEvent, project_id: str
-) -> ProjectView | None:
+async def _known_project(rows: Rows, event: CloudEvent, project_id: str) -> ProjectView | None:
     row, news = await _newer(
-        session, ProjectView, {"epoch": epoch, "project_id": project_id}, event.sequence
+        rows, ProjectView, {"epoch": rows.epoch, "project_id": project_id}, event.sequence
     )
     if row is None:
         # The registration comes first on the project's key; without it there is nothing to move.
@@ -86,10 +115,8 @@ async def _known_project(
     return row
 
 
-async def on_stage_changed(
-    epoch: int, session: AsyncSession, event: CloudEvent, p: reg.ProjectStageChanged
-) -> None:
-    if row := await _known_project(epoch, session, event, p.project_id):
+async def on_stage_changed(rows: Rows, event: CloudEvent, p: reg.ProjectStageChanged) -> None:
+    if row := await _known_project(rows, event, p.project_id):
         row.stage, row.track, row.level = p.to_stage, p.track, p.level
         row.withdrawn_on = p.date if p.to_stage == reg.Stage.WITHDRAWN else None
         row.planned_start, row.actual_start, row.actual_completion = (
@@ -99,49 +126,42 @@ async def on_stage_changed(
         )
 
 
-async def on_list_changed(
-    epoch: int, session: AsyncSession, event: CloudEvent, p: reg.ListChanged
-) -> None:
-    if row := await _known_project(epoch, session, event, p.project_id):
+async def on_list_changed(rows: Rows, event: CloudEvent, p: reg.ListChanged) -> None:
+    if row := await _known_project(rows, event, p.project_id):
         row.level = p.to_level
 
 
-async def on_plan_set(epoch: int, session: AsyncSession, event: CloudEvent, p: reg.PlanSet) -> None:
-    key = {"epoch": epoch, "project_id": p.project_id, "year": p.year}
-    row, news = await _newer(session, PlanView, key, event.sequence)
+async def on_plan_set(rows: Rows, event: CloudEvent, p: reg.PlanSet) -> None:
+    key = {"epoch": rows.epoch, "project_id": p.project_id, "year": p.year}
+    row, news = await _newer(rows, PlanView, key, event.sequence)
     if not news:
         return
     if row is None:
-        row = PlanView(**key)
-        session.add(row)
+        row = rows.new(PlanView, **key)
     row.annual_investment = p.annual_investment
     row.version = event.sequence
 
 
-async def on_report_submitted(
-    epoch: int, session: AsyncSession, event: CloudEvent, p: reg.ReportSubmitted
-) -> None:
-    key = {"epoch": epoch, "project_id": p.project_id, "year": p.year, "month": p.month}
-    row, news = await _newer(session, ReportView, key, event.sequence)
+async def on_report_submitted(rows: Rows, event: CloudEvent, p: reg.ReportSubmitted) -> None:
+    key = {"epoch": rows.epoch, "project_id": p.project_id, "year": p.year, "month": p.month}
+    row, news = await _newer(rows, ReportView, key, event.sequence)
     if not news:
         return
     if row is None:
-        row = ReportView(**key)
-        session.add(row)
+        row = rows.new(ReportView, **key)
     row.ytd_investment = p.ytd_investment
     row.version = event.sequence
 
 
 # ---- kuaiche.issues
-async def on_issue(epoch: int, session: AsyncSession, event: CloudEvent, p: iss.IssueEvent) -> None:
+async def on_issue(rows: Rows, event: CloudEvent, p: iss.IssueEvent) -> None:
     row, news = await _newer(
-        session, ProblemView, {"epoch": epoch, "issue_id": p.issue_id}, event.sequence
+        rows, ProblemView, {"epoch": rows.epoch, "issue_id": p.issue_id}, event.sequence
     )
     if not news:
         return
     if row is None:
-        row = ProblemView(epoch=epoch, issue_id=p.issue_id, title="")
-        session.add(row)
+        row = rows.new(ProblemView, epoch=rows.epoch, issue_id=p.issue_id, title="")
     row.project_id, row.county, row.status, row.category = (
         p.project_id,
         p.county,
@@ -164,16 +184,13 @@ async def on_issue(epoch: int, session: AsyncSession, event: CloudEvent, p: iss.
 
 
 # ---- kuaiche.factors
-async def on_allocated(
-    epoch: int, session: AsyncSession, event: CloudEvent, p: fac.FactorAllocated
-) -> None:
-    key = {"epoch": epoch, "allocation_id": p.allocation_id}
-    row, news = await _newer(session, AllocationView, key, event.sequence)
+async def on_allocated(rows: Rows, event: CloudEvent, p: fac.FactorAllocated) -> None:
+    key = {"epoch": rows.epoch, "allocation_id": p.allocation_id}
+    row, news = await _newer(rows, AllocationView, key, event.sequence)
     if not news:
         return
     if row is None:
-        row = AllocationView(**key)
-        session.add(row)
+        row = rows.new(AllocationView, **key)
     row.project_id, row.county, row.factor, row.pollutant = (
         p.project_id,
         p.county,
@@ -186,10 +203,13 @@ async def on_allocated(
 
 
 async def _known_allocation(
-    epoch: int, session: AsyncSession, event: CloudEvent, p: fac.AllocationEvent
+    rows: Rows, event: CloudEvent, p: fac.AllocationEvent
 ) -> AllocationView | None:
     row, news = await _newer(
-        session, AllocationView, {"epoch": epoch, "allocation_id": p.allocation_id}, event.sequence
+        rows,
+        AllocationView,
+        {"epoch": rows.epoch, "allocation_id": p.allocation_id},
+        event.sequence,
     )
     if row is None:
         log.warning("%s for unknown allocation %s ignored", event.type, p.allocation_id)
@@ -200,37 +220,44 @@ async def _known_allocation(
     return row
 
 
-async def on_used(epoch: int, session: AsyncSession, event: CloudEvent, p: fac.FactorUsed) -> None:
-    if row := await _known_allocation(epoch, session, event, p):
+async def on_used(rows: Rows, event: CloudEvent, p: fac.FactorUsed) -> None:
+    if row := await _known_allocation(rows, event, p):
         row.used_on = p.used_on
 
 
-async def on_released(
-    epoch: int, session: AsyncSession, event: CloudEvent, p: fac.FactorReleased
-) -> None:
-    if row := await _known_allocation(epoch, session, event, p):
+async def on_released(rows: Rows, event: CloudEvent, p: fac.FactorReleased) -> None:
+    if row := await _known_allocation(rows, event, p):
         row.released_on = p.released_on
 
 
-async def on_credit_granted(
-    epoch: int, session: AsyncSession, event: CloudEvent, p: fac.CreditGranted
+async def on_credit_granted(rows: Rows, event: CloudEvent, p: fac.CreditGranted) -> None:
+    key = {"epoch": rows.epoch, "grant_id": p.grant_id}
+    if await rows.get(GrantView, key) is None:  # a grant never changes once made
+        row = rows.new(GrantView, **key)
+        row.project_id, row.county, row.year = p.project_id, p.county, p.year
+        row.amount, row.granted_on, row.version = p.amount, p.granted_on, event.sequence
+
+
+Apply = Callable[[Rows, CloudEvent, Any], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Handlers:
+    """One upstream topic's handlers by event type (a `HandlerFactory` of the service's
+    definition). Called with an epoch, they are the inbox consumer's handlers into that epoch's
+    rows of its transaction; a rebuild applies `by_type` to its fold instead."""
+
+    by_type: Mapping[str, Apply]
+
+    def __call__(self, epoch: int) -> dict[str, Handler]:
+        return {t: partial(_in_session, fn, epoch) for t, fn in self.by_type.items()}
+
+
+async def _in_session(
+    fn: Apply, epoch: int, session: AsyncSession, event: CloudEvent, payload: Any
 ) -> None:
-    key = {"epoch": epoch, "grant_id": p.grant_id}
-    if await session.get(GrantView, key) is None:  # a grant never changes once made
-        session.add(
-            GrantView(
-                **key,
-                project_id=p.project_id,
-                county=p.county,
-                year=p.year,
-                amount=p.amount,
-                granted_on=p.granted_on,
-                version=event.sequence,
-            )
-        )
+    await fn(SessionRows(session, epoch), event, payload)
 
-
-Apply = Callable[..., Awaitable[None]]
 
 _REGISTRY: dict[str, Apply] = {
     reg.ProjectRegistered.TYPE: on_project_snapshot,
@@ -241,9 +268,7 @@ _REGISTRY: dict[str, Apply] = {
     reg.ReportSubmitted.TYPE: on_report_submitted,
 }
 _ISSUES: dict[str, Apply] = {  # a problem's moves (not the calendar's uploads)
-    model.TYPE: on_issue
-    for model in iss.EVENT_TYPES.values()
-    if issubclass(model, iss.IssueEvent)
+    model.TYPE: on_issue for model in iss.EVENT_TYPES.values() if issubclass(model, iss.IssueEvent)
 }
 _FACTORS: dict[str, Apply] = {
     fac.FactorAllocated.TYPE: on_allocated,
@@ -252,21 +277,6 @@ _FACTORS: dict[str, Apply] = {
     fac.CreditGranted.TYPE: on_credit_granted,
 }
 
-
-def _for_epoch(by_type: dict[str, Apply], epoch: int) -> dict[str, Handler]:
-    return {event_type: partial(fn, epoch) for event_type, fn in by_type.items()}
-
-
-def registry_handlers(epoch: int) -> dict[str, Handler]:
-    """kuaiche.registry's events into `epoch`'s projects, plans and reports."""
-    return _for_epoch(_REGISTRY, epoch)
-
-
-def factors_handlers(epoch: int) -> dict[str, Handler]:
-    """kuaiche.factors' events into `epoch`'s allocations and credit grants."""
-    return _for_epoch(_FACTORS, epoch)
-
-
-def issues_handlers(epoch: int) -> dict[str, Handler]:
-    """kuaiche.issues' events into `epoch`'s problems."""
-    return _for_epoch(_ISSUES, epoch)
+registry_handlers = Handlers(_REGISTRY)  # into projects, plans and reports
+factors_handlers = Handlers(_FACTORS)  # into allocations and credit grants
+issues_handlers = Handlers(_ISSUES)  # into problems

@@ -1,27 +1,36 @@
 """The read model's epochs: following the log, and rebuilding from its beginning.
 
 The worker's follower applies the upstream topics to the current epoch through an inbox
-consumer named after that epoch (`<group>-e<n>`, also its consumer group on the bus). A rebuild
-opens epoch n+1, reads every topic from the beginning, up to where each partition ended when it
-began, with a new consumer group into it, and then, in one transaction, makes it current and
-retires the old one. The follower sees the
-switch and goes on with the new epoch's group from where the rebuild stopped, so nothing is
-skipped and nothing is applied twice; the retired epoch's rows are deleted.
+consumer named after that epoch (`<group>-e<n>`, also its consumer group on the bus), a
+transaction per batch. A rebuild opens epoch n+1 and replays every topic from the beginning, up
+to where each partition ended when it began, with that epoch's consumer (`InboxConsumer.replay`):
+large fetches, each event through the same handlers as the follower's but into a `Fold` in
+memory, the inbox rows of each fetch inserted in bulk while the next is read, then the epoch's
+rows in bulk in one transaction (COPY on PostgreSQL), and only then the group's offsets
+committed past what it read. Then, in one transaction, it
+makes the epoch current and retires the old one. The follower sees the switch and goes on with
+the new epoch's group from where the rebuild stopped, so nothing is skipped and nothing is
+applied twice; the retired epoch's rows are deleted.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import operator
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, make_dataclass
+from functools import partial
+from typing import Any, cast
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.scoring.handlers import Apply, Handlers, Row
 from services.scoring.models import READ_MODEL, Epoch, EpochState, inbox
-from shared.db import utcnow
+from shared.db import insert_many, utcnow
 from shared.errors import RuleViolation
+from shared.inbox import Fold as FoldOne
 from shared.inbox import Handler, InboxConsumer
 from shared.runtime import Runtime, count_outcomes
 from shared.service import HandlerFactory, ServiceDefinition
@@ -64,6 +73,64 @@ class Feed:
 
     def consumer_name(self, epoch: int) -> str:
         return f"{self.group}-e{epoch}"
+
+    def rules(self) -> dict[str, Apply]:
+        """Every subscribed event type's handler as a rule over `Rows`, for a rebuild's fold."""
+        merged: dict[str, Apply] = {}
+        for topic, factory in self.subscribes.items():
+            if not isinstance(factory, Handlers):
+                raise TypeError(f"the handlers of {topic} cannot fold: not scoring's Handlers")
+            merged.update(factory.by_type)
+        return merged
+
+
+def _record_class(model: type[Any]) -> type[Any]:
+    """A row of a fold: the model's columns as slots, each NULL until set (an ORM instance
+    costs ten times as much to make and change, and a dict-backed object five times the memory,
+    and a rebuild makes one per aggregate and month)."""
+    columns = [(c.key, Any, None) for c in _table(model).columns]
+    return make_dataclass(f"Folded{model.__name__}", columns, slots=True, eq=False, repr=False)
+
+
+class Fold:
+    """A rebuild's epoch in memory, as the handlers make and change it (`handlers.Rows`): per
+    read-model table, its rows by primary key. `write` then inserts them in bulk."""
+
+    def __init__(self, epoch: int) -> None:
+        self.epoch = epoch
+        self._rows: dict[type[Any], dict[tuple[Any, ...], Any]] = {m: {} for m in READ_MODEL}
+        # every primary key has the epoch and at least one more column: itemgetter gives a tuple
+        self._keys = {
+            m: operator.itemgetter(*(c.key for c in _table(m).primary_key.columns))
+            for m in READ_MODEL
+        }
+        self._records = {m: _record_class(m) for m in READ_MODEL}
+
+    async def get(self, model: type[Row], key: dict[str, Any]) -> Row | None:
+        return cast("Row | None", self._rows[model].get(self._keys[model](key)))
+
+    def new(self, model: type[Row], **values: Any) -> Row:
+        record = self._records[model](**values)
+        self._rows[model][self._keys[model](values)] = record
+        return cast(Row, record)
+
+    def applying(self, rules: Mapping[str, Apply]) -> dict[str, FoldOne]:
+        """The replay's folds: each event type's rule applied to this fold."""
+        return {t: partial(rule, self) for t, rule in rules.items()}
+
+    async def write(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        """Insert the rows in bulk, in one transaction."""
+        async with sessions() as session, session.begin():
+            for model, rows in self._rows.items():
+                columns = [c.key for c in _table(model).columns]
+                values = operator.attrgetter(*columns)
+                await insert_many(
+                    session, _table(model), columns, [values(r) for r in rows.values()]
+                )
+
+
+def _table(model: type[Any]) -> Any:
+    return model.__table__
 
 
 async def current_epoch(session: AsyncSession) -> int:
@@ -164,7 +231,7 @@ async def rebuild(
     if abandoned is not None:
         await _delete_epoch(sessions, feed, abandoned)
     try:
-        read = await consumer(runtime, feed, number).catch_up(_idle(runtime), to_end=allowance)
+        read = await replay(runtime, feed, number, allowance)
         async with sessions() as session, session.begin():
             await session.execute(
                 select(Epoch.number).where(Epoch.state == CURRENT).with_for_update()
@@ -181,6 +248,7 @@ async def rebuild(
                 .where(Epoch.state == CURRENT, Epoch.number != number)
                 .values(state=RETIRED, finished_at=utcnow())
             )
+            built = await session.get(Epoch, number)
     except BaseException:
         async with sessions() as session, session.begin():
             await session.execute(
@@ -191,11 +259,18 @@ async def rebuild(
         await _delete_epoch(sessions, feed, number)
         raise
     await _clear_retired(sessions, feed, number)
-    async with sessions() as session:
-        built = await session.get(Epoch, number)
-        assert built is not None
-        log.info("scoring: read model rebuilt as epoch %d from %d messages", number, read)
-        return built
+    assert built is not None
+    log.info("scoring: read model rebuilt as epoch %d from %d messages", number, read)
+    return built
+
+
+async def replay(runtime: Runtime, feed: Feed, epoch: int, allowance: float) -> int:
+    """Fold the whole log into `epoch` and write it (see the module's docstring); how many
+    messages were read."""
+    fold = Fold(epoch)
+    return await consumer(runtime, feed, epoch).replay(
+        fold.applying(feed.rules()), fold.write, _idle(runtime), to_end=allowance
+    )
 
 
 async def _clear_retired(

@@ -51,6 +51,12 @@ class Consumer(abc.ABC):
     async def commit(self, message: Message) -> None:
         """Record that `message` and everything before it in its partition is done."""
 
+    async def commit_all(self, messages: Sequence[Message]) -> None:
+        """`commit` each of `messages` (the last one read of each partition), in one request
+        where the bus can."""
+        for message in messages:
+            await self.commit(message)
+
     @abc.abstractmethod
     async def rewind(self) -> None:
         """Go back to the last committed position (after a failure, to re-read)."""

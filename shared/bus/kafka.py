@@ -180,6 +180,18 @@ class KafkaConsumer(Consumer):
             # last commit, and its inbox makes the repeat harmless.
             log.info("commit skipped for %s after a rebalance: %s", tp, exc)
 
+    async def commit_all(self, messages: Sequence[Message]) -> None:
+        offsets = {
+            TopicPartition(m.topic, m.partition): OffsetAndMetadata(m.offset + 1, "")
+            for m in messages
+        }
+        if not offsets:
+            return
+        try:
+            await self._consumer.commit(offsets)
+        except (CommitFailedError, IllegalStateError) as exc:
+            log.info("commit skipped after a rebalance: %s", exc)
+
     async def end_offsets(self) -> dict[tuple[str, int], int]:
         partitions: list[TopicPartition] = []
         for topic in self._topics:

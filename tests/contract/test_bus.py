@@ -84,6 +84,22 @@ async def test_a_committed_message_is_not_read_again_by_its_group(bus: Bus) -> N
     assert [m.value for m in again] == [b"k-3", b"k-4"]
 
 
+async def test_commit_all_commits_each_partition_up_to_its_message(bus: Bus) -> None:
+    topic = await fresh_topic(bus)
+    group = f"g-{uuid.uuid4().hex}"
+    await bus.publish([m for k in "abcdef" for m in messages(topic, k, 3)])
+    async with consuming(bus, topic, group) as first:
+        by_partition: dict[int, list[Message]] = {}
+        for m in await read(first, 18):
+            by_partition.setdefault(m.partition, []).append(m)
+        await first.commit_all([ms[1] for ms in by_partition.values()])  # each one's second
+
+    rest = sorted(m.value for ms in by_partition.values() for m in ms[2:])
+    async with consuming(bus, topic, group) as second:
+        again = await read(second, len(rest))
+    assert sorted(m.value for m in again) == rest
+
+
 async def test_rewind_reads_uncommitted_messages_again(bus: Bus) -> None:
     topic = await fresh_topic(bus)
     await bus.publish(messages(topic, "k", 3))
@@ -109,6 +125,7 @@ async def test_end_offsets_mark_what_was_published_and_reached_says_when_it_is_r
         await bus.publish(messages(topic, "c", 2))  # after the mark: not waited for
         got = await read(consumer, 7)
         assert len(got) >= 7
+
         async def reached() -> bool:  # a broker may hand out the rest a fetch later
             if await consumer.reached(marks):
                 return True

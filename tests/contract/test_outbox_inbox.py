@@ -426,3 +426,77 @@ async def test_a_commit_in_another_process_wakes_the_relay_on_postgres(pg_sessio
         stop.set()
         await task
         await other.dispose()
+
+
+async def test_a_replay_folds_each_event_once_then_writes_then_commits(sessions) -> None:
+    """A rebuild's replay: every message up to the end is read; each event is folded once, in
+    order per key; its inbox row is written; poison and a failing fold are dead-lettered; and
+    only after everything is written are the offsets committed, so the consumer goes on after."""
+    from shared.bus.base import OutgoingMessage
+
+    bus = InProcessBus()
+    a1, a2, b1, boom = event("a", 1), event("a", 2), event("b", 1), event("boom", 1)
+    await publish(bus, a1, a2, b1, a1)  # a1 again: a duplicate
+    await bus.publish([OutgoingMessage(TOPIC, "x", b"not json at all")])
+    await publish(bus, boom)
+    folded: list[str] = []
+
+    async def fold(ev: CloudEvent, payload: object) -> None:
+        if ev.subject == "boom":
+            raise ValueError("cannot fold this one")
+        folded.append(ev.id)
+
+    committed_at_write: list[int] = []
+
+    async def write(sessions_: async_sessionmaker[AsyncSession]) -> None:
+        committed_at_write.append(
+            sum(bus.committed("test-consumer", TOPIC, p) for p in range(bus.partitions))
+        )
+        async with sessions_() as s, s.begin():
+            for _ in folded:
+                await bump(s, "written")
+
+    async def nothing(session, ev, payload):
+        raise AssertionError("a replay runs no handler")
+
+    c = consumer(sessions, bus, nothing)
+    outcomes: list[Outcome] = []
+    c.on_outcome = outcomes.append
+    assert await c.replay({TYPE: fold}, write, 0.05, to_end=10) == 6
+
+    assert sorted(folded) == sorted([a1.id, a2.id, b1.id])
+    assert folded.index(a1.id) < folded.index(a2.id)
+    assert sorted(outcomes) == sorted(
+        [Outcome.APPLIED] * 3 + [Outcome.DUPLICATE] + [Outcome.DEAD_LETTERED] * 2
+    )
+    async with sessions() as s:
+        assert await counter(s, "written") == 3
+        ids = set(
+            await s.scalars(select(inbox.c.event_id).where(inbox.c.consumer == "test-consumer"))
+        )
+    assert ids == {a1.id, a2.id, b1.id}
+    dead = [m for p in range(bus.partitions) for m in bus.log(dead_letter_topic(TOPIC), p)]
+    errors = sorted(m.header("dlq.error").decode()[:40] for m in dead)
+    assert len(errors) == 2 and "cannot fold this one" in errors[0] + errors[1]
+    assert committed_at_write == [0]  # nothing committed before the write
+    # ... and everything after it: the consumer goes on with what comes next, and only that
+    c.handlers = {TYPE: lambda session, ev, payload: bump(session, "after")}
+    await publish(bus, event("c", 1))
+    assert await c.catch_up(0.05) == 1
+
+
+async def test_a_bulk_insert_is_part_of_its_transaction(sessions) -> None:
+    """`insert_many` (COPY on PostgreSQL) commits and rolls back with the transaction it is in,
+    whether or not a statement ran before it."""
+    from shared.db import insert_many
+
+    with pytest.raises(RuntimeError):
+        async with sessions() as s, s.begin():
+            await insert_many(s, backbone.counters, ("name", "value"), [("lost", 1), ("gone", 2)])
+            raise RuntimeError("roll back")
+    async with sessions() as s, s.begin():
+        await bump(s, "before")
+        await insert_many(s, backbone.counters, ("name", "value"), [("kept", 3)])
+    async with sessions() as s:
+        assert (await counter(s, "lost"), await counter(s, "gone")) == (0, 0)
+        assert (await counter(s, "before"), await counter(s, "kept")) == (1, 3)

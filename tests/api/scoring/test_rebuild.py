@@ -12,8 +12,9 @@ import pytest
 from sqlalchemy import func, select
 
 from services.scoring import readmodel
-from services.scoring.models import READ_MODEL, ProjectView
+from services.scoring.models import READ_MODEL, ProjectView, inbox
 from shared.errors import RuleViolation
+from shared.events.envelope import CloudEvent
 from tests.api.scoring.conftest import ScoringApp
 from tests.api.scoring.helpers import (
     assert_problem,
@@ -77,7 +78,10 @@ async def test_a_rebuild_gives_the_same_scorecards_from_a_new_epoch(scoring: Sco
     assert [await exposure(scoring, k) for k in ("unstarted", "lagging", "overdue")] == exposed
     r = await scoring.client.get("/v1/admin/epochs", headers=COMMANDER)
     assert r.status_code == 200, r.text
-    assert [(e["number"], e["state"]) for e in r.json()["items"]] == [(2, "current"), (1, "retired")]
+    assert [(e["number"], e["state"]) for e in r.json()["items"]] == [
+        (2, "current"),
+        (1, "retired"),
+    ]
 
 
 async def test_after_a_rebuild_new_events_are_applied_once(scoring: ScoringApp) -> None:
@@ -109,6 +113,22 @@ async def test_after_a_rebuild_new_events_are_applied_once(scoring: ScoringApp) 
     assert (boxing["credit_granted"], boxing["new_starts"]) == ("2000", 1)
     zhanhua = await exposure(scoring, "unstarted", headers=county_token(ZHANHUA))
     assert [(i["county"], i["colour"]) for i in zhanhua] == [(ZHANHUA, "red")]
+
+
+async def test_a_rebuild_hands_its_epoch_over_at_the_end_it_read(scoring: ScoringApp) -> None:
+    """When the rebuild returns, its epoch's group is committed at the end of every partition
+    and its inbox holds each distinct event once: the follower goes on exactly from there."""
+    await _history(scoring)
+    await _rebuild(scoring)
+    feed, bus = readmodel.Feed.of(scoring.app.state.runtime.definition), scoring.bus
+    group = feed.consumer_name(2)
+    assert [bus.committed(group, t, p) for t in feed.topics for p in range(bus.partitions)] == [
+        len(bus.log(t, p)) for t in feed.topics for p in range(bus.partitions)
+    ]
+    distinct = {CloudEvent.from_json(m.value).id for m in scoring.upstream.sent}
+    async with scoring.runtime.session_factory() as s:
+        ids = (await s.scalars(select(inbox.c.event_id).where(inbox.c.consumer == group))).all()
+    assert sorted(ids) == sorted(distinct)
 
 
 async def test_a_second_rebuild_after_new_events_matches_the_live_model(
@@ -174,23 +194,16 @@ def _gate_epoch(
     monkeypatch: pytest.MonkeyPatch, number: int, gate: asyncio.Event, fail: bool = False
 ):
     """Make the rebuild of epoch `number` wait for `gate` (then fail, if asked) before replaying."""
-    real = readmodel.consumer
+    real = readmodel.replay
 
-    def consumer(runtime: Any, feed: Any, epoch: int) -> Any:
-        c = real(runtime, feed, epoch)
+    async def replay(runtime: Any, feed: Any, epoch: int, *args: Any) -> int:
         if epoch == number:
-            replay = c.catch_up
+            await gate.wait()
+            if fail:
+                raise RuntimeError("the broker went away")
+        return await real(runtime, feed, epoch, *args)
 
-            async def gated(*args: Any, **kwargs: Any) -> int:
-                await gate.wait()
-                if fail:
-                    raise RuntimeError("the broker went away")
-                return await replay(*args, **kwargs)
-
-            c.catch_up = gated  # type: ignore[method-assign]
-        return c
-
-    monkeypatch.setattr(readmodel, "consumer", consumer)
+    monkeypatch.setattr(readmodel, "replay", replay)
 
 
 async def test_a_second_rebuild_is_refused_while_one_runs_and_force_abandons_it(
