@@ -34,11 +34,6 @@ class InProcessBus(Bus):
         self._topics: set[str] = set()
         self._changed = asyncio.Condition()
         self._db: sqlite3.Connection | None = None
-        # Committed positions go through a connection of their own that does not wait for the
-        # disk at each commit (synchronous=NORMAL): a consumer commits after every batch, and
-        # a position lost to a power cut only means events read again, which the inbox makes
-        # harmless. Messages keep the default (FULL): once published, an event stays.
-        self._positions: sqlite3.Connection | None = None
 
     async def start(self) -> None:
         if self.log_path is None or self._db is not None:
@@ -65,17 +60,12 @@ class InProcessBus(Bus):
             "SELECT grp, topic, partition, position FROM committed"
         ):
             self._committed[(group, topic, partition)] = position
-        positions = sqlite3.connect(self.log_path, isolation_level=None, check_same_thread=False)
-        positions.execute("PRAGMA synchronous=NORMAL")
-        self._db, self._positions = db, positions
+        self._db = db
 
     async def stop(self) -> None:
         if self._db is not None:
             self._db.close()
             self._db = None
-        if self._positions is not None:
-            self._positions.close()
-            self._positions = None
 
     async def ping(self) -> None:
         return None
@@ -126,8 +116,8 @@ class InProcessBus(Bus):
     def set_committed(self, group: str, topic: str, partition: int, position: int) -> None:
         key = (group, topic, partition)
         self._committed[key] = max(self._committed.get(key, 0), position)
-        if self._positions is not None:
-            self._positions.execute(
+        if self._db is not None:
+            self._db.execute(
                 "INSERT INTO committed VALUES (?, ?, ?, ?) ON CONFLICT (grp, topic, partition)"
                 " DO UPDATE SET position = excluded.position",
                 (group, topic, partition, self._committed[key]),
