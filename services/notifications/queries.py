@@ -21,6 +21,7 @@ from services.notifications.models import (
     Notification,
     ProblemView,
     Recipient,
+    RuleSet,
     Subscription,
 )
 from shared.auth import Principal, Role
@@ -76,6 +77,29 @@ async def recipient_at(
     return await session.scalar(
         select(Recipient).where(Recipient.kind == str(kind), Recipient.key == key)
     )
+
+
+async def recipient_in_transaction(
+    session: AsyncSession, address: tuple[RecipientKind, str]
+) -> Recipient | None:
+    """`recipient_at`, asked once per transaction (a consumer's batch) for each address."""
+    kind, key = address
+    return await once_per_transaction(
+        session, f"recipient {kind} {key}", lambda: recipient_at(session, address)
+    )
+
+
+async def rules_version(session: AsyncSession, *, per_transaction: bool = False) -> int | None:
+    """The highest version of the rules set, None before any was. `per_transaction`: asked
+    once in the session's transaction (a consumer's batch notifies for many events in one, and
+    no transaction that notifies replaces the rules)."""
+
+    async def highest() -> int | None:
+        return await session.scalar(select(func.max(RuleSet.version)))
+
+    if per_transaction:
+        return await once_per_transaction(session, "rules version", highest)
+    return await highest()
 
 
 async def load_calendar(session: AsyncSession) -> WorkCalendar:

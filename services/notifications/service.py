@@ -127,7 +127,7 @@ async def rules_in_force(
 ) -> tuple[int, list[Rule]]:
     """The highest version of the rules, or the default set (version 0) before any was set.
     With `parsed` (a Context's), a version's rules are read and validated once."""
-    version = await session.scalar(select(func.max(RuleSet.version)))
+    version = await queries.rules_version(session, per_transaction=parsed is not None)
     if version is None:
         return 0, list(DEFAULT_RULES)
     if parsed is not None and version in parsed:
@@ -141,14 +141,6 @@ async def rules_in_force(
     return version, rules
 
 
-async def _rules_of_transaction(session: AsyncSession, ctx: Context) -> tuple[int, list[Rule]]:
-    """The rules in force, read once per transaction: a consumer's batch notifies for many
-    events in one transaction, and no transaction that notifies replaces the rules."""
-    return await queries.once_per_transaction(
-        session, "rules", lambda: rules_in_force(session, ctx.rules)
-    )
-
-
 async def notify(
     session: AsyncSession, ctx: Context, occasion: Occasion, rules: Sequence[Rule] | None = None
 ) -> int:
@@ -156,7 +148,7 @@ async def notify(
     recipient (none twice: the dedupe key), and a robot delivery for each robot channel the
     rule names that the recipient has. Returns how many notifications were new."""
     if rules is None:
-        rules = rules_for((await _rules_of_transaction(session, ctx))[1], occasion.trigger)
+        rules = rules_for((await rules_in_force(session, ctx.rules))[1], occasion.trigger)
     now, written = utcnow(), 0
     values = {**occasion.values, "link": occasion.link}
     for rule in rules:
@@ -196,10 +188,7 @@ async def _queue_robots(
     channels: Sequence[ChannelType],
     now: dt.datetime,
 ) -> None:
-    kind, key = address
-    recipient = await queries.once_per_transaction(
-        session, f"recipient {kind} {key}", lambda: queries.recipient_at(session, address)
-    )
+    recipient = await queries.recipient_in_transaction(session, address)
     if recipient is None:
         return
     for channel in recipient.channels:
@@ -268,7 +257,7 @@ async def pool_passed(
     if pool.amount <= 0:
         return 0
     written = 0
-    _, rules = await _rules_of_transaction(session, ctx)
+    _, rules = await rules_in_force(session, ctx.rules)
     for rule in rules_for(rules, Trigger.POOL_NEARLY_FULL):
         threshold = rule.threshold or Decimal(100)
         if not before * 100 < threshold * pool.amount <= pool.allocated * 100:
