@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+import threading
 from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
@@ -66,7 +67,10 @@ class _SameThreadConnection(aiosqlite.Connection):
 async def _same_thread_connection(database: str) -> aiosqlite.Connection:
     connector = partial(sqlite3.connect, database, timeout=0, check_same_thread=False)
     connection = _SameThreadConnection(connector, iter_chunk_size=64)
-    connection._thread.daemon = True  # as SQLAlchemy's aiosqlite dialect does
+    # as SQLAlchemy's aiosqlite dialect does (before aiosqlite 0.22 the connection was the thread)
+    worker = getattr(connection, "_thread", connection)
+    if isinstance(worker, threading.Thread):
+        worker.daemon = True
     return await connection
 
 
