@@ -3,11 +3,26 @@
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
-from sqlalchemy import DateTime, Select, Table, TypeDecorator, event, func, insert, select, text
+import aiosqlite
+from sqlalchemy import (
+    DateTime,
+    Select,
+    Table,
+    TypeDecorator,
+    event,
+    func,
+    insert,
+    make_url,
+    select,
+    text,
+)
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -17,10 +32,22 @@ from sqlalchemy.ext.asyncio import (
 )
 
 
-def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
+def make_engine(url: str, *, same_thread: bool = False, **kwargs: Any) -> AsyncEngine:
+    """An engine for `url`. `same_thread` (SQLite only) runs each statement on the event loop's
+    own thread instead of handing it to the connection's worker thread and waiting for the
+    answer: for a single caller running many small transactions one after another (the demo
+    loaders), where that hand-off costs more than the statement. Any other caller waits
+    for SQLite inside the loop, and a second writer of the same database in the same loop
+    would wait for a lock that the first can never release: so such an engine gives up on a
+    lock at once (a loud error, not a hang) and must not serve requests."""
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
-        _serialise_sqlite_writers(engine)
+        if same_thread:
+            database = make_url(url).database or ""
+            kwargs["async_creator"] = partial(_same_thread_connection, database)
+        else:
+            kwargs["connect_args"] = {"timeout": 30}
+        engine = create_async_engine(url, **kwargs)
+        _serialise_sqlite_writers(engine, busy_timeout_ms=0 if same_thread else 30000)
         return engine
     if "poolclass" not in kwargs:
         kwargs = {"pool_size": 10, "max_overflow": 20, **kwargs}
@@ -59,7 +86,28 @@ def _check_connections_on_checkout(engine: AsyncEngine) -> None:
                 raise DisconnectionError(f"the connection did not answer a ping: {exc!r}") from exc
 
 
-def _serialise_sqlite_writers(engine: AsyncEngine) -> None:
+class _SameThreadConnection(aiosqlite.Connection):
+    """aiosqlite's connection, each call made right here on the loop's thread once connected.
+    (Connecting, closing and SQLAlchemy's isolation-level setting still go through aiosqlite's
+    worker thread, as aiosqlite does them.)"""
+
+    async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        if not self._running or self._connection is None:
+            return await super()._execute(fn, *args, **kwargs)  # raises "Connection closed"
+        return fn(*args, **kwargs)
+
+
+async def _same_thread_connection(database: str) -> aiosqlite.Connection:
+    connector = partial(sqlite3.connect, database, timeout=0, check_same_thread=False)
+    connection = _SameThreadConnection(connector, iter_chunk_size=64)
+    # as SQLAlchemy's aiosqlite dialect does (before aiosqlite 0.22 the connection was the thread)
+    worker = getattr(connection, "_thread", connection)
+    if isinstance(worker, threading.Thread):
+        worker.daemon = True
+    return await connection
+
+
+def _serialise_sqlite_writers(engine: AsyncEngine, busy_timeout_ms: int = 30000) -> None:
     """SQLite defers locking to the first write, which lets two transactions read the same
     row and both write. BEGIN IMMEDIATE takes the write lock up front, so transactions on the
     embedded default are serialised exactly as the rules need; WAL keeps readers unblocked."""
@@ -71,7 +119,7 @@ def _serialise_sqlite_writers(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")

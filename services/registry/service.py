@@ -425,26 +425,20 @@ async def submit_report(
     async with uow:
         project = await _load_for_write(uow.session, principal, project_id)
         refuse_if_withdrawn(Stage(project.stage), project.id, "a monthly report")
-        previous_ytd = await uow.session.scalar(
-            select(MonthlyReport.ytd_investment)
-            .where(
-                MonthlyReport.project_id == project_id,
-                MonthlyReport.year == year,
-                MonthlyReport.month < month,
+        # The year's reports in one query (at most twelve): the month's own, and the months
+        # before and after it that its year-to-date figure must fit between.
+        year_reports = {
+            r.month: r
+            for r in await uow.session.scalars(
+                select(MonthlyReport).where(
+                    MonthlyReport.project_id == project_id, MonthlyReport.year == year
+                )
             )
-            .order_by(MonthlyReport.month.desc())
-            .limit(1)
-        )
-        next_ytd = await uow.session.scalar(
-            select(MonthlyReport.ytd_investment)
-            .where(
-                MonthlyReport.project_id == project_id,
-                MonthlyReport.year == year,
-                MonthlyReport.month > month,
-            )
-            .order_by(MonthlyReport.month)
-            .limit(1)
-        )
+        }
+        before = [m for m in year_reports if m < month]
+        after = [m for m in year_reports if m > month]
+        previous_ytd = year_reports[max(before)].ytd_investment if before else None
+        next_ytd = year_reports[min(after)].ytd_investment if after else None
         validate_report(
             data.period,
             data.ytd_investment,
@@ -454,13 +448,7 @@ async def submit_report(
             today_in_shanghai(),
             next_ytd=next_ytd,
         )
-        report = await uow.session.scalar(
-            select(MonthlyReport).where(
-                MonthlyReport.project_id == project_id,
-                MonthlyReport.year == year,
-                MonthlyReport.month == month,
-            )
-        )
+        report = year_reports.get(month)
         if report is None:
             report = MonthlyReport(project_id=project_id, year=year, month=month)
             uow.session.add(report)

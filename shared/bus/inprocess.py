@@ -106,12 +106,12 @@ class InProcessBus(Bus):
     async def publish(self, messages: Sequence[OutgoingMessage]) -> None:
         async with self._changed:
             added: list[Message] = []
+            ends: dict[tuple[str, int], int] = {}  # each partition's next offset
             for m in messages:
-                partition = partition_for(m.key, self.partitions)
-                offset = len(self._logs[(m.topic, partition)]) + sum(
-                    1 for a in added if (a.topic, a.partition) == (m.topic, partition)
-                )
-                added.append(Message(m.topic, m.key, m.value, tuple(m.headers), partition, offset))
+                tp = (m.topic, partition_for(m.key, self.partitions))
+                offset = ends.get(tp, len(self._logs[tp]))
+                ends[tp] = offset + 1
+                added.append(Message(m.topic, m.key, m.value, tuple(m.headers), tp[1], offset))
             if self._db is not None:  # durable first, then visible
                 await self._write(self._append_to_file, added, then=partial(self._show, added))
             else:

@@ -86,6 +86,98 @@ async def test_events_commit_with_the_change_and_roll_back_with_it(sessions) -> 
     assert await unpublished(sessions) == 1
 
 
+async def test_use_cases_joining_one_unit_of_work_commit_together(sessions) -> None:
+    """A caller may open the unit of work and hand it to several use cases (a demo loader):
+    each joins the open transaction, their changes and events commit once, together; the
+    commit hook runs once, after it."""
+    from shared.events.catalogue.registry import MilestoneUpdated
+
+    commits: list[int] = []
+
+    async def use_case(unit: UnitOfWork, n: int) -> None:
+        async with unit:  # as every use case opens its unit of work
+            await bump(unit.session, "joined")
+            payload = MilestoneUpdated(
+                project_id="p1",
+                milestone_id="m1",
+                name="n",
+                planned_date="2020-01-01",
+                actual_date=None,
+            )
+            await unit.emit(payload, subject="p1", county="371602", actor="t", sequence=n)
+
+    unit = UnitOfWork(
+        sessions,
+        outbox=outbox,
+        source="kuaiche/test",
+        topic=TOPIC,
+        after_commit=lambda: commits.append(1),
+    )
+    async with unit:
+        for n in (1, 2, 3):
+            await use_case(unit, n)
+    assert commits == [1]
+    async with sessions() as s:
+        assert await counter(s, "joined") == 3
+    assert await unpublished(sessions) == 3
+    async with unit:  # the same unit of work opens a new transaction afterwards
+        await use_case(unit, 4)
+    assert await unpublished(sessions) == 4
+
+
+async def test_a_joined_use_case_that_fails_dooms_the_whole_unit_of_work(sessions) -> None:
+    """Even when the caller catches the error and goes on, nothing of the transaction commits:
+    a failed use case is never half-written."""
+
+    async def failing(unit: UnitOfWork) -> None:
+        async with unit:
+            await bump(unit.session, "doomed")
+            raise ValueError("a rule said no")
+
+    unit = uow(sessions)
+    with pytest.raises(RuntimeError, match="nothing of it was committed"):
+        async with unit:
+            await bump(unit.session, "doomed")
+            with pytest.raises(ValueError):
+                await failing(unit)
+            await bump(unit.session, "doomed")
+    async with sessions() as s:
+        assert await counter(s, "doomed") == 0
+    async with unit:  # and the next transaction starts clean
+        await bump(unit.session, "doomed")
+    async with sessions() as s:
+        assert await counter(s, "doomed") == 1
+
+
+async def test_a_same_thread_sqlite_engine_works_alike_and_fails_fast_on_a_held_lock(
+    tmp_path: Path,
+) -> None:
+    """`make_engine(same_thread=True)` (the demo loaders'): the same results as the default
+    engine; a second writer of the same database in the same loop cannot wait for the first
+    (it would wait forever), so it fails at once instead of hanging."""
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'same.sqlite3'}", same_thread=True)
+    await backbone.create_schema(engine)
+    sessions = make_session_factory(engine)
+    try:
+        for n in range(1, 4):
+            async with sessions() as s, s.begin():
+                await bump(s, "same")
+                await write_event(s, outbox, TOPIC, event("p1", n))
+        bus = InProcessBus()
+        relay = OutboxRelay("t", sessions, bus, outbox)
+        assert await relay.publish_pending() == 3
+        assert [e.sequence for e in await published(bus)] == [1, 2, 3]
+        async with sessions() as s:
+            assert await counter(s, "same") == 3
+        async with sessions() as first, first.begin():
+            await bump(first, "same")
+            with pytest.raises(Exception, match="locked"):
+                async with sessions() as second, second.begin():
+                    await bump(second, "same")
+    finally:
+        await engine.dispose()
+
+
 async def test_relay_publishes_in_order_once(sessions) -> None:
     bus = InProcessBus()
     async with sessions() as s, s.begin():
