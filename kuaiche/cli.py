@@ -95,7 +95,7 @@ async def load_demos(
     next one's loader catches up on them (factors and issues build on the registry's)."""
     for d in definitions:
         if d.load_demo is not None:
-            runtime = await open_runtime(d, settings[d.name], bus)
+            runtime = await open_runtime(d, settings[d.name], bus, same_thread=True)
             try:
                 print(await d.load_demo(runtime), flush=True)
                 await runtime.publish_all()

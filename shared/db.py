@@ -3,11 +3,27 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
-from sqlalchemy import DateTime, Select, Table, TypeDecorator, event, func, insert, select, text
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+import aiosqlite
+from sqlalchemy import (
+    DateTime,
+    Select,
+    Table,
+    TypeDecorator,
+    event,
+    func,
+    insert,
+    make_url,
+    select,
+    text,
+)
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -16,17 +32,82 @@ from sqlalchemy.ext.asyncio import (
 )
 
 
-def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
+def make_engine(url: str, *, same_thread: bool = False, **kwargs: Any) -> AsyncEngine:
+    """An engine for `url`. `same_thread` (SQLite only) runs each statement on the event loop's
+    own thread instead of handing it to the connection's worker thread and waiting for the
+    answer: for a single caller running many small transactions one after another (the demo
+    loaders), where that hand-off costs more than the statement. Any other caller waits
+    for SQLite inside the loop, and a second writer of the same database in the same loop
+    would wait for a lock that the first can never release: so such an engine gives up on a
+    lock at once (a loud error, not a hang) and must not serve requests."""
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
-        _serialise_sqlite_writers(engine)
+        if same_thread:
+            database = make_url(url).database or ""
+            kwargs["async_creator"] = partial(_same_thread_connection, database)
+        else:
+            kwargs["connect_args"] = {"timeout": 30}
+        engine = create_async_engine(url, **kwargs)
+        _serialise_sqlite_writers(engine, busy_timeout_ms=0 if same_thread else 30000)
         return engine
     if "poolclass" not in kwargs:
-        kwargs = {"pool_size": 10, "max_overflow": 20, "pool_pre_ping": True, **kwargs}
-    return create_async_engine(url, **kwargs)
+        kwargs = {"pool_size": 10, "max_overflow": 20, **kwargs}
+    engine = create_async_engine(url, **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        _check_connections_on_checkout(engine)
+    return engine
 
 
-def _serialise_sqlite_writers(engine: AsyncEngine) -> None:
+# A pooled connection idle longer than this is pinged before use.
+PING_AFTER_IDLE = 10.0
+
+
+def _check_connections_on_checkout(engine: AsyncEngine) -> None:
+    """Hand out no dead connection, at less than SQLAlchemy's pre-ping costs on asyncpg: three
+    round trips (BEGIN, a query, ROLLBACK) on every checkout, a third of a short request's. A
+    connection the server closed (a restart, a terminated backend: asyncpg sees its socket
+    close) is replaced without a round trip; one idle longer than `PING_AFTER_IDLE` (which a
+    firewall may have dropped without a word) is pinged as before. Raising DisconnectionError
+    makes the pool replace the connection and check out again."""
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        is_closed = getattr(dbapi_connection.driver_connection, "is_closed", None)
+        if is_closed is not None and is_closed():
+            raise DisconnectionError("the server closed the connection")
+        idle_since = record.info.get("idle_since")
+        if idle_since is not None and time.monotonic() - idle_since > PING_AFTER_IDLE:
+            try:
+                dbapi_connection.ping()
+            except Exception as exc:
+                raise DisconnectionError(f"the connection did not answer a ping: {exc!r}") from exc
+
+
+class _SameThreadConnection(aiosqlite.Connection):
+    """aiosqlite's connection, each call made right here on the loop's thread once connected.
+    (Connecting, closing and SQLAlchemy's isolation-level setting still go through aiosqlite's
+    worker thread, as aiosqlite does them.)"""
+
+    async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        if not self._running or self._connection is None:
+            return await super()._execute(fn, *args, **kwargs)  # raises "Connection closed"
+        return fn(*args, **kwargs)
+
+
+async def _same_thread_connection(database: str) -> aiosqlite.Connection:
+    connector = partial(sqlite3.connect, database, timeout=0, check_same_thread=False)
+    connection = _SameThreadConnection(connector, iter_chunk_size=64)
+    # as SQLAlchemy's aiosqlite dialect does (before aiosqlite 0.22 the connection was the thread)
+    worker = getattr(connection, "_thread", connection)
+    if isinstance(worker, threading.Thread):
+        worker.daemon = True
+    return await connection
+
+
+def _serialise_sqlite_writers(engine: AsyncEngine, busy_timeout_ms: int = 30000) -> None:
     """SQLite defers locking to the first write, which lets two transactions read the same
     row and both write. BEGIN IMMEDIATE takes the write lock up front, so transactions on the
     embedded default are serialised exactly as the rules need; WAL keeps readers unblocked."""
@@ -38,7 +119,7 @@ def _serialise_sqlite_writers(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")

@@ -309,8 +309,7 @@ class InboxConsumer:
                     last[(pending[0].topic, pending[0].partition)] = pending[0]
                     pending = pending[1:]
         finally:
-            for message in last.values():
-                await consumer.commit(message)
+            await consumer.commit_all(list(last.values()))  # one request on Kafka
 
     def _leading_events(self, messages: Sequence[Message]) -> list[_Decoded]:
         """The batch's leading messages that are well-formed events, up to the first that is not."""

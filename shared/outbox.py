@@ -12,8 +12,9 @@ deduplicate by event id in their inbox.
 
 The relay wakes as soon as events commit: in its own process the unit of work calls `wake`;
 on PostgreSQL a transaction that writes events also sends `NOTIFY` on `NOTIFY_CHANNEL` (it is
-delivered at commit, never for a rollback), which a relay in another process (an API replica's
-writes, the worker's relay) LISTENs for. The `interval` poll remains the fallback.
+delivered at commit, never for a rollback; `pg_notify` in the RETURNING of its first outbox
+INSERT, so it costs no round trip), which a relay in another process (an API replica's writes,
+the worker's relay) LISTENs for. The `interval` poll remains the fallback.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    func,
     insert,
     select,
     text,
@@ -80,24 +82,30 @@ def outbox_table(metadata: MetaData) -> Table:
 NOTIFY_CHANNEL = "kuaiche_outbox"
 
 
-async def write_event(session: AsyncSession, table: Table, topic: str, event: CloudEvent) -> None:
+async def write_event(
+    session: AsyncSession, table: Table, topic: str, event: CloudEvent, body: bytes | None = None
+) -> None:
     """Add `event` to the outbox inside the caller's transaction (on PostgreSQL, with one
-    NOTIFY per transaction for the relay, delivered at commit)."""
-    if is_postgres(session):
-        transaction = session.sync_session.get_transaction()
-        if session.info.get("outbox_notified") is not transaction:
-            await session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
-            session.info["outbox_notified"] = transaction
-    await session.execute(
-        insert(table).values(
-            event_id=event.id,
-            topic=topic,
-            key=event.partitionkey,
-            type=event.type,
-            payload=event.to_json().decode("utf-8"),
-            created_at=utcnow(),
-        )
-    )
+    NOTIFY per transaction for the relay, delivered at commit). `body`: the event as
+    `event.to_json()` gives it, when the caller has it already."""
+    # The values as parameters of a bare INSERT, not baked into the statement with .values():
+    # the statement is then the same every time, and SQLAlchemy does not build it anew.
+    statement = insert(table)
+    values = {
+        "event_id": event.id,
+        "topic": topic,
+        "key": event.partitionkey,
+        "type": event.type,
+        "payload": (body if body is not None else event.to_json()).decode("utf-8"),
+        "created_at": utcnow(),
+    }
+    transaction = session.sync_session.get_transaction() if is_postgres(session) else None
+    if transaction is not None and session.info.get("outbox_notified") is not transaction:
+        # pg_notify in the INSERT's RETURNING: the NOTIFY takes no round trip of its own
+        await session.execute(statement.returning(func.pg_notify(NOTIFY_CHANNEL, "")), values)
+        session.info["outbox_notified"] = transaction
+    else:
+        await session.execute(statement, values)
 
 
 def advisory_lock_key(name: str) -> int:

@@ -100,12 +100,15 @@ class Runtime:
             pass
 
     async def catch_up(self) -> None:
-        """Apply every event already published to this service's consumers. A broker needs a
-        few seconds to assign partitions, so an empty fetch means "caught up" only after a
-        longer wait there."""
-        idle = 0.2 if self.settings.kafka_bootstrap is None else 5.0
+        """Apply every event already published to this service's consumers. On the in-process
+        bus a publish is in the log when it returns, so this reads up to the log's end as it is
+        now and stops there, without waiting for more. A broker needs a few seconds to assign
+        partitions, so there an empty fetch means "caught up" only after a longer wait."""
         for consumer in self.consumers:
-            await consumer.catch_up(idle)
+            if self.settings.kafka_bootstrap is None:
+                await consumer.catch_up(0.2, to_end=600.0)
+            else:
+                await consumer.catch_up(5.0)
 
     async def close(self) -> None:
         if self.owns_bus:
@@ -114,10 +117,18 @@ class Runtime:
 
 
 async def open_runtime(
-    definition: ServiceDefinition, settings: ServiceSettings, bus: Bus | None = None
+    definition: ServiceDefinition,
+    settings: ServiceSettings,
+    bus: Bus | None = None,
+    *,
+    same_thread: bool = False,
 ) -> Runtime:
+    """The service's resources. `same_thread`: an engine whose SQLite statements run on the
+    loop's thread (`shared.db.make_engine`), for a runtime that one caller drives alone (the
+    demo loaders of `kuaiche up --demo`, before any API or worker starts), never one that
+    serves."""
     config = definition.load_config()  # a bad service setting stops the start here
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, same_thread=same_thread)
     session_factory = make_session_factory(engine)
     owns_bus = bus is None
     bus = bus or build_bus(settings)

@@ -1,5 +1,11 @@
 """Unit of work: one transaction for a use case, and the events it emits go into the outbox in
-that same transaction. Use cases take a UnitOfWork and never commit anything else."""
+that same transaction. Use cases take a UnitOfWork and never commit anything else.
+
+A caller that runs several use cases one after another (a demo loader) may open the unit of
+work itself and hand it to each: a use case entering a unit of work that is already open joins
+its transaction, and the caller's `async with` commits them all together. A joined use case
+that fails dooms the whole transaction: nothing of it is committed, even when the caller
+catches the error, so no use case is ever half-written."""
 
 from __future__ import annotations
 
@@ -38,6 +44,8 @@ class UnitOfWork:
         self.topic = topic
         self._after_commit = after_commit
         self._session: AsyncSession | None = None
+        self._joined = 0  # use cases inside the caller's open transaction
+        self._failed: BaseException | None = None  # what a joined use case raised
         self.emitted: list[CloudEvent] = []
 
     @property
@@ -47,9 +55,13 @@ class UnitOfWork:
         return self._session
 
     async def __aenter__(self) -> UnitOfWork:
+        if self._session is not None:  # already open: join its transaction
+            self._joined += 1
+            return self
         self._session = self._session_factory()
         await self._session.begin()
         self.emitted = []
+        self._failed = None
         return self
 
     async def __aexit__(
@@ -58,8 +70,18 @@ class UnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if self._joined:
+            self._joined -= 1
+            if exc is not None and self._failed is None:
+                self._failed = exc
+            return
         session = self.session
         try:
+            if exc_type is None and self._failed is not None:
+                await session.rollback()
+                raise RuntimeError(
+                    "a use case in this unit of work failed; nothing of it was committed"
+                ) from self._failed
             if exc_type is None and session.in_transaction():
                 await session.commit()
                 if self.emitted and self._after_commit:
@@ -123,12 +145,13 @@ async def record_event(
         sequence=sequence,
         partitionkey=key or subject,
     )
-    size = len(event.to_json())
+    body = event.to_json()
+    size = len(body)
     if size > MAX_EVENT_BYTES:
         # Refused here, in the request, so an event no broker would take never reaches
         # the outbox (where it would block every event after it).
         raise PayloadTooLarge(
             f"the change is too large to publish ({size} bytes, at most {MAX_EVENT_BYTES})"
         )
-    await write_event(session, outbox, topic, event)
+    await write_event(session, outbox, topic, event, body)
     return event

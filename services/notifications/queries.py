@@ -4,7 +4,8 @@ deliveries, the feed behind the live stream, and what the consumer and the scan 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,12 +21,15 @@ from services.notifications.models import (
     Notification,
     ProblemView,
     Recipient,
+    RuleSet,
     Subscription,
 )
 from shared.auth import Principal, Role
 from shared.calendar import WorkCalendar, YearSchedule
 from shared.db import paginate
 from shared.errors import NotFound
+
+T = TypeVar("T")
 
 
 # ---------------------------------------------------------------- for the consumer and the scan
@@ -35,12 +39,34 @@ def subscription_matches(sub: Subscription, event_type: str, county: str | None)
     return sub.county is None or sub.county == county
 
 
+async def once_per_transaction(
+    session: AsyncSession, key: str, load: Callable[[], Awaitable[T]]
+) -> T:
+    """What `load()` answers, asked once per transaction of `session` for each `key`. For what
+    the consumer looks up for every event of a batch (which it applies in one transaction) and
+    no transaction that notifies changes: the subscriptions, the recipients' channels, the
+    rules in force."""
+    transaction = session.sync_session.get_transaction()
+    memo: tuple[Any, dict[str, Any]] | None = session.info.get("once_per_transaction")
+    if memo is None or memo[0] is not transaction:
+        memo = (transaction, {})
+        session.info["once_per_transaction"] = memo
+    if key not in memo[1]:
+        memo[1][key] = await load()
+    answer: T = memo[1][key]
+    return answer
+
+
 async def matching_subscriptions(
     session: AsyncSession, event_type: str, county: str | None
 ) -> list[Subscription]:
     """The subscriptions an event goes to; a disabled one keeps its messages (paused), so a
-    re-enabled endpoint gets what it missed."""
-    subs = (await session.scalars(select(Subscription))).all()
+    re-enabled endpoint gets what it missed. Read once per transaction (a consumer's batch)."""
+
+    async def every() -> Sequence[Subscription]:
+        return (await session.scalars(select(Subscription))).all()
+
+    subs = await once_per_transaction(session, "subscriptions", every)
     return [s for s in subs if subscription_matches(s, event_type, county)]
 
 
@@ -51,6 +77,29 @@ async def recipient_at(
     return await session.scalar(
         select(Recipient).where(Recipient.kind == str(kind), Recipient.key == key)
     )
+
+
+async def recipient_in_transaction(
+    session: AsyncSession, address: tuple[RecipientKind, str]
+) -> Recipient | None:
+    """`recipient_at`, asked once per transaction (a consumer's batch) for each address."""
+    kind, key = address
+    return await once_per_transaction(
+        session, f"recipient {kind} {key}", lambda: recipient_at(session, address)
+    )
+
+
+async def rules_version(session: AsyncSession, *, per_transaction: bool = False) -> int | None:
+    """The highest version of the rules set, None before any was. `per_transaction`: asked
+    once in the session's transaction (a consumer's batch notifies for many events in one, and
+    no transaction that notifies replaces the rules)."""
+
+    async def highest() -> int | None:
+        return await session.scalar(select(func.max(RuleSet.version)))
+
+    if per_transaction:
+        return await once_per_transaction(session, "rules version", highest)
+    return await highest()
 
 
 async def load_calendar(session: AsyncSession) -> WorkCalendar:

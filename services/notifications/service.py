@@ -127,7 +127,7 @@ async def rules_in_force(
 ) -> tuple[int, list[Rule]]:
     """The highest version of the rules, or the default set (version 0) before any was set.
     With `parsed` (a Context's), a version's rules are read and validated once."""
-    version = await session.scalar(select(func.max(RuleSet.version)))
+    version = await queries.rules_version(session, per_transaction=parsed is not None)
     if version is None:
         return 0, list(DEFAULT_RULES)
     if parsed is not None and version in parsed:
@@ -188,7 +188,7 @@ async def _queue_robots(
     channels: Sequence[ChannelType],
     now: dt.datetime,
 ) -> None:
-    recipient = await queries.recipient_at(session, address)
+    recipient = await queries.recipient_in_transaction(session, address)
     if recipient is None:
         return
     for channel in recipient.channels:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import asdict
 from decimal import Decimal
 from typing import Annotated, Any
@@ -24,7 +25,7 @@ from services.registry import access, queries, service
 from services.registry.domain.enums import LEVEL_LABELS, STAGE_LABELS, Level, Stage, Track
 from services.registry.domain.milestones import days_overdue
 from services.registry.importing import columns, mapping, reader
-from services.registry.models import ListChange, Milestone, MonthlyReport, Project
+from services.registry.models import ListChange, Milestone, MonthlyReport, Project, StageChange
 from services.registry.schemas import (
     PERIOD_PATTERN,
     AuditEvent,
@@ -146,8 +147,9 @@ async def region(code: str, runtime: RuntimeDep, _: CurrentUser) -> DivisionPubl
     return _division(d)
 
 
-async def _detail(session: DbSession, project: Project, regions: RegionTable) -> ProjectDetail:
-    history = await queries.stage_history(session, project.id)
+def _detail(
+    project: Project, history: Sequence[StageChange], regions: RegionTable
+) -> ProjectDetail:
     return ProjectDetail(
         **_public(project, regions).model_dump(),
         stage_history=[
@@ -168,15 +170,15 @@ async def _detail(session: DbSession, project: Project, regions: RegionTable) ->
 async def create_project(
     body: ProjectCreate,
     uow: Uow,
-    session: DbSession,
     user: CurrentUser,
     runtime: RuntimeDep,
     response: Response,
 ) -> ProjectDetail:
     table = regions_of(runtime)
-    project = await service.register_project(uow, user, body, table)
+    # The history is the one entry the registration committed: no read after the commit.
+    project, history = await service.register_project_with_history(uow, user, body, table)
     created(response, f"/v1/projects/{project.id}", project.version)
-    return await _detail(session, project, table)
+    return _detail(project, history, table)
 
 
 def project_filter(
@@ -348,7 +350,8 @@ async def get_project(
 ) -> ProjectDetail:
     project = await queries.get_project(session, user, project_id)
     set_etag(response, project.version)
-    return await _detail(session, project, regions_of(runtime))
+    history = await queries.stage_history(session, project.id)
+    return _detail(project, history, regions_of(runtime))
 
 
 @router.get("/projects/{project_id}/history", response_model=Page[AuditEvent])

@@ -166,7 +166,8 @@ def _creation_checks(
 
 async def _new_project(
     uow: UnitOfWork, principal: Principal, data: ProjectCreate, regions: RegionTable, today: dt.date
-) -> Project:
+) -> tuple[Project, StageChange]:
+    """The new project, and the first entry of its stage history."""
     for check in _creation_checks(principal, regions, today, dict(data)):
         check()
     county = resolve_county(regions, data.county).code
@@ -199,26 +200,35 @@ async def _new_project(
     )
     uow.session.add(project)
     await _flush_unique(uow.session, f"project code {project.code}")
-    uow.session.add(
-        StageChange(
-            project_id=project.id,
-            from_stage=None,
-            to_stage=project.stage,
-            date=data.actual_completion or data.actual_start or today,
-            reason="registered",
-            actor=principal.actor,
-            at=now,
-        )
+    registered = StageChange(
+        project_id=project.id,
+        from_stage=None,
+        to_stage=project.stage,
+        date=data.actual_completion or data.actual_start or today,
+        reason="registered",
+        actor=principal.actor,
+        at=now,
     )
+    uow.session.add(registered)
     await _emit(uow, project, principal, ev.ProjectRegistered(**snapshot(project)))
-    return project
+    return project, registered
 
 
 async def register_project(
     uow: UnitOfWork, principal: Principal, data: ProjectCreate, regions: RegionTable
 ) -> Project:
+    project, _ = await register_project_with_history(uow, principal, data, regions)
+    return project
+
+
+async def register_project_with_history(
+    uow: UnitOfWork, principal: Principal, data: ProjectCreate, regions: RegionTable
+) -> tuple[Project, list[StageChange]]:
+    """`register_project`, also giving the project's stage history as committed (the one
+    entry a registration writes), so the answer to the request needs no read afterwards."""
     async with uow:
-        return await _new_project(uow, principal, data, regions, today_in_shanghai())
+        project, registered = await _new_project(uow, principal, data, regions, today_in_shanghai())
+        return project, [registered]
 
 
 async def import_projects(
@@ -270,7 +280,7 @@ async def import_projects(
                 errors=sorted(errors, key=lambda e: e["row"] or 0),
             )
         projects = [row.project for row in ledger.rows if row.project is not None]
-        return [await _new_project(uow, principal, p, regions, today) for p in projects]
+        return [(await _new_project(uow, principal, p, regions, today))[0] for p in projects]
 
 
 async def update_project(
@@ -415,26 +425,20 @@ async def submit_report(
     async with uow:
         project = await _load_for_write(uow.session, principal, project_id)
         refuse_if_withdrawn(Stage(project.stage), project.id, "a monthly report")
-        previous_ytd = await uow.session.scalar(
-            select(MonthlyReport.ytd_investment)
-            .where(
-                MonthlyReport.project_id == project_id,
-                MonthlyReport.year == year,
-                MonthlyReport.month < month,
+        # The year's reports in one query (at most twelve): the month's own, and the months
+        # before and after it that its year-to-date figure must fit between.
+        year_reports = {
+            r.month: r
+            for r in await uow.session.scalars(
+                select(MonthlyReport).where(
+                    MonthlyReport.project_id == project_id, MonthlyReport.year == year
+                )
             )
-            .order_by(MonthlyReport.month.desc())
-            .limit(1)
-        )
-        next_ytd = await uow.session.scalar(
-            select(MonthlyReport.ytd_investment)
-            .where(
-                MonthlyReport.project_id == project_id,
-                MonthlyReport.year == year,
-                MonthlyReport.month > month,
-            )
-            .order_by(MonthlyReport.month)
-            .limit(1)
-        )
+        }
+        before = [m for m in year_reports if m < month]
+        after = [m for m in year_reports if m > month]
+        previous_ytd = year_reports[max(before)].ytd_investment if before else None
+        next_ytd = year_reports[min(after)].ytd_investment if after else None
         validate_report(
             data.period,
             data.ytd_investment,
@@ -444,13 +448,7 @@ async def submit_report(
             today_in_shanghai(),
             next_ytd=next_ytd,
         )
-        report = await uow.session.scalar(
-            select(MonthlyReport).where(
-                MonthlyReport.project_id == project_id,
-                MonthlyReport.year == year,
-                MonthlyReport.month == month,
-            )
-        )
+        report = year_reports.get(month)
         if report is None:
             report = MonthlyReport(project_id=project_id, year=year, month=month)
             uow.session.add(report)

@@ -53,17 +53,41 @@ class Rows(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class SessionRows:
-    """The live path's rows: those of the consumer's transaction, locked as they are read."""
+    """The live path's rows: those of the consumer's transaction, locked as they are read.
+
+    A row read or made earlier in the transaction (a batch's events of one project) comes from
+    memory; any other is read without flushing first, so the rows the batch makes are inserted
+    together at its commit, not one INSERT (one round trip) before each next event's read. Only
+    rows made here are pending, and each of them is found in memory, never read for."""
 
     session: AsyncSession
     epoch: int
 
+    def _known(self) -> dict[tuple[type, tuple[tuple[str, Any], ...]], Any]:
+        """The rows this transaction has read or made, by model and key."""
+        transaction = self.session.sync_session.get_transaction()
+        held = self.session.info.get("scoring_rows")
+        if held is None or held[0] is not transaction:
+            held = self.session.info["scoring_rows"] = (transaction, {})
+        known: dict[tuple[type, tuple[tuple[str, Any], ...]], Any] = held[1]
+        return known
+
     async def get(self, model: type[Row], key: dict[str, Any]) -> Row | None:
-        return await self.session.get(model, key, with_for_update=True)
+        ident = (model, tuple(sorted(key.items())))
+        known = self._known()
+        if ident in known:
+            row: Row = known[ident]
+            return row
+        with self.session.no_autoflush:
+            found = await self.session.get(model, key, with_for_update=True)
+        if found is not None:
+            known[ident] = found
+        return found
 
     def new(self, model: type[Row], **key: Any) -> Row:
         row = model(**key)
         self.session.add(row)
+        self._known()[(model, tuple(sorted(key.items())))] = row
         return row
 
 

@@ -197,12 +197,29 @@ def _idle(runtime: Runtime) -> float:
 
 
 async def catch_up(runtime: Runtime, feed: Feed | None = None, allowance: float = 600.0) -> int:
-    """Apply everything on the topics so far to the current epoch (the demo loader)."""
+    """Apply everything on the topics so far to the current epoch (the demo loader, before the
+    worker follows the epoch). An epoch nothing was applied to yet (a fresh data dir) is filled
+    as a rebuild fills its epoch (`replay`: the same handlers, folded in memory, written in
+    bulk); one that has rows goes on batch by batch from where it stands."""
     feed = feed or Feed.of(runtime.definition)
     epoch = await _read_current(runtime.session_factory)
+    if not await _applied_any(runtime.session_factory, feed, epoch):
+        read = await replay(runtime, feed, epoch, allowance)
+        await fill_standings(runtime, epoch)  # as a rebuild's, its batches kept none
+        return read
     read = await consumer(runtime, feed, epoch).catch_up(_idle(runtime), to_end=allowance)
     await complete_standings(runtime)  # what a backlog's batches left to the worker's job
     return read
+
+
+async def _applied_any(sessions: async_sessionmaker[AsyncSession], feed: Feed, epoch: int) -> bool:
+    """Whether the epoch's consumer has applied an event (each has its inbox row; an epoch's
+    rows come from nothing else)."""
+    async with sessions() as session:
+        found = await session.scalar(
+            select(inbox.c.event_id).where(inbox.c.consumer == feed.consumer_name(epoch)).limit(1)
+        )
+    return found is not None
 
 
 async def rebuild(

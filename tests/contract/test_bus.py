@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -178,3 +181,60 @@ async def test_the_log_and_committed_positions_survive_a_restart(kind: str, tmp_
         assert next(m for m in everything if m.key == "h").header("ce_type") == b"t.v1"
     finally:
         await after.stop()
+
+
+async def test_the_durable_in_process_log_writes_off_the_event_loop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each write of the log file waits for the disk; the event loop goes on meanwhile (the
+    requests and consumers of `kuaiche up` share it). A publish cancelled while its write runs
+    still shows what was written, and the log goes on after it."""
+    bus = InProcessBus(log_path=tmp_path / "bus.sqlite3")
+    await bus.start()
+    append = bus._append_to_file
+    writing = threading.Event()
+
+    def slow(added: list) -> None:  # type: ignore[type-arg]
+        writing.set()
+        time.sleep(0.3)
+        append(added)
+
+    monkeypatch.setattr(bus, "_append_to_file", slow)
+    try:
+        topic = await fresh_topic(bus)
+        ticks = 0
+
+        async def tick() -> None:
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0.01)
+
+        ticker = asyncio.create_task(tick())
+        await bus.publish(messages(topic, "a", 1))
+        ticker.cancel()
+        assert ticks > 5  # the loop ran during the 0.3 s write
+
+        writing.clear()
+        publishing = asyncio.create_task(bus.publish(messages(topic, "b", 1)))
+
+        async def begun() -> bool:
+            return writing.is_set()
+
+        await wait_until(begun, timeout=10, what="the second write begun")
+        publishing.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await publishing
+        await bus.publish(messages(topic, "c", 1))
+        async with consuming(bus, topic) as consumer:
+            got = await read(consumer, 3)
+        assert sorted(m.value for m in got) == [b"a-0", b"b-0", b"c-0"]
+    finally:
+        await bus.stop()
+    again = InProcessBus(log_path=tmp_path / "bus.sqlite3")  # and it is all on disk
+    await again.start()
+    try:
+        async with consuming(again, topic) as consumer:
+            assert sorted(m.value for m in await read(consumer, 3)) == [b"a-0", b"b-0", b"c-0"]
+    finally:
+        await again.stop()

@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event as sa_event
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.bus.inprocess import InProcessBus, partition_for
@@ -15,7 +17,7 @@ from shared.db import make_engine, make_session_factory
 from shared.events.envelope import CloudEvent
 from shared.events.topics import dead_letter_topic
 from shared.inbox import InboxConsumer, Outcome
-from shared.outbox import OutboxRelay, write_event
+from shared.outbox import NOTIFY_CHANNEL, OutboxRelay, write_event
 from shared.uow import UnitOfWork
 from tests.conftest import create_database, need, wait_until
 from tests.contract import backbone
@@ -82,6 +84,98 @@ async def test_events_commit_with_the_change_and_roll_back_with_it(sessions) -> 
     async with sessions() as s:
         assert await counter(s, "changes") == 1
     assert await unpublished(sessions) == 1
+
+
+async def test_use_cases_joining_one_unit_of_work_commit_together(sessions) -> None:
+    """A caller may open the unit of work and hand it to several use cases (a demo loader):
+    each joins the open transaction, their changes and events commit once, together; the
+    commit hook runs once, after it."""
+    from shared.events.catalogue.registry import MilestoneUpdated
+
+    commits: list[int] = []
+
+    async def use_case(unit: UnitOfWork, n: int) -> None:
+        async with unit:  # as every use case opens its unit of work
+            await bump(unit.session, "joined")
+            payload = MilestoneUpdated(
+                project_id="p1",
+                milestone_id="m1",
+                name="n",
+                planned_date="2020-01-01",
+                actual_date=None,
+            )
+            await unit.emit(payload, subject="p1", county="371602", actor="t", sequence=n)
+
+    unit = UnitOfWork(
+        sessions,
+        outbox=outbox,
+        source="kuaiche/test",
+        topic=TOPIC,
+        after_commit=lambda: commits.append(1),
+    )
+    async with unit:
+        for n in (1, 2, 3):
+            await use_case(unit, n)
+    assert commits == [1]
+    async with sessions() as s:
+        assert await counter(s, "joined") == 3
+    assert await unpublished(sessions) == 3
+    async with unit:  # the same unit of work opens a new transaction afterwards
+        await use_case(unit, 4)
+    assert await unpublished(sessions) == 4
+
+
+async def test_a_joined_use_case_that_fails_dooms_the_whole_unit_of_work(sessions) -> None:
+    """Even when the caller catches the error and goes on, nothing of the transaction commits:
+    a failed use case is never half-written."""
+
+    async def failing(unit: UnitOfWork) -> None:
+        async with unit:
+            await bump(unit.session, "doomed")
+            raise ValueError("a rule said no")
+
+    unit = uow(sessions)
+    with pytest.raises(RuntimeError, match="nothing of it was committed"):
+        async with unit:
+            await bump(unit.session, "doomed")
+            with pytest.raises(ValueError):
+                await failing(unit)
+            await bump(unit.session, "doomed")
+    async with sessions() as s:
+        assert await counter(s, "doomed") == 0
+    async with unit:  # and the next transaction starts clean
+        await bump(unit.session, "doomed")
+    async with sessions() as s:
+        assert await counter(s, "doomed") == 1
+
+
+async def test_a_same_thread_sqlite_engine_works_alike_and_fails_fast_on_a_held_lock(
+    tmp_path: Path,
+) -> None:
+    """`make_engine(same_thread=True)` (the demo loaders'): the same results as the default
+    engine; a second writer of the same database in the same loop cannot wait for the first
+    (it would wait forever), so it fails at once instead of hanging."""
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'same.sqlite3'}", same_thread=True)
+    await backbone.create_schema(engine)
+    sessions = make_session_factory(engine)
+    try:
+        for n in range(1, 4):
+            async with sessions() as s, s.begin():
+                await bump(s, "same")
+                await write_event(s, outbox, TOPIC, event("p1", n))
+        bus = InProcessBus()
+        relay = OutboxRelay("t", sessions, bus, outbox)
+        assert await relay.publish_pending() == 3
+        assert [e.sequence for e in await published(bus)] == [1, 2, 3]
+        async with sessions() as s:
+            assert await counter(s, "same") == 3
+        async with sessions() as first, first.begin():
+            await bump(first, "same")
+            with pytest.raises(Exception, match="locked"):
+                async with sessions() as second, second.begin():
+                    await bump(second, "same")
+    finally:
+        await engine.dispose()
 
 
 async def test_relay_publishes_in_order_once(sessions) -> None:
@@ -273,6 +367,33 @@ async def test_a_batch_is_applied_in_one_transaction_and_skips_what_was_applied(
     assert bus.committed("test-consumer", TOPIC, partition_for(first.partitionkey)) == 5
 
 
+async def test_a_batch_commits_its_partitions_in_one_request(sessions) -> None:
+    """After a batch, the last message of each partition it read is committed with one
+    `commit_all` (one request to Kafka, not one per partition)."""
+    bus = InProcessBus()
+
+    async def handler(session, ev, payload):
+        await sequence(session, payload.milestone_id)
+
+    keys = {partition_for(f"p{n}"): f"p{n}" for n in range(30)}  # one key per partition
+    assert len(keys) == bus.partitions
+    events = [event(key, n) for n, key in enumerate(sorted(keys.values()), start=1)]
+    await publish(bus, *events)
+    reader = bus.consumer("test-consumer", [TOPIC])
+    await reader.start()
+    calls: list[list[tuple[int, int]]] = []
+    commit_all = reader.commit_all
+
+    async def noted(messages):  # type: ignore[no-untyped-def]
+        calls.append(sorted((m.partition, m.offset) for m in messages))
+        await commit_all(messages)
+
+    reader.commit_all = noted  # type: ignore[method-assign]
+    await consumer(sessions, bus, handler).process_batch(reader, await reader.fetch(timeout=0))
+    assert calls == [[(p, 0) for p in range(bus.partitions)]]
+    assert all(bus.committed("test-consumer", TOPIC, p) == 1 for p in range(bus.partitions))
+
+
 async def test_an_event_failing_in_a_batch_goes_alone_and_keeps_the_order(sessions) -> None:
     """Events of one key: the third fails once and the fifth is poison. What came before the
     third is applied together, the third alone (retried), the poison dead-lettered, and the
@@ -334,6 +455,39 @@ async def test_a_commit_in_another_process_wakes_the_relay_on_postgres(pg_sessio
         stop.set()
         await task
         await other.dispose()
+
+
+async def test_the_notify_rides_on_the_first_insert_of_a_transaction(pg_sessions) -> None:
+    """On PostgreSQL a transaction's events cost one statement each: the NOTIFY that wakes
+    relays elsewhere is sent by the first INSERT (pg_notify in its RETURNING), not by a
+    statement of its own, and only once per transaction."""
+    engine = pg_sessions.kw["bind"]
+    statements: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    async with engine.connect() as listener:
+        raw: Any = (await listener.get_raw_connection()).driver_connection
+        heard: list[str] = []
+        await raw.add_listener(NOTIFY_CHANNEL, lambda *args: heard.append(args[2]))
+        sa_event.listen(engine.sync_engine, "before_cursor_execute", note)
+        try:
+            async with pg_sessions() as s, s.begin():
+                await write_event(s, outbox, TOPIC, event("p1", 1))
+                await write_event(s, outbox, TOPIC, event("p1", 2))
+        finally:
+            sa_event.remove(engine.sync_engine, "before_cursor_execute", note)
+
+        async def notified() -> bool:
+            await listener.execute(text("SELECT 1"))  # lets the notification in
+            return bool(heard)
+
+        await wait_until(notified, timeout=5, what="the NOTIFY of the commit")
+    assert len(statements) == 2, statements
+    assert all(s.startswith("INSERT INTO outbox") for s in statements), statements
+    assert "pg_notify" in statements[0] and "pg_notify" not in statements[1], statements
+    assert heard == [NOTIFY_CHANNEL]
 
 
 async def test_a_replay_folds_each_event_once_then_writes_then_commits(sessions) -> None:

@@ -172,12 +172,14 @@ async def test_a_retried_upload_with_its_key_is_replayed(registry) -> None:
     assert again.headers["Idempotent-Replayed"] == "true"
 
 
+@pytest.mark.parametrize("at_once", [False, True], ids=["one-by-one", "commit-all"])
 async def test_a_commit_after_a_rebalance_is_skipped_not_fatal(
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, at_once: bool
 ) -> None:
     """A second replica joins: the first loses partitions it had fetched from. Committing
     those must not crash it and must not move the group's offset on them (the new owner
-    re-reads them; the inbox absorbs the repeat); the partitions it kept commit as usual."""
+    re-reads them; the inbox absorbs the repeat); the partitions it kept commit as usual,
+    also when the batch's partitions are committed in one request (`commit_all`)."""
     kafka = KafkaBus(need("KUAICHE_TEST_KAFKA_BOOTSTRAP"))
     topic = f"kuaiche.rebalance.{uuid.uuid4().hex[:8]}"
     await kafka.ensure_topics([topic])
@@ -207,8 +209,12 @@ async def test_a_commit_after_a_rebalance_is_skipped_not_fatal(
         kept, lost = set(_assigned(first)), set(_assigned(second))
         assert lost and kept | lost == before
         with caplog.at_level("INFO", logger="shared.bus.kafka"):
-            for message in fetched:
-                await first.commit(message)  # must not raise
+            if at_once:
+                latest = {m.partition: m for m in sorted(fetched, key=lambda m: m.offset)}
+                await first.commit_all(list(latest.values()))  # must not raise
+            else:
+                for message in fetched:
+                    await first.commit(message)  # must not raise
         skipped = {r.getMessage() for r in caplog.records if "commit skipped" in r.getMessage()}
         assert skipped, "the commits on lost partitions were not reported as skipped"
         last = {p: max(m.offset for m in fetched if m.partition == p) for p in before}

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 import re
+import typing
 from decimal import Decimal
 from typing import Annotated
 
@@ -11,6 +13,7 @@ import pytest
 from fastapi import APIRouter, FastAPI, Header
 from pydantic import TypeAdapter, ValidationError, model_validator
 
+import shared.http.app as shared_app
 from shared.amounts import NonNegativeAmount, PositiveAmount
 from shared.errors import InvalidInput, PreconditionRequired
 from shared.fields import NO_NUL_PATTERN, BusinessDate, InputModel, required_text, rule_error
@@ -183,3 +186,12 @@ def test_a_required_text_holds_more_than_whitespace_and_says_so() -> None:
             adapter.validate_python(blank)
     with pytest.raises(ValidationError):
         adapter.validate_python("toolong")
+
+
+@pytest.mark.parametrize("alias", ["RuntimeDep", "DbSession", "Uow", "CurrentUser"])
+def test_the_shared_dependencies_run_on_the_event_loop(alias: str) -> None:
+    """FastAPI runs a plain `def` dependency in a worker thread: a hop there and back per
+    dependency and request. Every route takes these, so they are `async def`."""
+    (depends,) = typing.get_args(getattr(shared_app, alias))[1:]
+    call = depends.dependency
+    assert inspect.iscoroutinefunction(call) or inspect.isasyncgenfunction(call), call

@@ -56,51 +56,56 @@ async def load_demo(runtime: Runtime) -> str:
     plan = build(demo_data(), projects)
     config: FactorsConfig = runtime.config
 
+    # Each pool with its draws, and each credit line with its grants, is one unit of work its
+    # use cases join (shared/uow.py), not one transaction per use case.
     source_ids: dict[str, str] = {}
-    for source in plan.sources:
-        created = await service.create_source(
-            runtime.uow(),
-            DEMO_LOADER,
-            SourceCreate.model_validate(source.body),
-            air_ratio=config.air_replacement_ratio,
-            water_ratio=config.water_replacement_ratio,
-        )
-        source_ids[source.key] = created.id
+    async with runtime.uow() as uow:
+        for source in plan.sources:
+            created = await service.create_source(
+                uow,
+                DEMO_LOADER,
+                SourceCreate.model_validate(source.body),
+                air_ratio=config.air_replacement_ratio,
+                water_ratio=config.water_replacement_ratio,
+            )
+            source_ids[source.key] = created.id
     allocations = 0
     for pool in plan.pools:
-        created_pool = await service.create_pool(
-            runtime.uow(), DEMO_LOADER, PoolCreate.model_validate(pool.body)
-        )
-        for draw in pool.draws:
-            await service.allocate(
-                runtime.uow(),
-                DEMO_LOADER,
-                AllocationCreate(
-                    pool_id=created_pool.id,
-                    project_id=draw.project_id,
-                    amount=draw.amount,
-                    advance=draw.advance,
-                    source_id=source_ids[draw.source] if draw.source else None,
-                ),
+        async with runtime.uow() as uow:
+            created_pool = await service.create_pool(
+                uow, DEMO_LOADER, PoolCreate.model_validate(pool.body)
             )
-            allocations += 1
+            for draw in pool.draws:
+                await service.allocate(
+                    uow,
+                    DEMO_LOADER,
+                    AllocationCreate(
+                        pool_id=created_pool.id,
+                        project_id=draw.project_id,
+                        amount=draw.amount,
+                        advance=draw.advance,
+                        source_id=source_ids[draw.source] if draw.source else None,
+                    ),
+                )
+                allocations += 1
     for line in plan.credit:
-        demand = await service.register_credit_demand(
-            runtime.uow(),
-            DEMO_LOADER,
-            CreditDemandCreate(project_id=line.project_id, amount=line.demand, year=line.year),
-        )
-        for bank, amount, on in line.grants:
-            await service.grant_credit(
-                runtime.uow(), DEMO_LOADER, demand.id, GrantIn(bank=bank, amount=amount, date=on)
-            )
-        if line.disbursed:
-            await service.disburse_credit(
-                runtime.uow(),
+        async with runtime.uow() as uow:
+            demand = await service.register_credit_demand(
+                uow,
                 DEMO_LOADER,
-                demand.id,
-                DisbursementIn(amount=line.disbursed, date=line.disbursed_on),
+                CreditDemandCreate(project_id=line.project_id, amount=line.demand, year=line.year),
             )
+            for bank, amount, on in line.grants:
+                await service.grant_credit(
+                    uow, DEMO_LOADER, demand.id, GrantIn(bank=bank, amount=amount, date=on)
+                )
+            if line.disbursed:
+                await service.disburse_credit(
+                    uow,
+                    DEMO_LOADER,
+                    demand.id,
+                    DisbursementIn(amount=line.disbursed, date=line.disbursed_on),
+                )
     return (
         f"factors: demo loaded ({len(plan.pools)} pools, {allocations} allocations, "
         f"{len(plan.credit)} credit demands)"

@@ -35,6 +35,7 @@ from services.issues.schemas import (
 from shared.auth import Principal, Role
 from shared.calendar import SHANGHAI, WorkCalendar
 from shared.runtime import Runtime
+from shared.uow import UnitOfWork
 
 __all__ = ["load_demo"]
 
@@ -62,14 +63,20 @@ class _Player:
         return self.calendar.add_workdays(day, n)
 
     async def play(self, p: DemoProblem) -> None:
-        rt, cal, cfg = self.runtime, self.calendar, self.config
+        """The problem's whole life in one transaction: each use case joins the unit of work
+        (shared/uow.py), as it would open its own."""
+        async with self.runtime.uow() as uow:
+            await self._play(uow, p)
+
+    async def _play(self, uow: UnitOfWork, p: DemoProblem) -> None:
+        cal, cfg = self.calendar, self.config
         reporter = Principal(subject="demo-reporter", role=Role.COUNTY, county=p.county)
         category = demo_data().categories[p.category]
         unit = category.unit
         dept = Principal(subject="demo-unit", role=Role.DEPARTMENT, department=unit)
         complex_ = p.fate in COMPLEX_FATES
         issue = await service.report_issue(
-            rt.uow(),
+            uow,
             reporter,
             IssueCreate(
                 project_id=p.project_id,
@@ -91,7 +98,7 @@ class _Player:
 
         async def assign(to: str, on: dt.date) -> None:
             await service.assign(
-                rt.uow(),
+                uow,
                 COMMANDER,
                 iid,
                 AssignIn(
@@ -105,25 +112,25 @@ class _Player:
 
         async def resolve(on: dt.date) -> None:
             await service.resolve(
-                rt.uow(), dept, iid, ResolveIn(resolution=f"已协调解决：{p.title}"), _at(on, 16)
+                uow, dept, iid, ResolveIn(resolution=f"已协调解决：{p.title}"), _at(on, 16)
             )
 
         async def accept(on: dt.date) -> None:
             await service.give_feedback(
-                rt.uow(), reporter, iid, FeedbackIn(accepted=True, comment="企业满意"), cfg, _at(on)
+                uow, reporter, iid, FeedbackIn(accepted=True, comment="企业满意"), cfg, _at(on)
             )
 
         async def close(on: dt.date, verdict: Verdict = Verdict.AGREED) -> None:
             note = "纳入下一阶段统筹解决" if verdict is Verdict.DEFERRED else "问题已解决，同意销号"
             await service.close(
-                rt.uow(), COMMANDER, iid, CloseIn(verdict=verdict, note=note), _at(on, 17)
+                uow, COMMANDER, iid, CloseIn(verdict=verdict, note=note), _at(on, 17)
             )
 
         if p.fate is Fate.CLOSED_OBJECTED:
             wrong = WRONG_UNIT if unit != WRONG_UNIT else OTHER_WRONG_UNIT
             await assign(wrong, assigned_on)
             await service.object_to_assignment(
-                rt.uow(),
+                uow,
                 Principal(subject="demo-unit", role=Role.DEPARTMENT, department=wrong),
                 iid,
                 ObjectIn(reason=f"该事项不属于本单位职责，建议交由{unit}办理"),
@@ -141,7 +148,7 @@ class _Player:
             planned_on = self.wd(assigned_on, 1 + c0 % cfg.plan_working_days)
             deadline = self.wd(planned_on, 4 if p.fate is Fate.OVERDUE_PLANNED else 8 + c1 % 6)
             await service.submit_plan(
-                rt.uow(),
+                uow,
                 dept,
                 iid,
                 PlanIn(
@@ -158,7 +165,7 @@ class _Player:
         if p.fate is Fate.CLOSED_EXTENDED:
             asked = self.wd(assigned_on, 1 + c0 % max(1, p.working_days - 1))
             await service.extend(
-                rt.uow(),
+                uow,
                 COMMANDER,
                 iid,
                 ExtendIn(working_days=3, reason="涉及多部门会商，申请延期", requested_on=asked),
@@ -170,7 +177,7 @@ class _Player:
         if p.fate is Fate.CLOSED_LATE:
             late_on = self.wd(deadline, 1 + c1 % 3)
             # the scan that would have run the night the deadline passed
-            await service.flag_overdue(rt.uow, _at(self.wd(deadline, 1), 1))
+            await service.flag_overdue(lambda: uow, _at(self.wd(deadline, 1), 1))
             resolved_on = late_on
         else:
             span = cal.workdays_after(assigned_on, deadline)
@@ -180,7 +187,7 @@ class _Player:
         if p.fate is Fate.CLOSED_REOPENED:
             rejected_on = self.wd(resolved_on, 1)
             await service.give_feedback(
-                rt.uow(),
+                uow,
                 reporter,
                 iid,
                 FeedbackIn(accepted=False, comment="问题未彻底解决，企业仍反映困难"),

@@ -32,8 +32,9 @@ from services.registry import queries, service
 from services.registry.domain.enums import Level, ListChangeKind, Stage
 from services.registry.schemas import ListChangeIn, PlanIn, ProjectCreate, ReportIn, StageMoveIn
 from shared.auth import Principal, Role
-from shared.regions import load_region_table
+from shared.regions import RegionTable, load_region_table
 from shared.runtime import Runtime
+from shared.uow import UnitOfWork
 
 AS_OF = date(2020, 4, 30)  # no demo date is later than this
 DEMO_LOADER = Principal(subject="demo-loader", role=Role.COMMANDER)
@@ -146,41 +147,48 @@ def demo_library() -> list[DemoProject]:
     return library
 
 
+# Projects per transaction: their use cases join one unit of work (shared/uow.py), so the
+# load commits 24 times instead of once per use case (about 2,900), yet no transaction holds
+# the database long (a running API and relay wait for it meanwhile).
+PROJECTS_PER_TRANSACTION = 50
+
+
 async def load_demo(runtime: Runtime) -> str:
     async with runtime.session_factory() as session:
         if await queries.count_projects(session):
             return "registry: projects already present; demo not loaded again"
     regions = load_region_table(runtime.settings.regions_file)
     library = demo_library()
-    for item in library:
-        project = await service.register_project(runtime.uow(), DEMO_LOADER, item.project, regions)
-        for stage, on in item.stage_moves:
-            await service.move_stage(
-                runtime.uow(),
-                DEMO_LOADER,
-                project.id,
-                StageMoveIn(stage=stage, date=on, reason="demo"),
-            )
-        if item.plan is not None:
-            await service.set_plan(
-                runtime.uow(),
-                DEMO_LOADER,
-                project.id,
-                item.plan.year,
-                PlanIn.model_validate(item.plan, from_attributes=True),
-            )
-        for report in item.reports:
-            await service.submit_report(
-                runtime.uow(),
-                DEMO_LOADER,
-                project.id,
-                ReportIn.model_validate(report, from_attributes=True),
-            )
-        for change in item.list_changes:
-            await service.change_list(
-                runtime.uow(),
-                DEMO_LOADER,
-                project.id,
-                ListChangeIn.model_validate(change, from_attributes=True),
-            )
+    for start in range(0, len(library), PROJECTS_PER_TRANSACTION):
+        async with runtime.uow() as uow:
+            for item in library[start : start + PROJECTS_PER_TRANSACTION]:
+                await _load_project(uow, item, regions)
     return f"registry: demo library loaded ({len(library)} projects)"
+
+
+async def _load_project(uow: UnitOfWork, item: DemoProject, regions: RegionTable) -> None:
+    """One project's registration and what followed it, each through its use case."""
+    project = await service.register_project(uow, DEMO_LOADER, item.project, regions)
+    for stage, on in item.stage_moves:
+        await service.move_stage(
+            uow, DEMO_LOADER, project.id, StageMoveIn(stage=stage, date=on, reason="demo")
+        )
+    if item.plan is not None:
+        await service.set_plan(
+            uow,
+            DEMO_LOADER,
+            project.id,
+            item.plan.year,
+            PlanIn.model_validate(item.plan, from_attributes=True),
+        )
+    for report in item.reports:
+        await service.submit_report(
+            uow, DEMO_LOADER, project.id, ReportIn.model_validate(report, from_attributes=True)
+        )
+    for change in item.list_changes:
+        await service.change_list(
+            uow,
+            DEMO_LOADER,
+            project.id,
+            ListChangeIn.model_validate(change, from_attributes=True),
+        )

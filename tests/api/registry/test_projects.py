@@ -235,6 +235,8 @@ async def test_created_as_started_needs_its_actual_start(registry):
     assert [h["to_stage"] for h in project["stage_history"]] == ["started"]
     assert project["stage_history"][0]["from_stage"] is None
     assert project["stage_history"][0]["date"] == "2020-03-15"
+    # the answer's history (the registration's own entry) is the history as GET reads it
+    assert project == await read_project(registry, project["id"])
 
 
 async def test_created_as_completed_needs_both_dates_in_order(registry):
