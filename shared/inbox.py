@@ -97,6 +97,7 @@ class InboxConsumer:
         max_attempts: int = 3,
         retry_backoff: float = 0.1,
         on_outcome: Callable[[Outcome], None] | None = None,
+        after_batch: Callable[[AsyncSession], Awaitable[None]] | None = None,
     ) -> None:
         self.name = name
         self.bus = bus
@@ -107,6 +108,9 @@ class InboxConsumer:
         self.max_attempts = max_attempts
         self.retry_backoff = retry_backoff
         self.on_outcome = on_outcome
+        # run in a transaction that applied events, after their handlers (a read model's
+        # derived rows, kept once per batch instead of once per event)
+        self.after_batch = after_batch
 
     async def run(self, stop: asyncio.Event, consumer: Consumer | None = None) -> None:
         """Consume until `stop`. Nothing but cancellation ends it: on any failure it goes back
@@ -385,6 +389,8 @@ class InboxConsumer:
                 for index, d in enumerate(run):
                     if d.handler is not None and outcomes[index] is Outcome.APPLIED:
                         await d.handler(session, d.event, d.payload)
+                if fresh and self.after_batch is not None:
+                    await self.after_batch(session)
         except Exception as exc:  # a handler failed, or another consumer applied one meanwhile
             if is_unavailable(exc):
                 raise RetryLater(str(exc)) from exc
@@ -456,6 +462,8 @@ class InboxConsumer:
                 )
             )
             await handler(session, event, payload)
+            if self.after_batch is not None:
+                await self.after_batch(session)
         return Outcome.APPLIED
 
     async def _already_applied(self, event_id: str) -> bool:

@@ -49,17 +49,18 @@ FUTURE_PERIOD: dict[int | str, dict[str, Any]] = {
 PUBLICATION_VERSION = 1
 
 
-def get_thresholds(runtime: RuntimeDep) -> Thresholds:
-    """The exposure thresholds of the service's settings (read once, at start)."""
+async def get_thresholds(runtime: RuntimeDep) -> Thresholds:
+    """The exposure thresholds of the service's settings (read once, at start). Dependencies
+    that do no I/O are `async`, so FastAPI does not hand them to a thread per request."""
     thresholds: Thresholds = runtime.config.thresholds
     return thresholds
 
 
-def get_feed(runtime: RuntimeDep) -> Feed:
+async def get_feed(runtime: RuntimeDep) -> Feed:
     return Feed.of(runtime.definition)
 
 
-def get_regions(runtime: RuntimeDep) -> RegionTable:
+async def get_regions(runtime: RuntimeDep) -> RegionTable:
     return load_region_table(runtime.settings.regions_file)
 
 

@@ -21,6 +21,9 @@ class ScoringConfig(BaseSettings):
     lagging_red_points: Decimal = Field(Decimal(30), gt=0, le=100)
     # seconds between two checks of the worker for a rebuilt read model taking over
     epoch_check_interval: float = Field(2.0, gt=0)
+    # seconds between two checks of the worker for kept standings to fill (a month that has
+    # begun, periods a backlog's batches left out of date)
+    standings_check_interval: float = Field(15.0, gt=0)
 
     @model_validator(mode="after")
     def _ordered(self) -> ScoringConfig:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from services.scoring import api, readmodel
+from services.scoring import api, readmodel, standings
 from services.scoring.config import load_config
 from services.scoring.demo import load_demo
 from services.scoring.handlers import factors_handlers, issues_handlers, registry_handlers
@@ -20,10 +20,16 @@ from shared.service import ServiceDefinition, WorkerJob
 
 
 def jobs(runtime: Runtime) -> dict[str, WorkerJob]:
-    """Follow the subscribed topics into the current epoch (and onto a rebuilt one)."""
+    """Follow the subscribed topics into the current epoch (and onto a rebuilt one); add each
+    month to the kept standings when it begins."""
     feed = readmodel.Feed.of(runtime.definition)
     interval = runtime.config.epoch_check_interval
-    return {"read-model": partial(readmodel.follow, runtime, feed, interval)}
+    return {
+        "read-model": partial(readmodel.follow, runtime, feed, interval),
+        "standings": partial(
+            standings.keep_current, runtime, runtime.config.standings_check_interval
+        ),
+    }
 
 
 SERVICE = ServiceDefinition(

@@ -4,7 +4,8 @@ The read model (`projects` … `credit_grants`) is what scoring knows of the oth
 aggregates, one row per aggregate as its latest event left it, each with the `version`
 (`sequence`) that put it there. Every read-model row belongs to an `epoch`: the live model is
 the current epoch's rows; a rebuild fills the next epoch from the beginning of the log and then
-takes over (`readmodel`). Figures are computed from these rows when asked.
+takes over (`readmodel`). `standings` keeps each period's figures and scores per division as
+these rows give them, maintained as events arrive (`standings`), so a read need not compute them.
 
 `schemes` keeps the assessment methods set over HTTP; `publications` the frozen snapshots.
 """
@@ -148,6 +149,29 @@ READ_MODEL: tuple[type[_ReadModel], ...] = (
     AllocationView,
     GrantView,
 )
+
+
+class Standing(Base):
+    """A division's figures and score for a period, as the epoch's facts give them: kept by
+    `services.scoring.standings` in the transaction that changes the facts, so a ranking or a
+    scorecard is a SELECT. `basis` names the thresholds and divisions the figures were computed
+    with, `scheme_digest` the scheme the points were scored by; a read with another basis or
+    scheme does not use them as they are."""
+
+    __tablename__ = "standings"
+
+    epoch: Mapped[int] = mapped_column(Integer, primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    month: Mapped[int] = mapped_column(Integer, primary_key=True)
+    county: Mapped[str] = mapped_column(String(6), primary_key=True)
+    basis: Mapped[str] = mapped_column(String(32))
+    figures: Mapped[dict[str, Any]] = mapped_column(JSON)
+    scheme_version: Mapped[str] = mapped_column(String(40))
+    scheme_digest: Mapped[str] = mapped_column(String(32))
+    indicators: Mapped[list[Any]] = mapped_column(JSON)  # [rank, points] per indicator, in order
+    total: Mapped[str] = mapped_column(String(20))  # points: a decimal string
+    rank: Mapped[int] = mapped_column(Integer)
+    tier: Mapped[str | None] = mapped_column(String(100))
 
 
 class Scheme(Base):

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.scoring import access, readmodel
+from services.scoring import access, readmodel, standings
 from services.scoring.domain.exposure import Colour, Exposure, ExposureKind, Thresholds
 from services.scoring.domain.figures import (
     Assessment,
@@ -95,15 +95,31 @@ async def scheme_in_effect(
         if stored is None:
             raise NotFound(f"scheme {version!r} not found")
         return stored.version, stored_scheme(stored.body)
-    stored = await session.scalar(
-        select(Scheme)
-        .where(Scheme.effective_from <= str(period))
-        .order_by(Scheme.effective_from.desc(), Scheme.set_at.desc())
-        .limit(1)
-    )
+    stored = await session.scalar(standings.in_effect(period))
     if stored is None:
         return DEFAULT_VERSION, DEFAULT_SCHEME
     return stored.version, stored_scheme(stored.body)
+
+
+# A scheme's body by version and revision: a revision never changes, so it is read once.
+_BODIES: dict[tuple[str, int], SchemeBody] = {}
+
+
+async def scheme_of_revision(
+    session: AsyncSession, period: Period, found: tuple[str, int] | None
+) -> tuple[str, SchemeBody]:
+    """The scheme in effect that a read found by version and revision (None: the default)."""
+    if found is None:
+        return DEFAULT_VERSION, DEFAULT_SCHEME
+    body = _BODIES.get(found)
+    if body is None:
+        row = await session.get(Scheme, found[0])
+        if row is None or row.revision != found[1]:
+            return await scheme_in_effect(session, period)
+        body = stored_scheme(row.body)
+        if len(_BODIES) < 1000:
+            _BODIES[found] = body
+    return found[0], body
 
 
 def scheme_public(version: str, body: SchemeBody, row: Scheme | None = None) -> SchemePublic:
@@ -143,12 +159,19 @@ async def get_scheme(session: AsyncSession, version: str) -> tuple[SchemePublic,
 
 
 # ---- the assessment
-async def load_facts(session: AsyncSession) -> Facts:
-    """The current epoch's rows. On PostgreSQL they are read in one snapshot (so this must be
-    the transaction's first read), and a rebuild that takes over (and deletes the old epoch)
-    meanwhile cannot leave a half-read model."""
+async def one_snapshot(session: AsyncSession) -> None:
+    """On PostgreSQL, read what follows in one snapshot (call it before the transaction's first
+    read): a rebuild that takes over (and deletes the old epoch) meanwhile cannot leave a
+    half-read model."""
     if is_postgres(session):
         await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+
+
+async def load_facts(session: AsyncSession, *, in_snapshot: bool = False) -> Facts:
+    """The current epoch's rows, in one snapshot (`one_snapshot`; so this must be the
+    transaction's first read unless `in_snapshot` says the snapshot is taken already)."""
+    if not in_snapshot:
+        await one_snapshot(session)
     epoch = await readmodel.current_epoch(session)
 
     async def rows(model: Any) -> Sequence[Any]:
@@ -166,17 +189,24 @@ async def load_facts(session: AsyncSession) -> Facts:
     )
 
 
-class Scored:
-    """A period assessed and scored: what every read of scores is cut from."""
+class Ranked:
+    """A period's figures and scores: what the cards and the ranking are cut from."""
 
     def __init__(
-        self, assessment: Assessment, version: str, scheme: SchemeBody, regions: RegionTable
+        self,
+        period: Period,
+        figures: dict[str, DivisionFigures],
+        version: str,
+        scheme: SchemeBody,
+        regions: RegionTable,
+        scores: list[Score] | None = None,
     ) -> None:
-        self.assessment = assessment
+        self.period = period
+        self.figures = figures
         self.version = version
         self.scheme = scheme
         self.regions = regions
-        self.scores: list[Score] = score(scheme, assessment.figures)
+        self.scores: list[Score] = score(scheme, figures) if scores is None else scores
 
     def name(self, county: str) -> str:
         division = self.regions.find(county)
@@ -191,13 +221,22 @@ class Scored:
         ]
 
     def cards(self, counties: Sequence[str] | None = None) -> list[ScorecardPublic]:
-        period = self.assessment.period
         wanted = set(counties) if counties is not None else None
         return [
-            _card(s, self.assessment.figures[s.county], self.name(s.county), period, self.version)
+            _card(s, self.figures[s.county], self.name(s.county), self.period, self.version)
             for s in self.scores
             if wanted is None or s.county in wanted
         ]
+
+
+class Scored(Ranked):
+    """A period assessed from the facts and scored: the exposure lists besides."""
+
+    def __init__(
+        self, assessment: Assessment, version: str, scheme: SchemeBody, regions: RegionTable
+    ) -> None:
+        super().__init__(assessment.period, assessment.figures, version, scheme, regions)
+        self.assessment = assessment
 
     def exposure(
         self, kind: ExposureKind, counties: Sequence[str] | None = None
@@ -216,11 +255,34 @@ async def scored(
     thresholds: Thresholds,
     regions: RegionTable,
     scheme_version: str | None = None,
+    *,
+    in_snapshot: bool = False,
 ) -> Scored:
-    facts = await load_facts(session)
+    facts = await load_facts(session, in_snapshot=in_snapshot)
     version, scheme = await scheme_in_effect(session, period, scheme_version)
     assessment = assess(period, facts, regions.codes, thresholds)
     return Scored(assessment, version, scheme, regions)
+
+
+async def ranked(
+    session: AsyncSession,
+    period: Period,
+    thresholds: Thresholds,
+    regions: RegionTable,
+    scheme_version: str | None = None,
+) -> Ranked:
+    """The period's standings as kept (`standings`: one SELECT of its rows with the scheme in
+    effect, scored again only if that or the scheme asked for is not the one they were scored
+    by), else computed from the facts as `scored` does; the same either way."""
+    await one_snapshot(session)
+    kept = await standings.read(session, period, thresholds, regions)
+    if kept is None:
+        return await scored(session, period, thresholds, regions, scheme_version, in_snapshot=True)
+    if scheme_version is None:
+        version, scheme = await scheme_of_revision(session, period, kept.scheme)
+    else:
+        version, scheme = await scheme_in_effect(session, period, scheme_version)
+    return Ranked(period, kept.figures, version, scheme, regions, kept.scores(version, scheme))
 
 
 def shown(metric: str, value: Value) -> str | int | None:
@@ -299,7 +361,7 @@ async def scorecards(
 ) -> ScorecardList:
     """The cards of the divisions the principal may see, in the ranking's order."""
     counties = access.divisions_visible(principal, list(regions.codes))
-    result = await scored(session, period, thresholds, regions, scheme_version)
+    result = await ranked(session, period, thresholds, regions, scheme_version)
     cards = result.cards(counties)
     return ScorecardList(
         year=period.year,
@@ -324,7 +386,7 @@ async def scorecard(
     if division is None:
         raise NotFound(f"no division {county!r} in {regions.name}")
     access.ensure_card(principal, division.code)
-    result = await scored(session, period, thresholds, regions, scheme_version)
+    result = await ranked(session, period, thresholds, regions, scheme_version)
     return result.cards([division.code])[0]
 
 
@@ -340,14 +402,14 @@ async def ranking(
 ) -> RankingPublic:
     """The live ranking of every division (the command office's until it is published)."""
     access.ensure_live_ranking(principal)
-    result = await scored(session, period, thresholds, regions, scheme_version)
-    ranked = result.ranking()
+    result = await ranked(session, period, thresholds, regions, scheme_version)
+    entries = result.ranking()
     return RankingPublic(
         year=period.year,
         month=period.month,
         scheme_version=result.version,
-        items=page_of(ranked, limit, offset),
-        total=len(ranked),
+        items=page_of(entries, limit, offset),
+        total=len(entries),
     )
 
 

@@ -26,12 +26,15 @@ from typing import Any, cast
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.scoring import standings
 from services.scoring.handlers import Apply, Handlers, Row
-from services.scoring.models import READ_MODEL, Epoch, EpochState, inbox
+from services.scoring.models import READ_MODEL, Epoch, EpochState, Standing, inbox
+from shared.clock import today_in_shanghai
 from shared.db import insert_many, utcnow
 from shared.errors import RuleViolation
 from shared.inbox import Fold as FoldOne
 from shared.inbox import Handler, InboxConsumer
+from shared.regions import load_region_table
 from shared.runtime import Runtime, count_outcomes
 from shared.service import HandlerFactory, ServiceDefinition
 from shared.waiting import pause
@@ -149,6 +152,7 @@ def consumer(runtime: Runtime, feed: Feed, epoch: int) -> InboxConsumer:
         feed.topics,
         feed.handlers(epoch),
         max_attempts=runtime.settings.consumer_max_attempts,
+        after_batch=standings.maintainer(runtime, epoch),  # kept while the epoch is current
     )
     c.on_outcome = count_outcomes(runtime.metrics)
     return c
@@ -200,8 +204,12 @@ async def catch_up(runtime: Runtime, feed: Feed | None = None, allowance: float 
     feed = feed or Feed.of(runtime.definition)
     epoch = await _read_current(runtime.session_factory)
     if not await _applied_any(runtime.session_factory, feed, epoch):
-        return await replay(runtime, feed, epoch, allowance)
-    return await consumer(runtime, feed, epoch).catch_up(_idle(runtime), to_end=allowance)
+        read = await replay(runtime, feed, epoch, allowance)
+        await fill_standings(runtime, epoch)  # as a rebuild's, its batches kept none
+        return read
+    read = await consumer(runtime, feed, epoch).catch_up(_idle(runtime), to_end=allowance)
+    await complete_standings(runtime)  # what a backlog's batches left to the worker's job
+    return read
 
 
 async def _applied_any(sessions: async_sessionmaker[AsyncSession], feed: Feed, epoch: int) -> bool:
@@ -247,6 +255,7 @@ async def rebuild(
         await _delete_epoch(sessions, feed, abandoned)
     try:
         read = await replay(runtime, feed, number, allowance)
+        await fill_standings(runtime, number)
         async with sessions() as session, session.begin():
             await session.execute(
                 select(Epoch.number).where(Epoch.state == CURRENT).with_for_update()
@@ -288,6 +297,21 @@ async def replay(runtime: Runtime, feed: Feed, epoch: int, allowance: float) -> 
     )
 
 
+async def complete_standings(runtime: Runtime) -> None:
+    """The current epoch's standings, every kept period not up to date computed now."""
+    regions = load_region_table(runtime.settings.regions_file)
+    await standings.complete(
+        runtime.session_factory, runtime.config.thresholds, regions, today_in_shanghai()
+    )
+
+
+async def fill_standings(runtime: Runtime, epoch: int) -> None:
+    """A rebuilt epoch's standings, every period computed from its facts, before it takes over
+    (its consumer does not keep them while it builds)."""
+    regions = load_region_table(runtime.settings.regions_file)
+    await standings.fill(runtime.session_factory, epoch, runtime.config.thresholds, regions)
+
+
 async def _clear_retired(
     sessions: async_sessionmaker[AsyncSession], feed: Feed, current: int
 ) -> None:
@@ -309,6 +333,7 @@ async def _delete_epoch(
     async with sessions() as session, session.begin():
         for model in READ_MODEL:
             await session.execute(delete(model).where(model.epoch == number))
+        await session.execute(delete(Standing).where(Standing.epoch == number))
         await session.execute(delete(inbox).where(inbox.c.consumer == feed.consumer_name(number)))
 
 

@@ -125,7 +125,8 @@ WHERE_NEEDED = {"config.py", "handlers.py"}
 # The only modules a service has beyond the set, each with its job.
 EXTRAS = {
     "registry": {"importing"},  # the ledger import: file reader, column table, row mapping
-    "scoring": {"readmodel.py"},  # the read-model epochs the worker follows and a rebuild replaces
+    # the read-model epochs the worker follows and a rebuild replaces; the standings it keeps
+    "scoring": {"readmodel.py", "standings.py"},
     # the adapters a message leaves by (webhook, robots) and the dispatcher that tries them
     "notifications": {"channels", "delivery.py"},
 }

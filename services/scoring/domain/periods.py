@@ -8,6 +8,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
 
 from shared.rates import percent
 
@@ -47,7 +48,7 @@ class Period:
     def first_day(self) -> dt.date:
         return dt.date(self.year, self.month, 1)
 
-    @property
+    @cached_property  # read for every fact a period is assessed on
     def last_day(self) -> dt.date:
         return dt.date(self.year, self.month, calendar.monthrange(self.year, self.month)[1])
 

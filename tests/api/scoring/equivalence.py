@@ -1,7 +1,8 @@
 """Rebuild equivalence, the check: a random history of upstream events, applied incrementally by
 the scoring worker (with duplicates, stale redeliveries and a restart in the middle), gives the
 same read model and the same scorecards as a rebuild that replays the whole log into a fresh
-epoch. Run on the embedded default (test_rebuild_equivalence.py here) and on PostgreSQL + Kafka
+epoch; and the standings kept as the events arrived (`services.scoring.standings`), and those a
+rebuild fills, are what a computation from the facts gives for every kept period. Run on the embedded default (test_rebuild_equivalence.py here) and on PostgreSQL + Kafka
 (tests/integration/test_scoring_rebuild_equivalence.py)."""
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
-from services.scoring import api, readmodel
+from services.scoring import api, queries, readmodel, standings
+from services.scoring.domain.periods import Period
 from services.scoring.main import SERVICE
-from services.scoring.models import READ_MODEL, inbox
+from services.scoring.models import READ_MODEL, Standing, inbox
 from services.scoring.readmodel import Feed
 from shared.bus.base import Bus
 from shared.events.envelope import CloudEvent
+from shared.regions import load_region_table
 from tests.conftest import COMMANDER, start_service, wait_until
 from tests.support.upstream import Upstream
 
@@ -122,6 +125,47 @@ async def read_model(app: Any) -> dict[str, list[tuple]]:
         return dump
 
 
+async def kept_as_computed(app: Any, *, all_kept: bool) -> int:
+    """Every kept period of the current epoch (every one with `all_kept`, else those up to
+    date) gives the cards and the ranking a computation from the facts gives, with the points
+    as kept (scored by the scheme in effect, not again when read). How many periods it checked."""
+    runtime = app.state.runtime
+    thresholds = runtime.config.thresholds
+    regions = load_region_table(runtime.settings.regions_file)
+    checked = 0
+    async with runtime.session_factory() as session:
+        await queries.one_snapshot(session)
+        epoch = await readmodel.current_epoch(session)
+        kept = (
+            await session.execute(
+                select(Standing.year, Standing.month).where(Standing.epoch == epoch).distinct()
+            )
+        ).all()
+        for year, month in sorted(kept):
+            period = Period(year, month)
+            found = await standings.read(session, period, thresholds, regions)
+            if found is None:
+                assert not all_kept, f"{period} is not up to date"
+                continue
+            computed = await queries.scored(session, period, thresholds, regions, in_snapshot=True)
+            digest = standings.scheme_digest(computed.scheme)
+            assert {r.scheme_digest for r in found.rows.values()} == {digest}, period
+            assert {r.scheme_version for r in found.rows.values()} == {computed.version}
+            scores = found.scores(computed.version, computed.scheme)
+            read = queries.Ranked(
+                period, found.figures, computed.version, computed.scheme, regions, scores
+            )
+            assert read.cards() == computed.cards(), period
+            assert read.ranking() == computed.ranking(), period
+            checked += 1
+    return checked
+
+
+async def complete_standings(app: Any) -> None:
+    """What the worker's standings job does: every kept period not up to date computed."""
+    await readmodel.complete_standings(app.state.runtime)
+
+
 async def scorecards(client: httpx.AsyncClient) -> list[Any]:
     cards = []
     for year, month in PERIODS:
@@ -160,10 +204,16 @@ async def check_equivalence(
     seed: int, bus: Bus, settings: Any, feed: Feed, upstream: Upstream, steps: int
 ) -> None:
     definition = dataclasses.replace(
-        SERVICE, jobs=lambda rt: {"read-model": partial(readmodel.follow, rt, feed, 0.1)}
+        SERVICE,
+        jobs=lambda rt: {
+            "read-model": partial(readmodel.follow, rt, feed, 0.1),
+            # fills what a batch past its budget left out of date; later batches keep it
+            "standings": partial(standings.keep_current, rt, 0.2),
+        },
     )
     rng = random.Random(seed)
     state: dict[str, Any] = {}
+    busy, standings.BUSY_SECONDS = standings.BUSY_SECONDS, 0.0  # every batch keeps them
 
     async def restart() -> None:
         await state["cm"].__aexit__(None, None, None)
@@ -196,13 +246,23 @@ async def check_equivalence(
         assert len(incremental["allocations"]) == len(upstream.allocations)
         incremental_cards = await scorecards(client)
 
+        # the standings the batches kept, then all of them once the worker's job has run
+        async def some_kept() -> bool:  # by the batches or, past their budget, by the job
+            return await kept_as_computed(app, all_kept=False) > 0
+
+        await wait_until(some_kept)
+        await complete_standings(app)
+        assert await kept_as_computed(app, all_kept=True) >= len(PERIODS) - 1
+
         r = await client.post("/v1/admin/rebuild", headers=COMMANDER)
         assert r.status_code == 200, r.text
         assert r.json()["state"] == "current" and r.json()["number"] == 2
 
         rebuilt = await read_model(app)
         assert rebuilt == incremental
+        assert await kept_as_computed(app, all_kept=True) >= len(PERIODS) - 1  # filled at its end
         assert await scorecards(client) == incremental_cards
         assert sum(len(rows) for rows in rebuilt.values()) > steps // 3
     finally:
+        standings.BUSY_SECONDS = busy
         await state["cm"].__aexit__(None, None, None)

@@ -1,0 +1,600 @@
+"""Standings: each period's figures and scores per division, kept as the facts change instead of
+computed at every read (issue 13: a ranking or a scorecard is then a SELECT).
+
+What is kept. For the current epoch, every month up to today's (Asia/Shanghai) of every year a
+fact is dated in: one row per division with its figures, its points per indicator, total, rank
+and tier under the scheme in effect. A figure never changes with the date alone (it is year to
+date at the period's end, by the business dates), so the clock only decides which months exist.
+
+How it stays right.
+- The live consumer: a batch's inserts and updates of read-model rows mark the divisions and
+  years they touch (mapper events below, on old and new values: no handler has to remember it);
+  at the batch's end, in its transaction, `refresh` recomputes those divisions for those periods
+  and re-scores the periods. A project on the key list touches every kept year (it counts in
+  every period), another one the years of its dates, its plans and those it is unstarted in; a
+  plan, report, allocation or grant its year; a problem its years reported and flagged overdue.
+  A year not kept yet is computed for every division. Only the current epoch's batches refresh,
+  one at a time (the epoch's row is locked). A batch past `BATCH_BUDGET`, or of a busy consumer
+  (`BUSY_SECONDS`), marks its periods out of date instead.
+- A rebuild fills every period at its end, before its epoch takes over (`fill`).
+- The worker's `keep_current` job computes what is out of date once the burst is over, adds a
+  month when it begins, and refills rows of other thresholds or divisions.
+- A read uses the rows only if every division has one computed with the reader's thresholds and
+  divisions (`basis`); the points only if scored by the scheme asked for (else it scores the kept
+  figures). Else it computes from the facts, as before: a kept row can be missing, never wrong.
+
+Writes that bypass the ORM are not seen here; tests compare the kept standings with a
+computation from scratch after random histories (tests/api/scoring/equivalence.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    delete,
+    event,
+    func,
+    insert,
+    or_,
+    select,
+    true,
+    tuple_,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Mapper
+from sqlalchemy.orm import attributes as orm_attributes
+
+from services.scoring.domain.exposure import Thresholds
+from services.scoring.domain.figures import DivisionFigures, Facts
+from services.scoring.domain.periods import Period
+from services.scoring.domain.ranking import Score, score
+from services.scoring.domain.scheme import (
+    SchemeBody,
+)
+from services.scoring.domain.standings import (
+    Marks,
+    SchemesInEffect,
+    compute_rows,
+    decode_figures,
+    fact_years,
+    mark_project,
+    months,
+    scheme_digest,
+    score_as_kept,
+    year_of,
+)
+from services.scoring.models import (
+    AllocationView,
+    Epoch,
+    EpochState,
+    GrantView,
+    PlanView,
+    ProblemView,
+    ProjectView,
+    ReportView,
+    Scheme,
+    Standing,
+)
+from shared.clock import today_in_shanghai
+from shared.db import is_unavailable
+from shared.regions import RegionTable, load_region_table
+from shared.runtime import Runtime
+from shared.waiting import pause
+
+log = logging.getLogger(__name__)
+
+MARKS = "scoring.standings"  # the key of a session's marks in `session.info`
+OUT_OF_DATE = "out-of-date"  # the basis of a row to compute again (no reader's basis)
+# Periods × projects of the divisions a batch computes (30 µs each here); past it: out of date.
+BATCH_BUDGET = 400
+# A batch less than this many seconds after the last one (a busy consumer: a backlog, a burst of
+# writes) computes nothing: it leaves its periods out of date for the job, which waits for the
+# burst to end; a consumer applying now and then keeps the standings in each batch.
+BUSY_SECONDS = 1.0
+# when this process's last batch refreshed, and last left periods out of date (time.monotonic())
+_LAST_REFRESH, _LAST_DEFERRED = [float("-inf")], [float("-inf")]
+
+
+# ---- what a batch touched
+def _mark(marks: Marks, row: Any, value: Callable[[str], Any]) -> None:
+    """Mark what the row's state (each attribute read through `value`) counts in."""
+    if marks.epoch is None:
+        marks.epoch = value("epoch")
+    elif marks.epoch != value("epoch"):
+        return  # another epoch's row in the same transaction: not this epoch's standings
+    match row:
+        case ProjectView():
+            mark_project(marks, value)
+        case PlanView() | ReportView():
+            marks.project(value("project_id"), value("year"))
+        case ProblemView():
+            marks.county(
+                value("county"), year_of(value("reported_on")), year_of(value("overdue_on"))
+            )
+        case AllocationView() | GrantView():
+            marks.county(value("county"), value("year"))
+
+
+def _old(row: Any) -> Callable[[str], Any]:
+    def value(name: str) -> Any:
+        history = orm_attributes.get_history(row, name)
+        return history.deleted[0] if history.deleted else getattr(row, name)
+
+    return value
+
+
+def _new(row: Any) -> Callable[[str], Any]:
+    return lambda name: getattr(row, name)
+
+
+def _on_insert(_mapper: Mapper[Any], _connection: Any, row: Any) -> None:
+    session = orm_attributes.instance_state(row).session
+    if session is not None:
+        _mark(session.info.setdefault(MARKS, Marks()), row, _new(row))
+
+
+def _on_update(_mapper: Mapper[Any], _connection: Any, row: Any) -> None:
+    session = orm_attributes.instance_state(row).session
+    if session is not None:
+        marks = session.info.setdefault(MARKS, Marks())
+        _mark(marks, row, _old(row))  # what it counted in before (another county, year…)
+        _mark(marks, row, _new(row))
+
+
+for _model in (ProjectView, PlanView, ReportView, ProblemView, AllocationView, GrantView):
+    event.listen(_model, "before_insert", _on_insert)
+    event.listen(_model, "before_update", _on_update)
+
+
+# ---- what is kept: the basis, the periods, the rows' encoding
+def basis(thresholds: Thresholds, regions: RegionTable) -> str:
+    """The settings the figures were computed with: the exposure thresholds, the divisions."""
+    text = f"{thresholds!r}|{','.join(regions.codes)}"
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def in_effect(period: Period) -> Select[Scheme]:
+    """The stored scheme in effect for `period`: the latest `effective_from` not after it, the
+    last set winning a tie (none: the built-in default)."""
+    return (
+        select(Scheme)
+        .where(Scheme.effective_from <= str(period))
+        .order_by(Scheme.effective_from.desc(), Scheme.set_at.desc())
+        .limit(1)
+    )
+
+
+@dataclass(frozen=True)
+class Kept:
+    """A period's kept standings, in the region table's order, and the version and revision
+    of the stored scheme in effect for the period when they were read (None: the default)."""
+
+    figures: dict[str, DivisionFigures]
+    rows: dict[str, Any]
+    scheme: tuple[str, int] | None
+
+    def scores(self, version: str, scheme: SchemeBody) -> list[Score]:
+        """The kept scores if they are the scheme's, else the kept figures scored by it; in the
+        ranking's order (as `ranking.score` gives them)."""
+        digest = scheme_digest(scheme)
+        if any(
+            r.scheme_version != version or r.scheme_digest != digest for r in self.rows.values()
+        ):
+            return score(scheme, self.figures)
+        counties = list(self.figures)
+        result = [score_as_kept(self.rows[c], self.figures[c], scheme) for c in counties]
+        result.sort(key=lambda s: (s.rank, counties.index(s.county)))
+        return result
+
+
+async def read(
+    session: AsyncSession, period: Period, thresholds: Thresholds, regions: RegionTable
+) -> Kept | None:
+    """The current epoch's kept standings of `period` and the scheme in effect (one
+    statement), or None when they are not kept or were computed with other thresholds or
+    divisions."""
+    table = Standing.__table__
+    scheme = in_effect(period).subquery()
+    rows = (
+        await session.execute(
+            select(table, scheme.c.version.label("in_effect"), scheme.c.revision.label("revision"))
+            .join(Epoch, Epoch.number == table.c.epoch)
+            .outerjoin(scheme, true())
+            .where(
+                Epoch.state == EpochState.CURRENT,
+                table.c.year == period.year,
+                table.c.month == period.month,
+            )
+        )
+    ).all()
+    by_county = {r.county: r for r in rows}
+    wanted = basis(thresholds, regions)
+    if set(by_county) != set(regions.codes) or any(r.basis != wanted for r in rows):
+        return None
+    first = rows[0]
+    return Kept(
+        figures={c: decode_figures(c, by_county[c].figures) for c in regions.codes},
+        rows={c: by_county[c] for c in regions.codes},
+        scheme=None if first.in_effect is None else (first.in_effect, first.revision),
+    )
+
+
+# ---- keeping them
+async def _facts(session: AsyncSession, epoch: int, counties: Sequence[str] | None) -> Facts:
+    """The epoch's facts, of `counties` only if given (plans and reports by their projects)."""
+
+    async def rows(model: Any, by_project: bool = False) -> Sequence[Any]:
+        table = model.__table__
+        query = select(table).where(table.c.epoch == epoch)
+        if counties is not None:
+            if by_project:
+                projects = ProjectView.__table__
+                query = query.where(
+                    table.c.project_id.in_(
+                        select(projects.c.project_id).where(
+                            projects.c.epoch == epoch, projects.c.county.in_(counties)
+                        )
+                    )
+                )
+            else:
+                query = query.where(table.c.county.in_(counties))
+        return (await session.execute(query)).all()
+
+    return Facts(
+        projects=await rows(ProjectView),
+        plans=await rows(PlanView, by_project=True),
+        reports=await rows(ReportView, by_project=True),
+        problems=await rows(ProblemView),
+        allocations=await rows(AllocationView),
+        grants=await rows(GrantView),
+    )
+
+
+async def _rewrite(
+    session: AsyncSession,
+    epoch: int,
+    wanted: Mapping[Period, set[str]],
+    thresholds: Thresholds,
+    regions: RegionTable,
+    budget: int | None = None,
+) -> int:
+    """Recompute the figures of `wanted`'s divisions in each of its periods (every division
+    whose row is missing or of another basis too), re-score those periods, write what changed.
+    Past `budget` (periods × the projects of the divisions to compute: what an assessment goes
+    through), mark the periods' rows out of date instead (`keep_current` computes them soon; a
+    read computes them meanwhile). How many rows it wrote."""
+    if not wanted:
+        return 0
+    table = Standing.__table__
+    keys = [(p.year, p.month) for p in wanted]
+    bases: dict[Period, dict[str, str]] = {p: {} for p in wanted}  # the rows there are, light
+    for chunk in range(0, len(keys), 200):
+        found = await session.execute(
+            select(table.c.year, table.c.month, table.c.county, table.c.basis).where(
+                table.c.epoch == epoch,
+                tuple_(table.c.year, table.c.month).in_(keys[chunk : chunk + 200]),
+            )
+        )
+        for year, month, county, row_basis in found.all():
+            bases[Period(year, month)][county] = row_basis
+    own = basis(thresholds, regions)
+    codes = list(regions.codes)
+    needed: dict[Period, set[str]] = {}
+    for period, counties in wanted.items():
+        there = bases[period]
+        stale = {c for c in codes if there.get(c) != own}
+        needed[period] = (set(counties) & set(codes)) | stale
+    everyone = set().union(*needed.values())
+    if budget is not None:
+        projects = ProjectView.__table__
+        count = await session.scalar(
+            select(func.count()).where(
+                projects.c.epoch == epoch, projects.c.county.in_(sorted(everyone))
+            )
+        )
+        if len(wanted) * (count or 0) > budget:
+            _LAST_DEFERRED[0] = time.monotonic()
+            return await _out_of_date(session, epoch, bases, codes)
+    existing: dict[Period, dict[str, Standing]] = {p: {} for p in wanted}
+    for chunk in range(0, len(keys), 200):
+        rows_found = await session.scalars(
+            select(Standing).where(
+                Standing.epoch == epoch,
+                tuple_(table.c.year, table.c.month).in_(keys[chunk : chunk + 200]),
+            )
+        )
+        for row in rows_found:
+            existing[Period(row.year, row.month)][row.county] = row
+    facts = await _facts(session, epoch, None if everyone >= set(codes) else sorted(everyone))
+    schemes = SchemesInEffect((await session.scalars(select(Scheme))).all())
+    kept_figures = {
+        p: {c: r.figures for c, r in existing[p].items() if c not in needed[p]} for p in wanted
+    }
+    # The assessments are CPU alone: in a thread, so the event loop (the consumer, the API in
+    # the same process) goes on between the interpreter's switches.
+    computed = await asyncio.to_thread(
+        compute_rows, facts, kept_figures, needed, codes, own, thresholds, schemes
+    )
+    written = 0
+    for period, values_by_county in computed.items():
+        rows = existing[period]
+        for county, values in values_by_county.items():
+            kept = rows.get(county)
+            if kept is not None and all(getattr(kept, k) == v for k, v in values.items()):
+                continue
+            if kept is None:
+                kept = Standing(epoch=epoch, year=period.year, month=period.month, county=county)
+                session.add(kept)
+            for k, v in values.items():
+                setattr(kept, k, v)
+            written += 1
+    await session.flush()
+    return written
+
+
+async def _out_of_date(
+    session: AsyncSession, epoch: int, bases: Mapping[Period, dict[str, str]], codes: list[str]
+) -> int:
+    """Mark every division's row of each period out of date (a placeholder where none is)."""
+    table, keys = Standing.__table__, [(p.year, p.month) for p in bases]
+    for chunk in range(0, len(keys), 200):
+        await session.execute(
+            update(Standing)
+            .where(
+                table.c.epoch == epoch,
+                tuple_(table.c.year, table.c.month).in_(keys[chunk : chunk + 200]),
+            )
+            .values(basis=OUT_OF_DATE)
+            .execution_options(synchronize_session=False)
+        )
+    empty = {"figures": {}, "scheme_version": "", "scheme_digest": "", "indicators": []}
+    placeholders: list[dict[str, Any]] = [
+        {"epoch": epoch, "year": p.year, "month": p.month, "county": c, "basis": OUT_OF_DATE}
+        | empty
+        | {"total": "0", "rank": 0, "tier": None}
+        for p, there in bases.items()
+        for c in codes
+        if c not in there
+    ]
+    if placeholders:
+        await session.execute(insert(Standing), placeholders)
+    return sum(len(codes) for _ in bases)
+
+
+async def refresh(
+    session: AsyncSession,
+    epoch: int,
+    marks: Marks,
+    thresholds: Thresholds,
+    regions: RegionTable,
+    today: dt.date,
+) -> int:
+    """Bring the epoch's standings up to date with what `marks` says changed, in the caller's
+    transaction, if the epoch is current (a building epoch is filled at its end). Locks the
+    epoch's row first: one refresh at a time, each reading the facts as committed before it."""
+    state = await session.scalar(select(Epoch.state).where(Epoch.number == epoch).with_for_update())
+    if state != EpochState.CURRENT or not marks:
+        return 0
+    await session.flush()
+    now = time.monotonic()
+    busy, _LAST_REFRESH[0] = now - _LAST_REFRESH[0] < BUSY_SECONDS, now
+    if busy:
+        return await _invalidate(session, epoch, marks, list(regions.codes), today)
+    table = Standing.__table__
+    kept_years = set(
+        (await session.scalars(select(table.c.year).where(table.c.epoch == epoch).distinct())).all()
+    )
+    by_county: dict[str, set[int]] = {c: set(ys) for c, ys in marks.years.items()}
+    if marks.projects:
+        projects = ProjectView.__table__
+        found = await session.execute(
+            select(projects.c.project_id, projects.c.county).where(
+                projects.c.epoch == epoch, projects.c.project_id.in_(list(marks.projects))
+            )
+        )
+        for project_id, county in found.all():  # a plan of an unknown project counts nowhere
+            by_county.setdefault(county, set()).update(marks.projects[project_id])
+    if marks.plans_of:
+        plans = PlanView.__table__
+        found = await session.execute(
+            select(plans.c.project_id, plans.c.year).where(
+                plans.c.epoch == epoch, plans.c.project_id.in_(list(marks.plans_of))
+            )
+        )
+        for project_id, year in found.all():
+            for county in marks.plans_of[project_id]:
+                by_county.setdefault(county, set()).add(year)
+    for county, first in marks.onward.items():
+        by_county.setdefault(county, set()).update(y for y in kept_years if y >= first)
+    new_years = set().union(*by_county.values()) - kept_years
+    wanted: dict[Period, set[str]] = {}
+    for county, years in by_county.items():
+        for period in months(years - new_years, today):
+            wanted.setdefault(period, set()).add(county)
+    for period in months(new_years, today):  # a year not kept yet: every division
+        wanted[period] = set(regions.codes)
+    return await _rewrite(session, epoch, wanted, thresholds, regions, BATCH_BUDGET)
+
+
+async def _invalidate(
+    session: AsyncSession, epoch: int, marks: Marks, codes: list[str], today: dt.date
+) -> int:
+    """A busy consumer's batch: every kept row of the years `marks` names (every kept year of a
+    project's, whose plans could lie in any) out of date in one statement, and a year not kept
+    yet as placeholders; the job computes them when the burst has ended."""
+    _LAST_DEFERRED[0] = time.monotonic()
+    years = set().union(*marks.years.values(), *marks.projects.values())
+    table = Standing.__table__
+    touched: ColumnElement[bool] = table.c.year.in_(sorted(years))
+    if marks.onward or marks.plans_of:
+        touched = or_(touched, table.c.year >= min([1, *marks.onward.values()]))
+    result = await session.execute(
+        update(Standing)
+        .where(table.c.epoch == epoch, table.c.basis != OUT_OF_DATE, touched)
+        .values(basis=OUT_OF_DATE)
+        .execution_options(synchronize_session=False)
+    )
+    kept = await session.scalars(select(table.c.year).where(table.c.epoch == epoch).distinct())
+    new: dict[Period, dict[str, str]] = {p: {} for p in months(years - set(kept.all()), today)}
+    marked = await _out_of_date(session, epoch, new, codes) if new else 0
+    return int(result.rowcount) + marked  # type: ignore[attr-defined]
+
+
+async def fill(
+    sessions: async_sessionmaker[AsyncSession],
+    epoch: int,
+    thresholds: Thresholds,
+    regions: RegionTable,
+    today: dt.date | None = None,
+) -> int:
+    """Compute every kept period of the epoch from scratch (the end of a rebuild, before its
+    epoch takes over); how many rows it wrote. A failure leaves the epoch without standings
+    (its periods are then computed when read) and is logged, not raised."""
+    today = today or today_in_shanghai()
+    try:
+        async with sessions() as session, session.begin():
+            await session.execute(delete(Standing).where(Standing.epoch == epoch))
+            years = fact_years(await _facts(session, epoch, None))
+            codes = set(regions.codes)
+            wanted = {p: set(codes) for p in months(years, today)}
+            return await _rewrite(session, epoch, wanted, thresholds, regions)
+    except Exception as exc:
+        if is_unavailable(exc):
+            raise
+        log.exception(
+            "scoring: standings of epoch %d not filled; they are computed when read", epoch
+        )
+        return 0
+
+
+async def _dated_in(session: AsyncSession, epoch: int, year: int) -> bool:
+    """Whether any of the epoch's facts is dated in `year` (`fact_years`)."""
+    first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)
+    projects, problems = ProjectView.__table__, ProblemView.__table__
+    checks: list[Any] = [
+        select(m.__table__.c.epoch).where(m.__table__.c.epoch == epoch, m.__table__.c.year == year)
+        for m in (PlanView, ReportView, AllocationView, GrantView)
+    ]
+    for column in ("planned_start", "actual_start", "actual_completion", "withdrawn_on"):
+        c = projects.c[column]
+        checks.append(
+            select(projects.c.epoch).where(projects.c.epoch == epoch, c.between(first, last))
+        )
+    for column in ("reported_on", "overdue_on"):
+        c = problems.c[column]
+        checks.append(
+            select(problems.c.epoch).where(problems.c.epoch == epoch, c.between(first, last))
+        )
+    for check in checks:
+        if await session.scalar(check.limit(1)) is not None:
+            return True
+    return False
+
+
+def maintainer(
+    runtime: Runtime, epoch: int, today: Callable[[], dt.date] = today_in_shanghai
+) -> Callable[[AsyncSession], Awaitable[None]]:
+    """The live consumer's end-of-batch step: `refresh` what the batch's writes marked, in the
+    batch's transaction. Should the refresh fail for a reason other than the database, the
+    periods it was about lose their rows (a read computes them) and the batch still applies."""
+    thresholds: Thresholds = runtime.config.thresholds
+    regions = load_region_table(runtime.settings.regions_file)
+
+    async def after_batch(session: AsyncSession) -> None:
+        await session.flush()  # the handlers' last changes mark what they touch as they flush
+        marks: Marks = session.info.pop(MARKS, Marks())
+        if not marks or marks.epoch not in (None, epoch):
+            return
+        try:
+            async with session.begin_nested():
+                await refresh(session, epoch, marks, thresholds, regions, today())
+        except Exception as exc:
+            if is_unavailable(exc):
+                raise
+            log.exception("scoring: standings of epoch %d not refreshed; dropping them", epoch)
+            await session.execute(delete(Standing).where(Standing.epoch == epoch))
+
+    return after_batch
+
+
+async def keep_current(
+    runtime: Runtime,
+    interval: float,
+    stop: asyncio.Event,
+    today: Callable[[], dt.date] = today_in_shanghai,
+) -> None:
+    """The worker's job: every `interval` seconds, fill what the current epoch's standings lack
+    (a month that has begun, periods a batch past its budget left out of date, rows of other
+    thresholds or divisions); not while batches of this process are still leaving periods out
+    of date (a backlog, a burst of writes), whose consumer it would hold up for nothing."""
+    thresholds: Thresholds = runtime.config.thresholds
+    regions = load_region_table(runtime.settings.regions_file)
+    while not stop.is_set():
+        if time.monotonic() - _LAST_DEFERRED[0] < interval:  # a backlog or a burst: wait
+            await pause(stop, interval)
+            continue
+        try:
+            await complete(runtime.session_factory, thresholds, regions, today())
+        except Exception:
+            log.warning("scoring: standings not completed; trying again later", exc_info=True)
+        await pause(stop, interval)
+
+
+async def complete(
+    sessions: async_sessionmaker[AsyncSession],
+    thresholds: Thresholds,
+    regions: RegionTable,
+    today: dt.date,
+) -> int:
+    """Fill the current epoch's missing or out-of-date kept periods: every month up to today's
+    of the kept years (and of today's once a fact is dated in it). One transaction per period,
+    each holding the epoch's lock (as a batch's refresh does) only while it computes that
+    period, so the live consumer waits for one period at most. How many rows it wrote."""
+    async with sessions() as session:
+        missing = await _missing(session, thresholds, regions, today)
+    written = 0
+    for epoch, period in missing:
+        async with sessions() as session, session.begin():
+            current = await session.scalar(
+                select(Epoch.number).where(Epoch.state == EpochState.CURRENT).with_for_update()
+            )
+            if current != epoch:
+                break  # a rebuild took over: its epoch was filled whole
+            wanted = {period: set(regions.codes)}
+            written += await _rewrite(session, epoch, wanted, thresholds, regions)
+        await asyncio.sleep(0)  # let the consumer's batches in between
+    return written
+
+
+async def _missing(
+    session: AsyncSession, thresholds: Thresholds, regions: RegionTable, today: dt.date
+) -> list[tuple[int, Period]]:
+    epoch = await session.scalar(select(Epoch.number).where(Epoch.state == EpochState.CURRENT))
+    if epoch is None:
+        return []
+    table = Standing.__table__
+    own = basis(thresholds, regions)
+    have = (
+        await session.execute(
+            select(table.c.year, table.c.month, func.count())
+            .where(table.c.epoch == epoch, table.c.basis == own)
+            .group_by(table.c.year, table.c.month)
+        )
+    ).all()
+    full = {Period(y, m) for y, m, n in have if n == len(regions.codes)}
+    years = set(
+        (await session.scalars(select(table.c.year).where(table.c.epoch == epoch).distinct())).all()
+    )
+    if await _dated_in(session, epoch, today.year):
+        years.add(today.year)
+    return [(epoch, p) for p in months(years, today) if p not in full]
