@@ -12,7 +12,8 @@ CloudEvents, one project each, key = project id):
                      up to 100, offsets committed after each batch;
       inbox consumer `InboxConsumer.process_batch` over `KafkaConsumer.fetch` (what
                      `InboxConsumer.run` does) with a trivial handler: one transaction per
-                     event with its inbox row and one counter UPDATE, in another fresh database.
+                     fetched batch (its inbox rows in one INSERT ... ON CONFLICT DO NOTHING
+                     RETURNING, then one counter UPDATE per event), in another fresh database.
 
 Consumers are timed from their first non-empty fetch (the group join is left out) to the Nth
 message committed. Producers are started, and the new topics have their partition leaders, before
@@ -357,7 +358,7 @@ async def run(args: argparse.Namespace) -> int:
         bare_in.seconds = await bare_consume(args.kafka, ours_topic, n)
         figures.append(bare_in)
         common.step("(c) inbox consumer")
-        ours_in = Figure("inbox consumer (1 transaction per event)", n, 0, bare_in)
+        ours_in = Figure("inbox consumer (1 transaction per batch)", n, 0, bare_in)
         ours_in.seconds = await inbox_consume(consumer_engine, args.kafka, ours_topic, n)
         figures.append(ours_in)
 

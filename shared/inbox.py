@@ -13,15 +13,17 @@ import datetime as dt
 import enum
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, insert, select
+from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.bus.base import Bus, Consumer, Message, OutgoingMessage
-from shared.db import UTCDateTime, insert_many, is_unavailable, utcnow
+from shared.db import UTCDateTime, insert_many, is_postgres, is_unavailable, utcnow
 from shared.events.catalogue import EVENT_TYPES
 from shared.events.envelope import CloudEvent
 from shared.events.topics import dead_letter_topic
@@ -288,41 +290,42 @@ class InboxConsumer:
     async def process_batch(self, consumer: Consumer, messages: Sequence[Message]) -> None:
         """Apply a fetched batch in the order fetched, then commit each partition past it.
 
-        The well-formed events of a batch are applied together, in ONE transaction: one
-        statement finds those applied before, one inserts the new inbox rows, then each
-        handler runs in turn. What needs care goes alone, one event per transaction with the
-        retries and the dead-letter topic (`handle`): a message that is no event of ours (a
-        poison), the event whose handler failed in the batch (the events before it are applied
-        together again first), or a batch that met another consumer's insert of the same event.
-        Either way per-key order holds: nothing after an event is applied before it."""
+        Each message is decoded once. The well-formed events of a batch are applied together,
+        in ONE transaction: one statement inserts their inbox rows, skipping (and so naming as
+        duplicates) those applied before, then each handler runs in turn. What needs care goes
+        alone, one event per transaction with the retries and the dead-letter topic (`handle`):
+        a message that is no event of ours (a poison), or the event whose handler failed in the
+        batch (the events before it are applied together again first). Either way per-key order
+        holds: nothing after an event is applied before it."""
         last: dict[tuple[str, int], Message] = {}
-        pending = list(messages)
+        decoded = [self._decode(message) for message in messages]
+        start = 0
         try:
-            while pending:
-                run = self._leading_events(pending)
+            while start < len(messages):
+                end = start
+                while end < len(decoded) and decoded[end] is not None:
+                    end += 1
+                run = cast("list[_Decoded]", decoded[start:end])
                 done = await self._apply_together(run) if run else 0
-                for message in pending[:done]:
+                for message in messages[start : start + done]:
                     last[(message.topic, message.partition)] = message
-                pending = pending[done:]
-                if pending:
-                    await self.handle(pending[0])
-                    last[(pending[0].topic, pending[0].partition)] = pending[0]
-                    pending = pending[1:]
+                start += done
+                if start < len(messages):
+                    await self.handle(messages[start])
+                    last[(messages[start].topic, messages[start].partition)] = messages[start]
+                    start += 1
         finally:
             await consumer.commit_all(list(last.values()))  # one request on Kafka
 
-    def _leading_events(self, messages: Sequence[Message]) -> list[_Decoded]:
-        """The batch's leading messages that are well-formed events, up to the first that is not."""
-        run: list[_Decoded] = []
-        for message in messages:
-            try:
-                event = CloudEvent.from_json(message.value)
-                handler = self.handlers.get(event.type)
-                payload = EVENT_TYPES[event.type].model_validate(event.data) if handler else None
-            except (KeyError, ValidationError):
-                break
-            run.append(_Decoded(message, event, payload, handler))
-        return run
+    def _decode(self, message: Message) -> _Decoded | None:
+        """The message as an event with its payload, or None if it is no well-formed event."""
+        try:
+            event = CloudEvent.from_json(message.value)
+            handler = self.handlers.get(event.type)
+            payload = EVENT_TYPES[event.type].model_validate(event.data) if handler else None
+        except (KeyError, ValidationError):
+            return None
+        return _Decoded(message, event, payload, handler)
 
     async def _apply_together(self, run: list[_Decoded]) -> int:
         """Apply `run` in one transaction; how many of its leading events are now applied
@@ -346,52 +349,27 @@ class InboxConsumer:
         index = 0
         try:
             async with self.session_factory() as session, session.begin():
-                ids = [d.event.id for d in run if d.handler is not None]
-                seen = set(
-                    (
-                        await session.scalars(
-                            select(self.table.c.event_id).where(
-                                self.table.c.consumer == self.name,
-                                self.table.c.event_id.in_(ids),
-                            )
-                        )
-                    ).all()
-                    if ids
-                    else ()
-                )
-                fresh: list[_Decoded] = []
+                now = utcnow()
+                rows: dict[str, dict[str, Any]] = {}  # a later copy in the batch is a duplicate
+                for d in run:
+                    if d.handler is not None and d.event.id not in rows:
+                        rows[d.event.id] = self._inbox_row(d.message, d.event, now)
+                claimed = await self._claim(session, list(rows.values()))
                 for d in run:
                     if d.handler is None:
                         outcomes.append(Outcome.IGNORED)
-                    elif d.event.id in seen:
-                        outcomes.append(Outcome.DUPLICATE)
-                    else:
-                        seen.add(d.event.id)
-                        fresh.append(d)
+                    elif d.event.id in claimed:
+                        claimed.discard(d.event.id)
                         outcomes.append(Outcome.APPLIED)
-                if fresh:
-                    now = utcnow()
-                    await session.execute(
-                        insert(self.table),
-                        [
-                            {
-                                "consumer": self.name,
-                                "event_id": d.event.id,
-                                "event_type": d.event.type,
-                                "topic": d.message.topic,
-                                "partition": d.message.partition,
-                                "offset": d.message.offset,
-                                "processed_at": now,
-                            }
-                            for d in fresh
-                        ],
-                    )
+                    else:
+                        outcomes.append(Outcome.DUPLICATE)
+                fresh = Outcome.APPLIED in outcomes
                 for index, d in enumerate(run):
                     if d.handler is not None and outcomes[index] is Outcome.APPLIED:
                         await d.handler(session, d.event, d.payload)
                 if fresh and self.after_batch is not None:
                     await self.after_batch(session)
-        except Exception as exc:  # a handler failed, or another consumer applied one meanwhile
+        except Exception as exc:  # a handler failed (or the claim did: a deadlock, say)
             if is_unavailable(exc):
                 raise RetryLater(str(exc)) from exc
             log.info(
@@ -401,6 +379,33 @@ class InboxConsumer:
             )
             raise _BrokeAt(index) from exc
         return outcomes
+
+    def _inbox_row(self, message: Message, event: CloudEvent, now: dt.datetime) -> dict[str, Any]:
+        return {
+            "consumer": self.name,
+            "event_id": event.id,
+            "event_type": event.type,
+            "topic": message.topic,
+            "partition": message.partition,
+            "offset": message.offset,
+            "processed_at": now,
+        }
+
+    async def _claim(self, session: AsyncSession, rows: list[dict[str, Any]]) -> set[str]:
+        """Insert the inbox `rows` in the session's transaction, skipping those this consumer
+        has applied before, and return the event ids inserted now: one statement (INSERT ...
+        ON CONFLICT DO NOTHING RETURNING, its rows in one multi-row VALUES), where a SELECT
+        and an INSERT were two. A row another transaction holds uncommitted waits for it; if
+        that one commits, the event is a duplicate here, not an error."""
+        if not rows:
+            return set()
+        dialect_insert = pg_insert if is_postgres(session) else sqlite_insert
+        statement = (
+            dialect_insert(self.table)
+            .on_conflict_do_nothing(index_elements=["consumer", "event_id"])
+            .returning(self.table.c.event_id)
+        )
+        return set((await session.scalars(statement, rows)).all())
 
     async def handle(self, message: Message) -> Outcome:
         outcome = await self._handle(message)
@@ -443,24 +448,8 @@ class InboxConsumer:
         self, message: Message, event: CloudEvent, payload: BaseModel, handler: Handler
     ) -> Outcome:
         async with self.session_factory() as session, session.begin():
-            seen = await session.scalar(
-                select(self.table.c.event_id).where(
-                    self.table.c.consumer == self.name, self.table.c.event_id == event.id
-                )
-            )
-            if seen is not None:
+            if not await self._claim(session, [self._inbox_row(message, event, utcnow())]):
                 return Outcome.DUPLICATE
-            await session.execute(
-                insert(self.table).values(
-                    consumer=self.name,
-                    event_id=event.id,
-                    event_type=event.type,
-                    topic=message.topic,
-                    partition=message.partition,
-                    offset=message.offset,
-                    processed_at=utcnow(),
-                )
-            )
             await handler(session, event, payload)
             if self.after_batch is not None:
                 await self.after_batch(session)

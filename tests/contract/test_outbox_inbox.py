@@ -13,7 +13,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.bus.inprocess import InProcessBus, partition_for
-from shared.db import make_engine, make_session_factory
+from shared.db import make_engine, make_session_factory, utcnow
 from shared.events.envelope import CloudEvent
 from shared.events.topics import dead_letter_topic
 from shared.inbox import InboxConsumer, Outcome
@@ -365,6 +365,103 @@ async def test_a_batch_is_applied_in_one_transaction_and_skips_what_was_applied(
     assert len(seen_in) == 2 and seen_in[0] is seen_in[1]  # one session, one transaction
     assert await committed_order(sessions) == ["m1", "m2", "m3"]
     assert bus.committed("test-consumer", TOPIC, partition_for(first.partitionkey)) == 5
+
+
+async def test_a_batch_checks_and_records_its_inbox_rows_in_one_statement(sessions) -> None:
+    """A batch costs the inbox one round trip: the rows are inserted in one statement that
+    skips (and so names) the events applied before, with no SELECT ahead of it."""
+    bus = InProcessBus()
+
+    async def handler(session, ev, payload):
+        await sequence(session, payload.milestone_id)
+
+    outcomes: list[Outcome] = []
+    c = consumer(sessions, bus, handler)
+    c.on_outcome = outcomes.append
+    first, second, third = event("p1", 1), event("p1", 2), event("p1", 3)
+    await publish(bus, first)
+    reader = bus.consumer("test-consumer", [TOPIC])
+    await reader.start()
+    await c.process_batch(reader, await reader.fetch(timeout=0))
+    outcomes.clear()
+    await publish(bus, first, second, third, second)
+    batch = await reader.fetch(timeout=0)
+    engine = sessions.kw["bind"]
+    statements: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    sa_event.listen(engine.sync_engine, "before_cursor_execute", note)
+    try:
+        await c.process_batch(reader, batch)
+    finally:
+        sa_event.remove(engine.sync_engine, "before_cursor_execute", note)
+    assert outcomes == [Outcome.DUPLICATE, Outcome.APPLIED, Outcome.APPLIED, Outcome.DUPLICATE]
+    on_inbox = [s for s in statements if "inbox" in s]
+    assert len(on_inbox) == 1, on_inbox
+    assert on_inbox[0].startswith("INSERT INTO inbox") and "ON CONFLICT" in on_inbox[0]
+    assert await committed_order(sessions) == ["m1", "m2", "m3"]
+
+
+async def test_an_event_another_consumer_is_applying_is_a_duplicate_in_the_batch(
+    pg_sessions,
+) -> None:
+    """Two members applying the same event at once (a rebalance): the batch's inbox insert
+    waits for the other transaction and, once that commits, counts the event a duplicate,
+    with its handler not run and no fall-back to one event at a time."""
+    bus = InProcessBus()
+    applied: list[str] = []
+
+    async def handler(session, ev, payload):
+        applied.append(payload.milestone_id)
+        await sequence(session, payload.milestone_id)
+
+    outcomes: list[Outcome] = []
+    c = consumer(pg_sessions, bus, handler)
+    c.on_outcome = outcomes.append
+    alone: list[Any] = []
+    handle = c.handle
+
+    async def noted_handle(message):  # type: ignore[no-untyped-def]
+        alone.append(message)
+        return await handle(message)
+
+    c.handle = noted_handle  # type: ignore[method-assign]
+    first, second = event("p1", 1), event("p1", 2)
+    await publish(bus, first, second)
+    reader = bus.consumer("test-consumer", [TOPIC])
+    await reader.start()
+    batch = await reader.fetch(timeout=0)
+    async with pg_sessions() as other, other.begin():
+        await other.execute(
+            inbox.insert().values(
+                consumer="test-consumer",
+                event_id=first.id,
+                event_type=first.type,
+                topic=TOPIC,
+                partition=0,
+                offset=0,
+                processed_at=utcnow(),
+            )
+        )
+        applying = asyncio.create_task(c.process_batch(reader, batch))
+
+        async def waiting_on_the_row() -> bool:
+            async with pg_sessions() as s:
+                waiting = await s.scalar(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                        " AND datname = current_database()"
+                    )
+                )
+                return bool(waiting)
+
+        await wait_until(waiting_on_the_row, timeout=10, what="the batch waiting on the row")
+        assert not applying.done()
+    await applying
+    assert outcomes == [Outcome.DUPLICATE, Outcome.APPLIED]
+    assert applied == ["m2"] and alone == []
 
 
 async def test_a_batch_commits_its_partitions_in_one_request(sessions) -> None:
