@@ -187,7 +187,9 @@ def compute_rows(
     for period in sorted(needed):
         figures = {c: decode_figures(c, f) for c, f in kept_figures[period].items()}
         fresh = [c for c in codes if c in needed[period]]
-        figures.update(assess(period, by_year[period.year], fresh, thresholds).figures)
+        figures.update(
+            assess(period, by_year[period.year], fresh, thresholds, listing=False).figures
+        )
         figures = {c: figures[c] for c in codes}
         version, scheme = schemes.of(period)
         digest = scheme_digest(scheme)
