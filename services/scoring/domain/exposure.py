@@ -72,7 +72,7 @@ def months_unstarted(project: ProjectFacts, period: Period) -> int:
         return 0
     if project.actual_start is not None and project.actual_start <= period.last_day:
         return 0
-    return max(period.months_after(Period.of(project.planned_start)), 0)
+    return max(period.months_after_month_of(project.planned_start), 0)
 
 
 def unstarted(project: ProjectFacts, period: Period, limits: Thresholds) -> Exposure | None:
