@@ -36,7 +36,6 @@ import hashlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
@@ -57,13 +56,10 @@ from sqlalchemy.orm import Mapper
 from sqlalchemy.orm import attributes as orm_attributes
 
 from services.scoring.domain.exposure import Thresholds
-from services.scoring.domain.figures import DivisionFigures, Facts
+from services.scoring.domain.figures import Facts
 from services.scoring.domain.periods import Period
-from services.scoring.domain.ranking import Score, score
-from services.scoring.domain.scheme import (
-    SchemeBody,
-)
 from services.scoring.domain.standings import (
+    Kept,
     Marks,
     SchemesInEffect,
     compute_rows,
@@ -71,8 +67,6 @@ from services.scoring.domain.standings import (
     fact_years,
     mark_project,
     months,
-    scheme_digest,
-    score_as_kept,
     year_of,
 )
 from services.scoring.models import (
@@ -176,29 +170,6 @@ def in_effect(period: Period) -> Select[Scheme]:
     )
 
 
-@dataclass(frozen=True)
-class Kept:
-    """A period's kept standings, in the region table's order, and the version and revision
-    of the stored scheme in effect for the period when they were read (None: the default)."""
-
-    figures: dict[str, DivisionFigures]
-    rows: dict[str, Any]
-    scheme: tuple[str, int] | None
-
-    def scores(self, version: str, scheme: SchemeBody) -> list[Score]:
-        """The kept scores if they are the scheme's, else the kept figures scored by it; in the
-        ranking's order (as `ranking.score` gives them)."""
-        digest = scheme_digest(scheme)
-        if any(
-            r.scheme_version != version or r.scheme_digest != digest for r in self.rows.values()
-        ):
-            return score(scheme, self.figures)
-        counties = list(self.figures)
-        result = [score_as_kept(self.rows[c], self.figures[c], scheme) for c in counties]
-        result.sort(key=lambda s: (s.rank, counties.index(s.county)))
-        return result
-
-
 async def read(
     session: AsyncSession, period: Period, thresholds: Thresholds, regions: RegionTable
 ) -> Kept | None:
@@ -263,10 +234,8 @@ async def _facts(session: AsyncSession, epoch: int, counties: Sequence[str] | No
     )
 
 
-@functools.cache
+@functools.cache  # an assessment reads a fact per period: a Row's attribute costs 10× a tuple's
 def _record(table: Any) -> Any:
-    """A table's row as a named tuple: an assessment reads each fact's columns once per period
-    and division, and a `Row`'s attribute costs ten times a named tuple's."""
     return collections.namedtuple(f"{table.name}_fact", table.c.keys())
 
 

@@ -131,6 +131,29 @@ def score_as_kept(row: Any, figures: DivisionFigures, scheme: SchemeBody) -> Sco
     )
 
 
+@dataclass(frozen=True)
+class Kept:
+    """A period's kept standings, in the region table's order, and the version and revision
+    of the stored scheme in effect for the period when they were read (None: the default)."""
+
+    figures: dict[str, DivisionFigures]
+    rows: dict[str, Any]
+    scheme: tuple[str, int] | None
+
+    def scores(self, version: str, scheme: SchemeBody) -> list[Score]:
+        """The kept scores if they are the scheme's, else the kept figures scored by it; in the
+        ranking's order (as `ranking.score` gives them)."""
+        digest = scheme_digest(scheme)
+        if any(
+            r.scheme_version != version or r.scheme_digest != digest for r in self.rows.values()
+        ):
+            return score(scheme, self.figures)
+        counties = list(self.figures)
+        result = [score_as_kept(self.rows[c], self.figures[c], scheme) for c in counties]
+        result.sort(key=lambda s: (s.rank, counties.index(s.county)))
+        return result
+
+
 def of_year(facts: Facts, year: int) -> Facts:
     """The facts a period of `year` can count: `assess` passes over the plans, reports,
     allocations and grants of other years (the same figures, less to go through)."""
