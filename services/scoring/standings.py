@@ -29,12 +29,13 @@ computation from scratch after random histories (tests/api/scoring/equivalence.p
 from __future__ import annotations
 
 import asyncio
+import collections
 import datetime as dt
+import functools
 import hashlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
@@ -55,13 +56,10 @@ from sqlalchemy.orm import Mapper
 from sqlalchemy.orm import attributes as orm_attributes
 
 from services.scoring.domain.exposure import Thresholds
-from services.scoring.domain.figures import DivisionFigures, Facts
+from services.scoring.domain.figures import Facts
 from services.scoring.domain.periods import Period
-from services.scoring.domain.ranking import Score, score
-from services.scoring.domain.scheme import (
-    SchemeBody,
-)
 from services.scoring.domain.standings import (
+    Kept,
     Marks,
     SchemesInEffect,
     compute_rows,
@@ -69,8 +67,6 @@ from services.scoring.domain.standings import (
     fact_years,
     mark_project,
     months,
-    scheme_digest,
-    score_as_kept,
     year_of,
 )
 from services.scoring.models import (
@@ -174,29 +170,6 @@ def in_effect(period: Period) -> Select[Scheme]:
     )
 
 
-@dataclass(frozen=True)
-class Kept:
-    """A period's kept standings, in the region table's order, and the version and revision
-    of the stored scheme in effect for the period when they were read (None: the default)."""
-
-    figures: dict[str, DivisionFigures]
-    rows: dict[str, Any]
-    scheme: tuple[str, int] | None
-
-    def scores(self, version: str, scheme: SchemeBody) -> list[Score]:
-        """The kept scores if they are the scheme's, else the kept figures scored by it; in the
-        ranking's order (as `ranking.score` gives them)."""
-        digest = scheme_digest(scheme)
-        if any(
-            r.scheme_version != version or r.scheme_digest != digest for r in self.rows.values()
-        ):
-            return score(scheme, self.figures)
-        counties = list(self.figures)
-        result = [score_as_kept(self.rows[c], self.figures[c], scheme) for c in counties]
-        result.sort(key=lambda s: (s.rank, counties.index(s.county)))
-        return result
-
-
 async def read(
     session: AsyncSession, period: Period, thresholds: Thresholds, regions: RegionTable
 ) -> Kept | None:
@@ -248,7 +221,8 @@ async def _facts(session: AsyncSession, epoch: int, counties: Sequence[str] | No
                 )
             else:
                 query = query.where(table.c.county.in_(counties))
-        return (await session.execute(query)).all()
+        record = _record(table)
+        return [record._make(r) for r in (await session.execute(query)).all()]
 
     return Facts(
         projects=await rows(ProjectView),
@@ -260,6 +234,11 @@ async def _facts(session: AsyncSession, epoch: int, counties: Sequence[str] | No
     )
 
 
+@functools.cache  # an assessment reads a fact per period: a Row's attribute costs 10× a tuple's
+def _record(table: Any) -> Any:
+    return collections.namedtuple(f"{table.name}_fact", table.c.keys())
+
+
 async def _rewrite(
     session: AsyncSession,
     epoch: int,
@@ -267,12 +246,14 @@ async def _rewrite(
     thresholds: Thresholds,
     regions: RegionTable,
     budget: int | None = None,
+    facts: Facts | None = None,
 ) -> int:
     """Recompute the figures of `wanted`'s divisions in each of its periods (every division
     whose row is missing or of another basis too), re-score those periods, write what changed.
     Past `budget` (periods × the projects of the divisions to compute: what an assessment goes
     through), mark the periods' rows out of date instead (`keep_current` computes them soon; a
-    read computes them meanwhile). How many rows it wrote."""
+    read computes them meanwhile). `facts`: the epoch's, all of them, if the caller has read
+    them already. How many rows it wrote."""
     if not wanted:
         return 0
     table = Standing.__table__
@@ -315,7 +296,8 @@ async def _rewrite(
         )
         for row in rows_found:
             existing[Period(row.year, row.month)][row.county] = row
-    facts = await _facts(session, epoch, None if everyone >= set(codes) else sorted(everyone))
+    if facts is None:
+        facts = await _facts(session, epoch, None if everyone >= set(codes) else sorted(everyone))
     schemes = SchemesInEffect((await session.scalars(select(Scheme))).all())
     kept_figures = {
         p: {c: r.figures for c, r in existing[p].items() if c not in needed[p]} for p in wanted
@@ -326,20 +308,24 @@ async def _rewrite(
         compute_rows, facts, kept_figures, needed, codes, own, thresholds, schemes
     )
     written = 0
+    new: list[dict[str, Any]] = []  # inserted in one statement (a fill: every row)
     for period, values_by_county in computed.items():
         rows = existing[period]
         for county, values in values_by_county.items():
             kept = rows.get(county)
-            if kept is not None and all(getattr(kept, k) == v for k, v in values.items()):
-                continue
             if kept is None:
-                kept = Standing(epoch=epoch, year=period.year, month=period.month, county=county)
-                session.add(kept)
+                key = {"epoch": epoch, "year": period.year, "month": period.month}
+                new.append(key | {"county": county} | values)
+                continue
+            if all(getattr(kept, k) == v for k, v in values.items()):
+                continue
             for k, v in values.items():
                 setattr(kept, k, v)
             written += 1
+    if new:
+        await session.execute(insert(Standing), new)
     await session.flush()
-    return written
+    return written + len(new)
 
 
 async def _out_of_date(
@@ -464,10 +450,9 @@ async def fill(
     try:
         async with sessions() as session, session.begin():
             await session.execute(delete(Standing).where(Standing.epoch == epoch))
-            years = fact_years(await _facts(session, epoch, None))
-            codes = set(regions.codes)
-            wanted = {p: set(codes) for p in months(years, today)}
-            return await _rewrite(session, epoch, wanted, thresholds, regions)
+            facts = await _facts(session, epoch, None)  # read once: the periods, then the rows
+            wanted = {p: set(regions.codes) for p in months(fact_years(facts), today)}
+            return await _rewrite(session, epoch, wanted, thresholds, regions, facts=facts)
     except Exception as exc:
         if is_unavailable(exc):
             raise

@@ -61,19 +61,25 @@ def live(project: ProjectFacts, period: Period) -> bool:
     return project.withdrawn_on is not None and project.withdrawn_on > period.last_day
 
 
-def unstarted(project: ProjectFacts, period: Period, limits: Thresholds) -> Exposure | None:
+def months_unstarted(project: ProjectFacts, period: Period) -> int:
+    """How many months past its planned start month the project is unstarted at the period's
+    end; 0: not on the unstarted list (a division's count needs no more than this)."""
     if (
         project.track != Track.IMPLEMENTATION
         or not live(project, period)
         or not project.planned_start
     ):
-        return None
+        return 0
     if project.actual_start is not None and project.actual_start <= period.last_day:
+        return 0
+    return max(period.months_after_month_of(project.planned_start), 0)
+
+
+def unstarted(project: ProjectFacts, period: Period, limits: Thresholds) -> Exposure | None:
+    late = months_unstarted(project, period)
+    if not late or not project.planned_start:  # not past its planned start month yet
         return None
     planned = Period.of(project.planned_start)
-    late = period.months_after(planned)
-    if late < 1:  # not past its planned start month yet
-        return None
     colour = Colour.RED if late >= limits.unstarted_red_after_months else Colour.YELLOW
     return Exposure(
         kind=ExposureKind.UNSTARTED,
@@ -86,13 +92,15 @@ def unstarted(project: ProjectFacts, period: Period, limits: Thresholds) -> Expo
     )
 
 
-def lagging(
+def lag(
     project: ProjectFacts,
     annual_plan: Decimal,
     ytd_investment: Decimal,
     period: Period,
     limits: Thresholds,
-) -> Exposure | None:
+) -> tuple[Colour, Decimal, Decimal, Decimal] | None:
+    """A lagging project's colour, completion rate, time target and points behind; None: not
+    on the lagging list (a division's count needs no more than this)."""
     if not live(project, period) or annual_plan <= 0:
         return None
     if project.actual_start is None or project.actual_start > period.last_day:
@@ -104,11 +112,23 @@ def lagging(
     target = period.time_target()
     behind = target - rate
     if behind > limits.lagging_red_points:
-        colour = Colour.RED
-    elif behind >= limits.lagging_yellow_points:
-        colour = Colour.YELLOW
-    else:
+        return Colour.RED, rate, target, behind
+    if behind >= limits.lagging_yellow_points:
+        return Colour.YELLOW, rate, target, behind
+    return None
+
+
+def lagging(
+    project: ProjectFacts,
+    annual_plan: Decimal,
+    ytd_investment: Decimal,
+    period: Period,
+    limits: Thresholds,
+) -> Exposure | None:
+    found = lag(project, annual_plan, ytd_investment, period, limits)
+    if found is None:
         return None
+    colour, rate, target, behind = found
     return Exposure(
         kind=ExposureKind.LAGGING,
         colour=colour,

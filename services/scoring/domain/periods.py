@@ -39,25 +39,29 @@ class Period:
     def __str__(self) -> str:
         return f"{self.year:04d}-{self.month:02d}"
 
-    @property
+    @cached_property  # these four: read for every fact a period is assessed on
     def index(self) -> int:
         """Months since year 0: differences between periods are month counts."""
         return self.year * 12 + self.month - 1
 
-    @property
+    @cached_property
     def first_day(self) -> dt.date:
         return dt.date(self.year, self.month, 1)
 
-    @cached_property  # read for every fact a period is assessed on
+    @cached_property
     def last_day(self) -> dt.date:
         return dt.date(self.year, self.month, calendar.monthrange(self.year, self.month)[1])
 
-    @property
+    @cached_property
     def year_start(self) -> dt.date:
         return dt.date(self.year, 1, 1)
 
     def months_after(self, earlier: Period) -> int:
         return self.index - earlier.index
+
+    def months_after_month_of(self, day: dt.date) -> int:
+        """`months_after(Period.of(day))`, without making the period."""
+        return self.index - (day.year * 12 + day.month - 1)
 
     def in_year_to_date(self, day: dt.date | None) -> bool:
         """`day` lies in this period's year, on or before the period's last day."""
@@ -68,6 +72,10 @@ class Period:
 
     def time_target(self) -> Decimal:
         """序时进度: the share of the year elapsed at the end of the period, as a rate (month / 12)."""
+        return self._time_target
+
+    @cached_property  # read for every planned project a period is assessed on
+    def _time_target(self) -> Decimal:
         target = percent(self.month, 12)
         assert target is not None
         return target

@@ -131,6 +131,29 @@ def score_as_kept(row: Any, figures: DivisionFigures, scheme: SchemeBody) -> Sco
     )
 
 
+@dataclass(frozen=True)
+class Kept:
+    """A period's kept standings, in the region table's order, and the version and revision
+    of the stored scheme in effect for the period when they were read (None: the default)."""
+
+    figures: dict[str, DivisionFigures]
+    rows: dict[str, Any]
+    scheme: tuple[str, int] | None
+
+    def scores(self, version: str, scheme: SchemeBody) -> list[Score]:
+        """The kept scores if they are the scheme's, else the kept figures scored by it; in the
+        ranking's order (as `ranking.score` gives them)."""
+        digest = scheme_digest(scheme)
+        if any(
+            r.scheme_version != version or r.scheme_digest != digest for r in self.rows.values()
+        ):
+            return score(scheme, self.figures)
+        counties = list(self.figures)
+        result = [score_as_kept(self.rows[c], self.figures[c], scheme) for c in counties]
+        result.sort(key=lambda s: (s.rank, counties.index(s.county)))
+        return result
+
+
 def of_year(facts: Facts, year: int) -> Facts:
     """The facts a period of `year` can count: `assess` passes over the plans, reports,
     allocations and grants of other years (the same figures, less to go through)."""
@@ -187,7 +210,9 @@ def compute_rows(
     for period in sorted(needed):
         figures = {c: decode_figures(c, f) for c, f in kept_figures[period].items()}
         fresh = [c for c in codes if c in needed[period]]
-        figures.update(assess(period, by_year[period.year], fresh, thresholds).figures)
+        figures.update(
+            assess(period, by_year[period.year], fresh, thresholds, listing=False).figures
+        )
         figures = {c: figures[c] for c in codes}
         version, scheme = schemes.of(period)
         digest = scheme_digest(scheme)

@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 
 from services.scoring import api, queries, readmodel, standings
 from services.scoring.domain.periods import Period
+from services.scoring.domain.standings import scheme_digest
 from services.scoring.main import SERVICE
 from services.scoring.models import READ_MODEL, Standing, inbox
 from services.scoring.readmodel import Feed
@@ -148,7 +149,7 @@ async def kept_as_computed(app: Any, *, all_kept: bool) -> int:
                 assert not all_kept, f"{period} is not up to date"
                 continue
             computed = await queries.scored(session, period, thresholds, regions, in_snapshot=True)
-            digest = standings.scheme_digest(computed.scheme)
+            digest = scheme_digest(computed.scheme)
             assert {r.scheme_digest for r in found.rows.values()} == {digest}, period
             assert {r.scheme_version for r in found.rows.values()} == {computed.version}
             scores = found.scores(computed.version, computed.scheme)

@@ -37,7 +37,12 @@ def assess_(
     limits: Thresholds | None = None,
 ) -> Assessment:
     facts = Facts(projects, plans, reports, problems, allocations, grants)
-    return assess(period, facts, [COUNTY, OTHER], limits or Thresholds())
+    assessment = assess(period, facts, [COUNTY, OTHER], limits or Thresholds())
+    # without the lists (what kept standings compute): the same figures, every case here
+    figures_alone = assess(period, facts, [COUNTY, OTHER], limits or Thresholds(), listing=False)
+    assert figures_alone.figures == assessment.figures
+    assert figures_alone.exposures == []
+    return assessment
 
 
 def values(assessment: Assessment, county: str = COUNTY) -> dict:
