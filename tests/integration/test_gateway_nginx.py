@@ -459,17 +459,19 @@ async def test_the_gateway_in_front_of_the_five_services(
                 )
                 assert [p["id"] for p in found.json()["items"]] == [project["id"]]
 
-                # the event reaches the stream through nginx as soon as it reaches it directly
+                # the event reaches the stream through nginx while the stream is still open, as
+                # it reaches it directly: a buffering proxy would hold a few hundred bytes back
+                # until its buffer filled or the stream ended (no timing compared: the two
+                # connections are served in turn, either may be first)
                 await wait_until(
-                    lambda: _now(arrival(via_gateway, project["id"]) is not None),
+                    lambda: _now(
+                        arrival(via_gateway, project["id"]) is not None
+                        and arrival(straight, project["id"]) is not None
+                    ),
                     timeout=60,
                     interval=0.1,
-                    what="the project's event on the stream through nginx",
+                    what="the project's event on the stream, through nginx and directly",
                 )
-                direct_at = arrival(straight, project["id"])
-                gateway_at = arrival(via_gateway, project["id"])
-                assert direct_at is not None and gateway_at is not None
-                assert gateway_at - direct_at < 1.0, (direct_at, gateway_at)
             finally:
                 for reader in readers:
                     reader.cancel()
