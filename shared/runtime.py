@@ -24,7 +24,7 @@ from shared.inbox import InboxConsumer, Outcome
 from shared.metrics import Metrics
 from shared.outbox import OutboxRelay
 from shared.service import ServiceDefinition, WorkerJob
-from shared.uow import UnitOfWork
+from shared.uow import HeldTransaction, UnitOfWork
 from shared.waiting import pause
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ class Runtime:
     # worker task name -> "running" or why it is restarting (for /readyz)
     worker_state: dict[str, str] = field(default_factory=dict)
 
-    def uow(self) -> UnitOfWork:
+    def uow(self, held: HeldTransaction | None = None) -> UnitOfWork:
         d = self.definition
         return UnitOfWork(
             self.session_factory,
@@ -65,6 +65,7 @@ class Runtime:
             source=d.source,
             topic=d.topic,
             after_commit=self.relay.wake if self.relay_in_process else None,
+            held=held,
         )
 
     def topics(self) -> list[str]:

@@ -29,7 +29,7 @@ from shared.config import ServiceSettings
 from shared.errors import Unauthenticated
 from shared.http.conventions import document_conventions
 from shared.http.problems import install_problem_handlers, problem
-from shared.idempotency import install_idempotency
+from shared.idempotency import held_transaction, install_idempotency
 from shared.runtime import Runtime, open_runtime, run_worker
 from shared.service import ServiceDefinition
 from shared.uow import UnitOfWork
@@ -44,12 +44,16 @@ async def get_runtime(request: Request) -> Runtime:
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    held = held_transaction()
+    if held is not None:  # an Idempotency-Key request: its reads see what its use cases wrote
+        yield held.session
+        return
     async with _runtime(request).session_factory() as session:
         yield session
 
 
 async def get_uow(request: Request) -> UnitOfWork:
-    return _runtime(request).uow()
+    return _runtime(request).uow(held=held_transaction())
 
 
 def current_principal(request: Request) -> Principal:
