@@ -36,6 +36,7 @@ def build_bus(settings: ServiceSettings) -> Bus:
             settings.kafka_bootstrap,
             client_id=f"kuaiche-{settings.service}",
             replication_factor=settings.kafka_replication_factor,
+            instance_id=settings.instance_id,
         )
     return InProcessBus(log_path=settings.data_dir / "bus.sqlite3")
 
