@@ -17,8 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from shared.bus.base import Bus
 from shared.bus.inprocess import InProcessBus
 from shared.bus.kafka import KafkaBus
+from shared.bus.watch import BusWatch
 from shared.config import ServiceSettings
-from shared.db import make_engine, make_session_factory
+from shared.db import make_engine, make_session_factory, utcnow
 from shared.events.topics import ALL_TOPICS, dead_letter_topic
 from shared.inbox import InboxConsumer, Outcome
 from shared.metrics import Metrics
@@ -94,6 +95,29 @@ class Runtime:
 
         return run
 
+    async def measure_backlog(self) -> tuple[int, float]:
+        """The outbox's backlog and its oldest row's age in seconds, into the metrics too."""
+        count, oldest = await self.relay.backlog()
+        age = max(0.0, (utcnow() - oldest).total_seconds()) if oldest is not None else 0.0
+        self.metrics.outbox_backlog.set(count)
+        self.metrics.outbox_oldest.set(age)
+        return count, age
+
+    async def watch(self, stop: asyncio.Event) -> None:
+        """Every `watch_interval` seconds: ping the bus, measure the backlog, and log what
+        changed (`shared.bus.watch`)."""
+        every = self.settings.watch_interval
+        watch = BusWatch(self.definition.name)
+        while not stop.is_set():
+            try:
+                await asyncio.wait_for(self.bus.ping(), max(every, 5.0))
+                error = None
+            except Exception as exc:
+                error = f"{type(exc).__name__}: {exc}".rstrip(": ")
+            count, age = await self.measure_backlog()
+            watch.observe(error, count, age, stuck_after=max(30.0, 6 * every))
+            await pause(stop, every)
+
     async def publish_all(self) -> None:
         """Relay every pending outbox row now (a demo loader's events, before the next service
         catches up on them). The topics are created first: no worker has run yet to do it."""
@@ -161,6 +185,7 @@ async def open_runtime(
         ]
     for consumer in runtime.consumers:
         consumer.on_outcome = count_outcomes(metrics)
+        consumer.on_lag = report_lag(metrics)
         consumer.max_attempts = settings.consumer_max_attempts
     return runtime
 
@@ -174,6 +199,16 @@ def count_outcomes(metrics: Metrics) -> Callable[[Outcome], None]:
         counters[outcome].inc()
 
     return on_outcome
+
+
+def report_lag(metrics: Metrics) -> Callable[[str, dict[tuple[str, int], int]], None]:
+    """A consumer's `on_lag` that sets `kuaiche_consumer_lag` per group, topic and partition."""
+
+    def on_lag(group: str, lag: dict[tuple[str, int], int]) -> None:
+        for (topic, partition), behind in lag.items():
+            metrics.consumer_lag.labels(group, topic, str(partition)).set(behind)
+
+    return on_lag
 
 
 async def run_worker(runtime: Runtime, stop: asyncio.Event) -> None:
@@ -192,7 +227,8 @@ async def run_worker(runtime: Runtime, stop: asyncio.Event) -> None:
             await pause(stop, 2.0)
     runtime.worker_state.pop(f"{name}-topics", None)
     jobs: dict[str, Callable[[], Awaitable[None]]] = {
-        f"{name}-relay": lambda: runtime.relay.run(stop)
+        f"{name}-relay": lambda: runtime.relay.run(stop),
+        f"{name}-watch": lambda: runtime.watch(stop),
     }
     for consumer in runtime.consumers:
         jobs[f"{name}-{consumer.name}"] = partial(consumer.run, stop)

@@ -23,6 +23,7 @@ from aiokafka.errors import CommitFailedError, IllegalStateError
 from aiokafka.structs import OffsetAndMetadata
 
 from shared.bus.base import Bus, Consumer, Message, OutgoingMessage
+from shared.bus.watch import quiet_client_repeats
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ class KafkaBus(Bus):
         # Static membership (KIP-345): a consumer that restarts with the same id takes its
         # partitions back at once instead of waiting out its dead predecessor's session.
         self.instance_id = instance_id
+        quiet_client_repeats()  # while the broker is away, aiokafka says each thing once
         self._producer: AIOKafkaProducer | None = None
         self._lock = asyncio.Lock()  # one transaction at a time on the producer
 
@@ -288,9 +290,9 @@ class KafkaConsumer(Consumer):
                 return False
         return True
 
-    async def lag(self) -> dict[tuple[str, int], int]:
-        """Per partition held: messages on the log (up to the last stable offset) past this
-        member's position, as the last fetch saw them; a partition not fetched yet is left out."""
+    async def partition_lag(self) -> dict[tuple[str, int], int]:
+        """Messages on the log (up to the last stable offset) past this member's position, as
+        the last fetch saw the log's end; a partition not fetched yet is left out."""
         out: dict[tuple[str, int], int] = {}
         for tp in self._consumer.assignment():
             end = self._consumer.last_stable_offset(tp)

@@ -168,6 +168,10 @@ def build_app(
         responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
     )
     async def metrics(runtime: RuntimeDep) -> Response:
+        try:  # measured now: the API is what is scraped, its worker may run elsewhere
+            await asyncio.wait_for(runtime.measure_backlog(), 2.0)
+        except Exception as exc:  # the database away: the rest still answers
+            log.debug("/metrics: backlog not measured: %r", exc)
         return Response(runtime.metrics.render(), media_type="text/plain; version=0.0.4")
 
     for router in definition.routers:
