@@ -74,8 +74,9 @@ def _runtime(request: Request) -> Runtime:
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
-# The session ends with the route function, before the answer is sent: on SQLite every
-# transaction holds the write lock, which the Idempotency-Key middleware needs to store it.
+# The session ends with the route function, before the answer is sent (on SQLite every
+# transaction holds the write lock). A request with an Idempotency-Key reads and writes through
+# its one held transaction instead, which the middleware commits with the answer.
 DbSession = Annotated[AsyncSession, Depends(get_session, scope="function")]
 Uow = Annotated[UnitOfWork, Depends(get_uow)]
 CurrentUser = Annotated[Principal, Depends(_current_principal)]

@@ -111,3 +111,24 @@ async def test_a_retry_after_the_process_died_registers_once(
     if when == "after-commit":
         assert retry.headers["Idempotent-Replayed"] == "true"
         assert retry.json()["id"] == stored[0]
+
+
+async def test_concurrent_retries_on_postgresql_register_once_and_agree(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    await upgrade(SERVICE, postgres_url)
+    settings = make_settings("registry", postgres_url, tmp_path)
+    dumped = settings.model_dump(mode="json")
+    dumped["jwt_secret"] = settings.jwt_secret.get_secret_value()
+    name = f"并发项目-{uuid.uuid4().hex[:6]}"
+    body = {"name": name, "county": "371602", "track": "implementation", "total_investment": "100"}
+    headers = {**COMMANDER, "Idempotency-Key": uuid.uuid4().hex}
+    async with registry_process(json.dumps(dumped), "never") as (base, _):
+        async with httpx.AsyncClient(timeout=30) as client:
+            answers = await asyncio.gather(
+                *(client.post(f"{base}/v1/projects", json=body, headers=headers) for _ in range(6))
+            )
+    assert {a.status_code for a in answers} == {201}
+    stored = await projects_named(postgres_url, name)
+    assert len(stored) == 1
+    assert {a.json()["id"] for a in answers} == set(stored)
