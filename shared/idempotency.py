@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 from contextvars import ContextVar
 from typing import Any
 
@@ -40,8 +39,6 @@ from shared.db import UTCDateTime, is_unavailable, utcnow
 from shared.errors import Unauthenticated
 from shared.http.problems import problem
 from shared.uow import HeldTransaction
-
-log = logging.getLogger(__name__)
 
 _held: ContextVar[HeldTransaction | None] = ContextVar("idempotent_request", default=None)
 
