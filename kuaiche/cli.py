@@ -20,6 +20,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import prometheus_client
 import uvicorn
 from starlette.types import ASGIApp
 
@@ -183,10 +184,14 @@ async def serve(name: str, host: str | None, port: int | None) -> None:
     await server.serve()
 
 
-async def worker(name: str) -> None:
+async def worker(name: str, metrics_port: int | None = None) -> None:
     definition = _selected(name)[0]
     settings: ServiceSettings = load_settings(definition.name)
     runtime = await open_runtime(definition, settings)
+    if metrics_port is not None:  # its consumers' lag is known here only
+        prometheus_client.start_http_server(
+            metrics_port, addr=settings.host, registry=runtime.metrics.registry
+        )
     stop = asyncio.Event()
     _install_stop(stop)
     print(f"{definition.name} worker running; SIGTERM stops", flush=True)
@@ -263,6 +268,9 @@ def main(argv: list[str] | None = None) -> None:
     p_serve.add_argument("--port", type=int)
     p_work = sub.add_parser("worker", help="one service's outbox relay and consumers")
     p_work.add_argument("service", choices=list(SERVICES))
+    p_work.add_argument(
+        "--metrics-port", type=int, help="serve this worker's /metrics (consumer lag) on this port"
+    )
     p_scoring = sub.add_parser("scoring", help="scoring administration")
     scoring_sub = p_scoring.add_subparsers(dest="scoring_command", required=True)
     p_rebuild = scoring_sub.add_parser(
@@ -305,7 +313,7 @@ def main(argv: list[str] | None = None) -> None:
         elif args.command == "serve":
             asyncio.run(serve(args.service, args.host, args.port))
         elif args.command == "worker":
-            asyncio.run(worker(args.service))
+            asyncio.run(worker(args.service, args.metrics_port))
         elif args.command == "scoring":
             try:
                 asyncio.run(scoring_rebuild(args.data_dir, args.force))

@@ -40,6 +40,11 @@ class CommonEnv(BaseSettings):
     jwt_secret: SecretStr | None = None
     relay_interval: float = 0.5
     consumer_max_attempts: int = 3
+    # This replica's stable name among its service's replicas (a pod's or container's name):
+    # its consumers rejoin their groups under it after a restart (Kafka static membership).
+    instance_id: str | None = None
+    # How often a worker pings the bus and measures its outbox (state changes are logged).
+    watch_interval: float = 5.0
     regions_file: str | None = None
     # Origins of frontends served from elsewhere that may call the APIs from a browser,
     # comma-separated (https://console.example.gov.cn); empty: none (the console shares the
@@ -74,6 +79,8 @@ class ServiceSettings(BaseModel):
     data_dir: Path
     relay_interval: float = 0.5
     consumer_max_attempts: int = 3
+    instance_id: str | None = None
+    watch_interval: float = 5.0
     regions_file: str | None = None
     cors_origins: list[str] = []
 
@@ -135,6 +142,8 @@ def load_settings(service: str, *, data_dir: Path | None = None) -> ServiceSetti
         data_dir=data,
         relay_interval=common.relay_interval,
         consumer_max_attempts=common.consumer_max_attempts,
+        instance_id=common.instance_id,
+        watch_interval=common.watch_interval,
         regions_file=common.regions_file,
         cors_origins=parse_origins(common.cors_origins),
     )

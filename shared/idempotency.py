@@ -1,19 +1,19 @@
 """Idempotency-Key for creating POSTs: a retried request gets the first answer.
 
-The key is claimed (a row per caller and key) before the request runs, so two concurrent
-retries cannot both create; the answer is stored when the request ends. A request that failed
-with 5xx releases its key, so it can be retried. A claim left unfinished (a crash between the
-change and storing its answer) answers 409 until `STALE_AFTER`, then the request may run again:
-the one window where a retry can repeat a change. Reusing a key for a different request is
-refused (422).
+The request runs in one transaction (`HeldTransaction`: its use cases flush into it, its reads
+see what they wrote) and its answer is stored, a row per caller and key, in that same
+transaction when the route has answered. So a process that dies at any point leaves either the
+change with its answer (a retry gets the answer) or neither (a retry applies the change once).
+Two concurrent requests with one key both run; the second to commit meets the first's row (the
+primary key), drops its own change and answers with the first's answer. A 5xx keeps nothing,
+so the request may be retried. Reusing a key for a different request is refused (422).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
-import logging
+from contextvars import ContextVar
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -25,10 +25,8 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    delete,
     insert,
     select,
-    update,
 )
 from sqlalchemy.exc import IntegrityError
 from starlette.datastructures import Headers
@@ -40,11 +38,11 @@ from shared.auth import decode_token
 from shared.db import UTCDateTime, is_unavailable, utcnow
 from shared.errors import Unauthenticated
 from shared.http.problems import problem
+from shared.uow import HeldTransaction
 
-log = logging.getLogger(__name__)
+_held: ContextVar[HeldTransaction | None] = ContextVar("idempotent_request", default=None)
 
 HEADER = "idempotency-key"
-STALE_AFTER = dt.timedelta(minutes=2)
 MAX_KEY_LENGTH = 200
 
 
@@ -109,39 +107,70 @@ class _IdempotentRequests(BaseHTTPMiddleware):
         )
         sessions = runtime.session_factory
         try:
-            answer = await _claim(sessions, table, subject, key, request, digest)
+            answer = await _stored_answer(sessions, table, subject, key, digest)
         except Exception as exc:
             return _unavailable_or_raise(exc)
         if answer is not None:
             return answer
+        held = HeldTransaction(sessions())
+        token = _held.set(held)  # the route's task starts with a copy of this context
         try:
-            response = await call_next(request)
-        except Exception:
-            await _release(sessions, table, subject, key)
-            raise
-        if response.status_code >= 500:
-            await _release(sessions, table, subject, key)
-            return response
-        content = b"".join([chunk async for chunk in response.body_iterator])  # type: ignore[attr-defined]
-        kept = {h: response.headers[h] for h in REPLAYED_HEADERS if h in response.headers}
-        try:
-            async with sessions() as session, session.begin():
-                await session.execute(
-                    update(table)
-                    .where(table.c.subject == subject, table.c.key == key)
-                    .values(
-                        completed=True,
-                        status_code=response.status_code,
-                        content_type=response.headers.get("content-type"),
-                        body=content.decode("utf-8", "replace"),
-                        headers=json.dumps(kept),
-                    )
-                )
-        except Exception:
-            # The change is done; only its replay is lost. Answer it, and let a retry find
-            # the claim unfinished (409) rather than run the change twice.
-            log.exception("could not store the answer for Idempotency-Key %s", key)
-        return Response(content, status_code=response.status_code, headers=dict(response.headers))
+            return await _run_and_keep(held, call_next, request, table, subject, key, digest)
+        finally:
+            _held.reset(token)
+            await held.session.close()
+
+
+async def _run_and_keep(
+    held: HeldTransaction,
+    call_next: RequestResponseEndpoint,
+    request: Request,
+    table: Table,
+    subject: str,
+    key: str,
+    digest: str,
+) -> Response:
+    """Run the request in `held` and commit its change with its answer; a 5xx keeps nothing,
+    so the request may be retried."""
+    session = held.session
+    try:
+        response = await call_next(request)
+    except Exception:
+        await session.rollback()
+        raise
+    if response.status_code >= 500:
+        await session.rollback()
+        return response
+    content = b"".join([chunk async for chunk in response.body_iterator])  # type: ignore[attr-defined]
+    kept = {h: response.headers[h] for h in REPLAYED_HEADERS if h in response.headers}
+    try:
+        await session.execute(
+            insert(table).values(
+                subject=subject,
+                key=key,
+                method=request.method,
+                path=request.url.path,
+                request_hash=digest,
+                completed=True,
+                status_code=response.status_code,
+                content_type=response.headers.get("content-type"),
+                body=content.decode("utf-8", "replace"),
+                headers=json.dumps(kept),
+                created_at=utcnow(),
+            )
+        )
+        await held.commit()
+    except IntegrityError:
+        # A concurrent request with the key committed first: its change stands, ours goes.
+        await session.rollback()
+        answer = await _stored_answer(
+            request.app.state.runtime.session_factory, table, subject, key, digest
+        )
+        return answer or _in_progress()
+    except Exception as exc:
+        await session.rollback()
+        return _unavailable_or_raise(exc)
+    return Response(content, status_code=response.status_code, headers=dict(response.headers))
 
 
 def _fingerprint(path: str, content_type: str, body: bytes) -> str:
@@ -170,66 +199,38 @@ def _subject(request: Request, runtime: Any) -> str | None:
         return None
 
 
-async def _claim(
-    sessions: Any, table: Table, subject: str, key: str, request: Request, digest: str
+async def _stored_answer(
+    sessions: Any, table: Table, subject: str, key: str, digest: str
 ) -> Response | None:
-    """Claim the key, or return the answer a request with it already has."""
-    for _ in range(2):
-        try:
-            async with sessions() as session, session.begin():
-                await session.execute(
-                    insert(table).values(
-                        subject=subject,
-                        key=key,
-                        method=request.method,
-                        path=request.url.path,
-                        request_hash=digest,
-                        completed=False,
-                        created_at=utcnow(),
-                    )
-                )
-            return None
-        except IntegrityError:
-            pass
-        async with sessions() as session, session.begin():
-            row = (
-                await session.execute(
-                    select(table).where(table.c.subject == subject, table.c.key == key)
-                )
-            ).one_or_none()
-            if row is None:
-                continue  # released meanwhile: claim again
-            if row.request_hash != digest:
-                return problem(
-                    422, "Invalid input", "this Idempotency-Key was used for a different request"
-                )
-            if row.completed:
-                headers = {**json.loads(row.headers or "{}"), "Idempotent-Replayed": "true"}
-                return Response(
-                    row.body or "",
-                    status_code=row.status_code,
-                    media_type=row.content_type,
-                    headers=headers,
-                )
-            if utcnow() - row.created_at > STALE_AFTER:
-                await session.execute(
-                    delete(table).where(table.c.subject == subject, table.c.key == key)
-                )
-                continue
-            return problem(
-                409, "Conflict", "a request with this Idempotency-Key is still being processed"
+    """The answer a request with this key already has, or None."""
+    async with sessions() as session:
+        row = (
+            await session.execute(
+                select(table).where(table.c.subject == subject, table.c.key == key)
             )
+        ).one_or_none()
+    if row is None:
+        return None
+    if row.request_hash != digest:
+        return problem(
+            422, "Invalid input", "this Idempotency-Key was used for a different request"
+        )
+    if not row.completed:  # a claim written before answers were kept with the change
+        return _in_progress()
+    headers = {**json.loads(row.headers or "{}"), "Idempotent-Replayed": "true"}
+    return Response(
+        row.body or "", status_code=row.status_code, media_type=row.content_type, headers=headers
+    )
+
+
+def _in_progress() -> Response:
     return problem(409, "Conflict", "a request with this Idempotency-Key is still being processed")
 
 
-async def _release(sessions: Any, table: Table, subject: str, key: str) -> None:
-    try:
-        async with sessions() as session, session.begin():
-            await session.execute(
-                delete(table).where(table.c.subject == subject, table.c.key == key)
-            )
-    except Exception:
-        log.exception("could not release Idempotency-Key %s; it expires after %s", key, STALE_AFTER)
+def held_transaction() -> HeldTransaction | None:
+    """The transaction of the request with an Idempotency-Key being served, if any: its use
+    cases and reads go through it (`shared.http.app.get_uow`, `get_session`)."""
+    return _held.get()
 
 
 def install_idempotency(app: FastAPI) -> None:

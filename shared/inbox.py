@@ -12,6 +12,7 @@ import dataclasses
 import datetime as dt
 import enum
 import logging
+import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from typing import Any, cast
 
@@ -100,6 +101,7 @@ class InboxConsumer:
         retry_backoff: float = 0.1,
         on_outcome: Callable[[Outcome], None] | None = None,
         after_batch: Callable[[AsyncSession], Awaitable[None]] | None = None,
+        on_lag: Callable[[str, dict[tuple[str, int], int]], None] | None = None,
     ) -> None:
         self.name = name
         self.bus = bus
@@ -113,6 +115,8 @@ class InboxConsumer:
         # run in a transaction that applied events, after their handlers (a read model's
         # derived rows, kept once per batch instead of once per event)
         self.after_batch = after_batch
+        # told (this consumer's name, its partitions' lag) at most once a second while it runs
+        self.on_lag = on_lag
 
     async def run(self, stop: asyncio.Event, consumer: Consumer | None = None) -> None:
         """Consume until `stop`. Nothing but cancellation ends it: on any failure it goes back
@@ -120,6 +124,7 @@ class InboxConsumer:
         consumer = consumer or self.bus.consumer(self.name, self.topics)
         await consumer.start()
         failures = 0
+        lag_due = 0.0
         try:
             while not stop.is_set():
                 try:
@@ -127,6 +132,9 @@ class InboxConsumer:
                     messages = await unless_stopped(stop, consumer.fetch(timeout=0.5), [])
                     await self.process_batch(consumer, messages)
                     failures = 0
+                    if self.on_lag is not None and time.monotonic() >= lag_due:
+                        lag_due = time.monotonic() + 1.0
+                        self.on_lag(self.name, await consumer.partition_lag())
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:

@@ -3,7 +3,7 @@ even when `kuaiche up` runs them all in one process."""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 
 class Metrics:
@@ -47,6 +47,21 @@ class Metrics:
             "kuaiche_delivery_seconds",
             "how long one try took, by channel",
             ["channel"],
+            registry=self.registry,
+        )
+
+        self.outbox_backlog = Gauge(
+            "kuaiche_outbox_backlog", "outbox rows not yet published", registry=self.registry
+        )
+        self.outbox_oldest = Gauge(
+            "kuaiche_outbox_oldest_seconds",
+            "age of the oldest outbox row not yet published (0 when there is none)",
+            registry=self.registry,
+        )
+        self.consumer_lag = Gauge(
+            "kuaiche_consumer_lag",
+            "messages on a partition past a consumer group member's position, as it last fetched",
+            ["group", "topic", "partition"],
             registry=self.registry,
         )
 

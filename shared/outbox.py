@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import zlib
 from collections.abc import Callable
@@ -179,6 +180,17 @@ class OutboxRelay:
         if self.on_published:
             self.on_published(len(rows))
         return len(rows)
+
+    async def backlog(self) -> tuple[int, dt.datetime | None]:
+        """How many rows wait to be published, and when the oldest of them was written."""
+        t = self.table
+        async with self.session_factory() as session:
+            count, oldest = (
+                await session.execute(
+                    select(func.count(), func.min(t.c.created_at)).where(t.c.published_at.is_(None))
+                )
+            ).one()
+            return int(count or 0), oldest
 
     async def pending(self) -> int:
         async with self.session_factory() as session:

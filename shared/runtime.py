@@ -17,14 +17,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from shared.bus.base import Bus
 from shared.bus.inprocess import InProcessBus
 from shared.bus.kafka import KafkaBus
+from shared.bus.watch import BusWatch
 from shared.config import ServiceSettings
-from shared.db import make_engine, make_session_factory
+from shared.db import make_engine, make_session_factory, utcnow
 from shared.events.topics import ALL_TOPICS, dead_letter_topic
 from shared.inbox import InboxConsumer, Outcome
 from shared.metrics import Metrics
 from shared.outbox import OutboxRelay
 from shared.service import ServiceDefinition, WorkerJob
-from shared.uow import UnitOfWork
+from shared.uow import HeldTransaction, UnitOfWork
 from shared.waiting import pause
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ def build_bus(settings: ServiceSettings) -> Bus:
             settings.kafka_bootstrap,
             client_id=f"kuaiche-{settings.service}",
             replication_factor=settings.kafka_replication_factor,
+            instance_id=settings.instance_id,
         )
     return InProcessBus(log_path=settings.data_dir / "bus.sqlite3")
 
@@ -57,7 +59,7 @@ class Runtime:
     # worker task name -> "running" or why it is restarting (for /readyz)
     worker_state: dict[str, str] = field(default_factory=dict)
 
-    def uow(self) -> UnitOfWork:
+    def uow(self, held: HeldTransaction | None = None) -> UnitOfWork:
         d = self.definition
         return UnitOfWork(
             self.session_factory,
@@ -65,6 +67,7 @@ class Runtime:
             source=d.source,
             topic=d.topic,
             after_commit=self.relay.wake if self.relay_in_process else None,
+            held=held,
         )
 
     def topics(self) -> list[str]:
@@ -91,6 +94,29 @@ class Runtime:
                 await pause(stop, every)
 
         return run
+
+    async def measure_backlog(self) -> tuple[int, float]:
+        """The outbox's backlog and its oldest row's age in seconds, into the metrics too."""
+        count, oldest = await self.relay.backlog()
+        age = max(0.0, (utcnow() - oldest).total_seconds()) if oldest is not None else 0.0
+        self.metrics.outbox_backlog.set(count)
+        self.metrics.outbox_oldest.set(age)
+        return count, age
+
+    async def watch(self, stop: asyncio.Event) -> None:
+        """Every `watch_interval` seconds: ping the bus, measure the backlog, and log what
+        changed (`shared.bus.watch`)."""
+        every = self.settings.watch_interval
+        watch = BusWatch(self.definition.name)
+        while not stop.is_set():
+            try:
+                await asyncio.wait_for(self.bus.ping(), max(every, 5.0))
+                error = None
+            except Exception as exc:
+                error = f"{type(exc).__name__}: {exc}".rstrip(": ")
+            count, age = await self.measure_backlog()
+            watch.observe(error, count, age, stuck_after=max(30.0, 6 * every))
+            await pause(stop, every)
 
     async def publish_all(self) -> None:
         """Relay every pending outbox row now (a demo loader's events, before the next service
@@ -159,6 +185,7 @@ async def open_runtime(
         ]
     for consumer in runtime.consumers:
         consumer.on_outcome = count_outcomes(metrics)
+        consumer.on_lag = report_lag(metrics)
         consumer.max_attempts = settings.consumer_max_attempts
     return runtime
 
@@ -172,6 +199,16 @@ def count_outcomes(metrics: Metrics) -> Callable[[Outcome], None]:
         counters[outcome].inc()
 
     return on_outcome
+
+
+def report_lag(metrics: Metrics) -> Callable[[str, dict[tuple[str, int], int]], None]:
+    """A consumer's `on_lag` that sets `kuaiche_consumer_lag` per group, topic and partition."""
+
+    def on_lag(group: str, lag: dict[tuple[str, int], int]) -> None:
+        for (topic, partition), behind in lag.items():
+            metrics.consumer_lag.labels(group, topic, str(partition)).set(behind)
+
+    return on_lag
 
 
 async def run_worker(runtime: Runtime, stop: asyncio.Event) -> None:
@@ -190,7 +227,8 @@ async def run_worker(runtime: Runtime, stop: asyncio.Event) -> None:
             await pause(stop, 2.0)
     runtime.worker_state.pop(f"{name}-topics", None)
     jobs: dict[str, Callable[[], Awaitable[None]]] = {
-        f"{name}-relay": lambda: runtime.relay.run(stop)
+        f"{name}-relay": lambda: runtime.relay.run(stop),
+        f"{name}-watch": lambda: runtime.watch(stop),
     }
     for consumer in runtime.consumers:
         jobs[f"{name}-{consumer.name}"] = partial(consumer.run, stop)

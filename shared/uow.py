@@ -5,11 +5,17 @@ A caller that runs several use cases one after another (a demo loader) may open 
 work itself and hand it to each: a use case entering a unit of work that is already open joins
 its transaction, and the caller's `async with` commits them all together. A joined use case
 that fails dooms the whole transaction: nothing of it is committed, even when the caller
-catches the error, so no use case is ever half-written."""
+catches the error, so no use case is ever half-written.
+
+A request with an Idempotency-Key hands its use cases a `HeldTransaction` instead: they write
+into the request's one transaction and the Idempotency-Key middleware commits it together with
+the answer it stores (shared/idempotency.py), so a process that dies in between leaves both or
+neither."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, ClassVar, Protocol
 
@@ -28,6 +34,21 @@ class EventPayload(Protocol):
     def model_dump(self, *, mode: str = ...) -> dict[str, Any]: ...
 
 
+@dataclass
+class HeldTransaction:
+    """One transaction that its holder commits: the use cases of the request flush into it,
+    and the after-commit hooks of those that emitted wait for `commit`."""
+
+    session: AsyncSession
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
+
+    async def commit(self) -> None:
+        await self.session.commit()
+        hooks, self.after_commit = self.after_commit, []
+        for hook in hooks:
+            hook()
+
+
 class UnitOfWork:
     def __init__(
         self,
@@ -37,8 +58,10 @@ class UnitOfWork:
         source: str,
         topic: str,
         after_commit: Callable[[], None] | None = None,
+        held: HeldTransaction | None = None,
     ) -> None:
         self._session_factory = session_factory
+        self._held = held
         self.outbox = outbox
         self.source = source
         self.topic = topic
@@ -58,8 +81,13 @@ class UnitOfWork:
         if self._session is not None:  # already open: join its transaction
             self._joined += 1
             return self
-        self._session = self._session_factory()
-        await self._session.begin()
+        if self._held is not None:
+            self._session = self._held.session
+            if not self._session.in_transaction():  # a read of the request may have begun it
+                await self._session.begin()
+        else:
+            self._session = self._session_factory()
+            await self._session.begin()
         self.emitted = []
         self._failed = None
         return self
@@ -74,6 +102,9 @@ class UnitOfWork:
             self._joined -= 1
             if exc is not None and self._failed is None:
                 self._failed = exc
+            return
+        if self._held is not None:
+            await self._leave_held(exc_type is None)
             return
         session = self.session
         try:
@@ -91,6 +122,28 @@ class UnitOfWork:
         finally:
             await session.close()
             self._session = None
+
+    async def _leave_held(self, succeeded: bool) -> None:
+        held, session = self._held, self.session
+        assert held is not None
+        self._session = None
+        if succeeded and self._failed is None:
+            try:
+                await session.flush()
+            except BaseException:
+                await session.rollback()
+                held.after_commit.clear()
+                raise
+            if self.emitted and self._after_commit:
+                held.after_commit.append(self._after_commit)
+            return
+        # Everything the request wrote goes, not only this use case: nothing half-written.
+        await session.rollback()
+        held.after_commit.clear()
+        if succeeded:  # a joined use case failed and the caller caught it
+            raise RuntimeError(
+                "a use case in this unit of work failed; nothing of it was committed"
+            ) from self._failed
 
     async def emit(
         self,

@@ -35,7 +35,7 @@ from shared.errors import RuleViolation
 from shared.inbox import Fold as FoldOne
 from shared.inbox import Handler, InboxConsumer
 from shared.regions import load_region_table
-from shared.runtime import Runtime, count_outcomes
+from shared.runtime import Runtime, count_outcomes, report_lag
 from shared.service import HandlerFactory, ServiceDefinition
 from shared.waiting import pause
 
@@ -155,6 +155,7 @@ def consumer(runtime: Runtime, feed: Feed, epoch: int) -> InboxConsumer:
         after_batch=standings.maintainer(runtime, epoch),  # kept while the epoch is current
     )
     c.on_outcome = count_outcomes(runtime.metrics)
+    c.on_lag = report_lag(runtime.metrics)
     return c
 
 

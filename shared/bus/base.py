@@ -57,6 +57,11 @@ class Consumer(abc.ABC):
         for message in messages:
             await self.commit(message)
 
+    async def partition_lag(self) -> dict[tuple[str, int], int]:
+        """Per partition this member holds, (topic, partition) -> how many messages it has not
+        fetched yet, as far as it knows without asking the broker; empty where unknown."""
+        return {}
+
     @abc.abstractmethod
     async def rewind(self) -> None:
         """Go back to the last committed position (after a failure, to re-read)."""

@@ -225,6 +225,9 @@ class InProcessConsumer(Consumer):
     async def reached(self, marks: dict[tuple[str, int], int]) -> bool:
         return all(self._position.get(tp, 0) >= end for tp, end in marks.items())
 
+    async def partition_lag(self) -> dict[tuple[str, int], int]:
+        return {tp: len(self.bus.log(*tp)) - position for tp, position in self._position.items()}
+
     def lag(self) -> int:
         """Messages in the log this group has not committed yet (for draining on shutdown)."""
         return sum(

@@ -14,13 +14,16 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import CommitFailedError, IllegalStateError
 from aiokafka.structs import OffsetAndMetadata
 
 from shared.bus.base import Bus, Consumer, Message, OutgoingMessage
+from shared.bus.watch import quiet_client_repeats
 
 log = logging.getLogger(__name__)
 
@@ -28,15 +31,26 @@ TOPIC_PARTITIONS = 3
 TOPIC_ALREADY_EXISTS = 36
 # Kafka's default message.max.bytes is 1 MiB; an event is capped well below (shared.uow).
 MAX_REQUEST_BYTES = 1024 * 1024
+# Every topic keeps its whole history: a read model rebuilt a year later replays from the first
+# event (docs/events.md). Set at creation, and on a topic found with another retention.
+KEEP_FOREVER = {"retention.ms": "-1", "retention.bytes": "-1"}
 
 
 class KafkaBus(Bus):
     def __init__(
-        self, bootstrap: str, client_id: str = "kuaiche", replication_factor: int = 1
+        self,
+        bootstrap: str,
+        client_id: str = "kuaiche",
+        replication_factor: int = 1,
+        instance_id: str | None = None,
     ) -> None:
         self.bootstrap = bootstrap
         self.client_id = client_id
         self.replication_factor = replication_factor
+        # Static membership (KIP-345): a consumer that restarts with the same id takes its
+        # partitions back at once instead of waiting out its dead predecessor's session.
+        self.instance_id = instance_id
+        quiet_client_repeats()  # while the broker is away, aiokafka says each thing once
         self._producer: AIOKafkaProducer | None = None
         self._lock = asyncio.Lock()  # one transaction at a time on the producer
 
@@ -101,7 +115,8 @@ class KafkaBus(Bus):
                 raise
 
     def consumer(self, group: str, topics: Sequence[str]) -> Consumer:
-        return KafkaConsumer(self.bootstrap, group, tuple(topics), self.client_id)
+        instance = f"{self.instance_id}-{group}" if self.instance_id else None
+        return KafkaConsumer(self.bootstrap, group, tuple(topics), self.client_id, instance)
 
     async def ensure_topics(self, topics: Sequence[str]) -> None:
         admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, client_id=self.client_id)
@@ -109,6 +124,7 @@ class KafkaBus(Bus):
         try:
             existing = set(await admin.list_topics())
             missing = [t for t in topics if t not in existing]
+            await _keep_forever(admin, [t for t in topics if t in existing])
             if not missing:
                 return
             response = await admin.create_topics(
@@ -118,7 +134,7 @@ class KafkaBus(Bus):
                         TOPIC_PARTITIONS,
                         self.replication_factor,
                         topic_configs={
-                            "retention.ms": "-1",
+                            **KEEP_FOREVER,
                             "min.insync.replicas": str(min(2, self.replication_factor)),
                         },
                     )
@@ -133,13 +149,62 @@ class KafkaBus(Bus):
             await admin.close()
 
 
+DYNAMIC_TOPIC_CONFIG = 1  # a DescribeConfigs entry's source: set on the topic itself
+
+
+async def _describe(admin: AIOKafkaAdminClient, topics: Sequence[str]) -> dict[str, list[Any]]:
+    """Each topic's DescribeConfigs entries: (name, value, read_only, source, sensitive, ...)."""
+    if not topics:
+        return {}
+    responses = await admin.describe_configs(
+        [ConfigResource(ConfigResourceType.TOPIC, t) for t in topics]
+    )
+    # a resource: (error_code, error_message, resource_type, resource_name, entries)
+    return {r[3]: list(r[4]) for response in responses for r in response.resources}
+
+
+async def topic_configs(
+    admin: AIOKafkaAdminClient, topics: Sequence[str]
+) -> dict[str, dict[str, str]]:
+    """The broker's configuration of each topic, setting -> value."""
+    described = await _describe(admin, topics)
+    return {name: {e[0]: e[1] for e in entries} for name, entries in described.items()}
+
+
+async def _keep_forever(admin: AIOKafkaAdminClient, topics: Sequence[str]) -> None:
+    """Give the topics that keep less than their whole history `KEEP_FOREVER` (a topic made
+    before the setting, or by hand). AlterConfigs replaces a topic's own settings as a whole,
+    so the ones it has are sent along."""
+    alter = []
+    for name, entries in (await _describe(admin, topics)).items():
+        values = {e[0]: e[1] for e in entries}
+        if all(values.get(k) == v for k, v in KEEP_FOREVER.items()):
+            continue
+        own = {e[0]: e[1] for e in entries if e[3] == DYNAMIC_TOPIC_CONFIG}
+        log.warning("topic %s did not keep its whole history; now it does", name)
+        alter.append(ConfigResource(ConfigResourceType.TOPIC, name, {**own, **KEEP_FOREVER}))
+    if alter:
+        for response in await admin.alter_configs(alter):
+            for code, message, _, name in response.resources:
+                if code:
+                    raise RuntimeError(f"could not set retention of topic {name}: {message}")
+
+
 class KafkaConsumer(Consumer):
-    def __init__(self, bootstrap: str, group: str, topics: tuple[str, ...], client_id: str):
+    def __init__(
+        self,
+        bootstrap: str,
+        group: str,
+        topics: tuple[str, ...],
+        client_id: str,
+        instance_id: str | None = None,
+    ):
         self._topics = topics
         self._consumer = AIOKafkaConsumer(
             *topics,
             bootstrap_servers=bootstrap,
             group_id=group,
+            group_instance_id=instance_id,
             client_id=f"{client_id}-{group}",
             enable_auto_commit=False,
             auto_offset_reset="earliest",
@@ -224,6 +289,23 @@ class KafkaConsumer(Consumer):
             if tp not in assigned or await self._consumer.position(tp) < end:
                 return False
         return True
+
+    async def partition_lag(self) -> dict[tuple[str, int], int]:
+        """Messages on the log (up to the last stable offset) past this member's position, as
+        the last fetch saw the log's end; a partition not fetched yet is left out."""
+        out: dict[tuple[str, int], int] = {}
+        for tp in self._consumer.assignment():
+            end = self._consumer.last_stable_offset(tp)
+            if end is None or end < 0:
+                end = self._consumer.highwater(tp)
+            if end is None:
+                continue
+            try:
+                position = await asyncio.wait_for(self._consumer.position(tp), 0.5)
+            except (IllegalStateError, TimeoutError):
+                continue
+            out[(tp.topic, tp.partition)] = max(0, end - position)
+        return out
 
     async def rewind(self) -> None:
         for tp in self._consumer.assignment():

@@ -29,7 +29,7 @@ from shared.config import ServiceSettings
 from shared.errors import Unauthenticated
 from shared.http.conventions import document_conventions
 from shared.http.problems import install_problem_handlers, problem
-from shared.idempotency import install_idempotency
+from shared.idempotency import held_transaction, install_idempotency
 from shared.runtime import Runtime, open_runtime, run_worker
 from shared.service import ServiceDefinition
 from shared.uow import UnitOfWork
@@ -44,12 +44,16 @@ async def get_runtime(request: Request) -> Runtime:
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    held = held_transaction()
+    if held is not None:  # an Idempotency-Key request: its reads see what its use cases wrote
+        yield held.session
+        return
     async with _runtime(request).session_factory() as session:
         yield session
 
 
 async def get_uow(request: Request) -> UnitOfWork:
-    return _runtime(request).uow()
+    return _runtime(request).uow(held=held_transaction())
 
 
 def current_principal(request: Request) -> Principal:
@@ -70,8 +74,9 @@ def _runtime(request: Request) -> Runtime:
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
-# The session ends with the route function, before the answer is sent: on SQLite every
-# transaction holds the write lock, which the Idempotency-Key middleware needs to store it.
+# The session ends with the route function, before the answer is sent (on SQLite every
+# transaction holds the write lock). A request with an Idempotency-Key reads and writes through
+# its one held transaction instead, which the middleware commits with the answer.
 DbSession = Annotated[AsyncSession, Depends(get_session, scope="function")]
 Uow = Annotated[UnitOfWork, Depends(get_uow)]
 CurrentUser = Annotated[Principal, Depends(_current_principal)]
@@ -164,6 +169,10 @@ def build_app(
         responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
     )
     async def metrics(runtime: RuntimeDep) -> Response:
+        try:  # measured now: the API is what is scraped, its worker may run elsewhere
+            await asyncio.wait_for(runtime.measure_backlog(), 2.0)
+        except Exception as exc:  # the database away: the rest still answers
+            log.debug("/metrics: backlog not measured: %r", exc)
         return Response(runtime.metrics.render(), media_type="text/plain; version=0.0.4")
 
     for router in definition.routers:
