@@ -190,6 +190,13 @@ async def row_inbox(args: argparse.Namespace, res: Resources) -> list[Row]:
     common.step("1 inbox: inbox consumer")
     ours = n / await relay.inbox_consume(engine, args.kafka, topic, n)
     ratio = ours / bare
+    # the note: the same on a fresh database with a handler that does nothing (the inbox's
+    # own cost; the difference is the handler's counter UPDATE, a round trip per event)
+    common.step("1 inbox: inbox consumer, a handler that does nothing (the note)")
+    idle = make_engine(await res.database("kbench_inbox"))
+    res.engines.append(idle)
+    await relay.create_schema(idle)
+    no_op = n / await relay.inbox_consume(idle, args.kafka, topic, n, handler=relay.no_op)
     return [
         Row(
             f"inbox consumer applying events (N={n})",
@@ -198,6 +205,7 @@ async def row_inbox(args: argparse.Namespace, res: Resources) -> list[Row]:
             f"{ratio:.2f}×",
             "≥ 0.3×",
             yes(ratio >= 0.3),
+            note=f"no-op handler {no_op:,.0f} ev/s, {no_op / bare:.2f}×",
         )
     ]
 

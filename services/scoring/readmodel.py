@@ -33,7 +33,7 @@ from shared.clock import today_in_shanghai
 from shared.db import insert_many, utcnow
 from shared.errors import RuleViolation
 from shared.inbox import Fold as FoldOne
-from shared.inbox import Handler, InboxConsumer
+from shared.inbox import Handler, InboxConsumer, heap_frozen
 from shared.regions import load_region_table
 from shared.runtime import Runtime, count_outcomes, report_lag
 from shared.service import HandlerFactory, ServiceDefinition
@@ -205,8 +205,9 @@ async def catch_up(runtime: Runtime, feed: Feed | None = None, allowance: float 
     feed = feed or Feed.of(runtime.definition)
     epoch = await _read_current(runtime.session_factory)
     if not await _applied_any(runtime.session_factory, feed, epoch):
-        read = await replay(runtime, feed, epoch, allowance)
-        await fill_standings(runtime, epoch)  # as a rebuild's, its batches kept none
+        with heap_frozen():
+            read = await replay(runtime, feed, epoch, allowance)
+            await fill_standings(runtime, epoch)  # as a rebuild's, its batches kept none
         return read
     read = await consumer(runtime, feed, epoch).catch_up(_idle(runtime), to_end=allowance)
     await complete_standings(runtime)  # what a backlog's batches left to the worker's job
@@ -255,8 +256,9 @@ async def rebuild(
     if abandoned is not None:
         await _delete_epoch(sessions, feed, abandoned)
     try:
-        read = await replay(runtime, feed, number, allowance)
-        await fill_standings(runtime, number)
+        with heap_frozen():
+            read = await replay(runtime, feed, number, allowance)
+            await fill_standings(runtime, number)
         async with sessions() as session, session.begin():
             await session.execute(
                 select(Epoch.number).where(Epoch.state == CURRENT).with_for_update()

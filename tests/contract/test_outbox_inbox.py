@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from shared.bus.inprocess import InProcessBus, partition_for
 from shared.db import make_engine, make_session_factory, utcnow
 from shared.events.envelope import CloudEvent
 from shared.events.topics import dead_letter_topic
-from shared.inbox import InboxConsumer, Outcome
+from shared.inbox import InboxConsumer, Outcome, heap_frozen
 from shared.outbox import NOTIFY_CHANNEL, OutboxRelay, write_event
 from shared.uow import UnitOfWork
 from tests.conftest import create_database, need, wait_until
@@ -601,6 +602,7 @@ async def test_a_replay_folds_each_event_once_then_writes_then_commits(sessions)
     folded: list[str] = []
 
     async def fold(ev: CloudEvent, payload: object) -> None:
+        assert gc.get_freeze_count() > 0  # the process's older objects left alone meanwhile
         if ev.subject == "boom":
             raise ValueError("cannot fold this one")
         folded.append(ev.id)
@@ -638,10 +640,21 @@ async def test_a_replay_folds_each_event_once_then_writes_then_commits(sessions)
     errors = sorted(m.header("dlq.error").decode()[:40] for m in dead)
     assert len(errors) == 2 and "cannot fold this one" in errors[0] + errors[1]
     assert committed_at_write == [0]  # nothing committed before the write
+    assert gc.get_freeze_count() == 0  # and the collector goes over them again after
     # ... and everything after it: the consumer goes on with what comes next, and only that
     c.handlers = {TYPE: lambda session, ev, payload: bump(session, "after")}
     await publish(bus, event("c", 1))
     assert await c.catch_up(0.05) == 1
+
+
+def test_the_heap_stays_frozen_until_the_outermost_block_ends() -> None:
+    """A rebuild freezes the heap around its replay (which freezes it too) and what it
+    computes after: the replay's end must not unfreeze it."""
+    with heap_frozen():
+        with heap_frozen():
+            assert gc.get_freeze_count() > 0
+        assert gc.get_freeze_count() > 0
+    assert gc.get_freeze_count() == 0
 
 
 async def test_a_bulk_insert_is_part_of_its_transaction(sessions) -> None:
