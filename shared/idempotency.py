@@ -39,7 +39,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from shared.auth import decode_token
 from shared.db import UTCDateTime, is_unavailable, utcnow
 from shared.errors import Unauthenticated
-from shared.http.problems import problem
+from shared.http.problems import database_unavailable, problem
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +156,7 @@ def _fingerprint(path: str, content_type: str, body: bytes) -> str:
 
 def _unavailable_or_raise(exc: Exception) -> Response:
     if is_unavailable(exc):
-        return problem(503, "Service unavailable", "the database is unavailable; retry later")
+        return database_unavailable()
     raise exc
 
 
@@ -228,8 +228,14 @@ async def _release(sessions: Any, table: Table, subject: str, key: str) -> None:
             await session.execute(
                 delete(table).where(table.c.subject == subject, table.c.key == key)
             )
-    except Exception:
-        log.exception("could not release Idempotency-Key %s; it expires after %s", key, STALE_AFTER)
+    except Exception as exc:
+        log.warning(
+            "could not release Idempotency-Key %s (%r); it expires after %s",
+            key,
+            exc,
+            STALE_AFTER,
+            exc_info=not is_unavailable(exc),
+        )
 
 
 def install_idempotency(app: FastAPI) -> None:

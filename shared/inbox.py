@@ -23,7 +23,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.bus.base import Bus, Consumer, Message, OutgoingMessage
-from shared.db import UTCDateTime, insert_many, is_postgres, is_unavailable, utcnow
+from shared.db import (
+    OutageLog,
+    UTCDateTime,
+    insert_many,
+    is_postgres,
+    is_unavailable,
+    retry_pause,
+    utcnow,
+)
 from shared.events.catalogue import EVENT_TYPES
 from shared.events.envelope import CloudEvent
 from shared.events.topics import dead_letter_topic
@@ -120,6 +128,7 @@ class InboxConsumer:
         consumer = consumer or self.bus.consumer(self.name, self.topics)
         await consumer.start()
         failures = 0
+        outage = OutageLog(log, f"consumer {self.name}")
         try:
             while not stop.is_set():
                 try:
@@ -127,15 +136,20 @@ class InboxConsumer:
                     messages = await unless_stopped(stop, consumer.fetch(timeout=0.5), [])
                     await self.process_batch(consumer, messages)
                     failures = 0
+                    if messages:
+                        outage.succeeded()
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
                     failures += 1
-                    if isinstance(exc, RetryLater):
+                    down = is_unavailable(exc) or is_unavailable(exc.__cause__ or exc)
+                    if down:
+                        outage.failed(exc)
+                    elif isinstance(exc, RetryLater):
                         log.warning("consumer %s: %s; reading again shortly", self.name, exc)
                     else:
                         log.exception("consumer %s failed; reading again shortly", self.name)
-                    await pause(stop, min(30.0, 0.5 * 2**failures))
+                    await pause(stop, retry_pause(failures, down))
                     try:
                         await consumer.rewind()
                     except Exception:
