@@ -281,9 +281,16 @@ class OutageLog:
     `is_unavailable` recognised (repeats at DEBUG, and a reminder every `remind_every`
     seconds); `succeeded` after each success (cheap when nothing was down)."""
 
-    def __init__(self, logger: logging.Logger, who: str, remind_every: float = 60.0) -> None:
+    def __init__(
+        self,
+        logger: logging.Logger,
+        who: str,
+        meanwhile: str = "retrying",
+        remind_every: float = 60.0,
+    ) -> None:
         self.logger = logger
         self.who = who
+        self.meanwhile = meanwhile
         self.remind_every = remind_every
         self.down_since: float | None = None
         self._reminded = 0.0
@@ -295,9 +302,10 @@ class OutageLog:
         if self.down_since is None:
             self.down_since = self._reminded = now
             self.logger.warning(
-                "%s: the database is unavailable (%s); retrying until it is back",
+                "%s: the database is unavailable (%s); %s until it is back",
                 self.who,
                 _describe(exc),
+                self.meanwhile,
             )
         elif now - self._reminded >= self.remind_every:
             self._reminded = now

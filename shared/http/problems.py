@@ -108,7 +108,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     # One line when the database goes away, one when it is back (/readyz says so), not one
     # per request answered 503.
-    outage = app.state.database_outage = OutageLog(log, app.title)
+    outage = app.state.database_outage = OutageLog(log, app.title, "answering 503")
 
     async def _database(_: Request, exc: Exception) -> JSONResponse:
         if is_unavailable(exc):

@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -312,3 +313,54 @@ def new_issue(project_id: str, index: int) -> dict[str, Any]:
         "description": "故障演练",
         "source": "task_force",
     }
+
+
+class Traffic:
+    """Requests sent one after another from a thread while a fault happens: a project
+    registered, a problem reported on `project`, a read of each other service. Keeps every
+    answer's status, the ids of what was acknowledged (201), and every request that got no
+    answer within `timeout` or whose service was gone."""
+
+    def __init__(self, suite: Suite, project: str, timeout: float) -> None:
+        self.suite = suite
+        self.project = project
+        self.timeout = timeout
+        self.statuses: list[tuple[str, str, int]] = []
+        self.created: dict[str, list[str]] = {"registry": [], "issues": []}
+        self.failures: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="traffic", daemon=True)
+
+    def __enter__(self) -> Traffic:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=self.timeout * 2)
+
+    def _run(self) -> None:
+        calls: list[tuple[str, str, str, Any]] = [
+            ("registry", "POST", "/v1/projects", lambda i: new_project(1000 + i)),
+            ("issues", "POST", "/v1/issues", lambda i: new_issue(self.project, 1000 + i)),
+            ("factors", "GET", "/v1/pools", None),
+            ("scoring", "GET", "/v1/scorecards?year=2020&month=3", None),
+            ("notifications", "GET", "/v1/recipients", None),
+        ]
+        clients = {s: self.suite.client(s, timeout=self.timeout) for s in SERVICES}
+        try:
+            i = 0
+            while not self._stop.is_set():
+                service, method, path, body = calls[i % len(calls)]
+                i += 1
+                try:
+                    r = clients[service].request(method, path, json=body(i) if body else None)
+                except httpx.HTTPError as exc:
+                    self.failures.append(f"{service} {method} {path}: {exc!r}")
+                    continue
+                self.statuses.append((service, method, r.status_code))
+                if r.status_code == 201:
+                    self.created[service].append(r.json()["id"])
+        finally:
+            for client in clients.values():
+                client.close()

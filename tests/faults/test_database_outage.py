@@ -1,6 +1,7 @@
 """PostgreSQL stopped under the running services and started again (issue 14): while it is down
 every service answers its reads and writes with 503 problem+json and Retry-After, within its
-timeouts, and /readyz says 503; no process dies; once it is back every service answers 2xx
+timeouts, and /readyz says 503; requests in flight as it stops and starts get 2xx or 503, never
+a 500 or no answer; no process dies; once it is back every service answers 2xx
 again without a restart, and every write acknowledged before the outage has reached every
 service downstream (the relays and consumers resumed)."""
 
@@ -11,7 +12,14 @@ from collections.abc import Iterator
 import pytest
 
 from shared.http.problems import RETRY_AFTER_SECONDS
-from tests.faults._db_support import SERVICES, Suite, new_issue, new_project, private_suite
+from tests.faults._db_support import (
+    SERVICES,
+    Suite,
+    Traffic,
+    new_issue,
+    new_project,
+    private_suite,
+)
 
 pytestmark = [pytest.mark.faults, pytest.mark.integration]
 
@@ -78,23 +86,28 @@ async def test_the_services_answer_503_while_postgresql_is_down_and_recover_with
                 r = client.request(method, path, json=body)
                 assert r.status_code in (200, 201), (service, path, r.text)
 
-    # ---- the outage
-    suite.postgres.stop()
-    try:
-        for service, calls in reads_and_writes(2, projects[1]).items():
-            with suite.client(service, timeout=CLIENT_TIMEOUT) as client:
-                for method, path, body in [*calls, ("GET", "/readyz", None)]:
-                    r = client.request(method, path, json=body)
-                    assert r.status_code == 503, (service, method, path, r.status_code, r.text)
-                    assert r.headers["content-type"] == "application/problem+json", r.headers
-                    assert r.headers["retry-after"] == str(RETRY_AFTER_SECONDS)
-                    assert r.json()["status"] == 503
-        suite.assert_alive()
-    finally:
-        suite.postgres.start()
-
-    # ---- back, without a restart
-    suite.wait_ready()
+    # ---- the outage, with requests in flight through it
+    with Traffic(suite, projects[0], CLIENT_TIMEOUT) as traffic:
+        suite.postgres.stop()
+        try:
+            for service, calls in reads_and_writes(2, projects[1]).items():
+                with suite.client(service, timeout=CLIENT_TIMEOUT) as client:
+                    for method, path, body in [*calls, ("GET", "/readyz", None)]:
+                        r = client.request(method, path, json=body)
+                        assert r.status_code == 503, (service, method, path, r.status_code, r.text)
+                        assert r.headers["content-type"] == "application/problem+json", r.headers
+                        assert r.headers["retry-after"] == str(RETRY_AFTER_SECONDS)
+                        assert r.json()["status"] == 503
+            suite.assert_alive()
+        finally:
+            suite.postgres.start()
+        # ---- back, without a restart
+        suite.wait_ready()
+    assert not traffic.failures, traffic.failures[:5]
+    assert {status for *_, status in traffic.statuses} <= {200, 201, 503}, traffic.statuses
+    assert any(status == 503 for *_, status in traffic.statuses)
+    projects += traffic.created["registry"]
+    issues += traffic.created["issues"]
     for service, calls in reads_and_writes(2, projects[1]).items():
         with suite.client(service) as client:
             for method, path, body in calls:
@@ -102,15 +115,15 @@ async def test_the_services_answer_503_while_postgresql_is_down_and_recover_with
                 assert r.status_code in (200, 201), (service, method, path, r.text)
     suite.assert_alive()
 
-    # ---- everything acknowledged before the outage reached every service downstream
+    # ---- everything acknowledged before and during the outage reached every service
     await suite.settled()
-    await suite.wait_count("factors", "SELECT count(*) FROM projects", PROJECTS + 1)
-    await suite.wait_count("issues", "SELECT count(*) FROM projects", PROJECTS + 1)
-    await suite.wait_count("notifications", "SELECT count(*) FROM projects", PROJECTS + 1)
+    await suite.wait_count("factors", "SELECT count(*) FROM projects", len(projects) + 1)
+    await suite.wait_count("issues", "SELECT count(*) FROM projects", len(projects) + 1)
+    await suite.wait_count("notifications", "SELECT count(*) FROM projects", len(projects) + 1)
     await suite.wait_count("notifications", "SELECT count(*) FROM problems", len(issues) + 2)
     current = "(SELECT number FROM epochs WHERE state = 'current')"
     await suite.wait_count(
-        "scoring", f"SELECT count(*) FROM projects WHERE epoch = {current}", PROJECTS + 1
+        "scoring", f"SELECT count(*) FROM projects WHERE epoch = {current}", len(projects) + 1
     )
     await suite.wait_count(
         "scoring", f"SELECT count(*) FROM problems WHERE epoch = {current}", len(issues) + 2
