@@ -52,6 +52,8 @@ async def test_dump_drop_restore_loses_nothing_and_scoring_rebuilds_the_same(
         "scoring", f"SELECT count(*) FROM problems WHERE epoch = {CURRENT}", PROJECTS
     )
     scoring_before = _scoring_answers(suite)
+    assert scoring_before["/v1/publications"]["total"] == 1
+    epoch_before = (await suite.sql("scoring", f"SELECT {CURRENT}"))[0][0]
 
     suite.stop()
     tables_before = {s: await _tables(suite, s) for s in SERVICES}
@@ -65,7 +67,11 @@ async def test_dump_drop_restore_loses_nothing_and_scoring_rebuilds_the_same(
     suite.start()
     out = suite.kuaiche("scoring", "rebuild")
     assert "rebuilt as epoch" in out, out
+    assert (await suite.sql("scoring", f"SELECT {CURRENT}"))[0][0] > epoch_before
     assert _scoring_answers(suite) == scoring_before
+    await suite.wait_count(
+        "scoring", f"SELECT count(*) FROM problems WHERE epoch = {CURRENT}", PROJECTS
+    )
 
     # the services take writes again, and their events still flow
     with suite.client("registry") as registry:
