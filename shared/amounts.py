@@ -60,7 +60,9 @@ def decimal_string(pattern: str, example: str, rule: str) -> Any:
     return (BeforeValidator(check), WithJsonSchema(schema, mode="validation"), _as_string)
 
 
-_DIGITS = f"at most {AMOUNT_INTEGER_DIGITS} digits before the point and {AMOUNT_DECIMAL_PLACES} after"
+_DIGITS = (
+    f"at most {AMOUNT_INTEGER_DIGITS} digits before the point and {AMOUNT_DECIMAL_PLACES} after"
+)
 NonNegativeAmount = Annotated[
     Decimal, *decimal_string(NON_NEGATIVE_PATTERN, "12000.5", f"zero or more, {_DIGITS}")
 ]

@@ -14,6 +14,8 @@ from typing import Literal
 from pydantic import BaseModel, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.db import Timeouts
+
 SERVICE_PORTS: dict[str, int] = {
     "registry": 8001,
     "factors": 8002,
@@ -45,6 +47,11 @@ class CommonEnv(BaseSettings):
     instance_id: str | None = None
     # How often a worker pings the bus and measures its outbox (state changes are logged).
     watch_interval: float = 5.0
+    # Seconds to wait for PostgreSQL before answering 503 (shared.db.Timeouts): a new
+    # connection, a free one in the pool, one statement's answer (0: unbounded).
+    db_connect_timeout: float = 3.0
+    db_pool_timeout: float = 10.0
+    db_statement_timeout: float = 60.0
     regions_file: str | None = None
     # Origins of frontends served from elsewhere that may call the APIs from a browser,
     # comma-separated (https://console.example.gov.cn); empty: none (the console shares the
@@ -81,6 +88,7 @@ class ServiceSettings(BaseModel):
     consumer_max_attempts: int = 3
     instance_id: str | None = None
     watch_interval: float = 5.0
+    db_timeouts: Timeouts = Timeouts()
     regions_file: str | None = None
     cors_origins: list[str] = []
 
@@ -144,6 +152,11 @@ def load_settings(service: str, *, data_dir: Path | None = None) -> ServiceSetti
         consumer_max_attempts=common.consumer_max_attempts,
         instance_id=common.instance_id,
         watch_interval=common.watch_interval,
+        db_timeouts=Timeouts(
+            connect=common.db_connect_timeout,
+            pool=common.db_pool_timeout,
+            statement=common.db_statement_timeout or None,
+        ),
         regions_file=common.regions_file,
         cors_origins=parse_origins(common.cors_origins),
     )

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 import aiosqlite
+from asyncpg.exceptions import ConnectionDoesNotExistError
 from sqlalchemy import (
     DateTime,
     Select,
@@ -24,6 +27,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -32,14 +36,31 @@ from sqlalchemy.ext.asyncio import (
 )
 
 
-def make_engine(url: str, *, same_thread: bool = False, **kwargs: Any) -> AsyncEngine:
+@dataclass(frozen=True)
+class Timeouts:
+    """How long a caller waits for PostgreSQL before it gives up with an error that
+    `is_unavailable` recognises (an API answers 503, a worker retries), rather than hanging:
+    `connect` for a new connection (asyncpg's default is 60 s: a server that accepts and never
+    answers, a host that drops packets), `pool` for a free connection of the pool, `statement`
+    for one statement's answer (asyncpg's `command_timeout`; None: no bound, for a caller whose
+    statements may legitimately run long)."""
+
+    connect: float = 3.0
+    pool: float = 10.0
+    statement: float | None = 60.0
+
+
+def make_engine(
+    url: str, *, same_thread: bool = False, timeouts: Timeouts | None = None, **kwargs: Any
+) -> AsyncEngine:
     """An engine for `url`. `same_thread` (SQLite only) runs each statement on the event loop's
     own thread instead of handing it to the connection's worker thread and waiting for the
     answer: for a single caller running many small transactions one after another (the demo
     loaders), where that hand-off costs more than the statement. Any other caller waits
     for SQLite inside the loop, and a second writer of the same database in the same loop
     would wait for a lock that the first can never release: so such an engine gives up on a
-    lock at once (a loud error, not a hang) and must not serve requests."""
+    lock at once (a loud error, not a hang) and must not serve requests. `timeouts` bound the
+    waits for PostgreSQL (`Timeouts`' defaults when not given)."""
     if url.startswith("sqlite"):
         if same_thread:
             database = make_url(url).database or ""
@@ -49,8 +70,11 @@ def make_engine(url: str, *, same_thread: bool = False, **kwargs: Any) -> AsyncE
         engine = create_async_engine(url, **kwargs)
         _serialise_sqlite_writers(engine, busy_timeout_ms=0 if same_thread else 30000)
         return engine
+    timeouts = timeouts or Timeouts()
+    connect_args = {"timeout": timeouts.connect, "command_timeout": timeouts.statement}
+    kwargs["connect_args"] = {**connect_args, **kwargs.get("connect_args", {})}
     if "poolclass" not in kwargs:
-        kwargs = {"pool_size": 10, "max_overflow": 20, **kwargs}
+        kwargs = {"pool_size": 10, "max_overflow": 20, "pool_timeout": timeouts.pool, **kwargs}
     engine = create_async_engine(url, **kwargs)
     if not kwargs.get("pool_pre_ping"):
         _check_connections_on_checkout(engine)
@@ -192,24 +216,30 @@ _UNAVAILABLE_SQLSTATES = ("55P03",)
 
 def is_unavailable(exc: BaseException) -> bool:
     """True when `exc` says the database (or the network to it) is down or refused for now
-    (a deadlock, a lock timeout): retry later, answer 503, never dead-letter an event for it."""
-    if isinstance(exc, (OperationalError, InterfaceError, ConnectionError, TimeoutError)):
+    (a deadlock, a lock timeout): retry later, answer 503, never dead-letter an event for it.
+    The one test of it: shared.http.problems maps it to 503, the workers retry on it. Covers
+    a refused or timed-out connection, the server starting up or shutting down (57P03,
+    asyncpg's CannotConnectNowError), a connection lost mid-statement (08xxx, asyncpg's
+    ConnectionDoesNotExistError), a statement past `Timeouts.statement`, and no free
+    connection in the pool within `Timeouts.pool`."""
+    if isinstance(
+        exc, (OperationalError, InterfaceError, PoolTimeout, ConnectionError, TimeoutError)
+    ):
         return True
-    if isinstance(exc, DBAPIError):
-        if exc.connection_invalidated:
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    # The driver's own error (asyncpg's, where SQLAlchemy did not wrap it) and what caused it
+    cause: BaseException | None = exc.orig if isinstance(exc, DBAPIError) else exc
+    while cause is not None:
+        sqlstate = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
+        if isinstance(sqlstate, str) and (
+            sqlstate[:2] in _UNAVAILABLE_SQLSTATE_CLASSES or sqlstate in _UNAVAILABLE_SQLSTATES
+        ):
             return True
-        cause: BaseException | None = exc.orig
-        while cause is not None:
-            sqlstate = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
-            if isinstance(sqlstate, str) and (
-                sqlstate[:2] in _UNAVAILABLE_SQLSTATE_CLASSES or sqlstate in _UNAVAILABLE_SQLSTATES
-            ):
-                return True
-            if isinstance(cause, (ConnectionError, OSError)):
-                return True
-            cause = cause.__cause__
-        return False
-    return isinstance(exc, OSError)
+        if isinstance(cause, (OSError, ConnectionDoesNotExistError)):  # OSError: refused, timed out
+            return True
+        cause = cause.__cause__
+    return False
 
 
 NAMING_CONVENTION: dict[str, str] = {
@@ -230,3 +260,80 @@ async def paginate(
     total = await session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     page = await session.scalars(query.limit(limit).offset(offset))
     return list(page.all()), int(total or 0)
+
+
+# The longest pause between two tries of a worker's loop while the database is down: short,
+# so that it resumes within seconds once it is back (a try costs a refused connection).
+DATABASE_RETRY_CAP = 3.0
+
+
+def retry_pause(failures: int, database_down: bool, base: float = 0.5) -> float:
+    """How long a worker's loop waits before its next try after `failures` failures in a row:
+    doubling from `base`, up to `DATABASE_RETRY_CAP` when the database is down, 30 s for
+    anything else (a bug should not spin)."""
+    return min(DATABASE_RETRY_CAP if database_down else 30.0, base * 2**failures)
+
+
+class OutageLog:
+    """Tells an operator once that the database went away and once that it came back, with how
+    long it was gone, instead of a traceback per retry and request: a worker's loops and an
+    API's answers fail many times a second while it is down. `failed` for each failure
+    `is_unavailable` recognised (repeats at DEBUG, and a reminder every `remind_every`
+    seconds); `succeeded` after each success (cheap when nothing was down)."""
+
+    def __init__(
+        self,
+        logger: logging.Logger,
+        who: str,
+        meanwhile: str = "retrying",
+        remind_every: float = 60.0,
+    ) -> None:
+        self.logger = logger
+        self.who = who
+        self.meanwhile = meanwhile
+        self.remind_every = remind_every
+        self.down_since: float | None = None
+        self._reminded = 0.0
+        self._failures = 0
+
+    def failed(self, exc: BaseException) -> None:
+        now = time.monotonic()
+        self._failures += 1
+        if self.down_since is None:
+            self.down_since = self._reminded = now
+            self.logger.warning(
+                "%s: the database is unavailable (%s); %s until it is back",
+                self.who,
+                _describe(exc),
+                self.meanwhile,
+            )
+        elif now - self._reminded >= self.remind_every:
+            self._reminded = now
+            self.logger.warning(
+                "%s: the database is still unavailable after %.0f s (%d failures: %s)",
+                self.who,
+                now - self.down_since,
+                self._failures,
+                _describe(exc),
+            )
+        else:
+            self.logger.debug("%s: the database is unavailable (%s)", self.who, _describe(exc))
+
+    def succeeded(self) -> None:
+        if self.down_since is not None:
+            self.logger.warning(
+                "%s: the database is back after %.1f s (%d failures meanwhile)",
+                self.who,
+                time.monotonic() - self.down_since,
+                self._failures,
+            )
+            self.down_since = None
+            self._failures = 0
+
+
+def _describe(exc: BaseException) -> str:
+    """The root of an error in one line: `ConnectionRefusedError: [Errno 111] ...`."""
+    root = exc
+    while root.__cause__ is not None:
+        root = root.__cause__
+    return f"{type(root).__name__}: {str(root).splitlines()[0] if str(root) else ''}"

@@ -37,7 +37,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from shared.auth import decode_token
 from shared.db import UTCDateTime, is_unavailable, utcnow
 from shared.errors import Unauthenticated
-from shared.http.problems import problem
+from shared.http.problems import database_unavailable, problem
 from shared.uow import HeldTransaction
 
 _held: ContextVar[HeldTransaction | None] = ContextVar("idempotent_request", default=None)
@@ -185,7 +185,7 @@ def _fingerprint(path: str, content_type: str, body: bytes) -> str:
 
 def _unavailable_or_raise(exc: Exception) -> Response:
     if is_unavailable(exc):
-        return problem(503, "Service unavailable", "the database is unavailable; retry later")
+        return database_unavailable()
     raise exc
 
 

@@ -26,7 +26,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.bus.base import Bus, Consumer, Message, OutgoingMessage
-from shared.db import UTCDateTime, insert_many, is_postgres, is_unavailable, utcnow
+from shared.db import (
+    OutageLog,
+    UTCDateTime,
+    insert_many,
+    is_postgres,
+    is_unavailable,
+    retry_pause,
+    utcnow,
+)
 from shared.events.catalogue import EVENT_TYPES
 from shared.events.envelope import CloudEvent
 from shared.events.topics import dead_letter_topic
@@ -149,6 +157,7 @@ class InboxConsumer:
         await consumer.start()
         failures = 0
         lag_due = 0.0
+        outage = OutageLog(log, f"consumer {self.name}")
         try:
             while not stop.is_set():
                 try:
@@ -159,15 +168,20 @@ class InboxConsumer:
                     if self.on_lag is not None and time.monotonic() >= lag_due:
                         lag_due = time.monotonic() + 1.0
                         self.on_lag(self.name, await consumer.partition_lag())
+                    if messages:
+                        outage.succeeded()
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
                     failures += 1
-                    if isinstance(exc, RetryLater):
+                    down = is_unavailable(exc) or is_unavailable(exc.__cause__ or exc)
+                    if down:
+                        outage.failed(exc)
+                    elif isinstance(exc, RetryLater):
                         log.warning("consumer %s: %s; reading again shortly", self.name, exc)
                     else:
                         log.exception("consumer %s failed; reading again shortly", self.name)
-                    await pause(stop, min(30.0, 0.5 * 2**failures))
+                    await pause(stop, retry_pause(failures, down))
                     try:
                         await consumer.rewind()
                     except Exception:

@@ -16,7 +16,7 @@ from alembic.config import Config
 from sqlalchemy import MetaData, pool
 from sqlalchemy.engine import Connection
 
-from shared.db import make_engine
+from shared.db import Timeouts, make_engine
 from shared.idempotency import idempotency_columns
 from shared.inbox import inbox_columns
 from shared.outbox import outbox_columns
@@ -30,6 +30,10 @@ def alembic_config(migrations_package: str, url: str) -> Config:
     return cfg
 
 
+# A migration's statements (an index over a large table) may run long: no statement bound.
+MIGRATION_TIMEOUTS = Timeouts(statement=None)
+
+
 def _upgrade(connection: Connection, cfg: Config, revision: str) -> None:
     cfg.attributes["connection"] = connection
     command.upgrade(cfg, revision)
@@ -37,7 +41,7 @@ def _upgrade(connection: Connection, cfg: Config, revision: str) -> None:
 
 async def upgrade(definition: ServiceDefinition, url: str, revision: str = "head") -> None:
     cfg = alembic_config(definition.migrations_package, url)
-    engine = make_engine(url, poolclass=pool.NullPool)
+    engine = make_engine(url, poolclass=pool.NullPool, timeouts=MIGRATION_TIMEOUTS)
     try:
         async with engine.begin() as conn:
             await conn.run_sync(_upgrade, cfg, revision)
@@ -65,7 +69,9 @@ def run_env(target_metadata: MetaData) -> None:
 
     async def online() -> None:
         engine = make_engine(
-            config.get_main_option("sqlalchemy.url") or "", poolclass=pool.NullPool
+            config.get_main_option("sqlalchemy.url") or "",
+            poolclass=pool.NullPool,
+            timeouts=MIGRATION_TIMEOUTS,
         )
         async with engine.begin() as conn:
             await conn.run_sync(_configure_and_run, target_metadata)

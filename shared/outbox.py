@@ -45,7 +45,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.bus.base import Bus, OutgoingMessage
-from shared.db import UTCDateTime, is_postgres, utcnow
+from shared.db import OutageLog, UTCDateTime, is_postgres, is_unavailable, retry_pause, utcnow
 from shared.events.envelope import CONTENT_TYPE, CloudEvent
 from shared.waiting import pause, pause_or_wake
 
@@ -236,25 +236,35 @@ class OutboxRelay:
                 raise
             except Exception as exc:
                 failures += 1
-                log.warning(
-                    "outbox relay %s: LISTEN failed (%r); polling meanwhile", self.name, exc
-                )
-                await pause(stop, min(30.0, self.interval * 2**failures))
+                down = is_unavailable(exc)
+                if not down:  # a down database is the relay's own loop's to report
+                    log.warning(
+                        "outbox relay %s: LISTEN failed (%r); polling meanwhile", self.name, exc
+                    )
+                await pause(stop, retry_pause(failures, down, self.interval))
 
     async def _run(self, stop: asyncio.Event) -> None:
         failures = 0
+        outage = OutageLog(log, f"outbox relay {self.name}")
         while not stop.is_set():
             self._wake.clear()  # before publishing: a commit during it wakes the next round
             try:
                 published = await self.publish_pending()
                 failures = 0
+                outage.succeeded()
             except asyncio.CancelledError:
                 raise
-            except Exception:
+            except Exception as exc:
                 failures += 1
-                log.exception("outbox relay %s failed (attempt %d); retrying", self.name, failures)
+                down = is_unavailable(exc)
+                if down:
+                    outage.failed(exc)
+                else:
+                    log.exception(
+                        "outbox relay %s failed (attempt %d); retrying", self.name, failures
+                    )
                 published = 0
-                await pause(stop, min(30.0, self.interval * 2**failures))
+                await pause(stop, retry_pause(failures, down, self.interval))
                 continue
             if published >= self.batch_size:
                 continue

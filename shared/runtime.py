@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -19,7 +20,14 @@ from shared.bus.inprocess import InProcessBus
 from shared.bus.kafka import KafkaBus
 from shared.bus.watch import BusWatch
 from shared.config import ServiceSettings
-from shared.db import make_engine, make_session_factory, utcnow
+from shared.db import (
+    OutageLog,
+    is_unavailable,
+    make_engine,
+    make_session_factory,
+    retry_pause,
+    utcnow,
+)
 from shared.events.topics import ALL_TOPICS, dead_letter_topic
 from shared.inbox import InboxConsumer, Outcome
 from shared.metrics import Metrics
@@ -154,7 +162,9 @@ async def open_runtime(
     demo loaders of `kuaiche up --demo`, before any API or worker starts), never one that
     serves."""
     config = definition.load_config()  # a bad service setting stops the start here
-    engine = make_engine(settings.database_url, same_thread=same_thread)
+    engine = make_engine(
+        settings.database_url, same_thread=same_thread, timeouts=settings.db_timeouts
+    )
     session_factory = make_session_factory(engine)
     owns_bus = bus is None
     bus = bus or build_bus(settings)
@@ -250,15 +260,28 @@ async def _supervise(
     name: str, job: Callable[[], Awaitable[None]], stop: asyncio.Event, state: dict[str, str]
 ) -> None:
     failures = 0
+    outage = OutageLog(log, name)
     while not stop.is_set():
         state[name] = "running"
+        started = time.monotonic()
         try:
             await job()
             return
         except asyncio.CancelledError:
             raise
         except Exception as exc:
+            if time.monotonic() - started > HEALTHY_RUN:
+                failures = 0  # it had recovered: a new failure starts the backoff afresh
+                outage.succeeded()
             failures += 1
             state[name] = f"restarting after {type(exc).__name__}"
-            log.exception("%s failed; restarting (failure %d)", name, failures)
-            await pause(stop, min(30.0, 0.5 * 2**failures))
+            down = is_unavailable(exc)
+            if down:
+                outage.failed(exc)
+            else:
+                log.exception("%s failed; restarting (failure %d)", name, failures)
+            await pause(stop, retry_pause(failures, down))
+
+
+# A job that ran this many seconds before failing had recovered from its previous failure.
+HEALTHY_RUN = 60.0

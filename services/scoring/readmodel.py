@@ -30,7 +30,7 @@ from services.scoring import standings
 from services.scoring.handlers import Apply, Handlers, Row
 from services.scoring.models import READ_MODEL, Epoch, EpochState, Standing, inbox
 from shared.clock import today_in_shanghai
-from shared.db import insert_many, utcnow
+from shared.db import OutageLog, insert_many, is_unavailable, utcnow
 from shared.errors import RuleViolation
 from shared.inbox import Fold as FoldOne
 from shared.inbox import Handler, InboxConsumer, heap_frozen
@@ -174,13 +174,18 @@ async def follow(runtime: Runtime, feed: Feed, check_interval: float, stop: asyn
         switched = asyncio.Event()
 
         async def watch(epoch: int = epoch, switched: asyncio.Event = switched) -> None:
+            outage = OutageLog(log, "scoring: the epoch check")
             while not stop.is_set():
                 await pause(stop, check_interval)
                 try:
                     if await _read_current(runtime.session_factory) != epoch:
                         break
+                    outage.succeeded()
                 except Exception as exc:  # the database is away: keep following, ask again
-                    log.warning("scoring: cannot read the current epoch (%r)", exc)
+                    if is_unavailable(exc):
+                        outage.failed(exc)
+                    else:
+                        log.warning("scoring: cannot read the current epoch (%r)", exc)
             switched.set()
 
         watcher = asyncio.create_task(watch())

@@ -82,7 +82,7 @@ from services.scoring.models import (
     Standing,
 )
 from shared.clock import today_in_shanghai
-from shared.db import is_unavailable
+from shared.db import OutageLog, is_unavailable
 from shared.regions import RegionTable, load_region_table
 from shared.runtime import Runtime
 from shared.waiting import pause
@@ -524,14 +524,19 @@ async def keep_current(
     of date (a backlog, a burst of writes), whose consumer it would hold up for nothing."""
     thresholds: Thresholds = runtime.config.thresholds
     regions = load_region_table(runtime.settings.regions_file)
+    outage = OutageLog(log, "scoring: the standings job")
     while not stop.is_set():
         if time.monotonic() - _LAST_DEFERRED[0] < interval:  # a backlog or a burst: wait
             await pause(stop, interval)
             continue
         try:
             await complete(runtime.session_factory, thresholds, regions, today())
-        except Exception:
-            log.warning("scoring: standings not completed; trying again later", exc_info=True)
+            outage.succeeded()
+        except Exception as exc:
+            if is_unavailable(exc):
+                outage.failed(exc)
+            else:
+                log.warning("scoring: standings not completed; trying again later", exc_info=True)
         await pause(stop, interval)
 
 

@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shared.auth import Principal, decode_token
 from shared.bus.base import Bus
 from shared.config import ServiceSettings
+from shared.db import is_unavailable
 from shared.errors import Unauthenticated
 from shared.http.conventions import document_conventions
 from shared.http.problems import install_problem_handlers, problem
@@ -145,8 +146,11 @@ def build_app(
             async with runtime.engine.connect() as conn:
                 await asyncio.wait_for(conn.execute(text("SELECT 1")), 5)
             checks["database"] = "ok"
+            app.state.database_outage.succeeded()
         except Exception as exc:
             checks["database"] = f"unavailable: {type(exc).__name__}"
+            if is_unavailable(exc):
+                app.state.database_outage.failed(exc)
         try:
             await asyncio.wait_for(runtime.bus.ping(), 8)
             checks["bus"] = "ok"

@@ -6,19 +6,24 @@ import logging
 import re
 from typing import Any
 
+from asyncpg.exceptions import InterfaceError as AsyncpgInterfaceError
+from asyncpg.exceptions import PostgresError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from shared.db import is_unavailable
+from shared.db import OutageLog, is_unavailable
 from shared.errors import KuaicheError, RuleViolation
 from shared.fields import RULE_ERROR
 
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
+# Seconds a client is told to wait before retrying a 503 (Retry-After): about what a
+# PostgreSQL restart or a broker's failover takes.
+RETRY_AFTER_SECONDS = 5
 
 
 def problem(
@@ -28,7 +33,26 @@ def problem(
     headers = dict(headers or {})
     if status == 401:
         headers["WWW-Authenticate"] = "Bearer"
+    if status == 503:
+        headers.setdefault("Retry-After", str(RETRY_AFTER_SECONDS))
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def database_unavailable() -> JSONResponse:
+    """The answer to a request the database could not serve for now (`is_unavailable`)."""
+    return problem(503, "Service unavailable", "the database is unavailable; retry later")
+
+
+# What a down database raises on its way out of a route: SQLAlchemy's errors (OperationalError,
+# InterfaceError, the pool's TimeoutError), asyncpg's own where SQLAlchemy passes them through
+# (CannotConnectNowError while the server starts or stops), and the socket's OSErrors
+# (ConnectionRefusedError, TimeoutError). `is_unavailable` tells which of them mean "not now".
+DATABASE_ERRORS: tuple[type[Exception], ...] = (
+    SQLAlchemyError,
+    PostgresError,
+    AsyncpgInterfaceError,
+    OSError,
+)
 
 
 def _field(loc: tuple[Any, ...]) -> str:
@@ -52,7 +76,9 @@ def _allowed_methods(request: Request) -> str:
     if not matches:
         return ""
     operations = min(matches, key=lambda m: m[:2])[2]
-    return ", ".join(m.upper() for m in ("get", "post", "put", "patch", "delete") if m in operations)
+    return ", ".join(
+        m.upper() for m in ("get", "post", "put", "patch", "delete") if m in operations
+    )
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -80,18 +106,25 @@ def install_problem_handlers(app: FastAPI) -> None:
             headers["Allow"] = _allowed_methods(request)
         return problem(exc.status_code, str(exc.detail), str(exc.detail), headers=headers)
 
-    # Database and network errors are handled here rather than by the catch-all below, which
-    # Starlette re-raises after answering (so the server logs a crash for a down database).
-    @app.exception_handler(DBAPIError)
-    @app.exception_handler(OSError)
+    # One line when the database goes away, one when it is back (/readyz says so), not one
+    # per request answered 503.
+    outage = app.state.database_outage = OutageLog(log, app.title, "answering 503")
+
     async def _database(_: Request, exc: Exception) -> JSONResponse:
         if is_unavailable(exc):
-            log.error("database unavailable: %s", exc)
-            return problem(503, "Service unavailable", "the database is unavailable; retry later")
+            outage.failed(exc)
+            return database_unavailable()
         log.exception("database error", exc_info=exc)
         return problem(500, "Internal error", "an unexpected error occurred; it has been logged")
 
+    # Database and network errors are handled here rather than by the catch-all below, which
+    # Starlette re-raises after answering (so the server logs a crash for a down database).
+    for error in DATABASE_ERRORS:
+        app.add_exception_handler(error, _database)
+
     @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if is_unavailable(exc):  # a down database under another error (raised `from` it)
+            return await _database(request, exc)
         log.exception("unhandled error", exc_info=exc)
         return problem(500, "Internal error", "an unexpected error occurred; it has been logged")
