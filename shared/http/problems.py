@@ -20,6 +20,9 @@ log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 
+# Titles of the statuses raised as Starlette HTTPExceptions whose detail is a sentence.
+_TITLES = {400: "Bad request", 413: "Payload too large"}
+
 
 def problem(
     status: int, title: str, detail: str, headers: dict[str, str] | None = None, **extra: Any
@@ -52,7 +55,9 @@ def _allowed_methods(request: Request) -> str:
     if not matches:
         return ""
     operations = min(matches, key=lambda m: m[:2])[2]
-    return ", ".join(m.upper() for m in ("get", "post", "put", "patch", "delete") if m in operations)
+    return ", ".join(
+        m.upper() for m in ("get", "post", "put", "patch", "delete") if m in operations
+    )
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -78,7 +83,12 @@ def install_problem_handlers(app: FastAPI) -> None:
         headers = dict(exc.headers or {})
         if exc.status_code == 405:
             headers["Allow"] = _allowed_methods(request)
-        return problem(exc.status_code, str(exc.detail), str(exc.detail), headers=headers)
+        detail = str(exc.detail)
+        if exc.status_code == 400 and isinstance(exc.__cause__, RecursionError):
+            # FastAPI's answer to a body the JSON parser gave up on, which says nothing
+            detail = "the JSON body is nested too deeply to be read"
+        title = _TITLES.get(exc.status_code, detail)
+        return problem(exc.status_code, title, detail, headers=headers)
 
     # Database and network errors are handled here rather than by the catch-all below, which
     # Starlette re-raises after answering (so the server logs a crash for a down database).
