@@ -11,7 +11,7 @@ import secrets
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.db import Timeouts
@@ -26,6 +26,7 @@ SERVICE_PORTS: dict[str, int] = {
 
 DEV_SECRET_FILE = "dev-jwt-secret"
 MIN_SECRET_LENGTH = 32
+DEFAULT_MAX_BODY_BYTES = 25 * 1024 * 1024
 
 
 class CommonEnv(BaseSettings):
@@ -57,6 +58,8 @@ class CommonEnv(BaseSettings):
     # comma-separated (https://console.example.gov.cn); empty: none (the console shares the
     # gateway's origin and needs no CORS).
     cors_origins: str = ""
+    # The largest request body any route reads (the ledger import takes 20 MiB); larger is 413.
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8000
 
@@ -91,6 +94,7 @@ class ServiceSettings(BaseModel):
     db_timeouts: Timeouts = Timeouts()
     regions_file: str | None = None
     cors_origins: list[str] = []
+    max_body_bytes: int = Field(DEFAULT_MAX_BODY_BYTES, ge=1024)
 
     @model_validator(mode="after")
     def _refuse_weak_secrets(self) -> ServiceSettings:
@@ -159,6 +163,7 @@ def load_settings(service: str, *, data_dir: Path | None = None) -> ServiceSetti
         ),
         regions_file=common.regions_file,
         cors_origins=parse_origins(common.cors_origins),
+        max_body_bytes=common.max_body_bytes,
     )
 
 

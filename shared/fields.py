@@ -91,10 +91,11 @@ def rule_error(message: str) -> PydanticCustomError:
 # A required text must hold a character that is not whitespace, and no NUL. "Whitespace" is
 # what Python's \s takes together with what a JSON Schema (ECMAScript) \s takes: the first has
 # \x1c-\x1f and \x85, the second \ufeff; so the pattern reads the same to a client in either
-# language, and the validator holds to it.
-_NOT_SPACE = r"[^\s\x1c-\x1f\x85\ufeff\x00]"
-NOT_BLANK_PATTERN = rf"^[^\x00]*{_NOT_SPACE}[^\x00]*$"
-_HAS_TEXT = re.compile(_NOT_SPACE)
+# language, and the validator holds to it. (A pattern of a request field that says "no
+# whitespace" uses NOT_SPACE for the same reason.)
+NOT_SPACE = r"[^\s\x1c-\x1f\x85\ufeff\x00]"
+NOT_BLANK_PATTERN = rf"^[^\x00]*{NOT_SPACE}[^\x00]*$"
+_HAS_TEXT = re.compile(NOT_SPACE)
 
 
 def _not_blank(text: str) -> str:

@@ -11,7 +11,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, mo
 from services.notifications.domain.occasions import RecipientKind
 from services.notifications.domain.rules import Rule
 from shared.events.catalogue import EVENT_TYPES
-from shared.fields import InputModel, required_text, rule_error
+from shared.fields import NOT_SPACE, InputModel, required_text, rule_error
 
 Text200 = Annotated[str, *required_text(200)]
 Url = Annotated[
@@ -19,7 +19,7 @@ Url = Annotated[
     Field(
         min_length=8,
         max_length=2000,
-        pattern=r"^https?://[^\s\x00]+$",
+        pattern=rf"^https?://{NOT_SPACE}+$",
         examples=["https://hooks.example.gov.cn/kuaiche"],
     ),
 ]

@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.auth import Principal, decode_token
@@ -122,7 +123,7 @@ def build_app(
     app.openapi = openapi  # type: ignore[method-assign]
     install_problem_handlers(app)
     install_idempotency(app)
-    _install_request_guards(app)
+    _install_request_guards(app, settings.max_body_bytes)
     _install_metrics_middleware(app)
     _install_location_prefix(app)
     if settings.cors_origins:  # added last: outermost, so refusals carry the headers too
@@ -187,40 +188,77 @@ def build_app(
 # What a frontend elsewhere may read of an answer (bearer tokens, no cookies: no credentials).
 CORS_EXPOSED_HEADERS = ["ETag", "Location", "Retry-After", "Content-Disposition"]
 
-MAX_BODY_BYTES = 25 * 1024 * 1024  # the ledger import is the largest body (20 MiB)
-
-
 # The three below are plain ASGI middleware, not Starlette's BaseHTTPMiddleware
 # (`@app.middleware("http")`), which runs the rest of the app in a task of its own with memory
 # streams between: per middleware and request, a cost comparable to a short request's SQL.
 
 
-def _install_request_guards(app: FastAPI) -> None:
-    app.add_middleware(_RequestGuards)
+def _install_request_guards(app: FastAPI, max_body_bytes: int) -> None:
+    app.add_middleware(_RequestGuards, max_body_bytes=max_body_bytes)
+
+
+class BodyTooLarge(HTTPException):
+    """Raised by the guard's `receive` once a body passes the limit: FastAPI lets an
+    HTTPException out of its body reading (any other error becomes a vague 400), and the
+    problem handlers answer it 413."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"the body is larger than {limit} bytes")
 
 
 class _RequestGuards:
     """Refuse what no route should see: NUL characters in the URL (PostgreSQL cannot store
-    them) and bodies larger than any route accepts."""
+    them) and bodies larger than any route accepts (`KUAICHE_MAX_BODY_BYTES`): by their
+    `Content-Length` before anything is read, and, for a body sent without one (chunked),
+    as soon as what arrived passes the limit, so that nothing larger is ever buffered."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
         self.app = app
+        self.limit = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            refusal = _refusal(scope)
-            if refusal is not None:
-                await refusal(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        refusal = _refusal(scope, self.limit)
+        if refusal is not None:
+            await refusal(scope, receive, send)
+            return
+        received = 0
+        started = False
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise BodyTooLarge(self.limit)
+            return message
+
+        async def noted(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted, noted)
+        except BodyTooLarge as exc:  # read outside FastAPI's body reading (a middleware)
+            if started:
+                raise
+            await _too_large(str(exc.detail))(scope, receive, send)
 
 
-def _refusal(scope: Scope) -> Response | None:
+def _too_large(detail: str) -> Response:
+    return problem(413, "Payload too large", detail)
+
+
+def _refusal(scope: Scope, limit: int) -> Response | None:
     if "\x00" in scope["path"] or b"%00" in scope.get("query_string", b""):
         return problem(422, "Invalid input", "the URL must not contain NUL characters")
     length = Headers(scope=scope).get("content-length", "")
-    if length.isdigit() and int(length) > MAX_BODY_BYTES:
-        return problem(413, "Payload too large", f"the body is larger than {MAX_BODY_BYTES} bytes")
+    if length.isdigit() and int(length) > limit:
+        return _too_large(f"the body is larger than {limit} bytes")
     return None
 
 

@@ -25,6 +25,9 @@ PROBLEM_JSON = "application/problem+json"
 # PostgreSQL restart or a broker's failover takes.
 RETRY_AFTER_SECONDS = 5
 
+# Titles of the statuses raised as Starlette HTTPExceptions whose detail is a sentence.
+_TITLES = {400: "Bad request", 413: "Payload too large"}
+
 
 def problem(
     status: int, title: str, detail: str, headers: dict[str, str] | None = None, **extra: Any
@@ -104,7 +107,12 @@ def install_problem_handlers(app: FastAPI) -> None:
         headers = dict(exc.headers or {})
         if exc.status_code == 405:
             headers["Allow"] = _allowed_methods(request)
-        return problem(exc.status_code, str(exc.detail), str(exc.detail), headers=headers)
+        detail = str(exc.detail)
+        if exc.status_code == 400 and isinstance(exc.__cause__, RecursionError):
+            # FastAPI's answer to a body the JSON parser gave up on, which says nothing
+            detail = "the JSON body is nested too deeply to be read"
+        title = _TITLES.get(exc.status_code, detail)
+        return problem(exc.status_code, title, detail, headers=headers)
 
     # One line when the database goes away, one when it is back (/readyz says so), not one
     # per request answered 503.

@@ -4,15 +4,12 @@ office does everything. Plus the ops endpoints and the region table."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
-import jwt
 import pytest
 
-from shared.auth import Role, issue_token
 from tests.api.registry.helpers import (
     BINCHENG,
     ZHANHUA,
@@ -25,7 +22,8 @@ from tests.api.registry.helpers import (
     project_body,
     read_project,
 )
-from tests.conftest import COMMANDER, SECRET, VIEWER
+from tests.conftest import COMMANDER, VIEWER
+from tests.support.tokens import BAD_TOKENS
 
 WHO: dict[str, Callable[[], dict[str, str]]] = {
     "commander": lambda: COMMANDER,
@@ -49,41 +47,6 @@ async def _setup(registry) -> tuple[dict[str, Any], str]:
 
 
 # ---------------------------------------------------------------- 401
-def _claims(**changes: Any) -> dict[str, Any]:
-    now = dt.datetime.now(dt.UTC)
-    claims: dict[str, Any] = {
-        "iss": "kuaiche",
-        "aud": "kuaiche",
-        "sub": "someone",
-        "role": "commander",
-        "iat": now,
-        "exp": now + dt.timedelta(hours=1),
-    }
-    claims.update(changes)
-    return {k: v for k, v in claims.items() if v is not None}
-
-
-BAD_TOKENS: dict[str, str] = {
-    "garbage": "not-a-jwt",
-    "expired": issue_token(
-        SECRET,
-        role=Role.COMMANDER,
-        now=dt.datetime.now(dt.UTC) - dt.timedelta(days=2),
-        ttl=dt.timedelta(days=1),
-    ),
-    "wrong secret": issue_token("another-secret-" + "y" * 40, role=Role.COMMANDER),
-    "wrong audience": jwt.encode(_claims(aud="someone-else"), SECRET, algorithm="HS256"),
-    "wrong issuer": jwt.encode(_claims(iss="someone-else"), SECRET, algorithm="HS256"),
-    "no expiry": jwt.encode(_claims(exp=None), SECRET, algorithm="HS256"),
-    "no role": jwt.encode(_claims(role=None), SECRET, algorithm="HS256"),
-    "unknown role": jwt.encode(_claims(role="mayor"), SECRET, algorithm="HS256"),
-    "county without county": jwt.encode(_claims(role="county"), SECRET, algorithm="HS256"),
-    "department without department": jwt.encode(
-        _claims(role="department"), SECRET, algorithm="HS256"
-    ),
-    "alg none": jwt.encode(_claims(), None, algorithm="none"),
-}
-
 PROTECTED = [
     ("GET", "/v1/projects"),
     ("POST", "/v1/projects"),
