@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +12,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared.bus.base import OutgoingMessage
 from shared.bus.inprocess import InProcessBus, partition_for
 from shared.db import make_engine, make_session_factory, utcnow
 from shared.events.envelope import CloudEvent
@@ -191,6 +192,34 @@ async def test_relay_publishes_in_order_once(sessions) -> None:
     assert await unpublished(sessions) == 0
 
 
+class RefusingBus(InProcessBus):
+    """An in-process bus whose publishes fail while `refusing` is set (a broker away)."""
+
+    refusing = True
+
+    async def publish(self, messages: Sequence[OutgoingMessage]) -> None:
+        if self.refusing:
+            raise ConnectionError("no broker")
+        await super().publish(messages)
+
+
+async def test_rows_a_failed_publish_took_stay_unpublished(sessions) -> None:
+    """The relay takes its rows and marks them in one statement before publishing: a publish
+    that fails must leave them unpublished, to go out, in order, on the next round."""
+    bus = RefusingBus()
+    async with sessions() as s, s.begin():
+        for n in range(1, 6):
+            await write_event(s, outbox, TOPIC, event("p1", n))
+    relay = OutboxRelay("t", sessions, bus, outbox)
+    with pytest.raises(ConnectionError):
+        await relay.publish_pending()
+    assert await unpublished(sessions) == 5
+    bus.refusing = False
+    assert await relay.publish_pending() == 5
+    assert [e.sequence for e in await published(bus)] == [1, 2, 3, 4, 5]
+    assert await unpublished(sessions) == 0
+
+
 async def test_a_transaction_that_commits_late_is_not_skipped(pg_sessions) -> None:
     """Row ids are taken at insert, visible at commit: a lower id can appear after a higher one
     was published. A relay paging by "last id seen" would skip it; ours must not. (PostgreSQL
@@ -245,8 +274,6 @@ def consumer(sessions, bus, handler, max_attempts: int = 3) -> InboxConsumer:
 
 
 async def publish(bus: InProcessBus, *events: CloudEvent) -> None:
-    from shared.bus.base import OutgoingMessage
-
     await bus.publish([OutgoingMessage(TOPIC, e.partitionkey, e.to_json()) for e in events])
 
 
