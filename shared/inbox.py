@@ -99,6 +99,8 @@ class InboxConsumer:
         max_attempts: int = 3,
         retry_backoff: float = 0.1,
         on_outcome: Callable[[Outcome], None] | None = None,
+        before_batch: Callable[[AsyncSession, list[tuple[CloudEvent, Any]]], Awaitable[None]]
+        | None = None,
         after_batch: Callable[[AsyncSession], Awaitable[None]] | None = None,
     ) -> None:
         self.name = name
@@ -110,6 +112,9 @@ class InboxConsumer:
         self.max_attempts = max_attempts
         self.retry_backoff = retry_backoff
         self.on_outcome = on_outcome
+        # run in a transaction that applies events, before their handlers, with those events and
+        # their payloads (a read model's rows they will read, fetched in one statement, not each)
+        self.before_batch = before_batch
         # run in a transaction that applied events, after their handlers (a read model's
         # derived rows, kept once per batch instead of once per event)
         self.after_batch = after_batch
@@ -364,6 +369,13 @@ class InboxConsumer:
                     else:
                         outcomes.append(Outcome.DUPLICATE)
                 fresh = Outcome.APPLIED in outcomes
+                if fresh and self.before_batch is not None:
+                    applied = [
+                        (d.event, d.payload)
+                        for d, o in zip(run, outcomes, strict=True)
+                        if o is Outcome.APPLIED
+                    ]
+                    await self.before_batch(session, applied)
                 for index, d in enumerate(run):
                     if d.handler is not None and outcomes[index] is Outcome.APPLIED:
                         await d.handler(session, d.event, d.payload)
