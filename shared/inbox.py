@@ -86,6 +86,12 @@ class _BrokeAt(Exception):
         self.index = index
 
 
+async def _settled(tasks: list[asyncio.Task[None]]) -> None:
+    """Wait for `tasks` (at most one: a batch's offset commit), raising what failed."""
+    while tasks:
+        await tasks.pop()
+
+
 class InboxConsumer:
     def __init__(
         self,
@@ -125,12 +131,22 @@ class InboxConsumer:
         consumer = consumer or self.bus.consumer(self.name, self.topics)
         await consumer.start()
         failures = 0
+        # A batch's offsets are committed while the next batch is applied, not waited for in
+        # between (a round trip to the broker off each batch's path); each commit waits for the
+        # one before it, so they go in order, and a failed one fails the batch after it.
+        committing: list[asyncio.Task[None]] = []
+
+        async def commit_behind(messages: list[Message]) -> None:
+            await _settled(committing)
+            if messages:
+                committing.append(asyncio.create_task(consumer.commit_all(messages)))
+
         try:
             while not stop.is_set():
                 try:
                     # a stop request cuts the wait short (shutting down takes no 0.5 s)
                     messages = await unless_stopped(stop, consumer.fetch(timeout=0.5), [])
-                    await self.process_batch(consumer, messages)
+                    await self.process_batch(consumer, messages, commit=commit_behind)
                     failures = 0
                 except asyncio.CancelledError:
                     raise
@@ -142,10 +158,18 @@ class InboxConsumer:
                         log.exception("consumer %s failed; reading again shortly", self.name)
                     await pause(stop, min(30.0, 0.5 * 2**failures))
                     try:
+                        await _settled(committing)
+                    except Exception:
+                        log.warning("consumer %s: commit failed", self.name, exc_info=True)
+                    try:
                         await consumer.rewind()
                     except Exception:
                         log.warning("consumer %s: rewind failed", self.name, exc_info=True)
         finally:
+            try:
+                await _settled(committing)
+            except Exception:
+                log.warning("consumer %s: last commit failed", self.name, exc_info=True)
             try:
                 await consumer.stop()
             except Exception:
@@ -292,8 +316,15 @@ class InboxConsumer:
         )
         return Outcome.APPLIED
 
-    async def process_batch(self, consumer: Consumer, messages: Sequence[Message]) -> None:
-        """Apply a fetched batch in the order fetched, then commit each partition past it.
+    async def process_batch(
+        self,
+        consumer: Consumer,
+        messages: Sequence[Message],
+        *,
+        commit: Callable[[list[Message]], Awaitable[None]] | None = None,
+    ) -> None:
+        """Apply a fetched batch in the order fetched, then commit each partition past it
+        (`consumer.commit_all`, or `commit` given the last message applied of each partition).
 
         Each message is decoded once. The well-formed events of a batch are applied together,
         in ONE transaction: one statement inserts their inbox rows, skipping (and so naming as
@@ -320,7 +351,7 @@ class InboxConsumer:
                     last[(messages[start].topic, messages[start].partition)] = messages[start]
                     start += 1
         finally:
-            await consumer.commit_all(list(last.values()))  # one request on Kafka
+            await (commit or consumer.commit_all)(list(last.values()))  # one request on Kafka
 
     def _decode(self, message: Message) -> _Decoded | None:
         """The message as an event with its payload, or None if it is no well-formed event."""

@@ -491,6 +491,50 @@ async def test_an_event_another_consumer_is_applying_is_a_duplicate_in_the_batch
     assert applied == ["m2"] and alone == []
 
 
+async def test_the_next_batch_is_applied_while_the_last_ones_offsets_are_committed(
+    sessions,
+) -> None:
+    """`run` does not wait for a batch's offset commit (a round trip to the broker) before
+    applying the next batch; the commits still go in order, and a stop waits for the last."""
+    bus = InProcessBus()
+
+    async def handler(session, ev, payload):
+        await sequence(session, payload.milestone_id)
+
+    reader = bus.consumer("test-consumer", [TOPIC])
+    released = asyncio.Event()
+    calls: list[list[tuple[int, int]]] = []
+    commit_all = reader.commit_all
+
+    async def held(messages):  # type: ignore[no-untyped-def]
+        calls.append(sorted((m.partition, m.offset) for m in messages))
+        if len(calls) == 1:
+            await released.wait()  # the broker slow to answer the first commit
+        await commit_all(messages)
+
+    reader.commit_all = held  # type: ignore[method-assign]
+    stop = asyncio.Event()
+    task = asyncio.create_task(consumer(sessions, bus, handler).run(stop, reader))
+    await publish(bus, event("p1", 1))
+    await wait_until(lambda: _true(len(calls) == 1), what="the first batch's commit begun")
+    await publish(bus, event("p1", 2))
+
+    async def second_applied() -> bool:
+        return await committed_order(sessions) == ["m1", "m2"]
+
+    await wait_until(second_applied, what="the second batch applied meanwhile")
+    assert bus.committed("test-consumer", TOPIC, partition_for("p1")) == 0
+    released.set()
+    stop.set()
+    await task
+    assert calls == [[(partition_for("p1"), 0)], [(partition_for("p1"), 1)]]
+    assert bus.committed("test-consumer", TOPIC, partition_for("p1")) == 2
+
+
+async def _true(value: bool) -> bool:
+    return value
+
+
 async def test_a_batch_commits_its_partitions_in_one_request(sessions) -> None:
     """After a batch, the last message of each partition it read is committed with one
     `commit_all` (one request to Kafka, not one per partition)."""
