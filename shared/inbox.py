@@ -144,8 +144,12 @@ class InboxConsumer:
         try:
             while not stop.is_set():
                 try:
-                    # a stop request cuts the wait short (shutting down takes no 0.5 s)
-                    messages = await unless_stopped(stop, consumer.fetch(timeout=0.5), [])
+                    # What has arrived meanwhile, taken without waiting (no task, no loop turn);
+                    # only when nothing has, a wait that a stop request cuts short (shutting
+                    # down takes no 0.5 s)
+                    messages = await consumer.fetch(timeout=0) or await unless_stopped(
+                        stop, consumer.fetch(timeout=0.5), []
+                    )
                     await self.process_batch(consumer, messages, commit=commit_behind)
                     failures = 0
                 except asyncio.CancelledError:
