@@ -482,7 +482,7 @@ async def kafka_latency(
     bootstrap: str, topic: str, rate_per_s: float, seconds: float, size: int
 ) -> list[float]:
     """Kafka's own produce -> consume: messages sent at `rate_per_s` (idempotent, acks=all,
-    linger 5 ms) read by a consumer of a new group; latency from send() to the
+    linger 5 ms, like KafkaBus) read by a consumer of a new group; latency from send() to the
     message in the consumer's hands."""
     count = int(rate_per_s * seconds)
     sent: dict[str, float] = {}

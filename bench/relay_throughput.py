@@ -3,8 +3,8 @@
 One run measures, for N events of the registry's real shape (`kuaiche.project.registered.v1`
 CloudEvents, one project each, key = project id):
 
-  (a) bare producer  aiokafka, enable_idempotence=True, acks=all (and linger_ms=5, as a
-                     producer sent one message at a time would use) sending the N messages to a fresh topic, awaiting every ack;
+  (a) bare producer  aiokafka, enable_idempotence=True, acks=all (and linger_ms=5, like
+                     KafkaBus) sending the N messages to a fresh topic, awaiting every ack;
   (b) outbox write   N transactions of one event each (`shared.outbox.write_event`, like N API
                      calls, one after the other) into a fresh database's outbox table;
       outbox relay   `OutboxRelay.publish_pending()` (KafkaBus) until the outbox is drained;

@@ -57,9 +57,7 @@ class KafkaBus(Bus):
                 transactional_id=f"{self.client_id}-{uuid.uuid4()}",
                 enable_idempotence=True,
                 acks="all",
-                # No lingering: a publish hands over its whole batch at once (the relay's
-                # rows), so waiting for more would only delay each event.
-                linger_ms=0,
+                linger_ms=5,
                 max_request_size=MAX_REQUEST_BYTES,
             )
             await producer.start()
