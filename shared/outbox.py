@@ -249,8 +249,8 @@ class OutboxRelay:
                 published = 0
                 await pause(stop, min(30.0, self.interval * 2**failures))
                 continue
-            if published >= self.batch_size:
-                continue
+            if published >= self.batch_size or self._wake.is_set():
+                continue  # more to publish, or events committed while this round ran
             await pause_or_wake(stop, self._wake, self.interval)
         # Last sweep so a clean stop leaves nothing behind that was committed before it.
         try:
