@@ -119,6 +119,12 @@ class _BrokeAt(Exception):
         self.index = index
 
 
+async def _settled(tasks: list[asyncio.Task[None]]) -> None:
+    """Wait for `tasks` (at most one: a batch's offset commit), raising what failed."""
+    while tasks:
+        await tasks.pop()
+
+
 class InboxConsumer:
     def __init__(
         self,
@@ -132,6 +138,8 @@ class InboxConsumer:
         max_attempts: int = 3,
         retry_backoff: float = 0.1,
         on_outcome: Callable[[Outcome], None] | None = None,
+        before_batch: Callable[[AsyncSession, list[tuple[CloudEvent, Any]]], Awaitable[None]]
+        | None = None,
         after_batch: Callable[[AsyncSession], Awaitable[None]] | None = None,
         on_lag: Callable[[str, dict[tuple[str, int], int]], None] | None = None,
     ) -> None:
@@ -144,6 +152,9 @@ class InboxConsumer:
         self.max_attempts = max_attempts
         self.retry_backoff = retry_backoff
         self.on_outcome = on_outcome
+        # run in a transaction that applies events, before their handlers, with those events and
+        # their payloads (a read model's rows they will read, fetched in one statement, not each)
+        self.before_batch = before_batch
         # run in a transaction that applied events, after their handlers (a read model's
         # derived rows, kept once per batch instead of once per event)
         self.after_batch = after_batch
@@ -158,12 +169,26 @@ class InboxConsumer:
         failures = 0
         lag_due = 0.0
         outage = OutageLog(log, f"consumer {self.name}")
+        # A batch's offsets are committed while the next batch is applied, not waited for in
+        # between (a round trip to the broker off each batch's path); each commit waits for the
+        # one before it, so they go in order, and a failed one fails the batch after it.
+        committing: list[asyncio.Task[None]] = []
+
+        async def commit_behind(messages: list[Message]) -> None:
+            await _settled(committing)
+            if messages:
+                committing.append(asyncio.create_task(consumer.commit_all(messages)))
+
         try:
             while not stop.is_set():
                 try:
-                    # a stop request cuts the wait short (shutting down takes no 0.5 s)
-                    messages = await unless_stopped(stop, consumer.fetch(timeout=0.5), [])
-                    await self.process_batch(consumer, messages)
+                    # What has arrived meanwhile, taken without waiting (no task, no loop turn);
+                    # only when nothing has, a wait that a stop request cuts short (shutting
+                    # down takes no 0.5 s)
+                    messages = await consumer.fetch(timeout=0) or await unless_stopped(
+                        stop, consumer.fetch(timeout=0.5), []
+                    )
+                    await self.process_batch(consumer, messages, commit=commit_behind)
                     failures = 0
                     if self.on_lag is not None and time.monotonic() >= lag_due:
                         lag_due = time.monotonic() + 1.0
@@ -183,10 +208,18 @@ class InboxConsumer:
                         log.exception("consumer %s failed; reading again shortly", self.name)
                     await pause(stop, retry_pause(failures, down))
                     try:
+                        await _settled(committing)
+                    except Exception:
+                        log.warning("consumer %s: commit failed", self.name, exc_info=True)
+                    try:
                         await consumer.rewind()
                     except Exception:
                         log.warning("consumer %s: rewind failed", self.name, exc_info=True)
         finally:
+            try:
+                await _settled(committing)
+            except Exception:
+                log.warning("consumer %s: last commit failed", self.name, exc_info=True)
             try:
                 await consumer.stop()
             except Exception:
@@ -343,8 +376,15 @@ class InboxConsumer:
         )
         return Outcome.APPLIED
 
-    async def process_batch(self, consumer: Consumer, messages: Sequence[Message]) -> None:
-        """Apply a fetched batch in the order fetched, then commit each partition past it.
+    async def process_batch(
+        self,
+        consumer: Consumer,
+        messages: Sequence[Message],
+        *,
+        commit: Callable[[list[Message]], Awaitable[None]] | None = None,
+    ) -> None:
+        """Apply a fetched batch in the order fetched, then commit each partition past it
+        (`consumer.commit_all`, or `commit` given the last message applied of each partition).
 
         Each message is decoded once. The well-formed events of a batch are applied together,
         in ONE transaction: one statement inserts their inbox rows, skipping (and so naming as
@@ -371,7 +411,7 @@ class InboxConsumer:
                     last[(messages[start].topic, messages[start].partition)] = messages[start]
                     start += 1
         finally:
-            await consumer.commit_all(list(last.values()))  # one request on Kafka
+            await (commit or consumer.commit_all)(list(last.values()))  # one request on Kafka
 
     def _decode(self, message: Message) -> _Decoded | None:
         """The message as an event with its payload, or None if it is no well-formed event."""
@@ -420,6 +460,13 @@ class InboxConsumer:
                     else:
                         outcomes.append(Outcome.DUPLICATE)
                 fresh = Outcome.APPLIED in outcomes
+                if fresh and self.before_batch is not None:
+                    applied = [
+                        (d.event, d.payload)
+                        for d, o in zip(run, outcomes, strict=True)
+                        if o is Outcome.APPLIED
+                    ]
+                    await self.before_batch(session, applied)
                 for index, d in enumerate(run):
                     if d.handler is not None and outcomes[index] is Outcome.APPLIED:
                         await d.handler(session, d.event, d.payload)

@@ -7,8 +7,9 @@ yet published, every time. Per-aggregate order holds because every change of an 
 updates its row (its version), so two changes of one aggregate commit one after the other and
 take outbox ids in that order. With several replicas on PostgreSQL, one relay at a time
 publishes, under a transaction-scoped advisory lock; on SQLite, BEGIN IMMEDIATE serialises.
-Delivery is at-least-once (a crash after publishing and before marking republishes); consumers
-deduplicate by event id in their inbox.
+A batch is taken and marked published in one statement, in the transaction that publishes it,
+which commits only after the publish: delivery is at-least-once (a crash after publishing and
+before that commit republishes); consumers deduplicate by event id in their inbox.
 
 The relay wakes as soon as events commit: in its own process the unit of work calls `wake`;
 on PostgreSQL a transaction that writes events also sends `NOTIFY` on `NOTIFY_CHANNEL` (it is
@@ -36,6 +37,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     func,
     insert,
     select,
@@ -133,6 +135,19 @@ class OutboxRelay:
         self.interval = interval
         self.on_published = on_published
         self._wake = asyncio.Event()
+        # The oldest unpublished rows, taken and marked published in one statement (a SELECT
+        # and an UPDATE after the publish were two round trips): the marks commit with the
+        # relay's transaction, after the publish; a failed publish rolls them back.
+        t = table
+        oldest = (
+            select(t.c.id).where(t.c.published_at.is_(None)).order_by(t.c.id).limit(batch_size)
+        )
+        self._take = (
+            update(t)
+            .where(t.c.id.in_(oldest))
+            .values(published_at=bindparam("now"))
+            .returning(t.c.id, t.c.topic, t.c.key, t.c.type, t.c.payload)
+        )
 
     def wake(self) -> None:
         """Called after a commit that wrote events, so they go out without waiting a tick."""
@@ -141,7 +156,6 @@ class OutboxRelay:
     async def publish_pending(self) -> int:
         """Publish one batch of the oldest unpublished rows; returns how many were published
         (0 as well when another relay holds the lock)."""
-        t = self.table
         async with self.session_factory() as session, session.begin():
             if is_postgres(session):
                 locked = await session.scalar(
@@ -150,14 +164,8 @@ class OutboxRelay:
                 )
                 if not locked:
                     return 0
-            rows = (
-                await session.execute(
-                    select(t.c.id, t.c.topic, t.c.key, t.c.type, t.c.payload)
-                    .where(t.c.published_at.is_(None))
-                    .order_by(t.c.id)
-                    .limit(self.batch_size)
-                )
-            ).all()
+            taken = await session.execute(self._take, {"now": utcnow()})
+            rows = sorted(taken.all(), key=lambda r: r.id)  # RETURNING's order is not theirs
             if not rows:
                 return 0
             await self.bus.publish(
@@ -173,9 +181,6 @@ class OutboxRelay:
                     )
                     for r in rows
                 ]
-            )
-            await session.execute(
-                update(t).where(t.c.id.in_([r.id for r in rows])).values(published_at=utcnow())
             )
         if self.on_published:
             self.on_published(len(rows))
@@ -266,8 +271,8 @@ class OutboxRelay:
                 published = 0
                 await pause(stop, retry_pause(failures, down, self.interval))
                 continue
-            if published >= self.batch_size:
-                continue
+            if published >= self.batch_size or self._wake.is_set():
+                continue  # more to publish, or events committed while this round ran
             await pause_or_wake(stop, self._wake, self.interval)
         # Last sweep so a clean stop leaves nothing behind that was committed before it.
         try:

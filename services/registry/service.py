@@ -198,8 +198,6 @@ async def _new_project(
         updated_at=now,
         created_by=principal.actor,
     )
-    uow.session.add(project)
-    await _flush_unique(uow.session, f"project code {project.code}")
     registered = StageChange(
         project_id=project.id,
         from_stage=None,
@@ -209,7 +207,10 @@ async def _new_project(
         actor=principal.actor,
         at=now,
     )
-    uow.session.add(registered)
+    uow.session.add_all([project, registered])
+    # one flush for both (the project's INSERT first, by the foreign key): a unique code taken
+    # is the only conflict either can meet
+    await _flush_unique(uow.session, f"project code {project.code}")
     await _emit(uow, project, principal, ev.ProjectRegistered(**snapshot(project)))
     return project, registered
 

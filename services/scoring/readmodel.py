@@ -27,7 +27,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.scoring import standings
-from services.scoring.handlers import Apply, Handlers, Row
+from services.scoring.handlers import Apply, Handlers, Row, prefetch
 from services.scoring.models import READ_MODEL, Epoch, EpochState, Standing, inbox
 from shared.clock import today_in_shanghai
 from shared.db import OutageLog, insert_many, is_unavailable, utcnow
@@ -152,6 +152,7 @@ def consumer(runtime: Runtime, feed: Feed, epoch: int) -> InboxConsumer:
         feed.topics,
         feed.handlers(epoch),
         max_attempts=runtime.settings.consumer_max_attempts,
+        before_batch=prefetch(epoch),
         after_batch=standings.maintainer(runtime, epoch),  # kept while the epoch is current
     )
     c.on_outcome = count_outcomes(runtime.metrics)

@@ -51,6 +51,7 @@ from sqlalchemy import (
     tuple_,
     update,
 )
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapper
 from sqlalchemy.orm import attributes as orm_attributes
@@ -357,6 +358,14 @@ async def _out_of_date(
     return sum(len(codes) for _ in bases)
 
 
+def _busy() -> bool:
+    """Whether this batch comes less than `BUSY_SECONDS` after this process's last one (a
+    backlog, a burst of writes); notes this one's time."""
+    now = time.monotonic()
+    busy, _LAST_REFRESH[0] = now - _LAST_REFRESH[0] < BUSY_SECONDS, now
+    return busy
+
+
 async def refresh(
     session: AsyncSession,
     epoch: int,
@@ -364,16 +373,17 @@ async def refresh(
     thresholds: Thresholds,
     regions: RegionTable,
     today: dt.date,
+    *,
+    busy: bool = False,
 ) -> int:
     """Bring the epoch's standings up to date with what `marks` says changed, in the caller's
-    transaction, if the epoch is current (a building epoch is filled at its end). Locks the
-    epoch's row first: one refresh at a time, each reading the facts as committed before it."""
+    transaction, if the epoch is current (a building epoch is filled at its end); `busy`: only
+    mark those periods out of date (`_invalidate`). Locks the epoch's row first: one refresh
+    at a time, each reading the facts as committed before it."""
     state = await session.scalar(select(Epoch.state).where(Epoch.number == epoch).with_for_update())
     if state != EpochState.CURRENT or not marks:
         return 0
     await session.flush()
-    now = time.monotonic()
-    busy, _LAST_REFRESH[0] = now - _LAST_REFRESH[0] < BUSY_SECONDS, now
     if busy:
         return await _invalidate(session, epoch, marks, list(regions.codes), today)
     table = Standing.__table__
@@ -491,7 +501,14 @@ def maintainer(
 ) -> Callable[[AsyncSession], Awaitable[None]]:
     """The live consumer's end-of-batch step: `refresh` what the batch's writes marked, in the
     batch's transaction. Should the refresh fail for a reason other than the database, the
-    periods it was about lose their rows (a read computes them) and the batch still applies."""
+    periods it was about lose their rows (a read computes them) and the batch still applies.
+
+    A busy consumer's batch (`_busy`) only marks its periods out of date, in plain statements
+    of the batch's transaction: under a savepoint, as the computation runs, its SAVEPOINT and
+    RELEASE would be two round trips of the batch's ten or so, each one, on a loaded machine,
+    a chance for the process to lose the CPU. A statement of those that fails aborts the
+    transaction, so it fails the batch (applied again, event by event), as the database
+    being away does."""
     thresholds: Thresholds = runtime.config.thresholds
     regions = load_region_table(runtime.settings.regions_file)
 
@@ -500,12 +517,16 @@ def maintainer(
         marks: Marks = session.info.pop(MARKS, Marks())
         if not marks or marks.epoch not in (None, epoch):
             return
+        busy = _busy()
         try:
+            if busy:
+                await refresh(session, epoch, marks, thresholds, regions, today(), busy=True)
+                return
             async with session.begin_nested():
                 await refresh(session, epoch, marks, thresholds, regions, today())
         except Exception as exc:
-            if is_unavailable(exc):
-                raise
+            if is_unavailable(exc) or (busy and isinstance(exc, DBAPIError)):
+                raise  # the transaction cannot go on
             log.exception("scoring: standings of epoch %d not refreshed; dropping them", epoch)
             await session.execute(delete(Standing).where(Standing.epoch == epoch))
 

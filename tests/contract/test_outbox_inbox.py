@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared.bus.base import OutgoingMessage
 from shared.bus.inprocess import InProcessBus, partition_for
 from shared.db import make_engine, make_session_factory, utcnow
 from shared.events.envelope import CloudEvent
@@ -192,6 +193,34 @@ async def test_relay_publishes_in_order_once(sessions) -> None:
     assert await unpublished(sessions) == 0
 
 
+class RefusingBus(InProcessBus):
+    """An in-process bus whose publishes fail while `refusing` is set (a broker away)."""
+
+    refusing = True
+
+    async def publish(self, messages: Sequence[OutgoingMessage]) -> None:
+        if self.refusing:
+            raise ConnectionError("no broker")
+        await super().publish(messages)
+
+
+async def test_rows_a_failed_publish_took_stay_unpublished(sessions) -> None:
+    """The relay takes its rows and marks them in one statement before publishing: a publish
+    that fails must leave them unpublished, to go out, in order, on the next round."""
+    bus = RefusingBus()
+    async with sessions() as s, s.begin():
+        for n in range(1, 6):
+            await write_event(s, outbox, TOPIC, event("p1", n))
+    relay = OutboxRelay("t", sessions, bus, outbox)
+    with pytest.raises(ConnectionError):
+        await relay.publish_pending()
+    assert await unpublished(sessions) == 5
+    bus.refusing = False
+    assert await relay.publish_pending() == 5
+    assert [e.sequence for e in await published(bus)] == [1, 2, 3, 4, 5]
+    assert await unpublished(sessions) == 0
+
+
 async def test_a_transaction_that_commits_late_is_not_skipped(pg_sessions) -> None:
     """Row ids are taken at insert, visible at commit: a lower id can appear after a higher one
     was published. A relay paging by "last id seen" would skip it; ours must not. (PostgreSQL
@@ -246,8 +275,6 @@ def consumer(sessions, bus, handler, max_attempts: int = 3) -> InboxConsumer:
 
 
 async def publish(bus: InProcessBus, *events: CloudEvent) -> None:
-    from shared.bus.base import OutgoingMessage
-
     await bus.publish([OutgoingMessage(TOPIC, e.partitionkey, e.to_json()) for e in events])
 
 
@@ -463,6 +490,50 @@ async def test_an_event_another_consumer_is_applying_is_a_duplicate_in_the_batch
     await applying
     assert outcomes == [Outcome.DUPLICATE, Outcome.APPLIED]
     assert applied == ["m2"] and alone == []
+
+
+async def test_the_next_batch_is_applied_while_the_last_ones_offsets_are_committed(
+    sessions,
+) -> None:
+    """`run` does not wait for a batch's offset commit (a round trip to the broker) before
+    applying the next batch; the commits still go in order, and a stop waits for the last."""
+    bus = InProcessBus()
+
+    async def handler(session, ev, payload):
+        await sequence(session, payload.milestone_id)
+
+    reader = bus.consumer("test-consumer", [TOPIC])
+    released = asyncio.Event()
+    calls: list[list[tuple[int, int]]] = []
+    commit_all = reader.commit_all
+
+    async def held(messages):  # type: ignore[no-untyped-def]
+        calls.append(sorted((m.partition, m.offset) for m in messages))
+        if len(calls) == 1:
+            await released.wait()  # the broker slow to answer the first commit
+        await commit_all(messages)
+
+    reader.commit_all = held  # type: ignore[method-assign]
+    stop = asyncio.Event()
+    task = asyncio.create_task(consumer(sessions, bus, handler).run(stop, reader))
+    await publish(bus, event("p1", 1))
+    await wait_until(lambda: _true(len(calls) == 1), what="the first batch's commit begun")
+    await publish(bus, event("p1", 2))
+
+    async def second_applied() -> bool:
+        return await committed_order(sessions) == ["m1", "m2"]
+
+    await wait_until(second_applied, what="the second batch applied meanwhile")
+    assert bus.committed("test-consumer", TOPIC, partition_for("p1")) == 0
+    released.set()
+    stop.set()
+    await task
+    assert calls == [[(partition_for("p1"), 0)], [(partition_for("p1"), 1)]]
+    assert bus.committed("test-consumer", TOPIC, partition_for("p1")) == 2
+
+
+async def _true(value: bool) -> bool:
+    return value
 
 
 async def test_a_batch_commits_its_partitions_in_one_request(sessions) -> None:

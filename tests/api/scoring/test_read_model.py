@@ -6,7 +6,15 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
+from sqlalchemy import event as sa_event
+from sqlalchemy import select
+
+from services.scoring import readmodel
+from services.scoring.main import SERVICE
+from services.scoring.models import ProjectView
+from services.scoring.readmodel import Feed
 from shared.events.catalogue import factors as fac
 from shared.events.catalogue import issues as iss
 from shared.events.catalogue import registry as reg
@@ -103,3 +111,48 @@ async def test_an_older_sequence_under_a_new_event_id_changes_nothing(scoring: S
         )
     await scoring.settled()
     assert await figures(scoring, BINCHENG) == before
+
+
+async def test_a_batch_reads_the_rows_of_its_projects_in_one_statement(
+    scoring: ScoringApp,
+) -> None:
+    """The live consumer reads the project rows a batch's registry events need at once
+    (`handlers.prefetch`), not one SELECT per event, and applies the batch as before: a
+    project registered and changed in the same batch, one changed twice, one unknown to the
+    epoch (its registration not in it: the change is ignored)."""
+    up = scoring.upstream
+    first, second, orphan = [await up.register(BINCHENG) for _ in range(3)]
+    await up.update(first, name="改名")
+    await up.start(second, D(2020, 4, 10))
+    await up.update(second, name="又改名")
+    await up.start(orphan, D(2020, 4, 12))
+    await scoring.settled()  # the worker's consumer is done with them (epoch 1)
+    reader = scoring.bus.consumer("test-prefetch", [up.registry_topic])
+    await reader.start()
+    fetched = await reader.fetch(timeout=0, max_messages=100)
+    registration = next(m for m in fetched if m.key == orphan)  # its key's first, in order
+    messages = [m for m in fetched if m is not registration]
+    epoch = 99  # not the current one: the worker's consumer does not write it
+    consumer = readmodel.consumer(scoring.runtime, Feed.of(SERVICE), epoch)
+    reads: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        values = parameters.values() if isinstance(parameters, dict) else parameters
+        if "FROM projects" in statement and epoch in values:  # not the worker's own reads
+            reads.append(statement)
+
+    engine = scoring.runtime.engine.sync_engine
+    sa_event.listen(engine, "before_cursor_execute", count)
+    try:
+        await consumer.process_batch(reader, messages)
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", count)
+    assert len(reads) == 1, reads
+    async with scoring.runtime.session_factory() as s:
+        rows = {
+            r.project_id: r
+            for r in await s.scalars(select(ProjectView).where(ProjectView.epoch == epoch))
+        }
+    assert set(rows) == {first, second}
+    assert (rows[first].name, rows[first].stage, rows[first].version) == ("改名", "reserve", 2)
+    assert (rows[second].name, rows[second].stage, rows[second].version) == ("又改名", "started", 3)

@@ -8,6 +8,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 
 from services.scoring import queries, readmodel, standings
@@ -160,9 +161,22 @@ async def test_batches_in_a_burst_leave_their_periods_to_the_job(
     await scoring.settled()
     assert await up_to_date(scoring) == 12
     monkeypatch.setattr(standings, "BUSY_SECONDS", 3600.0)
-    await up.start(pid, D(2020, 3, 9))
-    await up.register(ZHANHUA, planned_start=D(2021, 2, 1))  # a year not kept yet
-    await scoring.settled()
+    statements: list[str] = []
+
+    def noted(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    engine = scoring.runtime.engine.sync_engine
+    sa_event.listen(engine, "before_cursor_execute", noted)
+    try:
+        await up.start(pid, D(2020, 3, 9))
+        await up.register(ZHANHUA, planned_start=D(2021, 2, 1))  # a year not kept yet
+        await scoring.settled()
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", noted)
+    # marked out of date in the batches' own transactions, no savepoint round trips
+    assert any("UPDATE standings" in s for s in statements)
+    assert not [s for s in statements if s.startswith("SAVEPOINT")]
     rows = await kept_rows(scoring)
     assert {r.basis for r in rows} == {standings.OUT_OF_DATE}
     assert {r.year for r in rows} == {2020, 2021}  # the new year's rows are placeholders
