@@ -56,23 +56,36 @@ class Exposure:
 
 def live(project: ProjectFacts, period: Period) -> bool:
     """Not withdrawn by the period's end: a project withdrawn in June still counts in April."""
+    until = counts_until(project)
+    return until is None or period.last_day < until
+
+
+def counts_until(project: ProjectFacts) -> dt.date | None:
+    """The day of its withdrawal: the project counts in the periods that end before it (one
+    withdrawn without a date, in none); None: in every period."""
     if project.stage != Stage.WITHDRAWN:
-        return True
-    return project.withdrawn_on is not None and project.withdrawn_on > period.last_day
+        return None
+    return project.withdrawn_on or dt.date.min
+
+
+def planned_month(project: ProjectFacts) -> int | None:
+    """The month (`Period.index`) after which the project is on the unstarted list while it
+    has not started: its planned start's; None: never (not an implementation project, or no
+    planned start)."""
+    if project.track != Track.IMPLEMENTATION or not project.planned_start:
+        return None
+    return Period.of(project.planned_start).index
 
 
 def months_unstarted(project: ProjectFacts, period: Period) -> int:
     """How many months past its planned start month the project is unstarted at the period's
     end; 0: not on the unstarted list (a division's count needs no more than this)."""
-    if (
-        project.track != Track.IMPLEMENTATION
-        or not live(project, period)
-        or not project.planned_start
-    ):
+    due = planned_month(project)
+    if due is None or not live(project, period):
         return 0
     if project.actual_start is not None and project.actual_start <= period.last_day:
         return 0
-    return max(period.months_after_month_of(project.planned_start), 0)
+    return max(period.index - due, 0)
 
 
 def unstarted(project: ProjectFacts, period: Period, limits: Thresholds) -> Exposure | None:

@@ -18,10 +18,13 @@ carried: a start dated 2020-04-10 counts in April 2020 whenever it was entered.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
+from typing import NamedTuple, Protocol, TypeVar
 
 from services.scoring.domain import exposure
 from services.scoring.domain.exposure import Exposure, Thresholds
@@ -34,10 +37,18 @@ from services.scoring.domain.facts import (
     ReportFacts,
 )
 from services.scoring.domain.periods import Period
-from shared.events.catalogue.registry import Track
 from shared.rates import percent
 
 Value = Decimal | int | None
+ZERO = Decimal(0)
+
+
+class _OfAYear(Protocol):
+    @property
+    def year(self) -> int: ...
+
+
+_Dated = TypeVar("_Dated", bound=_OfAYear)
 
 
 @dataclass
@@ -64,6 +75,75 @@ class Facts:
     allocations: Sequence[AllocationFacts]
     grants: Sequence[GrantFacts]
 
+    @cached_property  # (frozen: the facts are not to change once assessed)
+    def index(self) -> FactIndex:
+        """What `assess` needs of the facts whatever the period, found once: a fill assesses
+        the same facts for every month of every year."""
+        return FactIndex(self)
+
+
+class FactIndex:
+    """The facts sorted out by what a period selects them by: the projects by division (one per
+    id, the last) with what every period reads of them worked out, the plans, reports,
+    allocations and grants by year, and each project's year-to-date investment at the end of
+    each month."""
+
+    def __init__(self, facts: Facts) -> None:
+        self.projects = {p.project_id: p for p in facts.projects}
+        self.by_county: dict[str, list[_Project]] = defaultdict(list)
+        for p in self.projects.values():
+            due = exposure.planned_month(p)
+            self.by_county[p.county].append(
+                _Project(
+                    facts=p,
+                    counts_until=exposure.counts_until(p),
+                    planned_month=due,
+                    planned_year=None if due is None else due // 12,
+                    start=p.actual_start,
+                    completion=p.actual_completion,
+                    level=p.level,
+                )
+            )
+        self.plans = _by_year(facts.plans)
+        self.reports = _by_year(facts.reports)
+        self.allocations = _by_year(facts.allocations)
+        self.grants = _by_year(facts.grants)
+        self._ytd: dict[int, list[dict[str, Decimal]]] = {}
+
+    def year_to_date(self, period: Period) -> dict[str, Decimal]:
+        """Each project's year-to-date investment as its latest report of the year up to the
+        period says (a month without a report keeps the last figure: YTD never goes down; of
+        two reports of a month, the first)."""
+        months = self._ytd.get(period.year)
+        if months is None:
+            first: list[dict[str, Decimal]] = [{} for _ in range(13)]
+            for r in self.reports.get(period.year, ()):
+                first[r.month].setdefault(r.project_id, r.ytd_investment)
+            months = [first[0]]
+            for month in range(1, 13):
+                months.append(months[-1] | first[month])
+            self._ytd[period.year] = months
+        return months[period.month]
+
+
+class _Project(NamedTuple):
+    """A project's facts as a period reads them (`FactIndex`)."""
+
+    facts: ProjectFacts
+    counts_until: dt.date | None  # `exposure.counts_until`
+    planned_month: int | None  # `exposure.planned_month`
+    planned_year: int | None  # the year of `planned_month`: in that year's start rate
+    start: dt.date | None
+    completion: dt.date | None
+    level: str | None
+
+
+def _by_year(rows: Sequence[_Dated]) -> dict[int, list[_Dated]]:
+    found: dict[int, list[_Dated]] = defaultdict(list)
+    for r in rows:
+        found[r.year].append(r)
+    return found
+
 
 @dataclass(frozen=True)
 class Assessment:
@@ -81,52 +161,73 @@ def assess(
 ) -> Assessment:
     """The divisions' figures for the period and, if `listing`, its exposure lists (without:
     the same figures, the lists left empty; what kept standings need, at a third less work)."""
-    known = set(counties)
-    projects = {p.project_id: p for p in facts.projects if p.county in known}
-    live = {pid: p for pid, p in projects.items() if exposure.live(p, period)}
+    index = facts.index
     counters: dict[str, dict[str, int]] = {c: defaultdict(int) for c in counties}
     money: dict[str, dict[str, Decimal]] = {c: defaultdict(Decimal) for c in counties}
     by_level: dict[str, dict[str, int]] = {c: defaultdict(int) for c in counties}
     support: dict[str, dict[str, FactorSupport]] = {c: {} for c in counties}
     exposures: list[Exposure] = []
 
-    for p in live.values():
-        n = counters[p.county]
-        planned_this_year = p.planned_start is not None and p.planned_start.year == period.year
-        started_by_end = p.actual_start is not None and p.actual_start <= period.last_day
-        if p.track == Track.IMPLEMENTATION and planned_this_year:
-            n["planned_starts"] += 1
-            n["started"] += started_by_end
-        n["new_starts"] += period.in_month(p.actual_start)
-        n["new_starts_ytd"] += period.in_year_to_date(p.actual_start)
-        n["completions"] += period.in_year_to_date(p.actual_completion)
-        if p.level:
-            n["key_projects"] += 1
-            by_level[p.county][p.level] += 1
-        if not listing:
-            n["unstarted_projects"] += bool(exposure.months_unstarted(p, period))
-        elif found := exposure.unstarted(p, period, limits):
-            exposures.append(found)
-            n["unstarted_projects"] += 1
+    year, first, last, month = period.year, period.first_day, period.last_day, period.index
+    year_start = period.year_start
+    live: dict[str, ProjectFacts] = {}
+    building: set[str] = set()  # started by the period's end, not completed: can be lagging
+    for county, n in counters.items():
+        levels = by_level[county]
+        planned = started = new = new_ytd = completed = key = late = 0
+        for p, until, due, planned_year, start, completion, level in index.by_county.get(
+            county, ()
+        ):
+            if until is not None and until <= last:
+                continue  # withdrawn by the period's end (`exposure.live`)
+            live[p.project_id] = p
+            started_by_end = start is not None and start <= last
+            if planned_year == year:  # an implementation project planned to start this year
+                planned += 1
+                started += started_by_end
+            if start is not None and year_start <= start <= last:
+                new_ytd += 1
+                new += start >= first
+            if completion is not None and year_start <= completion <= last:
+                completed += 1
+            if started_by_end and (completion is None or completion > last):
+                building.add(p.project_id)
+            if level:
+                key += 1
+                levels[level] += 1
+            if listing:
+                if found := exposure.unstarted(p, period, limits):
+                    exposures.append(found)
+                    late += 1
+            elif due is not None and not started_by_end and month > due:  # months_unstarted
+                late += 1
+        n["planned_starts"] += planned
+        n["started"] += started
+        n["new_starts"] += new
+        n["new_starts_ytd"] += new_ytd
+        n["completions"] += completed
+        n["key_projects"] += key
+        n["unstarted_projects"] += late
 
-    ytd = _latest_year_to_date(facts.reports, period)
-    for plan in facts.plans:
-        planned = live.get(plan.project_id)
-        if planned is None or plan.year != period.year:
+    ytd = index.year_to_date(period)
+    for plan in index.plans.get(year, ()):
+        planned_project = live.get(plan.project_id)
+        if planned_project is None:
             continue
-        p = planned
-        done = ytd.get(plan.project_id, Decimal(0))
+        p = planned_project
+        done = ytd.get(plan.project_id, ZERO)
         money[p.county]["annual_plan"] += plan.annual_investment
         money[p.county]["ytd_investment"] += done
         if not listing:
-            lags = exposure.lag(p, plan.annual_investment, done, period, limits) is not None
-            counters[p.county]["lagging_projects"] += lags
+            if p.project_id in building:  # else `exposure.lag` says None
+                lags = exposure.lag(p, plan.annual_investment, done, period, limits) is not None
+                counters[p.county]["lagging_projects"] += lags
         elif found := exposure.lagging(p, plan.annual_investment, done, period, limits):
             exposures.append(found)
             counters[p.county]["lagging_projects"] += 1
 
     for problem in facts.problems:
-        if problem.county not in known:
+        if problem.county not in counters:
             continue
         n = counters[problem.county]
         if period.in_year_to_date(problem.reported_on):
@@ -135,14 +236,15 @@ def assess(
                 n["problems_resolved"] += 1
                 n["problems_on_time"] += bool(problem.on_time)
         n["problems_overdue"] += period.in_year_to_date(problem.overdue_on)
-        project = projects.get(problem.project_id)
         if not listing:
             continue
-        if found := exposure.overdue(problem, period, project.name if project else None):
+        project = index.projects.get(problem.project_id)
+        name = project.name if project and project.county in counters else None
+        if found := exposure.overdue(problem, period, name):
             exposures.append(found)
 
-    for allocation in facts.allocations:
-        if allocation.county not in known or allocation.year != period.year:
+    for allocation in index.allocations.get(period.year, ()):
+        if allocation.county not in counters:
             continue
         if allocation.released_on is not None and allocation.released_on <= period.last_day:
             continue
@@ -153,10 +255,9 @@ def assess(
         s.count += 1
         s.amount += allocation.amount
 
-    for grant in facts.grants:
-        if grant.county in known and grant.year == period.year:
-            if grant.granted_on <= period.last_day:
-                money[grant.county]["credit_granted"] += grant.amount
+    for grant in index.grants.get(period.year, ()):
+        if grant.county in counters and grant.granted_on <= period.last_day:
+            money[grant.county]["credit_granted"] += grant.amount
 
     figures = {
         c: _division(c, period, counters[c], money[c], by_level[c], support[c]) for c in counties
@@ -206,18 +307,6 @@ def combine(scope: str, period: Period, divisions: Sequence[DivisionFigures]) ->
             total.count += s.count
             total.amount += s.amount
     return _division(scope, period, n, money, dict(sorted(by_level.items())), support)
-
-
-def _latest_year_to_date(reports: Sequence[ReportFacts], period: Period) -> dict[str, Decimal]:
-    """Each project's year-to-date investment as its latest report of the year up to the period
-    says (a month without a report keeps the last figure: YTD never goes down)."""
-    latest: dict[str, tuple[int, Decimal]] = {}
-    for r in reports:
-        if r.year != period.year or r.month > period.month:
-            continue
-        if r.project_id not in latest or r.month > latest[r.project_id][0]:
-            latest[r.project_id] = (r.month, r.ytd_investment)
-    return {pid: amount for pid, (_, amount) in latest.items()}
 
 
 def _division(

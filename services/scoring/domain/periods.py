@@ -59,10 +59,6 @@ class Period:
     def months_after(self, earlier: Period) -> int:
         return self.index - earlier.index
 
-    def months_after_month_of(self, day: dt.date) -> int:
-        """`months_after(Period.of(day))`, without making the period."""
-        return self.index - (day.year * 12 + day.month - 1)
-
     def in_year_to_date(self, day: dt.date | None) -> bool:
         """`day` lies in this period's year, on or before the period's last day."""
         return day is not None and self.year_start <= day <= self.last_day

@@ -154,19 +154,6 @@ class Kept:
         return result
 
 
-def of_year(facts: Facts, year: int) -> Facts:
-    """The facts a period of `year` can count: `assess` passes over the plans, reports,
-    allocations and grants of other years (the same figures, less to go through)."""
-    return Facts(
-        projects=facts.projects,
-        plans=[r for r in facts.plans if r.year == year],
-        reports=[r for r in facts.reports if r.year == year],
-        problems=facts.problems,
-        allocations=[r for r in facts.allocations if r.year == year],
-        grants=[r for r in facts.grants if r.year == year],
-    )
-
-
 def fact_years(facts: Facts) -> set[int]:
     """The years the facts are dated in (what `Marks` would mark for them)."""
     years: set[int] = set()
@@ -205,14 +192,11 @@ def compute_rows(
 ) -> dict[Period, dict[str, dict[str, Any]]]:
     """Each period's rows as they should be: the `needed` divisions assessed, the others' kept
     figures as they are, every division scored by the scheme in effect."""
-    by_year = {y: of_year(facts, y) for y in {p.year for p in needed}}
     result: dict[Period, dict[str, dict[str, Any]]] = {}
     for period in sorted(needed):
         figures = {c: decode_figures(c, f) for c, f in kept_figures[period].items()}
         fresh = [c for c in codes if c in needed[period]]
-        figures.update(
-            assess(period, by_year[period.year], fresh, thresholds, listing=False).figures
-        )
+        figures.update(assess(period, facts, fresh, thresholds, listing=False).figures)
         figures = {c: figures[c] for c in codes}
         version, scheme = schemes.of(period)
         digest = scheme_digest(scheme)

@@ -39,12 +39,6 @@ def test_months_after_counts_across_a_year_boundary() -> None:
     assert Period(2019, 12).months_after(Period(2020, 1)) == -1
 
 
-def test_months_after_the_month_of_a_day_is_months_after_its_period() -> None:
-    for day in (dt.date(2019, 11, 30), dt.date(2020, 2, 1), dt.date(2020, 4, 15)):
-        for period in (Period(2019, 12), Period(2020, 2), Period(2020, 4)):
-            assert period.months_after_month_of(day) == period.months_after(Period.of(day))
-
-
 def test_time_target_is_the_elapsed_share_of_the_year_one_decimal_half_up() -> None:
     assert Period(2020, 4).time_target() == Decimal("33.3")
     assert Period(2020, 2).time_target() == Decimal("16.7")  # 16.66… rounds up
