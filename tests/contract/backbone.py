@@ -26,12 +26,12 @@ async def create_schema(engine: AsyncEngine) -> None:
         await conn.run_sync(metadata.create_all)
 
 
-async def bump(session: AsyncSession, name: str) -> None:
+async def bump(session: AsyncSession, name: str, by: int = 1) -> None:
     done = await session.execute(
-        update(counters).where(counters.c.name == name).values(value=counters.c.value + 1)
+        update(counters).where(counters.c.name == name).values(value=counters.c.value + by)
     )
     if done.rowcount == 0:  # type: ignore[attr-defined]
-        await session.execute(counters.insert().values(name=name, value=1))
+        await session.execute(counters.insert().values(name=name, value=by))
 
 
 async def counter(session: AsyncSession, name: str) -> int:
