@@ -39,8 +39,14 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
+    BindParameter,
     ColumnElement,
     Select,
+    String,
+    Text,
+    bindparam,
+    cast,
     delete,
     event,
     func,
@@ -63,7 +69,6 @@ from services.scoring.domain.standings import (
     Marks,
     SchemesInEffect,
     compute_rows,
-    decode_figures,
     fact_years,
     mark_project,
     months,
@@ -159,14 +164,35 @@ def basis(thresholds: Thresholds, regions: RegionTable) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def in_effect(period: Period) -> Select[Scheme]:
-    """The stored scheme in effect for `period`: the latest `effective_from` not after it, the
-    last set winning a tie (none: the built-in default)."""
+def in_effect(period: Period | BindParameter[str]) -> Select[Scheme]:
+    """The stored scheme in effect for `period` (or a parameter, YYYY-MM): the latest
+    `effective_from` not after it, the last set winning a tie (none: the built-in default)."""
+    after = str(period) if isinstance(period, Period) else period
     return (
         select(Scheme)
-        .where(Scheme.effective_from <= str(period))
+        .where(Scheme.effective_from <= after)
         .order_by(Scheme.effective_from.desc(), Scheme.set_at.desc())
         .limit(1)
+    )
+
+
+@functools.cache
+def _kept_statement() -> Select[Any]:
+    """`read`'s statement, built once (a period is bound): the period's rows in the current
+    epoch, each with the stored scheme in effect, the JSON columns as the text stored."""
+    table = Standing.__table__
+    scheme = in_effect(bindparam("period", type_=String)).subquery()
+    columns = [cast(c, Text).label(c.name) if isinstance(c.type, JSON) else c for c in table.c]
+    return (
+        select(*columns, scheme.c.version.label("in_effect"), scheme.c.revision.label("revision"))
+        .select_from(table)
+        .join(Epoch, Epoch.number == table.c.epoch)
+        .outerjoin(scheme, true())
+        .where(
+            Epoch.state == EpochState.CURRENT,
+            table.c.year == bindparam("year"),
+            table.c.month == bindparam("month"),
+        )
     )
 
 
@@ -176,27 +202,14 @@ async def read(
     """The current epoch's kept standings of `period` and the scheme in effect (one
     statement), or None when they are not kept or were computed with other thresholds or
     divisions."""
-    table = Standing.__table__
-    scheme = in_effect(period).subquery()
-    rows = (
-        await session.execute(
-            select(table, scheme.c.version.label("in_effect"), scheme.c.revision.label("revision"))
-            .join(Epoch, Epoch.number == table.c.epoch)
-            .outerjoin(scheme, true())
-            .where(
-                Epoch.state == EpochState.CURRENT,
-                table.c.year == period.year,
-                table.c.month == period.month,
-            )
-        )
-    ).all()
+    params = {"period": str(period), "year": period.year, "month": period.month}
+    rows = (await session.execute(_kept_statement(), params)).all()
     by_county = {r.county: r for r in rows}
     wanted = basis(thresholds, regions)
     if set(by_county) != set(regions.codes) or any(r.basis != wanted for r in rows):
         return None
     first = rows[0]
     return Kept(
-        figures={c: decode_figures(c, by_county[c].figures) for c in regions.codes},
         rows={c: by_county[c] for c in regions.codes},
         scheme=None if first.in_effect is None else (first.in_effect, first.revision),
     )
