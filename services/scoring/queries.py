@@ -64,7 +64,7 @@ from services.scoring.schemas import (
 from shared.amounts import format_amount
 from shared.auth import Principal
 from shared.clock import today_in_shanghai
-from shared.db import is_postgres, paginate
+from shared.db import is_postgres, one_statement, paginate
 from shared.errors import NotFound, RuleViolation
 from shared.http.conventions import page_of, rendered
 from shared.rates import format_rate
@@ -167,14 +167,6 @@ async def one_snapshot(session: AsyncSession) -> None:
     half-read model."""
     if is_postgres(session):
         await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-
-
-async def one_statement(session: AsyncSession) -> None:
-    """On PostgreSQL, run what follows outside a transaction (call it before the session's
-    first read): for a read that is one statement, which reads one snapshot by itself, it saves
-    the BEGIN and ROLLBACK round trips."""
-    if is_postgres(session):
-        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
 async def load_facts(session: AsyncSession, *, in_snapshot: bool = False) -> Facts:
@@ -304,25 +296,24 @@ async def answer(
     what: Hashable,
     shape: Callable[[Ranked], BaseModel],
 ) -> bytes:
-    """The JSON of what `shape` cuts from the period's standings (as the route's response
-    model renders it). The kept standings are one statement, outside a transaction
-    (`one_statement`). Scored by the scheme in effect, the answer depends on nothing but their
-    rows as read and `what` else it is of (paging, the divisions shown): it is rendered once
-    for each state of the rows, then sent as is while they read the same. Standings not kept
-    are computed from the facts as before, in a snapshot of their own."""
+    """The JSON of what `shape` cuts from the period's standings, as the route's response model
+    renders it. Kept standings are one statement, outside a transaction (`one_statement`);
+    scored by the scheme in effect, the answer depends only on their rows as read and on `what`
+    it shows (paging, divisions): rendered once per state of the rows. Else computed as before."""
     await one_statement(session)
     kept = await standings.read(session, period, thresholds, regions)
     if kept is None:
         await session.rollback()  # back to no transaction: `scored` opens its snapshot
         return rendered(shape(await scored(session, period, thresholds, regions, scheme_version)))
-    key = (what, kept.state, regions) if scheme_version is None else None
-    body = _RENDERED.get(key) if key is not None else None
+    if scheme_version is not None:  # a scheme asked for by version: scored for this read
+        return rendered(shape(await ranked(session, period, regions, kept, scheme_version)))
+    key = (what, kept.state, regions)
+    body = _RENDERED.get(key)
     if body is None:
-        body = rendered(shape(await ranked(session, period, regions, kept, scheme_version)))
-        if key is not None:
-            if len(_RENDERED) >= MAX_RENDERED:
-                del _RENDERED[next(iter(_RENDERED))]  # the oldest
-            _RENDERED[key] = body
+        body = rendered(shape(await ranked(session, period, regions, kept)))
+        if len(_RENDERED) >= MAX_RENDERED:
+            del _RENDERED[next(iter(_RENDERED))]  # the oldest
+        _RENDERED[key] = body
     return body
 
 
@@ -431,12 +422,12 @@ async def scorecard(
     if division is None:
         raise NotFound(f"no division {county!r} in {regions.name}")
     access.ensure_card(principal, division.code)
+    code = division.code
 
-    def shape(result: Ranked) -> ScorecardPublic:
-        return result.cards([division.code])[0]
+    def card(result: Ranked) -> ScorecardPublic:
+        return result.cards([code])[0]
 
-    what = ("card", division.code)
-    return await answer(session, period, thresholds, regions, scheme_version, what, shape)
+    return await answer(session, period, thresholds, regions, scheme_version, ("card", code), card)
 
 
 async def ranking(
