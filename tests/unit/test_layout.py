@@ -229,3 +229,16 @@ def test_every_subscription_is_a_topic_some_service_publishes() -> None:
     for name, definition in SERVICES.items():
         assert set(definition.subscribes) <= published, name
         assert definition.topic not in definition.subscribes, f"{name} consumes its own topic"
+
+
+def test_the_embedded_default_starts_without_importing_the_kafka_client() -> None:
+    """`kuaiche up` on the embedded default never talks to Kafka: aiokafka (a large import, a
+    part of every start) is imported only when a Kafka bootstrap is configured."""
+    result = subprocess.run(
+        [sys.executable, "-c", "import sys, kuaiche.cli; print('aiokafka' in sys.modules)"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
