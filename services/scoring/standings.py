@@ -164,32 +164,33 @@ def basis(thresholds: Thresholds, regions: RegionTable) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def in_effect(period: Period | BindParameter[str]) -> Select[Scheme]:
-    """The stored scheme in effect for `period` (or a parameter, YYYY-MM): the latest
-    `effective_from` not after it, the last set winning a tie (none: the built-in default)."""
-    after = str(period) if isinstance(period, Period) else period
+def in_effect(period: Period | BindParameter[str], *columns: Any) -> Select[Any]:
+    """The stored scheme in effect for `period` (or a bound YYYY-MM), its `columns` or the entity:
+    the latest `effective_from` not after it, the last set winning a tie (none: the default)."""
+    schemes, after = Scheme.__table__, str(period) if isinstance(period, Period) else period
     return (
-        select(Scheme)
-        .where(Scheme.effective_from <= after)
-        .order_by(Scheme.effective_from.desc(), Scheme.set_at.desc())
+        select(*(columns or (Scheme,)))
+        .where(schemes.c.effective_from <= after)
+        .order_by(schemes.c.effective_from.desc(), schemes.c.set_at.desc())
         .limit(1)
     )
 
 
 @functools.cache
 def _kept_statement() -> Select[Any]:
-    """`read`'s statement, built once (a period is bound): the period's rows in the current
-    epoch, each with the stored scheme in effect, the JSON columns as the text stored."""
-    table = Standing.__table__
-    scheme = in_effect(bindparam("period", type_=String)).subquery()
+    """`read`'s statement, built once, Core alone (no ORM compilation per read): the period's rows
+    in the current epoch with the stored scheme in effect, the JSON columns as the text stored."""
+    table, epochs, schemes = Standing.__table__, Epoch.__table__, Scheme.__table__
+    period = bindparam("period", type_=String)
+    found = in_effect(period, schemes.c.version, schemes.c.revision).subquery()
     columns = [cast(c, Text).label(c.name) if isinstance(c.type, JSON) else c for c in table.c]
     return (
-        select(*columns, scheme.c.version.label("in_effect"), scheme.c.revision.label("revision"))
+        select(*columns, found.c.version.label("in_effect"), found.c.revision)
         .select_from(table)
-        .join(Epoch, Epoch.number == table.c.epoch)
-        .outerjoin(scheme, true())
+        .join(epochs, epochs.c.number == table.c.epoch)
+        .outerjoin(found, true())
         .where(
-            Epoch.state == EpochState.CURRENT,
+            epochs.c.state == EpochState.CURRENT,
             table.c.year == bindparam("year"),
             table.c.month == bindparam("month"),
         )
@@ -203,7 +204,8 @@ async def read(
     statement), or None when they are not kept or were computed with other thresholds or
     divisions."""
     params = {"period": str(period), "year": period.year, "month": period.month}
-    rows = (await session.execute(_kept_statement(), params)).all()
+    connection = await session.connection()  # Core: the rows, no ORM execution around them
+    rows = (await connection.execute(_kept_statement(), params)).all()
     by_county = {r.county: r for r in rows}
     wanted = basis(thresholds, regions)
     if set(by_county) != set(regions.codes) or any(r.basis != wanted for r in rows):
