@@ -48,6 +48,13 @@ if [[ ! -f "$STAMP" || "$ROOT/pyproject.toml" -nt "$STAMP" || "$LOCK" -nt "$STAM
     touch "$STAMP"
 fi
 
+# The project's own bytecode: pip compiles what it installs, but not an editable project's
+# sources, and where PYTHONDONTWRITEBYTECODE is set (this machine, the Dockerfile) no run
+# writes it either, so every `kuaiche up` would compile ~170 modules again (seconds of its
+# start). Only what changed since the last time is compiled.
+"$VENV/bin/python" -m compileall -q -j 0 "$ROOT/kuaiche" "$ROOT/shared" "$ROOT/services" >/dev/null \
+    || die "compiling the project's sources failed"
+
 # The console's packages (console/package-lock.json, exact versions): served from our own
 # origin, never from a CDN, so `npm ci` puts them in console/node_modules/.
 CONSOLE="$ROOT/console"

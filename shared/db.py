@@ -160,6 +160,15 @@ def is_postgres(bind: AsyncEngine | AsyncSession) -> bool:
     return engine.dialect.name == "postgresql"
 
 
+async def one_statement(session: AsyncSession) -> None:
+    """On PostgreSQL, run what the session reads next outside a transaction (call it before its
+    first statement): for a read that is one statement, which sees one snapshot by itself, it
+    saves the BEGIN and ROLLBACK round trips. SQLite keeps its transactions (`BEGIN IMMEDIATE`
+    serialises writers there; a read holds no lock for long)."""
+    if is_postgres(session):
+        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
 async def insert_many(
     session: AsyncSession, table: Table, columns: Sequence[str], records: Sequence[tuple[Any, ...]]
 ) -> None:

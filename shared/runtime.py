@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.bus.base import Bus
 from shared.bus.inprocess import InProcessBus
-from shared.bus.kafka import KafkaBus
 from shared.bus.watch import BusWatch
 from shared.config import ServiceSettings
 from shared.db import (
@@ -41,6 +40,9 @@ log = logging.getLogger(__name__)
 
 def build_bus(settings: ServiceSettings) -> Bus:
     if settings.kafka_bootstrap:
+        # imported here: aiokafka is a large import the embedded default (`kuaiche up`) never uses
+        from shared.bus.kafka import KafkaBus
+
         return KafkaBus(
             settings.kafka_bootstrap,
             client_id=f"kuaiche-{settings.service}",

@@ -30,7 +30,14 @@ from services.scoring.schemas import (
 )
 from shared.fields import MAX_YEAR, MIN_YEAR
 from shared.http.app import CurrentUser, DbSession, RuntimeDep, Uow
-from shared.http.conventions import DEFAULT_LIMIT, Limit, Offset, created, set_etag
+from shared.http.conventions import (
+    DEFAULT_LIMIT,
+    Limit,
+    Offset,
+    created,
+    json_answer,
+    set_etag,
+)
 from shared.regions import RegionTable, load_region_table
 
 router = APIRouter(prefix="/v1", tags=["scoring"])
@@ -68,7 +75,9 @@ Limits = Annotated[Thresholds, Depends(get_thresholds)]
 Regions = Annotated[RegionTable, Depends(get_regions)]
 
 
-# ---- scorecards, ranking, exposure (live: the current read model, the scheme in effect)
+# ---- scorecards, ranking, exposure (live: the current read model, the scheme in effect).
+# The cards and the ranking come as JSON rendered by `queries` (kept per state of a period's
+# standings); each route's response_model documents it.
 @router.get("/scorecards", response_model=ScorecardList, responses=FUTURE_PERIOD)
 async def list_scorecards(
     user: CurrentUser,
@@ -80,10 +89,10 @@ async def list_scorecards(
     scheme: SchemeVersion = None,
     limit: Limit = DEFAULT_LIMIT,
     offset: Offset = 0,
-) -> ScorecardList:
+) -> Response:
     period = queries.period_of(year, month)
-    return await queries.scorecards(
-        session, user, period, thresholds, regions, scheme, limit, offset
+    return json_answer(
+        await queries.scorecards(session, user, period, thresholds, regions, scheme, limit, offset)
     )
 
 
@@ -97,9 +106,11 @@ async def get_scorecard(
     month: Month,
     county: Annotated[str, Path(max_length=40)],
     scheme: SchemeVersion = None,
-) -> ScorecardPublic:
+) -> Response:
     period = queries.period_of(year, month)
-    return await queries.scorecard(session, user, period, thresholds, regions, county, scheme)
+    return json_answer(
+        await queries.scorecard(session, user, period, thresholds, regions, county, scheme)
+    )
 
 
 @router.get("/rankings", response_model=RankingPublic, responses=FUTURE_PERIOD)
@@ -113,9 +124,11 @@ async def get_ranking(
     scheme: SchemeVersion = None,
     limit: Limit = DEFAULT_LIMIT,
     offset: Offset = 0,
-) -> RankingPublic:
+) -> Response:
     period = queries.period_of(year, month)
-    return await queries.ranking(session, user, period, thresholds, regions, scheme, limit, offset)
+    return json_answer(
+        await queries.ranking(session, user, period, thresholds, regions, scheme, limit, offset)
+    )
 
 
 @router.get("/exposure", response_model=ExposureList, responses=FUTURE_PERIOD)

@@ -5,9 +5,10 @@ published. Rules live in `domain/`; who-may-see-what in `access`; routes only ca
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,6 +31,7 @@ from services.scoring.domain.scheme import (
     SchemeBody,
     stored_scheme,
 )
+from services.scoring.domain.standings import Kept
 from services.scoring.models import (
     AllocationView,
     Epoch,
@@ -62,9 +64,9 @@ from services.scoring.schemas import (
 from shared.amounts import format_amount
 from shared.auth import Principal
 from shared.clock import today_in_shanghai
-from shared.db import is_postgres, paginate
+from shared.db import is_postgres, one_statement, paginate
 from shared.errors import NotFound, RuleViolation
-from shared.http.conventions import page_of
+from shared.http.conventions import page_of, rendered
 from shared.rates import format_rate
 from shared.regions import RegionTable
 
@@ -267,22 +269,52 @@ async def scored(
 async def ranked(
     session: AsyncSession,
     period: Period,
-    thresholds: Thresholds,
     regions: RegionTable,
+    kept: Kept,
     scheme_version: str | None = None,
 ) -> Ranked:
-    """The period's standings as kept (`standings`: one SELECT of its rows with the scheme in
-    effect, scored again only if that or the scheme asked for is not the one they were scored
-    by), else computed from the facts as `scored` does; the same either way."""
-    await one_snapshot(session)
-    kept = await standings.read(session, period, thresholds, regions)
-    if kept is None:
-        return await scored(session, period, thresholds, regions, scheme_version, in_snapshot=True)
+    """The period's standings as kept (`standings.read`), scored again only if the scheme in
+    effect or the scheme asked for is not the one they were scored by: what `scored` gives."""
     if scheme_version is None:
         version, scheme = await scheme_of_revision(session, period, kept.scheme)
     else:
         version, scheme = await scheme_in_effect(session, period, scheme_version)
     return Ranked(period, kept.figures, version, scheme, regions, kept.scores(version, scheme))
+
+
+# A kept period's answers, rendered: (what, the rows as read, the regions) → JSON
+_RENDERED: dict[Hashable, bytes] = {}
+MAX_RENDERED = 512
+
+
+async def answer(
+    session: AsyncSession,
+    period: Period,
+    thresholds: Thresholds,
+    regions: RegionTable,
+    scheme_version: str | None,
+    what: Hashable,
+    shape: Callable[[Ranked], BaseModel],
+) -> bytes:
+    """The JSON of what `shape` cuts from the period's standings, as the route's response model
+    renders it. Kept standings are one statement, outside a transaction (`one_statement`);
+    scored by the scheme in effect, the answer depends only on their rows as read and on `what`
+    it shows (paging, divisions): rendered once per state of the rows. Else computed as before."""
+    await one_statement(session)
+    kept = await standings.read(session, period, thresholds, regions)
+    if kept is None:
+        await session.rollback()  # back to no transaction: `scored` opens its snapshot
+        return rendered(shape(await scored(session, period, thresholds, regions, scheme_version)))
+    if scheme_version is not None:  # a scheme asked for by version: scored for this read
+        return rendered(shape(await ranked(session, period, regions, kept, scheme_version)))
+    key = (what, kept.state, regions)
+    body = _RENDERED.get(key)
+    if body is None:
+        body = rendered(shape(await ranked(session, period, regions, kept)))
+        if len(_RENDERED) >= MAX_RENDERED:
+            del _RENDERED[next(iter(_RENDERED))]  # the oldest
+        _RENDERED[key] = body
+    return body
 
 
 def shown(metric: str, value: Value) -> str | int | None:
@@ -358,18 +390,22 @@ async def scorecards(
     scheme_version: str | None,
     limit: int,
     offset: int,
-) -> ScorecardList:
-    """The cards of the divisions the principal may see, in the ranking's order."""
+) -> bytes:
+    """The cards of the divisions the principal may see, in the ranking's order (JSON)."""
     counties = access.divisions_visible(principal, list(regions.codes))
-    result = await ranked(session, period, thresholds, regions, scheme_version)
-    cards = result.cards(counties)
-    return ScorecardList(
-        year=period.year,
-        month=period.month,
-        scheme_version=result.version,
-        items=page_of(cards, limit, offset),
-        total=len(cards),
-    )
+
+    def shape(result: Ranked) -> ScorecardList:
+        cards = result.cards(counties)
+        return ScorecardList(
+            year=period.year,
+            month=period.month,
+            scheme_version=result.version,
+            items=page_of(cards, limit, offset),
+            total=len(cards),
+        )
+
+    what = ("cards", tuple(counties), limit, offset)
+    return await answer(session, period, thresholds, regions, scheme_version, what, shape)
 
 
 async def scorecard(
@@ -380,14 +416,18 @@ async def scorecard(
     regions: RegionTable,
     county: str,
     scheme_version: str | None = None,
-) -> ScorecardPublic:
-    """One division's card, by its code or name."""
+) -> bytes:
+    """One division's card, by its code or name (JSON)."""
     division = regions.find(county)
     if division is None:
         raise NotFound(f"no division {county!r} in {regions.name}")
     access.ensure_card(principal, division.code)
-    result = await ranked(session, period, thresholds, regions, scheme_version)
-    return result.cards([division.code])[0]
+    code = division.code
+
+    def card(result: Ranked) -> ScorecardPublic:
+        return result.cards([code])[0]
+
+    return await answer(session, period, thresholds, regions, scheme_version, ("card", code), card)
 
 
 async def ranking(
@@ -399,18 +439,22 @@ async def ranking(
     scheme_version: str | None,
     limit: int,
     offset: int,
-) -> RankingPublic:
-    """The live ranking of every division (the command office's until it is published)."""
+) -> bytes:
+    """The live ranking of every division (the command office's until it is published; JSON)."""
     access.ensure_live_ranking(principal)
-    result = await ranked(session, period, thresholds, regions, scheme_version)
-    entries = result.ranking()
-    return RankingPublic(
-        year=period.year,
-        month=period.month,
-        scheme_version=result.version,
-        items=page_of(entries, limit, offset),
-        total=len(entries),
-    )
+
+    def shape(result: Ranked) -> RankingPublic:
+        entries = result.ranking()
+        return RankingPublic(
+            year=period.year,
+            month=period.month,
+            scheme_version=result.version,
+            items=page_of(entries, limit, offset),
+            total=len(entries),
+        )
+
+    what = ("ranking", limit, offset)
+    return await answer(session, period, thresholds, regions, scheme_version, what, shape)
 
 
 async def exposure_items(

@@ -8,7 +8,7 @@ date at the period's end, by the business dates), so the clock only decides whic
 
 How it stays right.
 - The live consumer: a batch's inserts and updates of read-model rows mark the divisions and
-  years they touch (mapper events below, on old and new values: no handler has to remember it);
+  years they touch (mapper events on old and new values, `marks.py`: no handler has to remember it);
   at the batch's end, in its transaction, `refresh` recomputes those divisions for those periods
   and re-scores the periods. A project on the key list touches every kept year (it counts in
   every period), another one the years of its dates, its plans and those it is unstarted in; a
@@ -39,10 +39,15 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
+    BindParameter,
     ColumnElement,
     Select,
+    String,
+    Text,
+    bindparam,
+    cast,
     delete,
-    event,
     func,
     insert,
     or_,
@@ -53,8 +58,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import Mapper
-from sqlalchemy.orm import attributes as orm_attributes
 
 from services.scoring.domain.exposure import Thresholds
 from services.scoring.domain.figures import Facts
@@ -64,12 +67,10 @@ from services.scoring.domain.standings import (
     Marks,
     SchemesInEffect,
     compute_rows,
-    decode_figures,
     fact_years,
-    mark_project,
     months,
-    year_of,
 )
+from services.scoring.marks import MARKS
 from services.scoring.models import (
     AllocationView,
     Epoch,
@@ -90,7 +91,6 @@ from shared.waiting import pause
 
 log = logging.getLogger(__name__)
 
-MARKS = "scoring.standings"  # the key of a session's marks in `session.info`
 OUT_OF_DATE = "out-of-date"  # the basis of a row to compute again (no reader's basis)
 # Periods × projects of the divisions a batch computes (30 µs each here); past it: out of date.
 BATCH_BUDGET = 400
@@ -102,57 +102,6 @@ BUSY_SECONDS = 1.0
 _LAST_REFRESH, _LAST_DEFERRED = [float("-inf")], [float("-inf")]
 
 
-# ---- what a batch touched
-def _mark(marks: Marks, row: Any, value: Callable[[str], Any]) -> None:
-    """Mark what the row's state (each attribute read through `value`) counts in."""
-    if marks.epoch is None:
-        marks.epoch = value("epoch")
-    elif marks.epoch != value("epoch"):
-        return  # another epoch's row in the same transaction: not this epoch's standings
-    match row:
-        case ProjectView():
-            mark_project(marks, value)
-        case PlanView() | ReportView():
-            marks.project(value("project_id"), value("year"))
-        case ProblemView():
-            marks.county(
-                value("county"), year_of(value("reported_on")), year_of(value("overdue_on"))
-            )
-        case AllocationView() | GrantView():
-            marks.county(value("county"), value("year"))
-
-
-def _old(row: Any) -> Callable[[str], Any]:
-    def value(name: str) -> Any:
-        history = orm_attributes.get_history(row, name)
-        return history.deleted[0] if history.deleted else getattr(row, name)
-
-    return value
-
-
-def _new(row: Any) -> Callable[[str], Any]:
-    return lambda name: getattr(row, name)
-
-
-def _on_insert(_mapper: Mapper[Any], _connection: Any, row: Any) -> None:
-    session = orm_attributes.instance_state(row).session
-    if session is not None:
-        _mark(session.info.setdefault(MARKS, Marks()), row, _new(row))
-
-
-def _on_update(_mapper: Mapper[Any], _connection: Any, row: Any) -> None:
-    session = orm_attributes.instance_state(row).session
-    if session is not None:
-        marks = session.info.setdefault(MARKS, Marks())
-        _mark(marks, row, _old(row))  # what it counted in before (another county, year…)
-        _mark(marks, row, _new(row))
-
-
-for _model in (ProjectView, PlanView, ReportView, ProblemView, AllocationView, GrantView):
-    event.listen(_model, "before_insert", _on_insert)
-    event.listen(_model, "before_update", _on_update)
-
-
 # ---- what is kept: the basis, the periods, the rows' encoding
 def basis(thresholds: Thresholds, regions: RegionTable) -> str:
     """The settings the figures were computed with: the exposure thresholds, the divisions."""
@@ -160,14 +109,36 @@ def basis(thresholds: Thresholds, regions: RegionTable) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def in_effect(period: Period) -> Select[Scheme]:
-    """The stored scheme in effect for `period`: the latest `effective_from` not after it, the
-    last set winning a tie (none: the built-in default)."""
+def in_effect(period: Period | BindParameter[str], *columns: Any) -> Select[Any]:
+    """The stored scheme in effect for `period` (or a bound YYYY-MM), its `columns` or the entity:
+    the latest `effective_from` not after it, the last set winning a tie (none: the default)."""
+    schemes, after = Scheme.__table__, str(period) if isinstance(period, Period) else period
     return (
-        select(Scheme)
-        .where(Scheme.effective_from <= str(period))
-        .order_by(Scheme.effective_from.desc(), Scheme.set_at.desc())
+        select(*(columns or (Scheme,)))
+        .where(schemes.c.effective_from <= after)
+        .order_by(schemes.c.effective_from.desc(), schemes.c.set_at.desc())
         .limit(1)
+    )
+
+
+@functools.cache
+def _kept_statement() -> Select[Any]:
+    """`read`'s statement, built once, Core alone (no ORM compilation per read): the period's rows
+    in the current epoch with the stored scheme in effect, the JSON columns as the text stored."""
+    table, epochs, schemes = Standing.__table__, Epoch.__table__, Scheme.__table__
+    period = bindparam("period", type_=String)
+    found = in_effect(period, schemes.c.version, schemes.c.revision).subquery()
+    columns = [cast(c, Text).label(c.name) if isinstance(c.type, JSON) else c for c in table.c]
+    return (
+        select(*columns, found.c.version.label("in_effect"), found.c.revision)
+        .select_from(table)
+        .join(epochs, epochs.c.number == table.c.epoch)
+        .outerjoin(found, true())
+        .where(
+            epochs.c.state == EpochState.CURRENT,
+            table.c.year == bindparam("year"),
+            table.c.month == bindparam("month"),
+        )
     )
 
 
@@ -177,27 +148,15 @@ async def read(
     """The current epoch's kept standings of `period` and the scheme in effect (one
     statement), or None when they are not kept or were computed with other thresholds or
     divisions."""
-    table = Standing.__table__
-    scheme = in_effect(period).subquery()
-    rows = (
-        await session.execute(
-            select(table, scheme.c.version.label("in_effect"), scheme.c.revision.label("revision"))
-            .join(Epoch, Epoch.number == table.c.epoch)
-            .outerjoin(scheme, true())
-            .where(
-                Epoch.state == EpochState.CURRENT,
-                table.c.year == period.year,
-                table.c.month == period.month,
-            )
-        )
-    ).all()
+    params = {"period": str(period), "year": period.year, "month": period.month}
+    connection = await session.connection()  # Core: the rows, no ORM execution around them
+    rows = (await connection.execute(_kept_statement(), params)).all()
     by_county = {r.county: r for r in rows}
     wanted = basis(thresholds, regions)
     if set(by_county) != set(regions.codes) or any(r.basis != wanted for r in rows):
         return None
     first = rows[0]
     return Kept(
-        figures={c: decode_figures(c, by_county[c].figures) for c in regions.codes},
         rows={c: by_county[c] for c in regions.codes},
         scheme=None if first.in_effect is None else (first.in_effect, first.revision),
     )

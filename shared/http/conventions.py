@@ -3,6 +3,7 @@
 - a creating POST answers 201 with the created resource, `Location` (its path) and `ETag`
   (its version, quoted): `created(response, location, version)`;
 - a conditional write names the version it read in `If-Match`: `parse_if_match(header)`;
+- a JSON answer kept rendered goes out as it is: `json_answer(rendered(model))`;
 - a list answers `Page[T]` = `{items, total}` and pages with `limit` and `offset`; a long list
   may also page by key (`cursor`, answered with `next`: `encode_cursor`, `decode_cursor`);
 - every error is RFC 9457 problem+json, and every operation documents the problem statuses it
@@ -12,11 +13,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, TypeAdapter
 
 from shared.errors import InvalidInput, PreconditionRequired
 from shared.http.problems import PROBLEM_JSON
@@ -69,6 +71,23 @@ def page_of(items: Sequence[T], limit: int, offset: int) -> list[T]:
     """One page of a list computed whole (a filter the database cannot run, ten divisions'
     cards); a query the database can page goes through `shared.db.paginate` instead."""
     return list(items[offset : offset + limit])
+
+
+@functools.cache
+def _adapter(model: type[BaseModel]) -> TypeAdapter[Any]:
+    return TypeAdapter(model)
+
+
+def rendered(model: BaseModel) -> bytes:
+    """`model`'s JSON exactly as FastAPI sends a route's `response_model` (pydantic's own
+    serializer, by alias): for an answer kept rendered and sent as `json_answer`."""
+    return _adapter(type(model)).dump_json(model, by_alias=True)
+
+
+def json_answer(body: bytes) -> Response:
+    """JSON rendered already (`rendered`): FastAPI sends a Response as it is, without validating
+    and serializing it again; the route's `response_model` still documents it."""
+    return Response(body, media_type="application/json")
 
 
 def set_etag(response: Response, version: int) -> None:

@@ -1,4 +1,5 @@
-"""Pooled PostgreSQL connections: a dead one is never handed out, without a ping per checkout."""
+"""Pooled PostgreSQL connections: a dead one is never handed out, without a ping per checkout;
+a session can read outside a transaction (`one_statement`) and the connection goes back as it was."""
 
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 import shared.db
-from shared.db import make_engine
+from shared.db import make_engine, make_session_factory, one_statement
 from tests.conftest import create_database, need, wait_until
 
 
@@ -73,3 +74,21 @@ async def test_a_busy_connection_is_not_pinged_and_an_idle_one_is(
     monkeypatch.setattr(shared.db, "PING_AFTER_IDLE", 0.0)
     await backend_pid(engine)
     assert pings == [1]
+
+
+async def transaction_ids(session: AsyncSession) -> set[int]:
+    """The transaction of each of two statements (`txid_current` assigns one if none is)."""
+    return {int(await session.scalar(text("SELECT txid_current()")) or 0) for _ in range(2)}
+
+
+async def test_a_session_in_one_statement_reads_outside_a_transaction_then_gives_it_back(
+    engine: AsyncEngine,
+) -> None:
+    sessions = make_session_factory(engine)  # the pool's one connection, each time
+    async with sessions() as session:
+        assert len(await transaction_ids(session)) == 1  # BEGIN … ROLLBACK around them
+    async with sessions() as session:
+        await one_statement(session)
+        assert len(await transaction_ids(session)) == 2  # each statement its own
+    async with sessions() as session:  # the same connection, in a transaction again
+        assert len(await transaction_ids(session)) == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import inspect
 import re
 import typing
@@ -10,14 +11,19 @@ from typing import Annotated
 
 import httpx
 import pytest
-from fastapi import APIRouter, FastAPI, Header
-from pydantic import TypeAdapter, ValidationError, model_validator
+from fastapi import APIRouter, FastAPI, Header, Response
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 import shared.http.app as shared_app
 from shared.amounts import NonNegativeAmount, PositiveAmount
 from shared.errors import InvalidInput, PreconditionRequired
 from shared.fields import NO_NUL_PATTERN, BusinessDate, InputModel, required_text, rule_error
-from shared.http.conventions import document_conventions, parse_if_match
+from shared.http.conventions import (
+    document_conventions,
+    json_answer,
+    parse_if_match,
+    rendered,
+)
 from shared.http.problems import install_problem_handlers
 
 
@@ -195,3 +201,42 @@ def test_the_shared_dependencies_run_on_the_event_loop(alias: str) -> None:
     (depends,) = typing.get_args(getattr(shared_app, alias))[1:]
     call = depends.dependency
     assert inspect.iscoroutinefunction(call) or inspect.isasyncgenfunction(call), call
+
+
+class _Inner(BaseModel):
+    amount: Decimal
+    at: dt.datetime | None = None
+
+
+class _Answer(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+    county_name: str = Field(alias="countyName")
+    items: list[_Inner]
+    tier: str | None = None
+
+
+async def test_an_answer_rendered_is_what_fastapi_sends_for_the_response_model() -> None:
+    answer = _Answer(
+        county_name="滨城区",
+        items=[_Inner(amount=Decimal("12.50"), at=dt.datetime(2020, 4, 30, 8, tzinfo=dt.UTC))],
+    )
+    router = APIRouter()
+
+    @router.get("/model", response_model=_Answer)
+    async def as_model() -> _Answer:
+        return answer
+
+    @router.get("/rendered", response_model=_Answer)
+    async def as_rendered() -> Response:
+        return json_answer(rendered(answer))
+
+    app = app_with(router)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://t"
+    ) as client:
+        by_model, kept = await client.get("/model"), await client.get("/rendered")
+    assert kept.content == by_model.content == rendered(answer)
+    assert kept.headers["content-type"] == by_model.headers["content-type"]
+    assert kept.headers["content-length"] == by_model.headers["content-length"]
+    spec = app.openapi()["paths"]
+    assert spec["/rendered"]["get"]["responses"] == spec["/model"]["get"]["responses"]

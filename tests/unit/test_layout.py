@@ -125,8 +125,9 @@ WHERE_NEEDED = {"config.py", "handlers.py"}
 # The only modules a service has beyond the set, each with its job.
 EXTRAS = {
     "registry": {"importing"},  # the ledger import: file reader, column table, row mapping
-    # the read-model epochs the worker follows and a rebuild replaces; the standings it keeps
-    "scoring": {"readmodel.py", "standings.py"},
+    # the read-model epochs the worker follows and a rebuild replaces; the standings it keeps and
+    # what a batch marks for them
+    "scoring": {"readmodel.py", "standings.py", "marks.py"},
     # the adapters a message leaves by (webhook, robots) and the dispatcher that tries them
     "notifications": {"channels", "delivery.py"},
 }
@@ -229,3 +230,16 @@ def test_every_subscription_is_a_topic_some_service_publishes() -> None:
     for name, definition in SERVICES.items():
         assert set(definition.subscribes) <= published, name
         assert definition.topic not in definition.subscribes, f"{name} consumes its own topic"
+
+
+def test_the_embedded_default_starts_without_importing_the_kafka_client() -> None:
+    """`kuaiche up` on the embedded default never talks to Kafka: aiokafka (a large import, a
+    part of every start) is imported only when a Kafka bootstrap is configured."""
+    result = subprocess.run(
+        [sys.executable, "-c", "import sys, kuaiche.cli; print('aiokafka' in sys.modules)"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"

@@ -6,7 +6,9 @@ keeps the rows; see there."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
+import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -123,7 +125,7 @@ def score_as_kept(row: Any, figures: DivisionFigures, scheme: SchemeBody) -> Sco
         county=row.county,
         indicators=[
             IndicatorScore(i, figures.values[i.metric], rank, Decimal(points))
-            for i, (rank, points) in zip(scheme.indicators, row.indicators, strict=True)
+            for i, (rank, points) in zip(scheme.indicators, json.loads(row.indicators), strict=True)
         ],
         total=Decimal(row.total),
         rank=row.rank,
@@ -133,12 +135,23 @@ def score_as_kept(row: Any, figures: DivisionFigures, scheme: SchemeBody) -> Sco
 
 @dataclass(frozen=True)
 class Kept:
-    """A period's kept standings, in the region table's order, and the version and revision
-    of the stored scheme in effect for the period when they were read (None: the default)."""
+    """A period's kept standings, in the region table's order, as read: the rows with their
+    JSON columns (`figures`, `indicators`) as the text stored, decoded only when asked; and the
+    version and revision of the stored scheme in effect for the period when they were read
+    (None: the default)."""
 
-    figures: dict[str, DivisionFigures]
     rows: dict[str, Any]
     scheme: tuple[str, int] | None
+
+    @functools.cached_property
+    def figures(self) -> dict[str, DivisionFigures]:
+        return {c: decode_figures(c, json.loads(r.figures)) for c, r in self.rows.items()}
+
+    @property
+    def state(self) -> tuple[Any, ...]:
+        """The rows as read, which with the scheme in effect (its revision is in each row) is
+        all an answer from them depends on: equal states, equal answers."""
+        return tuple(tuple(r) for r in self.rows.values())
 
     def scores(self, version: str, scheme: SchemeBody) -> list[Score]:
         """The kept scores if they are the scheme's, else the kept figures scored by it; in the

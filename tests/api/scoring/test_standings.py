@@ -5,6 +5,7 @@ the kept rows against a computation from the facts, and what happens when they c
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 import pytest
@@ -15,13 +16,17 @@ from services.scoring import queries, readmodel, standings
 from services.scoring.domain.exposure import Thresholds
 from services.scoring.domain.periods import Period
 from services.scoring.models import Standing
+from services.scoring.schemas import RankingPublic, ScorecardList
+from shared.http import conventions
 from shared.regions import load_region_table
 from tests.api.scoring.conftest import ScoringApp
 from tests.api.scoring.equivalence import kept_as_computed
 from tests.api.scoring.helpers import card, put_scheme, ranking, scheme_body
+from tests.conftest import COMMANDER
 
 D = dt.date
 BINCHENG, ZHANHUA = "371602", "371603"
+PAGE = {"year": 2020, "month": 4}
 
 
 @pytest.fixture(autouse=True)
@@ -268,3 +273,84 @@ async def test_a_project_marks_the_years_it_is_unstarted_in(scoring: ScoringApp)
     await scoring.settled()
     assert (await card(scoring, BINCHENG, 2020, 6))["figures"]["unstarted_projects"] == 0
     assert other and await up_to_date(scoring) == 36
+
+
+# ---- a kept period's answers, rendered once per state of its rows (`queries.answer`)
+@pytest.fixture
+def renders(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    """Every answer `queries` renders from now on (none kept rendered from other tests)."""
+    monkeypatch.setattr(queries, "_RENDERED", {})
+    rendered: list[bytes] = []
+
+    def counting(model: Any) -> bytes:
+        rendered.append(conventions.rendered(model))
+        return rendered[-1]
+
+    monkeypatch.setattr(queries, "rendered", counting)
+    return rendered
+
+
+async def computed_answers(scoring: ScoringApp, county: str) -> tuple[bytes, bytes, bytes]:
+    """The ranking, the county's card and the cards of April 2020, computed from the facts and
+    rendered as the routes' response models."""
+    period, regions = Period(2020, 4), load_region_table(None)
+    async with scoring.runtime.session_factory() as session:
+        result = await queries.scored(session, period, Thresholds(), regions)
+    entries, cards = result.ranking(), result.cards()
+    head = {"year": 2020, "month": 4, "scheme_version": result.version}
+    return (
+        conventions.rendered(RankingPublic(**head, items=entries, total=len(entries))),
+        conventions.rendered(result.cards([county])[0]),
+        conventions.rendered(ScorecardList(**head, items=cards, total=len(cards))),
+    )
+
+
+async def answers(scoring: ScoringApp, county: str) -> tuple[bytes, bytes, bytes]:
+    got = []
+    for path in ("/v1/rankings", f"/v1/scorecards/{county}", "/v1/scorecards"):
+        r = await scoring.client.get(path, params={"year": 2020, "month": 4}, headers=COMMANDER)
+        assert r.status_code == 200, r.text
+        assert r.headers["content-type"] == "application/json"
+        got.append(r.content)
+    return got[0], got[1], got[2]
+
+
+async def test_a_kept_periods_answers_are_rendered_once_and_as_computed(
+    scoring: ScoringApp, renders: list[bytes]
+) -> None:
+    up = scoring.upstream
+    pid = await up.register(BINCHENG, planned_start=D(2020, 3, 1))
+    await up.plan(pid, 2020, "1200")
+    await up.report(pid, 2020, 4, "300")
+    await scoring.settled()
+    assert await up_to_date(scoring) == 12
+    first = await answers(scoring, BINCHENG)
+    assert first == await computed_answers(scoring, BINCHENG)  # byte for byte
+    assert len(renders) == 3
+    assert await answers(scoring, BINCHENG) == first  # sent again as rendered
+    assert len(renders) == 3
+    # another page is another answer
+    r = await scoring.client.get("/v1/rankings", params={**PAGE, "limit": 3}, headers=COMMANDER)
+    assert [e["county"] for e in r.json()["items"]] == [
+        e["county"] for e in json.loads(first[0])["items"][:3]
+    ]
+    assert len(renders) == 4
+
+
+async def test_a_kept_periods_answers_change_with_its_rows(
+    scoring: ScoringApp, renders: list[bytes]
+) -> None:
+    up = scoring.upstream
+    pid = await up.register(BINCHENG, planned_start=D(2020, 3, 1))
+    await up.plan(pid, 2020, "1200")
+    await up.report(pid, 2020, 4, "300")
+    await scoring.settled()
+    before = await answers(scoring, BINCHENG)
+    await up.report(pid, 2020, 4, "900")  # a correction: Bincheng's April rows change
+    await scoring.settled()
+    assert await up_to_date(scoring) == 12
+    after = await answers(scoring, BINCHENG)
+    assert after == await computed_answers(scoring, BINCHENG)
+    assert all(a != b for a, b in zip(before, after, strict=True))
+    assert json.loads(after[1])["figures"]["ytd_investment"] == "900"
+    assert len(renders) == 6
