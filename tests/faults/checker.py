@@ -310,7 +310,7 @@ class Checker:
                 port=0,
                 database_url=url,
                 kafka_bootstrap=self.stack.broker.bootstrap,
-                jwt_secret=SECRET,  # type: ignore[arg-type]
+                jwt_secret=SECRET,
                 data_dir=self.stack.root / "data",
             )
             runtime = await open_runtime(definition, settings)
@@ -349,7 +349,7 @@ class Checker:
                 port=0,
                 database_url=self.stack.database_url("scoring"),
                 kafka_bootstrap=self.stack.broker.bootstrap,
-                jwt_secret=SECRET,  # type: ignore[arg-type]
+                jwt_secret=SECRET,
                 data_dir=self.stack.root / "data",
             )
             runtime = await open_runtime(definition, settings)

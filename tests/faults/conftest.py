@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.conftest import REQUIRE_INTEGRATION
 from tests.faults.stack import Stack
 
 DEFAULT_SEED = 20200415
@@ -25,6 +26,11 @@ def fault_seed(request: pytest.FixtureRequest) -> int:
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Stack]:
     """A private PostgreSQL and Kafka on free ports and every service as its own processes."""
+    missing = Stack.missing_tools()
+    if missing:
+        if REQUIRE_INTEGRATION:
+            pytest.fail(f"the fault suite needs {missing}")
+        pytest.skip(f"the fault suite needs {missing}")
     stack = Stack.create()
     try:
         stack.start()

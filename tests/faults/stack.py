@@ -214,6 +214,18 @@ class Stack:
     broker: Broker
     processes: dict[str, Process] = field(default_factory=dict)
 
+    @staticmethod
+    def missing_tools() -> str:
+        """What the scripts need and this machine lacks ("" when nothing)."""
+        missing = []
+        if not list(Path("/usr/lib/postgresql").glob("*/bin/postgres")) and not shutil.which(
+            "pg_ctl"
+        ):
+            missing.append("PostgreSQL's server binaries")
+        if not shutil.which("java") and not os.environ.get("JAVA_HOME"):
+            missing.append("Java 17+")
+        return " and ".join(missing)
+
     @classmethod
     def create(cls) -> Stack:
         root = Path(tempfile.mkdtemp(prefix="kuaiche-faults-"))

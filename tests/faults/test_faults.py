@@ -23,11 +23,11 @@ pytestmark = [pytest.mark.integration, pytest.mark.faults]
 async def test_nothing_lost_or_doubled_under(fault: str, stack: Stack, fault_seed: int) -> None:
     measured: dict[str, float] = {}
 
-    def inject() -> None:
-        measured.update(FAULTS[fault](stack))
-
+    inject, at = FAULTS[fault]
     started = time.monotonic()
-    history = await Workload(stack, seed=fault_seed).drive(inject)
+    history = await Workload(stack, seed=fault_seed).drive(
+        lambda: measured.update(inject(stack)), at
+    )
     took = time.monotonic() - started
     report = await Checker(stack).check(history, fault)
     report.workload_took = took

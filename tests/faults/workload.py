@@ -93,7 +93,7 @@ class History:
 
 class Workload:
     """`total` writes at about `rate` per second, at most `concurrency` in flight; `fault` is
-    started (in a thread: it blocks on processes) when half of them have been sent."""
+    started (in a thread: it blocks on processes) when the share `at` of them has been sent."""
 
     def __init__(
         self,
@@ -121,7 +121,7 @@ class Workload:
         self._turn = 0
 
     # ----------------------------------------------------------------- driving
-    async def drive(self, fault: Callable[[], Any] | None = None) -> History:
+    async def drive(self, fault: Callable[[], Any] | None = None, at: float = 0.5) -> History:
         async with httpx.AsyncClient(timeout=REQUEST_TIMEOUT, headers=self.headers) as client:
             self.client = client
             await self._pools()
@@ -130,7 +130,7 @@ class Workload:
             injected: asyncio.Future[Any] | None = None
             start = time.monotonic()
             for n in range(self.total):
-                if n == self.total // 2 and fault is not None:
+                if n == int(self.total * at) and fault is not None:
                     injected = asyncio.ensure_future(asyncio.to_thread(fault))
                 await asyncio.sleep(max(0.0, start + n / self.rate - time.monotonic()))
                 await gate.acquire()
@@ -169,15 +169,21 @@ class Workload:
 
     async def _pools(self) -> None:
         """Large yearly quotas for each factor, so allocations are not refused for want of
-        quota (the faults are what this suite tests, not the ledger's arithmetic)."""
+        quota (the faults are what this suite tests, not the ledger's arithmetic); made by the
+        first run of the session, found by the next (one pool per factor, year and scope)."""
+        api = self.stack.apis("factors")[0]
+        r = await self.client.get(api.url + "/v1/pools", params={"year": YEAR, "limit": 100})
+        assert r.status_code == 200, r.text
+        have = {p["factor"]: p["id"] for p in r.json()["items"] if p["scope"] == "city"}
         for factor in FACTORS:
-            api = self.stack.apis("factors")[0]
-            r = await self.client.post(
-                api.url + "/v1/pools",
-                json={"factor": factor, "year": YEAR, "scope": "city", "amount": "100000000"},
-            )
-            assert r.status_code == 201, r.text
-            self.pools.append(r.json()["id"])
+            if factor not in have:
+                r = await self.client.post(
+                    api.url + "/v1/pools",
+                    json={"factor": factor, "year": YEAR, "scope": "city", "amount": "100000000"},
+                )
+                assert r.status_code == 201, r.text
+                have[factor] = r.json()["id"]
+            self.pools.append(have[factor])
 
     # ----------------------------------------------------------------- choosing
     def _write(
@@ -314,6 +320,7 @@ class Workload:
 
     def _move_problem(self, n: int, q: Problem) -> tuple[Write, Callable[[dict[str, Any]], None]]:
         path = f"/v1/issues/{q.id}/"
+        body: dict[str, Any]
         if q.status == "reported":
             kind, body, after = "assign", {"unit": self.rng.choice(UNITS)}, "assigned"
         elif q.status == "assigned":
