@@ -163,12 +163,22 @@ class Checker:
         past. (Not the end offset: a transactional producer's commit marker takes an offset
         after each transaction's last event, which no consumer ever commits past.)"""
         last = await self.last_events()
+        conn = await self.connect("scoring")
+        try:
+            epoch = await conn.fetchval("SELECT number FROM epochs WHERE state = 'current'")
+        finally:
+            await conn.close()
         admin = AIOKafkaAdminClient(bootstrap_servers=self.stack.broker.bootstrap)
         await admin.start()
         try:
             lags: dict[str, int] = {}
             for group, _ in await admin.list_consumer_groups():
-                if group.startswith("faults-"):
+                # the rebuilds' own, and the groups of scoring's retired epochs: nobody reads on
+                retired = (
+                    group.startswith("scoring-read-model-e")
+                    and group != f"scoring-read-model-e{epoch}"
+                )
+                if group.startswith("faults-") or retired:
                     continue
                 committed = await admin.list_consumer_group_offsets(group)
                 lags[group] = sum(
