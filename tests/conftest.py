@@ -27,6 +27,15 @@ SECRET = "test-secret-" + "x" * 40
 REQUIRE_INTEGRATION = os.environ.get("KUAICHE_REQUIRE_INTEGRATION") == "1"
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--fault-seed",
+        type=int,
+        default=None,
+        help="seed of the fault suite's workload (tests/faults; default $KUAICHE_FAULT_SEED)",
+    )
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """In CI nothing may be skipped: a skipped integration test is a failed run."""
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
