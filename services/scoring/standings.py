@@ -452,15 +452,18 @@ async def fill(
     thresholds: Thresholds,
     regions: RegionTable,
     today: dt.date | None = None,
+    facts: Facts | None = None,
 ) -> int:
     """Compute every kept period of the epoch from scratch (the end of a rebuild, before its
-    epoch takes over); how many rows it wrote. A failure leaves the epoch without standings
+    epoch takes over); how many rows it wrote. `facts`: the epoch's, all of them, if the caller
+    has them (a rebuild's fold); read otherwise. A failure leaves the epoch without standings
     (its periods are then computed when read) and is logged, not raised."""
     today = today or today_in_shanghai()
     try:
         async with sessions() as session, session.begin():
             await session.execute(delete(Standing).where(Standing.epoch == epoch))
-            facts = await _facts(session, epoch, None)  # read once: the periods, then the rows
+            if facts is None:  # read once: the periods, then the rows
+                facts = await _facts(session, epoch, None)
             wanted = {p: set(regions.codes) for p in months(fact_years(facts), today)}
             return await _rewrite(session, epoch, wanted, thresholds, regions, facts=facts)
     except Exception as exc:
