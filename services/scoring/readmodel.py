@@ -6,8 +6,8 @@ transaction per batch. A rebuild opens epoch n+1 and replays every topic from th
 to where each partition ended when it began, with that epoch's consumer (`InboxConsumer.replay`):
 large fetches, each event through the same handlers as the follower's but into a `Fold` in
 memory, the inbox rows of each fetch inserted in bulk while the next is read, then the epoch's
-rows in bulk in one transaction (COPY on PostgreSQL), and only then the group's offsets
-committed past what it read. Then, in one transaction, it
+rows in bulk in one transaction (COPY on PostgreSQL) while its standings are computed from the
+fold, and only then the group's offsets committed past what it read. Then, in one transaction, it
 makes the epoch current and retires the old one. The follower sees the switch and goes on with
 the new epoch's group from where the rebuild stopped, so nothing is skipped and nothing is
 applied twice; the retired epoch's rows are deleted.
@@ -238,10 +238,7 @@ async def catch_up(runtime: Runtime, feed: Feed | None = None, allowance: float 
     epoch = await _read_current(runtime.session_factory)
     if not await _applied_any(runtime.session_factory, feed, epoch):
         with heap_frozen():
-            fold = Fold(epoch)
-            read = await replay(runtime, feed, epoch, allowance, fold)
-            await fill_standings(runtime, epoch, fold.facts())  # as a rebuild's: none kept
-        return read
+            return await replay(runtime, feed, epoch, allowance)  # standings as a rebuild's
     read = await consumer(runtime, feed, epoch).catch_up(_idle(runtime), to_end=allowance)
     await complete_standings(runtime)  # what a backlog's batches left to the worker's job
     return read
@@ -290,9 +287,7 @@ async def rebuild(
         await _delete_epoch(sessions, feed, abandoned)
     try:
         with heap_frozen():
-            fold = Fold(number)
-            read = await replay(runtime, feed, number, allowance, fold)
-            await fill_standings(runtime, number, fold.facts())
+            read = await replay(runtime, feed, number, allowance)
         async with sessions() as session, session.begin():
             await session.execute(
                 select(Epoch.number).where(Epoch.state == CURRENT).with_for_update()
@@ -325,14 +320,19 @@ async def rebuild(
     return built
 
 
-async def replay(
-    runtime: Runtime, feed: Feed, epoch: int, allowance: float, fold: Fold | None = None
-) -> int:
-    """Fold the whole log into `epoch` (into `fold` if given, to read its facts after) and write
-    it (see the module's docstring); how many messages were read."""
-    fold = fold or Fold(epoch)
+async def replay(runtime: Runtime, feed: Feed, epoch: int, allowance: float) -> int:
+    """Fold the whole log into `epoch` and write it (see the module's docstring) with its
+    standings, every period computed from the fold's facts while its rows are copied in (its
+    consumer does not keep them while it builds); how many messages were read."""
+    fold = Fold(epoch)
+
+    async def write(sessions: async_sessionmaker[AsyncSession]) -> None:
+        async with asyncio.TaskGroup() as both:  # one failing cancels the other
+            both.create_task(fold.write(sessions))
+            both.create_task(fill_standings(runtime, epoch, fold.facts()))
+
     return await consumer(runtime, feed, epoch).replay(
-        fold.applying(feed.rules()), fold.write, _idle(runtime), to_end=allowance
+        fold.applying(feed.rules()), write, _idle(runtime), to_end=allowance
     )
 
 
@@ -344,10 +344,8 @@ async def complete_standings(runtime: Runtime) -> None:
     )
 
 
-async def fill_standings(runtime: Runtime, epoch: int, facts: Facts | None = None) -> None:
-    """A rebuilt epoch's standings, every period computed from its facts (`facts`: as its fold
-    has them, or else read back), before it takes over (its consumer does not keep them while
-    it builds)."""
+async def fill_standings(runtime: Runtime, epoch: int, facts: Facts) -> None:
+    """An epoch's standings, every period computed from its facts (as its fold has them)."""
     regions = load_region_table(runtime.settings.regions_file)
     await standings.fill(
         runtime.session_factory, epoch, runtime.config.thresholds, regions, facts=facts
