@@ -6,8 +6,8 @@ transaction per batch. A rebuild opens epoch n+1 and replays every topic from th
 to where each partition ended when it began, with that epoch's consumer (`InboxConsumer.replay`):
 large fetches, each event through the same handlers as the follower's but into a `Fold` in
 memory, the inbox rows of each fetch inserted in bulk while the next is read, then the epoch's
-rows in bulk in one transaction (COPY on PostgreSQL), and only then the group's offsets
-committed past what it read. Then, in one transaction, it
+rows in bulk in one transaction (COPY on PostgreSQL) while its standings are computed from the
+fold, and only then the group's offsets committed past what it read. Then, in one transaction, it
 makes the epoch current and retires the old one. The follower sees the switch and goes on with
 the new epoch's group from where the rebuild stopped, so nothing is skipped and nothing is
 applied twice; the retired epoch's rows are deleted.
@@ -27,8 +27,21 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.scoring import standings
+from services.scoring.domain.figures import Facts
 from services.scoring.handlers import Apply, Handlers, Row, prefetch
-from services.scoring.models import READ_MODEL, Epoch, EpochState, Standing, inbox
+from services.scoring.models import (
+    READ_MODEL,
+    AllocationView,
+    Epoch,
+    EpochState,
+    GrantView,
+    PlanView,
+    ProblemView,
+    ProjectView,
+    ReportView,
+    Standing,
+    inbox,
+)
 from shared.clock import today_in_shanghai
 from shared.db import OutageLog, insert_many, is_unavailable, utcnow
 from shared.errors import RuleViolation
@@ -121,6 +134,19 @@ class Fold:
         """The replay's folds: each event type's rule applied to this fold."""
         return {t: partial(rule, self) for t, rule in rules.items()}
 
+    def facts(self) -> Facts:
+        """The rows as the standings' fill reads them (the same attributes as the tables'
+        rows), so a rebuild's fill need not read back what it has just written."""
+        rows = {m: list(r.values()) for m, r in self._rows.items()}
+        return Facts(
+            projects=rows[ProjectView],
+            plans=rows[PlanView],
+            reports=rows[ReportView],
+            problems=rows[ProblemView],
+            allocations=rows[AllocationView],
+            grants=rows[GrantView],
+        )
+
     async def write(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         """Insert the rows in bulk, in one transaction."""
         async with sessions() as session, session.begin():
@@ -212,9 +238,7 @@ async def catch_up(runtime: Runtime, feed: Feed | None = None, allowance: float 
     epoch = await _read_current(runtime.session_factory)
     if not await _applied_any(runtime.session_factory, feed, epoch):
         with heap_frozen():
-            read = await replay(runtime, feed, epoch, allowance)
-            await fill_standings(runtime, epoch)  # as a rebuild's, its batches kept none
-        return read
+            return await replay(runtime, feed, epoch, allowance)  # standings as a rebuild's
     read = await consumer(runtime, feed, epoch).catch_up(_idle(runtime), to_end=allowance)
     await complete_standings(runtime)  # what a backlog's batches left to the worker's job
     return read
@@ -264,7 +288,6 @@ async def rebuild(
     try:
         with heap_frozen():
             read = await replay(runtime, feed, number, allowance)
-            await fill_standings(runtime, number)
         async with sessions() as session, session.begin():
             await session.execute(
                 select(Epoch.number).where(Epoch.state == CURRENT).with_for_update()
@@ -298,11 +321,18 @@ async def rebuild(
 
 
 async def replay(runtime: Runtime, feed: Feed, epoch: int, allowance: float) -> int:
-    """Fold the whole log into `epoch` and write it (see the module's docstring); how many
-    messages were read."""
+    """Fold the whole log into `epoch` and write it (see the module's docstring) with its
+    standings, every period computed from the fold's facts while its rows are copied in (its
+    consumer does not keep them while it builds); how many messages were read."""
     fold = Fold(epoch)
+
+    async def write(sessions: async_sessionmaker[AsyncSession]) -> None:
+        async with asyncio.TaskGroup() as both:  # one failing cancels the other
+            both.create_task(fold.write(sessions))
+            both.create_task(fill_standings(runtime, epoch, fold.facts()))
+
     return await consumer(runtime, feed, epoch).replay(
-        fold.applying(feed.rules()), fold.write, _idle(runtime), to_end=allowance
+        fold.applying(feed.rules()), write, _idle(runtime), to_end=allowance
     )
 
 
@@ -314,11 +344,12 @@ async def complete_standings(runtime: Runtime) -> None:
     )
 
 
-async def fill_standings(runtime: Runtime, epoch: int) -> None:
-    """A rebuilt epoch's standings, every period computed from its facts, before it takes over
-    (its consumer does not keep them while it builds)."""
+async def fill_standings(runtime: Runtime, epoch: int, facts: Facts) -> None:
+    """An epoch's standings, every period computed from its facts (as its fold has them)."""
     regions = load_region_table(runtime.settings.regions_file)
-    await standings.fill(runtime.session_factory, epoch, runtime.config.thresholds, regions)
+    await standings.fill(
+        runtime.session_factory, epoch, runtime.config.thresholds, regions, facts=facts
+    )
 
 
 async def _clear_retired(

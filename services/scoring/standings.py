@@ -207,17 +207,19 @@ async def _rewrite(
     regions: RegionTable,
     budget: int | None = None,
     facts: Facts | None = None,
+    empty: bool = False,
 ) -> int:
     """Recompute the figures of `wanted`'s divisions in each of its periods (every division
     whose row is missing or of another basis too), re-score those periods, write what changed.
     Past `budget` (periods × the projects of the divisions to compute: what an assessment goes
     through), mark the periods' rows out of date instead (`keep_current` computes them soon; a
     read computes them meanwhile). `facts`: the epoch's, all of them, if the caller has read
-    them already. How many rows it wrote."""
+    them already; `empty`: the epoch has no rows in `wanted`'s periods (the caller has just
+    deleted them), so none is read. How many rows it wrote."""
     if not wanted:
         return 0
     table = Standing.__table__
-    keys = [(p.year, p.month) for p in wanted]
+    keys = [] if empty else [(p.year, p.month) for p in wanted]
     bases: dict[Period, dict[str, str]] = {p: {} for p in wanted}  # the rows there are, light
     for chunk in range(0, len(keys), 200):
         found = await session.execute(
@@ -411,17 +413,22 @@ async def fill(
     thresholds: Thresholds,
     regions: RegionTable,
     today: dt.date | None = None,
+    facts: Facts | None = None,
 ) -> int:
     """Compute every kept period of the epoch from scratch (the end of a rebuild, before its
-    epoch takes over); how many rows it wrote. A failure leaves the epoch without standings
+    epoch takes over); how many rows it wrote. `facts`: the epoch's, all of them, if the caller
+    has them (a rebuild's fold); read otherwise. A failure leaves the epoch without standings
     (its periods are then computed when read) and is logged, not raised."""
     today = today or today_in_shanghai()
     try:
         async with sessions() as session, session.begin():
             await session.execute(delete(Standing).where(Standing.epoch == epoch))
-            facts = await _facts(session, epoch, None)  # read once: the periods, then the rows
+            if facts is None:  # read once: the periods, then the rows
+                facts = await _facts(session, epoch, None)
             wanted = {p: set(regions.codes) for p in months(fact_years(facts), today)}
-            return await _rewrite(session, epoch, wanted, thresholds, regions, facts=facts)
+            return await _rewrite(
+                session, epoch, wanted, thresholds, regions, facts=facts, empty=True
+            )
     except Exception as exc:
         if is_unavailable(exc):
             raise
