@@ -31,6 +31,7 @@ from services.registry.domain.stages import (
 from services.registry.importing.mapping import Ledger
 from services.registry.models import (
     AnnualPlan,
+    Base,
     ListChange,
     Milestone,
     MonthlyReport,
@@ -157,11 +158,12 @@ def _creation_checks(
     return checks
 
 
-_PROJECT_COLUMNS = tuple(c.key for c in Project.__table__.columns)
-_STAGE_CHANGE_COLUMNS = tuple(c.key for c in StageChange.__table__.columns if c.key != "id")
+_PROJECTS, _STAGE_CHANGES = Base.metadata.tables["projects"], Base.metadata.tables["stage_changes"]
+_PROJECT_COLUMNS = tuple(c.key for c in _PROJECTS.columns)
+_STAGE_CHANGE_COLUMNS = tuple(c.key for c in _STAGE_CHANGES.columns if c.key != "id")
 # bare statements, the values as parameters: the same statement every time, compiled once
-_INSERT_PROJECT = insert(Project.__table__)
-_INSERT_STAGE_CHANGE = insert(StageChange.__table__)
+_INSERT_PROJECT = insert(_PROJECTS)
+_INSERT_STAGE_CHANGE = insert(_STAGE_CHANGES)
 
 
 def _row(entity: object, columns: tuple[str, ...]) -> dict[str, Any]:
