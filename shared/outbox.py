@@ -137,16 +137,20 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         # The oldest unpublished rows, taken and marked published in one statement (a SELECT
         # and an UPDATE after the publish were two round trips): the marks commit with the
-        # relay's transaction, after the publish; a failed publish rolls them back.
+        # relay's transaction, after the publish; a failed publish rolls them back. On
+        # PostgreSQL the statement also tries the advisory lock, in an uncorrelated subquery
+        # that runs once, before any row is taken: a relay that does not get it takes nothing
+        # (a round trip of its own before, in every round).
         t = table
-        oldest = (
-            select(t.c.id).where(t.c.published_at.is_(None)).order_by(t.c.id).limit(batch_size)
-        )
-        self._take = (
+        oldest = select(t.c.id).where(t.c.published_at.is_(None)).order_by(t.c.id).limit(batch_size)
+        key = bindparam("lock", advisory_lock_key(name), type_=BigInteger)
+        locked = select(func.pg_try_advisory_xact_lock(key)).scalar_subquery()
+        self._take, self._take_locked = (
             update(t)
-            .where(t.c.id.in_(oldest))
+            .where(t.c.id.in_(rows))
             .values(published_at=bindparam("now"))
             .returning(t.c.id, t.c.topic, t.c.key, t.c.type, t.c.payload)
+            for rows in (oldest, oldest.where(locked))
         )
 
     def wake(self) -> None:
@@ -157,14 +161,8 @@ class OutboxRelay:
         """Publish one batch of the oldest unpublished rows; returns how many were published
         (0 as well when another relay holds the lock)."""
         async with self.session_factory() as session, session.begin():
-            if is_postgres(session):
-                locked = await session.scalar(
-                    text("SELECT pg_try_advisory_xact_lock(:key)"),
-                    {"key": advisory_lock_key(self.name)},
-                )
-                if not locked:
-                    return 0
-            taken = await session.execute(self._take, {"now": utcnow()})
+            take = self._take_locked if is_postgres(session) else self._take
+            taken = await session.execute(take, {"now": utcnow()})
             rows = sorted(taken.all(), key=lambda r: r.id)  # RETURNING's order is not theirs
             if not rows:
                 return 0

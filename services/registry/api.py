@@ -86,8 +86,14 @@ def regions_of(runtime: RuntimeDep) -> RegionTable:
 
 
 def _public(p: Project, regions: RegionTable) -> ProjectPublic:
+    return ProjectPublic(**_public_fields(p, regions))
+
+
+def _public_fields(p: Project, regions: RegionTable) -> dict[str, Any]:
+    """A project's public fields, validated once by the answer's model (not a model dumped and
+    validated again)."""
     division = regions.find(p.county)
-    return ProjectPublic(
+    return dict(
         id=p.id,
         name=p.name,
         county=p.county,
@@ -151,7 +157,7 @@ def _detail(
     project: Project, history: Sequence[StageChange], regions: RegionTable
 ) -> ProjectDetail:
     return ProjectDetail(
-        **_public(project, regions).model_dump(),
+        **_public_fields(project, regions),
         stage_history=[
             StageChangePublic(
                 from_stage=Stage(h.from_stage) if h.from_stage else None,

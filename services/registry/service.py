@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
@@ -31,6 +31,7 @@ from services.registry.domain.stages import (
 from services.registry.importing.mapping import Ledger
 from services.registry.models import (
     AnnualPlan,
+    Base,
     ListChange,
     Milestone,
     MonthlyReport,
@@ -130,13 +131,6 @@ async def _touch(session: AsyncSession, project: Project) -> None:
     await session.flush()
 
 
-async def _flush_unique(session: AsyncSession, what: str) -> None:
-    try:
-        await session.flush()
-    except IntegrityError:
-        raise RuleViolation(f"{what} is already registered") from None
-
-
 # ---------------------------------------------------------------- projects
 def _creation_checks(
     principal: Principal, regions: RegionTable, today: dt.date, fields: Mapping[str, Any]
@@ -164,6 +158,18 @@ def _creation_checks(
     return checks
 
 
+_PROJECTS, _STAGE_CHANGES = Base.metadata.tables["projects"], Base.metadata.tables["stage_changes"]
+_PROJECT_COLUMNS = tuple(c.key for c in _PROJECTS.columns)
+_STAGE_CHANGE_COLUMNS = tuple(c.key for c in _STAGE_CHANGES.columns if c.key != "id")
+# bare statements, the values as parameters: the same statement every time, compiled once
+_INSERT_PROJECT = insert(_PROJECTS)
+_INSERT_STAGE_CHANGE = insert(_STAGE_CHANGES)
+
+
+def _row(entity: object, columns: tuple[str, ...]) -> dict[str, Any]:
+    return {c: getattr(entity, c) for c in columns}
+
+
 async def _new_project(
     uow: UnitOfWork, principal: Principal, data: ProjectCreate, regions: RegionTable, today: dt.date
 ) -> tuple[Project, StageChange]:
@@ -185,6 +191,7 @@ async def _new_project(
         planned_completion=data.planned_completion,
         actual_start=data.actual_start,
         actual_completion=data.actual_completion,
+        withdrawn_on=None,
         owner=data.owner,
         leader=data.leader,
         service_officer=data.service_officer,
@@ -194,6 +201,7 @@ async def _new_project(
         content=data.content,
         lng=data.location.lng if data.location else None,
         lat=data.location.lat if data.location else None,
+        version=1,  # what the mapper's version counter starts at
         created_at=now,
         updated_at=now,
         created_by=principal.actor,
@@ -207,10 +215,15 @@ async def _new_project(
         actor=principal.actor,
         at=now,
     )
-    uow.session.add_all([project, registered])
-    # one flush for both (the project's INSERT first, by the foreign key): a unique code taken
-    # is the only conflict either can meet
-    await _flush_unique(uow.session, f"project code {project.code}")
+    # Plain INSERTs of the two rows (the project's first, by the foreign key), not the ORM's
+    # flush: nothing is loaded, so there is nothing for the session to track, and the flush's
+    # bookkeeping was most of a registration's CPU. The objects stay transient, as answers.
+    session = uow.session
+    try:
+        await session.execute(_INSERT_PROJECT, _row(project, _PROJECT_COLUMNS))
+    except IntegrityError:  # a unique code taken is the only conflict either row can meet
+        raise RuleViolation(f"project code {project.code} is already registered") from None
+    await session.execute(_INSERT_STAGE_CHANGE, _row(registered, _STAGE_CHANGE_COLUMNS))
     await _emit(uow, project, principal, ev.ProjectRegistered(**snapshot(project)))
     return project, registered
 

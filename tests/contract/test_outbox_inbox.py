@@ -19,7 +19,7 @@ from shared.db import make_engine, make_session_factory, utcnow
 from shared.events.envelope import CloudEvent
 from shared.events.topics import dead_letter_topic
 from shared.inbox import InboxConsumer, Outcome, heap_frozen
-from shared.outbox import NOTIFY_CHANNEL, OutboxRelay, write_event
+from shared.outbox import NOTIFY_CHANNEL, OutboxRelay, advisory_lock_key, write_event
 from shared.uow import UnitOfWork
 from tests.conftest import create_database, need, wait_until
 from tests.contract import backbone
@@ -258,6 +258,40 @@ async def test_two_relays_never_publish_a_row_twice_nor_out_of_order(sessions) -
     for key in range(5):
         sequences = [e.sequence for e in events if e.subject == f"p{key}"]
         assert sequences == sorted(sequences)
+
+
+async def test_a_relay_round_tries_the_lock_in_the_statement_that_takes_the_batch(
+    pg_sessions,
+) -> None:
+    """On PostgreSQL one relay at a time publishes, under an advisory lock: a round tries it in
+    the UPDATE that takes the batch (one statement, not a SELECT before it), and while another
+    relay holds the lock, takes nothing."""
+    sessions = pg_sessions
+    bus = InProcessBus()
+    async with sessions() as s, s.begin():
+        await write_event(s, outbox, TOPIC, event("p1", 1))
+    relay = OutboxRelay("t", sessions, bus, outbox)
+    async with sessions() as other, other.begin():
+        await other.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": advisory_lock_key("t")})
+        assert await relay.publish_pending() == 0
+        assert await unpublished(sessions) == 1
+    engine = sessions.kw["bind"]
+    statements: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    sa_event.listen(engine.sync_engine, "before_cursor_execute", note)
+    try:
+        assert await relay.publish_pending() == 1
+    finally:
+        sa_event.remove(engine.sync_engine, "before_cursor_execute", note)
+    assert len(statements) == 1, statements
+    assert (
+        statements[0].startswith("UPDATE outbox") and "pg_try_advisory_xact_lock" in statements[0]
+    )
+    assert await unpublished(sessions) == 0
+    assert [e.subject for e in await published(bus)] == ["p1"]
 
 
 # ---------------------------------------------------------------- inbox
