@@ -147,7 +147,10 @@ class OutboxRelay:
         locked = select(func.pg_try_advisory_xact_lock(key)).scalar_subquery()
         self._take, self._take_locked = (
             update(t)
-            .where(t.c.id.in_(rows))
+            # published_at again on the row itself: the statement's snapshot predates the lock,
+            # so a row another relay marked and committed just before this one got the lock is
+            # re-checked at its newest version (PostgreSQL's EvalPlanQual) and not taken twice
+            .where(t.c.id.in_(rows), t.c.published_at.is_(None))
             .values(published_at=bindparam("now"))
             .returning(t.c.id, t.c.topic, t.c.key, t.c.type, t.c.payload)
             for rows in (oldest, oldest.where(locked))
