@@ -30,7 +30,7 @@ from shared.config import ServiceSettings
 from shared.events.topics import DOMAIN_TOPICS, dead_letter_topic
 from shared.migrations import upgrade
 from shared.runtime import open_runtime
-from tests.faults.stack import SECRET, Stack
+from tests.faults.stack import COMMANDER, SECRET, Stack
 from tests.faults.workload import History
 
 DRAIN_TIMEOUT = 180.0
@@ -409,11 +409,8 @@ def _diff(what: str, live: list[tuple], rebuilt: list[tuple]) -> str:
 
 
 async def _scorecards(url: str) -> list[Any]:
-    from shared.auth import Role, issue_token
-
-    headers = {"Authorization": "Bearer " + issue_token(SECRET, role=Role.COMMANDER)}
     today = time.gmtime()
-    async with httpx.AsyncClient(timeout=30, headers=headers) as client:
+    async with httpx.AsyncClient(timeout=30, headers=COMMANDER) as client:
         r = await client.get(
             f"{url}/v1/scorecards", params={"year": today.tm_year, "month": today.tm_mon}
         )

@@ -3,11 +3,14 @@ ports with their own state directories (scripts/postgres.sh, scripts/kafka.sh), 
 service as separate `kuaiche serve NAME` / `kuaiche worker NAME` processes, each of which a
 fault can `kill -9` and start again. Never the shared servers of the other tests.
 
-A fault is a function of the stack (tests/faults/faults.py); a new one (PostgreSQL stopped and
-restarted, a restore drill) needs only `Stack.postgres` and the processes below."""
+A fault is a function of the stack (tests/faults/faults.py). The database faults (PostgreSQL
+stopped under the services, the restore drill) take a stack of their own, one API each
+(conftest.py's `own_stack`), and use `Stack.postgres`, `stop_services`/`start_services` and the
+SQL and readiness helpers below."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import shutil
@@ -19,15 +22,21 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import asyncpg
 import httpx
+
+from shared.auth import Role, issue_token
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("registry", "factors", "issues", "scoring", "notifications")
 # Two API replicas where the workload writes; the rest one each. Every service's worker runs
 # once; the rebalance fault adds a second replica for a while.
 API_REPLICAS = {"registry": 2, "factors": 2, "issues": 2, "scoring": 1, "notifications": 1}
+ONE_EACH = dict.fromkeys(SERVICES, 1)
 SECRET = "fault-suite-secret-" + "k" * 40
+COMMANDER = {"Authorization": f"Bearer {issue_token(SECRET, role=Role.COMMANDER)}"}
 START_TIMEOUT = 120.0
 
 
@@ -212,6 +221,7 @@ class Stack:
     root: Path
     postgres: Postgres
     broker: Broker
+    replicas: dict[str, int] = field(default_factory=lambda: dict(API_REPLICAS))
     processes: dict[str, Process] = field(default_factory=dict)
 
     @staticmethod
@@ -227,7 +237,7 @@ class Stack:
         return " and ".join(missing)
 
     @classmethod
-    def create(cls) -> Stack:
+    def create(cls, replicas: dict[str, int] = API_REPLICAS) -> Stack:
         root = Path(tempfile.mkdtemp(prefix="kuaiche-faults-"))
         root.chmod(0o755)  # PostgreSQL runs as its own OS user when we are root
         logs = root / "logs"
@@ -236,6 +246,7 @@ class Stack:
             root,
             Postgres(free_port(), root / "postgres", logs / "postgres.sh.log"),
             Broker(free_port(pair=True), root / "kafka", logs / "kafka.sh.log"),
+            dict(replicas),
         )
 
     # ----------------------------------------------------------------- environment
@@ -243,7 +254,7 @@ class Stack:
         env = {
             k: v
             for k, v in os.environ.items()
-            if not k.startswith("KUAICHE_") or k == "KUAICHE_REGIONS_FILE"
+            if not k.startswith("KUAICHE_") or k in ("KUAICHE_REGIONS_FILE", "KUAICHE_PG_BINDIR")
         }
         env.update(
             PYTHONPATH=str(ROOT),
@@ -265,25 +276,38 @@ class Stack:
     def start(self) -> None:
         self.postgres.start()
         self.broker.start()
-        env = self.service_env()
-        migrate = subprocess.run(
-            [sys.executable, "-m", "kuaiche.cli", "migrate"],
-            env=env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        if migrate.returncode != 0:
-            raise RuntimeError(f"kuaiche migrate failed:\n{migrate.stdout}\n{migrate.stderr}")
+        self.kuaiche("migrate")
         for service in SERVICES:
             self.add(service, "worker")
-            for _ in range(API_REPLICAS[service]):
+            for _ in range(self.replicas[service]):
                 self.add(service, "api")
+        self.start_services()
+
+    def start_services(self) -> None:
+        """Every process started (again, on the same ports) and waited for."""
         for process in self.processes.values():
             process.start()
         for process in self.processes.values():
             process.wait_ready()
+
+    def stop_services(self) -> None:
+        """Every process stopped (SIGTERM), the servers left running."""
+        for process in self.processes.values():
+            process.stop()
+
+    def kuaiche(self, *args: str) -> str:
+        """Run a `kuaiche` command against the stack to its end; its output."""
+        done = subprocess.run(
+            [sys.executable, "-m", "kuaiche.cli", *args],
+            env=self.service_env(),
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"kuaiche {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+        return done.stdout
 
     def add(self, service: str, kind: str) -> Process:
         """A new replica (not started): `registry-api-3`, `factors-worker-2`..."""
@@ -317,6 +341,54 @@ class Stack:
         process.wait_ready()
         return process
 
+    def assert_alive(self) -> None:
+        dead = {
+            n: p.popen.returncode for n, p in self.processes.items() if not p.alive() and p.popen
+        }
+        assert not dead, f"processes exited: {dead} (logs in {self.root / 'logs'})"
+
+    # ----------------------------------------------------------------- talking to it
+    def client(self, service: str, timeout: float = 30.0) -> httpx.Client:
+        """A commander's client of the service's first API replica."""
+        return httpx.Client(base_url=self.apis(service)[0].url, headers=COMMANDER, timeout=timeout)
+
+    def wait_ready(self, timeout: float = 90.0) -> None:
+        """Until every API replica's /readyz answers 200 (its database and broker reachable)."""
+        deadline = time.monotonic() + timeout
+        waiting = [p for p in self.processes.values() if p.kind == "api"]
+        while waiting:
+            waiting = [p for p in waiting if not _ready(p)]
+            if waiting and time.monotonic() > deadline:
+                raise AssertionError(f"not ready within {timeout}s: {[p.name for p in waiting]}")
+            time.sleep(0.5)
+
+    async def sql(self, service: str, query: str, *args: Any) -> list[asyncpg.Record]:
+        conn = await asyncpg.connect(self.postgres.url(f"kuaiche_{service}"), timeout=10)
+        try:
+            return list(await conn.fetch(query, *args))
+        finally:
+            await conn.close()
+
+    async def settled(self, timeout: float = 90.0) -> None:
+        """Until every outbox row of every service is published."""
+        deadline = time.monotonic() + timeout
+        query = "SELECT count(*) FROM outbox WHERE published_at IS NULL"
+        while True:
+            pending = {s: (await self.sql(s, query))[0][0] for s in SERVICES}
+            if not any(pending.values()):
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"outbox rows still unpublished after {timeout}s: {pending}")
+            await asyncio.sleep(0.5)
+
+    async def wait_count(self, service: str, query: str, at_least: int) -> None:
+        """Until `query` (a count) on `service`'s database reaches `at_least`."""
+        deadline = time.monotonic() + 90
+        while (count := (await self.sql(service, query))[0][0]) < at_least:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{service}: {query} = {count}, expected >= {at_least}")
+            await asyncio.sleep(0.3)
+
     def close(self) -> None:
         """Everything stopped and removed, whatever state a failed test left it in. The logs
         are kept when KUAICHE_FAULTS_KEEP is set."""
@@ -330,3 +402,9 @@ class Stack:
             print(f"fault suite state kept in {self.root}")
         else:
             shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _ready(process: Process) -> bool:
+    with contextlib.suppress(httpx.HTTPError):
+        return httpx.get(f"{process.url}/readyz", timeout=10).status_code == 200
+    return False

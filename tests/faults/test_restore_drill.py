@@ -7,20 +7,13 @@ what it answered before."""
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.faults._db_support import (
-    ROOT,
-    SERVICES,
-    Suite,
-    new_issue,
-    new_project,
-    private_suite,
-)
+from tests.faults.stack import ROOT, SERVICES, Stack
+from tests.faults.workload import new_issue, new_project, register_projects
 
 pytestmark = [pytest.mark.faults, pytest.mark.integration]
 
@@ -37,82 +30,72 @@ SCORING_READS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Suite]:
-    with private_suite(tmp_path_factory.mktemp("restore-drill")) as running:
-        yield running
-
-
 async def test_dump_drop_restore_loses_nothing_and_scoring_rebuilds_the_same(
-    suite: Suite, tmp_path: Path
+    own_stack: Stack, tmp_path: Path
 ) -> None:
-    await _write_some_of_everything(suite)
-    await suite.settled()
-    await suite.wait_count(
+    stack = own_stack
+    await _write_some_of_everything(stack)
+    await stack.settled()
+    await stack.wait_count(
         "scoring", f"SELECT count(*) FROM problems WHERE epoch = {CURRENT}", PROJECTS
     )
-    scoring_before = _scoring_answers(suite)
+    scoring_before = _scoring_answers(stack)
     assert scoring_before["/v1/publications"]["total"] == 1
-    epoch_before = (await suite.sql("scoring", f"SELECT {CURRENT}"))[0][0]
+    epoch_before = (await stack.sql("scoring", f"SELECT {CURRENT}"))[0][0]
 
-    suite.stop()
-    tables_before = {s: await _tables(suite, s) for s in SERVICES}
+    stack.stop_services()
+    tables_before = {s: await _tables(stack, s) for s in SERVICES}
     assert tables_before["registry"]["projects"][0] == PROJECTS
     backup = tmp_path / "backup"
-    _backup("dump", backup, suite)
-    _backup("restore", backup, suite)
+    _backup("dump", backup, stack)
+    _backup("restore", backup, stack)
     for service in SERVICES:
-        assert await _tables(suite, service) == tables_before[service], service
+        assert await _tables(stack, service) == tables_before[service], service
 
-    suite.start()
-    out = suite.kuaiche("scoring", "rebuild")
+    stack.start_services()
+    out = stack.kuaiche("scoring", "rebuild")
     assert "rebuilt as epoch" in out, out
-    assert (await suite.sql("scoring", f"SELECT {CURRENT}"))[0][0] > epoch_before
-    assert _scoring_answers(suite) == scoring_before
-    await suite.wait_count(
+    assert (await stack.sql("scoring", f"SELECT {CURRENT}"))[0][0] > epoch_before
+    assert _scoring_answers(stack) == scoring_before
+    await stack.wait_count(
         "scoring", f"SELECT count(*) FROM problems WHERE epoch = {CURRENT}", PROJECTS
     )
 
     # the services take writes again, and their events still flow
-    with suite.client("registry") as registry:
+    with stack.client("registry") as registry:
         r = registry.post("/v1/projects", json=new_project(PROJECTS))
         assert r.status_code == 201, r.text
-    await suite.settled()
-    await suite.wait_count(
+    await stack.settled()
+    await stack.wait_count(
         "scoring", f"SELECT count(*) FROM projects WHERE epoch = {CURRENT}", PROJECTS + 1
     )
 
 
-async def _write_some_of_everything(suite: Suite) -> None:
-    projects = []
-    with suite.client("registry") as registry:
-        for i in range(PROJECTS):
-            r = registry.post("/v1/projects", json=new_project(i))
-            assert r.status_code == 201, r.text
-            projects.append(r.json()["id"])
-    await suite.wait_count("issues", "SELECT count(*) FROM projects", PROJECTS)
-    await suite.wait_count("factors", "SELECT count(*) FROM projects", PROJECTS)
-    with suite.client("issues") as issues:
+async def _write_some_of_everything(stack: Stack) -> None:
+    projects = register_projects(stack, PROJECTS)
+    await stack.wait_count("issues", "SELECT count(*) FROM projects", PROJECTS)
+    await stack.wait_count("factors", "SELECT count(*) FROM projects", PROJECTS)
+    with stack.client("issues") as issues:
         for i, project in enumerate(projects):
             r = issues.post("/v1/issues", json=new_issue(project, i))
             assert r.status_code == 201, r.text
-    with suite.client("factors") as factors:
+    with stack.client("factors") as factors:
         r = factors.post(
             "/v1/pools", json={"factor": "land", "year": 2020, "scope": "city", "amount": "500"}
         )
         assert r.status_code == 201, r.text
-    with suite.client("notifications") as notifications:
+    with stack.client("notifications") as notifications:
         r = notifications.post(
             "/v1/recipients", json={"kind": "county", "key": "371681", "name": "邹平市"}
         )
         assert r.status_code == 201, r.text
-    with suite.client("scoring") as scoring:
+    with stack.client("scoring") as scoring:
         r = scoring.post("/v1/publications", json={"year": 2020, "month": 3})
         assert r.status_code == 201, r.text
 
 
-def _scoring_answers(suite: Suite) -> dict[str, Any]:
-    with suite.client("scoring") as scoring:
+def _scoring_answers(stack: Stack) -> dict[str, Any]:
+    with stack.client("scoring") as scoring:
         answers = {}
         for path in SCORING_READS:
             r = scoring.get(path)
@@ -121,11 +104,11 @@ def _scoring_answers(suite: Suite) -> dict[str, Any]:
         return answers
 
 
-async def _tables(suite: Suite, service: str) -> dict[str, tuple[int, str]]:
+async def _tables(stack: Stack, service: str) -> dict[str, tuple[int, str]]:
     """Every table of the service's database: its row count and a digest of its rows."""
     names = [
         r[0]
-        for r in await suite.sql(
+        for r in await stack.sql(
             service,
             "SELECT table_name FROM information_schema.tables "
             "WHERE table_schema = 'public' AND table_type = 'BASE TABLE'",
@@ -134,7 +117,7 @@ async def _tables(suite: Suite, service: str) -> dict[str, tuple[int, str]]:
     digests = {}
     for name in names:
         row = (
-            await suite.sql(
+            await stack.sql(
                 service,
                 f"SELECT count(*), md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '')) "
                 f'FROM "{name}" t',
@@ -144,10 +127,10 @@ async def _tables(suite: Suite, service: str) -> dict[str, tuple[int, str]]:
     return digests
 
 
-def _backup(action: str, directory: Path, suite: Suite) -> None:
+def _backup(action: str, directory: Path, stack: Stack) -> None:
     done = subprocess.run(
         [str(ROOT / "scripts" / "pg_backup.sh"), action, str(directory)],
-        env={**suite.postgres.env(), "PGPORT": str(suite.postgres.port)},
+        env={**stack.postgres.env(), "PGPORT": str(stack.postgres.port)},
         capture_output=True,
         text=True,
         timeout=300,

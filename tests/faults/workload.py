@@ -339,3 +339,37 @@ class Workload:
             q.feedback = q.feedback or kind == "feedback"
 
         return write, ack
+
+
+# Fixed payloads of the database drills (test_database_outage.py, test_restore_drill.py): started
+# projects in March 2020, so that their problems count on that month's scorecards.
+def new_project(index: int) -> dict[str, Any]:
+    return {
+        "name": f"故障演练项目 {index}",
+        "county": ("371602", "371603", "371625", "371681")[index % 4],
+        "track": "implementation",
+        "stage": "started",
+        "actual_start": f"2020-03-{1 + index % 28:02d}",
+        "total_investment": f"{1000 + index}",
+    }
+
+
+def new_issue(project_id: str, index: int) -> dict[str, Any]:
+    return {
+        "project_id": project_id,
+        "category": ("land", "energy", "funds")[index % 3],
+        "title": f"要素缺口 {index}",
+        "description": "故障演练",
+        "source": "task_force",
+    }
+
+
+def register_projects(stack: Stack, count: int) -> list[str]:
+    """`count` new_project()s registered, each acknowledged; their ids."""
+    ids = []
+    with stack.client("registry") as registry:
+        for i in range(count):
+            r = registry.post("/v1/projects", json=new_project(i))
+            assert r.status_code == 201, r.text
+            ids.append(r.json()["id"])
+    return ids
