@@ -18,6 +18,12 @@ def format_amount(value: Decimal) -> str:
     return text or "0"
 
 
+def canonical(value: Decimal) -> Decimal:
+    """The amount without the scale it came with ("49.0000" read back from a NUMERIC(18, 4) and
+    "49" from an event are one amount): a figure summed from either reads and stores the same."""
+    return Decimal(format_amount(value))
+
+
 _as_string = PlainSerializer(format_amount, return_type=str, when_used="json")
 
 AMOUNT_INTEGER_DIGITS = 11

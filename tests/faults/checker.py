@@ -351,6 +351,13 @@ class Checker:
         conn = await self.connect("scoring")
         try:
             before_epoch = await conn.fetchval("SELECT number FROM epochs WHERE state = 'current'")
+            # A busy consumer leaves its periods' standings out of date for the worker's
+            # standings job, which computes them once the burst is over: wait for it
+            if not await _standings_settled(conn, before_epoch):
+                report.differences.append(
+                    f"scoring.standings: still out of date {STANDINGS_SETTLE_SECONDS:.0f} s after"
+                    " the drain (the worker's standings job did not complete them)"
+                )
             tables = [m.__tablename__ for m in (*READ_MODEL, Standing)]  # type: ignore[attr-defined]
             before = {t: await _dump(conn, t, epoch=before_epoch) for t in tables}
             cards_before = await _scorecards(api.url)
@@ -380,6 +387,24 @@ class Checker:
             report.differences.append("scoring: the month's scorecards differ after the rebuild")
 
 
+# The standings job runs every 15 s (KUAICHE_SCORING_STANDINGS_CHECK_INTERVAL) once a burst ends.
+STANDINGS_SETTLE_SECONDS = 90.0
+
+
+async def _standings_settled(conn: asyncpg.Connection, epoch: int) -> bool:
+    from services.scoring.standings import OUT_OF_DATE
+
+    deadline = time.monotonic() + STANDINGS_SETTLE_SECONDS
+    while time.monotonic() < deadline:
+        left = await conn.fetchval(
+            "SELECT count(*) FROM standings WHERE epoch = $1 AND basis = $2", epoch, OUT_OF_DATE
+        )
+        if not left:
+            return True
+        await asyncio.sleep(1.0)
+    return False
+
+
 async def _dump(conn: asyncpg.Connection, table: str, epoch: int | None = None) -> list[tuple]:
     columns = [
         r["column_name"]
@@ -402,10 +427,13 @@ async def _behind(reader: AIOKafkaConsumer, ends: dict[TopicPartition, int]) -> 
 
 def _diff(what: str, live: list[tuple], rebuilt: list[tuple]) -> str:
     a, b = set(live), set(rebuilt)
-    return (
-        f"{what}: {len(a - b)} rows only live (e.g. {str(sorted(a - b)[:1])[:300]}), "
-        f"{len(b - a)} only rebuilt (e.g. {str(sorted(b - a)[:1])[:300]})"
-    )
+    only_live, only_rebuilt = sorted(a - b), sorted(b - a)
+    example = ""
+    if only_live and only_rebuilt:  # the first pair, where they part
+        x, y = only_live[0], only_rebuilt[0]
+        at = next((i for i, (u, v) in enumerate(zip(x, y, strict=False)) if u != v), len(x))
+        example = f"; first live row {x[:at]!r}… differs at column {at}: {x[at:at + 1]!r} vs {y[at:at + 1]!r}"
+    return f"{what}: {len(only_live)} rows only live, {len(only_rebuilt)} only rebuilt{example}"
 
 
 async def _scorecards(url: str) -> list[Any]:

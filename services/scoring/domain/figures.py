@@ -37,6 +37,7 @@ from services.scoring.domain.facts import (
     ReportFacts,
 )
 from services.scoring.domain.periods import Period
+from shared.amounts import canonical
 from shared.rates import percent
 
 Value = Decimal | int | None
@@ -317,7 +318,9 @@ def _division(
     by_level: dict[str, int],
     support: dict[str, FactorSupport],
 ) -> DivisionFigures:
-    plan, done = money["annual_plan"], money["ytd_investment"]
+    # the sums' text must not depend on where their terms came from (a row read back from the
+    # database has the column's scale; one a batch or a rebuild's fold just made, the event's)
+    plan, done = canonical(money["annual_plan"]), canonical(money["ytd_investment"])
     completion = percent(done, plan)
     target = period.time_target()
     values: dict[str, Value] = {
@@ -341,7 +344,7 @@ def _division(
         "resolution_rate": percent(n["problems_resolved"], n["problems_collected"]),
         "on_time_rate": percent(n["problems_on_time"], n["problems_resolved"]),
         "factor_allocations": n["factor_allocations"],
-        "credit_granted": money["credit_granted"],
+        "credit_granted": canonical(money["credit_granted"]),
         "unstarted_projects": n["unstarted_projects"],
         "lagging_projects": n["lagging_projects"],
     }
@@ -349,5 +352,7 @@ def _division(
         county=county,
         values=values,
         key_projects_by_level=dict(sorted(by_level.items())),
-        factor_support=dict(sorted(support.items())),
+        factor_support={
+            k: FactorSupport(s.count, canonical(s.amount), s.unit) for k, s in sorted(support.items())
+        },
     )

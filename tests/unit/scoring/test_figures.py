@@ -379,3 +379,20 @@ def test_a_project_counts_until_the_date_of_its_withdrawal() -> None:
     assert values(april)["planned_starts"] == 1  # June's withdrawal is still ahead in April
     assert [e.project_id for e in april.exposures] == ["june"]  # and it is unstarted then
     assert values(assess_(Period(2020, 6), projects=[gone_in_june]))["planned_starts"] == 0
+
+
+def test_sums_are_kept_the_same_whatever_scale_their_terms_came_with() -> None:
+    # a row read back from NUMERIC(18, 4) says 49.0000, the event that made it said 49: the
+    # figures a kept standing stores must not depend on which one was summed
+    from services.scoring.domain.standings import encode_figures
+
+    def encoded(scale: str) -> dict:
+        result = assess_(
+            allocations=[Allocation("a1", factor="energy", amount=D("49" + scale), unit="tce")],
+            grants=[Grant("g1", amount=D("100" + scale), granted_on=day(2, 1))],
+        )
+        return encode_figures(result.figures[COUNTY])
+
+    assert encoded(".0000") == encoded("")
+    assert encoded("")["support"]["energy"] == [1, "49", "tce"]
+    assert encoded(".0000")["values"]["credit_granted"] == "100"
