@@ -5,7 +5,11 @@
 - every outbox event reached Kafka, and no event went to a dead-letter topic;
 - every read model equals what a from-scratch rebuild produces: factors', issues' and
   notifications' projections replayed by the service's own handlers into a fresh database,
-  scoring's facts and the month's scorecards before and after `readmodel.rebuild`.
+  scoring's facts and the month's scorecards before and after `readmodel.rebuild`;
+- the workload's webhook subscription: no `webhook-id` reached the receiver twice (it answers
+  2xx to everything); notifications holds exactly one delivery for each event of a selected
+  type written after the subscription (in the issues' and factors' outboxes), every one of them
+  `delivered`; what reached the receiver is exactly those events, each body the event itself.
 
 The counts it checked come back as a `Report`, one line per fault."""
 
@@ -34,6 +38,9 @@ from tests.faults.stack import COMMANDER, SECRET, Stack
 from tests.faults.workload import History
 
 DRAIN_TIMEOUT = 180.0
+# Deliveries still pending after the drain: the dispatcher's lease (300 s by default) may hold
+# one a killed worker had claimed, so wait past it.
+DELIVERY_TIMEOUT = 360.0
 # The projections a consumer keeps, by service: compared with a rebuild's.
 PROJECTIONS = {
     "factors": ["projects"],
@@ -99,6 +106,11 @@ class Report:
     first_event_after_restart: dict[str, float] = field(default_factory=dict)
     drained_in: float = 0.0
     workload_took: float = 0.0
+    webhook_events: int = 0  # events of the subscribed types written after the subscription
+    webhook_deliveries: int = 0  # the subscription's rows in notifications' deliveries
+    webhook_received: int = 0  # requests that reached the receiver (each answered 2xx)
+    webhook_twice: list[str] = field(default_factory=list)  # ids received more than once
+    webhook_wrong: list[str] = field(default_factory=list)  # every other disagreement
 
     def line(self) -> str:
         resumed = ", ".join(f"{k} {v:.1f}s" for k, v in self.first_event_after_restart.items())
@@ -110,6 +122,9 @@ class Report:
             f"lost = {len(self.lost)}, doubled = {len(self.doubled)}, half-written = "
             f"{len(self.half)}, unpublished = {len(self.unpublished)}, dead letters = "
             f"{self.dead_letters}, read-model differences = {len(self.differences)}"
+            + f"; webhooks: {self.webhook_events} events, {self.webhook_deliveries} deliveries, "
+            f"{self.webhook_received} received, received twice = {len(self.webhook_twice)}, "
+            f"wrong = {len(self.webhook_wrong)}"
             + f"; workload {self.workload_took:.0f}s, drained in {self.drained_in:.0f}s"
             + (f"; first event after restart: {resumed}" if resumed else "")
         )
@@ -123,6 +138,8 @@ class Report:
             or self.unpublished
             or self.dead_letters
             or self.differences
+            or self.webhook_twice
+            or self.webhook_wrong
         )
 
 
@@ -253,6 +270,7 @@ class Checker:
         await self.check_outboxes(report)
         await self.check_projections(report)
         await self.check_scoring(report)
+        await self.check_webhooks(history, report)
         return report
 
     async def check_writes(self, history: History, report: Report) -> None:
@@ -385,6 +403,69 @@ class Checker:
         report.rows_compared += len(cards_before)
         if cards_before != cards_after:
             report.differences.append("scoring: the month's scorecards differ after the rebuild")
+
+    async def check_webhooks(self, history: History, report: Report) -> None:
+        """What the workload's subscription received against what its events imply (see the
+        module docstring)."""
+        hooks = history.webhooks
+        if hooks is None:
+            return
+        conn = await self.connect("notifications")
+        try:
+            deadline = time.monotonic() + DELIVERY_TIMEOUT
+            query = "SELECT count(*) FROM deliveries WHERE target = $1 AND status = 'pending'"
+            while await conn.fetchval(query, hooks.subscription):
+                if time.monotonic() > deadline:
+                    break  # reported below as deliveries not delivered
+                await asyncio.sleep(1.0)
+            since = await conn.fetchval(
+                "SELECT created_at FROM subscriptions WHERE id = $1", hooks.subscription
+            )
+            deliveries = await conn.fetch(
+                "SELECT message_id, event_type, status, body, generation FROM deliveries"
+                " WHERE target = $1",
+                hooks.subscription,
+            )
+        finally:
+            await conn.close()
+        events: dict[str, Any] = {}
+        for service in ("issues", "factors"):
+            conn = await self.connect(service)
+            try:
+                rows = await conn.fetch(
+                    "SELECT event_id, payload FROM outbox WHERE type = ANY($1::text[])"
+                    " AND created_at >= $2",
+                    list(hooks.event_types),
+                    since,
+                )
+            finally:
+                await conn.close()
+            events.update((r["event_id"], json.loads(r["payload"])) for r in rows)
+        received = hooks.receiver.requests
+        by_id = Counter(r.webhook_id for r in received)
+        report.webhook_events = len(events)
+        report.webhook_deliveries = len(deliveries)
+        report.webhook_received = len(received)
+        report.webhook_twice = sorted(i for i, n in by_id.items() if n > 1)
+        wrong = report.webhook_wrong
+        rows_of = Counter(d["message_id"] for d in deliveries)
+        wrong += [f"{i}: {n} deliveries" for i, n in rows_of.items() if n > 1]
+        wrong += [f"{i}: an event without a delivery" for i in events if i not in rows_of]
+        for d in deliveries:
+            what = f"{d['message_id']} ({d['event_type']}, {d['status']})"
+            if d["message_id"] not in events:
+                wrong.append(f"{what}: a delivery for no event the workload wrote")
+            elif json.loads(d["body"]) != events[d["message_id"]]:
+                wrong.append(f"{what}: the delivery's body is not the event")
+            if d["status"] != "delivered":
+                wrong.append(f"{what}: not delivered")
+            elif d["message_id"] not in by_id:
+                wrong.append(f"{what}: marked delivered, never received")
+        for r in received:
+            if r.webhook_id not in events:
+                wrong.append(f"{r.webhook_id}: received, no event the workload wrote")
+            elif r.json() != events[r.webhook_id]:
+                wrong.append(f"{r.webhook_id}: the body received is not the event")
 
 
 # The standings job runs every 15 s (KUAICHE_SCORING_STANDINGS_CHECK_INTERVAL) once a burst ends.

@@ -15,6 +15,7 @@ from tests.faults.checker import Checker
 from tests.faults.faults import FAULTS
 from tests.faults.stack import Stack
 from tests.faults.workload import Workload
+from tests.support.receiver import webhook_receiver
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
@@ -24,12 +25,15 @@ async def test_nothing_lost_or_doubled_under(fault: str, stack: Stack, fault_see
     measured: dict[str, float] = {}
 
     inject, at = FAULTS[fault]
-    started = time.monotonic()
-    history = await Workload(stack, seed=fault_seed).drive(
-        lambda: measured.update(inject(stack)), at
-    )
-    took = time.monotonic() - started
-    report = await Checker(stack).check(history, fault)
+    with webhook_receiver() as receiver:
+        workload = Workload(stack, seed=fault_seed, receiver=receiver)
+        try:
+            started = time.monotonic()
+            history = await workload.drive(lambda: measured.update(inject(stack)), at)
+            took = time.monotonic() - started
+            report = await Checker(stack).check(history, fault)
+        finally:
+            await workload.unsubscribe()
     report.workload_took = took
     report.first_event_after_restart = measured
     print("\n" + report.line(), flush=True)
@@ -38,5 +42,7 @@ async def test_nothing_lost_or_doubled_under(fault: str, stack: Stack, fault_see
         report.line()
         + f"\nlost: {report.lost[:5]}\ndoubled: {report.doubled[:5]}\nhalf: {report.half[:5]}"
         + f"\nunpublished: {report.unpublished[:5]}\ndifferences: {report.differences}"
+        + f"\nwebhooks received twice: {report.webhook_twice[:5]}"
+        + f"\nwebhooks wrong: {report.webhook_wrong[:5]}"
         + f"\nanswers: {history.statuses()}"
     )

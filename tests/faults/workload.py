@@ -4,7 +4,12 @@ history: every request with its answer (status and the ids in the body) or no an
 The random choices come from the seed; which answer each request gets depends on the run (that
 is what a fault changes). A write is chosen only on what earlier writes were acknowledged, and
 never on an aggregate with a write in flight, so every acknowledged write is one the services'
-rules accept whatever order the requests land in."""
+rules accept whatever order the requests land in.
+
+Before its first write the workload subscribes a local webhook receiver (tests/support/receiver.py,
+answering 200 to everything) in notifications to the event types in `WEBHOOK_TYPES`; the checker
+compares what reached it with what the events imply. `unsubscribe()` deletes the subscription
+once checked, so the next fault's run starts with none of it."""
 
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ import httpx
 
 from shared.auth import Role, issue_token
 from tests.faults.stack import SECRET, Stack
+from tests.support.receiver import WebhookReceiver
 
 COUNTIES = ["371602", "371603", "371621", "371622", "371623", "371625", "371681"]
 FACTORS = ("land", "energy", "water")
@@ -28,6 +34,15 @@ YEAR = 2026
 REQUEST_TIMEOUT = 10.0
 # At least 2,000 in CI; fewer only while working on the suite itself.
 WRITES = int(os.environ.get("KUAICHE_FAULT_WRITES", "2000"))
+# What the webhook subscription selects: the problems' loop and the releases the workload makes.
+WEBHOOK_TYPES = (
+    "kuaiche.issue.reported.v1",
+    "kuaiche.issue.assigned.v1",
+    "kuaiche.issue.resolved.v1",
+    "kuaiche.issue.accepted.v1",
+    "kuaiche.issue.closed.v1",
+    "kuaiche.factor.released.v1",
+)
 
 
 @dataclass
@@ -73,9 +88,19 @@ class Problem:
 
 
 @dataclass
+class Webhooks:
+    """The workload's webhook subscription and the receiver it points at."""
+
+    receiver: WebhookReceiver
+    subscription: str
+    event_types: tuple[str, ...]
+
+
+@dataclass
 class History:
     seed: int
     writes: list[Write] = field(default_factory=list)
+    webhooks: Webhooks | None = None
 
     def acknowledged(self) -> list[Write]:
         return [w for w in self.writes if w.acknowledged]
@@ -102,8 +127,10 @@ class Workload:
         total: int = WRITES,
         rate: float = 50.0,
         concurrency: int = 8,
+        receiver: WebhookReceiver | None = None,
     ) -> None:
         self.stack = stack
+        self.receiver = receiver
         self.rng = random.Random(seed)
         self.run = f"{seed}-{int(time.time()) % 100000}"
         self.total = total
@@ -125,6 +152,8 @@ class Workload:
         async with httpx.AsyncClient(timeout=REQUEST_TIMEOUT, headers=self.headers) as client:
             self.client = client
             await self._pools()
+            if self.receiver is not None:
+                await self._subscribe(self.receiver)
             gate = asyncio.Semaphore(self.concurrency)
             pending: set[asyncio.Task[None]] = set()
             injected: asyncio.Future[Any] | None = None
@@ -184,6 +213,31 @@ class Workload:
                 assert r.status_code == 201, r.text
                 have[factor] = r.json()["id"]
             self.pools.append(have[factor])
+
+    async def _subscribe(self, receiver: WebhookReceiver) -> None:
+        """The receiver subscribed to `WEBHOOK_TYPES` (the fault suite's services run in
+        development, where a loopback URL is allowed)."""
+        api = self.stack.apis("notifications")[0]
+        r = await self.client.post(
+            api.url + "/v1/subscriptions",
+            json={
+                "url": receiver.url(f"/hooks/{self.run}"),
+                "description": f"fault suite {self.run}",
+                "event_types": list(WEBHOOK_TYPES),
+            },
+        )
+        assert r.status_code == 201, r.text
+        self.history.webhooks = Webhooks(receiver, r.json()["id"], WEBHOOK_TYPES)
+
+    async def unsubscribe(self) -> None:
+        """The subscription deleted (what was still to go is dropped)."""
+        hooks = self.history.webhooks
+        if hooks is None:
+            return
+        api = self.stack.apis("notifications")[0]
+        async with httpx.AsyncClient(timeout=REQUEST_TIMEOUT, headers=self.headers) as client:
+            r = await client.delete(f"{api.url}/v1/subscriptions/{hooks.subscription}")
+        assert r.status_code in (204, 404), r.text
 
     # ----------------------------------------------------------------- choosing
     def _write(
