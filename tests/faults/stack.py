@@ -176,10 +176,13 @@ class Process:
             args += ["serve", self.service, "--port", str(self.port)]
         else:
             args += ["worker", self.service]
+        # a worker restarted under its name rejoins its groups as the member it was (static
+        # membership): it resumes without waiting out the killed process's session
+        env = {**self.env, "KUAICHE_INSTANCE_ID": self.name} if self.kind == "worker" else self.env
         with self.log.open("ab") as out:
             out.write(f"\n===== start {time.strftime('%H:%M:%S')} =====\n".encode())
             self.popen = subprocess.Popen(
-                args, env=self.env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT
+                args, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT
             )
         self.started_at = time.monotonic()
 
@@ -264,6 +267,10 @@ class Stack:
             KUAICHE_JWT_SECRET=SECRET,
             KUAICHE_DATA_DIR=str(self.root / "data"),
             KUAICHE_RELAY_INTERVAL="0.2",
+            # a dispatcher killed mid-delivery leaves its rows leased: 15 s, not 300, before
+            # another takes them over (the checker waits for every delivery to settle)
+            KUAICHE_NOTIFICATIONS_LEASE_SECONDS="15",
+            KUAICHE_NOTIFICATIONS_HTTP_TIMEOUT="5",
         )
         return env
 
