@@ -486,6 +486,11 @@ async def _standings_settled(conn: asyncpg.Connection, epoch: int) -> bool:
     return False
 
 
+# Each fault's line, for the run's summary (tests/faults/conftest.py prints them at the end, so
+# they show without `-s`).
+LINES: list[str] = []
+
+
 async def _dump(conn: asyncpg.Connection, table: str, epoch: int | None = None) -> list[tuple]:
     columns = [
         r["column_name"]
@@ -513,7 +518,7 @@ def _diff(what: str, live: list[tuple], rebuilt: list[tuple]) -> str:
     if only_live and only_rebuilt:  # the first pair, where they part
         x, y = only_live[0], only_rebuilt[0]
         at = next((i for i, (u, v) in enumerate(zip(x, y, strict=False)) if u != v), len(x))
-        example = f"; first live row {x[:at]!r}… differs at column {at}: {x[at:at + 1]!r} vs {y[at:at + 1]!r}"
+        example = f"; first live row {x[:at]!r}… differs at column {at}: {x[at : at + 1]!r} vs {y[at : at + 1]!r}"
     return f"{what}: {len(only_live)} rows only live, {len(only_rebuilt)} only rebuilt{example}"
 
 

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.conftest import REQUIRE_INTEGRATION
+from tests.faults.checker import LINES
 from tests.faults.stack import API_REPLICAS, ONE_EACH, Stack
 
 DEFAULT_SEED = 20200415
@@ -53,3 +54,11 @@ def own_stack() -> Iterator[Stack]:
     of or drop its databases, stopped and removed after the module."""
     with _running(ONE_EACH) as running:
         yield running
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """One line per fault run, with the counts its checker compared (passed or not)."""
+    if LINES:
+        terminalreporter.section("faults: what each run checked")
+        for line in LINES:
+            terminalreporter.write_line(line)

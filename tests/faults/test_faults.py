@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tests.faults.checker import Checker
+from tests.faults.checker import LINES, Checker
 from tests.faults.faults import FAULTS
 from tests.faults.stack import Stack
 from tests.faults.workload import Workload
@@ -37,6 +37,7 @@ async def test_nothing_lost_or_doubled_under(fault: str, stack: Stack, fault_see
     report.workload_took = took
     report.first_event_after_restart = measured
     print("\n" + report.line(), flush=True)
+    LINES.append(report.line())
     assert report.acknowledged >= len(history.writes) // 2, history.statuses()
     assert report.ok, (
         report.line()
