@@ -85,51 +85,36 @@ def regions_of(runtime: RuntimeDep) -> RegionTable:
     return load_region_table(runtime.settings.regions_file)
 
 
-def _public(p: Project, regions: RegionTable) -> ProjectPublic:
-    return ProjectPublic(**_public_fields(p, regions))
+# the answer's fields a project row holds under the same name
+_AS_STORED = (
+    "id name county code total_investment planned_start planned_completion actual_start "
+    "actual_completion withdrawn_on owner leader service_officer responsible_unit industry "
+    "content version created_at updated_at"
+).split()
 
 
 def _public_fields(p: Project, regions: RegionTable) -> dict[str, Any]:
-    """A project's public fields, validated once by the answer's model (not a model dumped and
-    validated again)."""
+    """A project's public fields, for the answer's model to validate once."""
     division = regions.find(p.county)
-    return dict(
-        id=p.id,
-        name=p.name,
-        county=p.county,
-        county_name=division.name if division else None,
-        level=Level(p.level) if p.level else None,
-        level_label=LEVEL_LABELS[Level(p.level)] if p.level else None,
-        key=p.level is not None,
-        track=Track(p.track),
-        stage=Stage(p.stage),
-        stage_label=STAGE_LABELS[Stage(p.stage)],
-        code=p.code,
-        code_info=ProjectCodeInfo(
+    return {
+        **{name: getattr(p, name) for name in _AS_STORED},
+        "county_name": division.name if division else None,
+        "level": Level(p.level) if p.level else None,
+        "level_label": LEVEL_LABELS[Level(p.level)] if p.level else None,
+        "key": p.level is not None,
+        "track": Track(p.track),
+        "stage": Stage(p.stage),
+        "stage_label": STAGE_LABELS[Stage(p.stage)],
+        "code_info": ProjectCodeInfo(
             format=p.code_format, year=p.code_year, month=p.code_month, region=p.code_region
         )
         if p.code and p.code_format and p.code_year and p.code_region
         else None,
-        total_investment=p.total_investment,
-        planned_start=p.planned_start,
-        planned_completion=p.planned_completion,
-        actual_start=p.actual_start,
-        actual_completion=p.actual_completion,
-        withdrawn_on=p.withdrawn_on,
-        owner=p.owner,
-        leader=p.leader,
-        service_officer=p.service_officer,
-        responsible_unit=p.responsible_unit,
-        industry=p.industry,
-        tags=list(p.tags or []),
-        content=p.content,
-        location=Location(lng=p.lng, lat=p.lat)
+        "tags": list(p.tags or []),
+        "location": Location(lng=p.lng, lat=p.lat)
         if p.lng is not None and p.lat is not None
         else None,
-        version=p.version,
-        created_at=p.created_at,
-        updated_at=p.updated_at,
-    )
+    }
 
 
 def _division(d: Division) -> DivisionPublic:
@@ -229,7 +214,9 @@ async def list_projects(
     table = regions_of(runtime)
     after = decode_cursor(cursor) if cursor is not None else None
     page = await queries.list_projects(session, user, f, table, limit, offset, after)
-    answer = ProjectPage(items=[_public(p, table) for p in page.items], total=page.total)
+    answer = ProjectPage(
+        items=[ProjectPublic(**_public_fields(p, table)) for p in page.items], total=page.total
+    )
     if page.after:
         answer.next = encode_cursor(*page.after)
     if not page.exact:
@@ -392,7 +379,7 @@ async def patch_project(
     expected = parse_if_match(request.headers.get("if-match"), "the project")
     project = await service.update_project(uow, user, project_id, expected, body)
     set_etag(response, project.version)
-    return _public(project, regions_of(runtime))
+    return ProjectPublic(**_public_fields(project, regions_of(runtime)))
 
 
 @router.post("/projects/{project_id}/stage", response_model=ProjectPublic)
@@ -406,7 +393,7 @@ async def move_stage(
 ) -> ProjectPublic:
     project = await service.move_stage(uow, user, project_id, body)
     set_etag(response, project.version)
-    return _public(project, regions_of(runtime))
+    return ProjectPublic(**_public_fields(project, regions_of(runtime)))
 
 
 @router.put("/projects/{project_id}/plans/{year}", response_model=PlanPublic)

@@ -110,6 +110,8 @@ class Report:
     webhook_deliveries: int = 0  # the subscription's rows in notifications' deliveries
     webhook_received: int = 0  # requests that reached the receiver (each answered 2xx)
     webhook_twice: list[str] = field(default_factory=list)  # ids received more than once
+    # of those, the ones a killed notifications worker sent again (test_faults.py says when)
+    webhook_twice_explained: list[str] = field(default_factory=list)
     webhook_wrong: list[str] = field(default_factory=list)  # every other disagreement
 
     def line(self) -> str:

@@ -3,7 +3,7 @@ one point of a project's registration: what the Idempotency-Key crash test retri
 
     python -m tests.support.dying_registry SETTINGS_JSON PORT WHEN
 
-WHEN is `before-commit` (the registration is flushed, its transaction not committed),
+WHEN is `before-commit` (the project's row inserted, its transaction not committed),
 `after-commit` (committed, the answer not yet sent) or `never`."""
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from typing import Any
 
 import uvicorn
 from sqlalchemy import event
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from services.registry.main import SERVICE
-from services.registry.models import Project
 from shared.config import ServiceSettings
 from shared.http.app import build_app
 
@@ -28,16 +28,20 @@ def die() -> None:
 
 
 def die_at(when: str) -> None:
-    @event.listens_for(Session, "after_flush")
-    def registering(session: Session, _: Any) -> None:
-        if any(isinstance(o, Project) for o in session.new):
+    # A registration inserts its project with a plain INSERT (no ORM flush to watch), so the
+    # statement itself is the point: executed and not committed, or committed
+    registering: list[bool] = []
+
+    @event.listens_for(Engine, "after_cursor_execute")
+    def inserted(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO PROJECTS"):
             if when == "before-commit":
                 die()
-            session.info["registers"] = True
+            registering.append(True)
 
     @event.listens_for(Session, "after_commit")
     def registered(session: Session) -> None:
-        if session.info.pop("registers", False) and when == "after-commit":
+        if registering and when == "after-commit":
             die()
 
 

@@ -65,7 +65,7 @@ async def test_a_batch_keeps_every_month_of_the_years_its_facts_are_dated_in(
     assert len(await kept_rows(scoring)) == 24 * 10
     assert await up_to_date(scoring) == 24
     april = await kept_rows(scoring, year=2020, month=4, county=ZHANHUA)
-    assert april[0].figures["values"]["ytd_investment"] == "300.0000"
+    assert april[0].figures["values"]["ytd_investment"] == "300"  # sums drop their terms' scale
 
 
 async def test_a_key_project_leaving_the_list_changes_every_kept_year(scoring: ScoringApp) -> None:
