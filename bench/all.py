@@ -557,6 +557,7 @@ async def row_latency(args: argparse.Namespace, res: Resources) -> list[Row]:
     from services.registry.main import SERVICE as REGISTRY
     from services.scoring import readmodel
     from services.scoring.main import SERVICE as SCORING
+    from shared.heap import freeze_startup
 
     run = uuid.uuid4().hex[:10]
     topic = {name: f"kuaiche.bench.{run}.{name}" for name in ("registry", "scoring", "kafka")}
@@ -636,6 +637,7 @@ async def row_latency(args: argparse.Namespace, res: Resources) -> list[Row]:
                 app = build_app(definition, settings, with_worker=True)
                 await stack.enter_async_context(app.router.lifespan_context(app))
                 apps[definition.name] = app
+            freeze_startup()  # as `kuaiche serve` and `kuaiche worker` do once started
             client = await stack.enter_async_context(
                 httpx.AsyncClient(
                     transport=httpx.ASGITransport(app=apps["registry"]),

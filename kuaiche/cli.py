@@ -31,10 +31,11 @@ from shared.bus.base import Bus
 from shared.bus.inprocess import InProcessBus
 from shared.config import CommonEnv, ServiceSettings, jwt_secret_for, load_settings
 from shared.errors import KuaicheError
+from shared.heap import freeze_startup
 from shared.http.app import build_app
 from shared.migrations import upgrade
 from shared.regions import load_region_table
-from shared.runtime import open_runtime, run_worker
+from shared.runtime import Runtime, open_runtime, run_worker
 from shared.service import ServiceDefinition
 
 log = logging.getLogger("kuaiche")
@@ -144,6 +145,7 @@ async def up(demo: bool, data_dir: Path | None) -> None:
                     raise t.exception()  # type: ignore[misc]
             raise SystemExit("a service failed to start (is its port taken?)")
         await asyncio.sleep(0.05)
+    freeze_startup()
     any_settings = next(iter(settings.values()))
     print(
         "\nkuaiche is up" + (" (embedded: SQLite + in-process bus)" if embedded else ""), flush=True
@@ -173,7 +175,7 @@ async def serve(name: str, host: str | None, port: int | None) -> None:
     settings = load_settings(definition.name)
     server = uvicorn.Server(
         uvicorn.Config(
-            build_app(definition, settings),
+            build_app(definition, settings, on_ready=_started),
             host=host or settings.host,
             port=port or settings.port,
             log_level="info",
@@ -184,10 +186,15 @@ async def serve(name: str, host: str | None, port: int | None) -> None:
     await server.serve()
 
 
+async def _started(runtime: Runtime) -> None:
+    freeze_startup()
+
+
 async def worker(name: str, metrics_port: int | None = None) -> None:
     definition = _selected(name)[0]
     settings: ServiceSettings = load_settings(definition.name)
     runtime = await open_runtime(definition, settings)
+    freeze_startup()
     if metrics_port is not None:  # its consumers' lag is known here only
         prometheus_client.start_http_server(
             metrics_port, addr=settings.host, registry=runtime.metrics.registry

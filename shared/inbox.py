@@ -8,14 +8,12 @@ not the event's fault, so then the consumer waits and reads the same events agai
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import datetime as dt
 import enum
-import gc
 import logging
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from typing import Any, cast
 
 from pydantic import BaseModel, ValidationError
@@ -38,6 +36,7 @@ from shared.db import (
 from shared.events.catalogue import EVENT_TYPES
 from shared.events.envelope import CloudEvent
 from shared.events.topics import dead_letter_topic
+from shared.heap import heap_frozen
 from shared.waiting import pause, unless_stopped
 
 log = logging.getLogger(__name__)
@@ -51,28 +50,6 @@ REPLAY_FETCH = 20_000
 REPLAY_YIELD = 500
 # ... and how many of its inbox inserts may be under way while it reads on.
 REPLAY_WRITERS = 2
-
-
-_FROZEN = [0]  # how many `heap_frozen` blocks are open
-
-
-@contextlib.contextmanager
-def heap_frozen() -> Iterator[None]:
-    """Keep the objects the process holds now out of the garbage collector's passes meanwhile.
-    A replay allocates a read model's worth of objects, enough to set off a full collection,
-    which would go over the whole heap (the modules, the ORM's registries: 0.1-0.2 s here) for
-    garbage that is not there; only what is allocated meanwhile is gone over. Unfrozen when
-    the outermost block ends (a rebuild's covers its replay and what it computes after), so
-    the older objects are collected as before."""
-    if _FROZEN[0] == 0:
-        gc.freeze()
-    _FROZEN[0] += 1
-    try:
-        yield
-    finally:
-        _FROZEN[0] -= 1
-        if _FROZEN[0] == 0:
-            gc.unfreeze()
 
 
 def inbox_columns() -> list[Column]:

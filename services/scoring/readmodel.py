@@ -45,8 +45,9 @@ from services.scoring.models import (
 from shared.clock import today_in_shanghai
 from shared.db import OutageLog, insert_many, is_unavailable, utcnow
 from shared.errors import RuleViolation
+from shared.heap import heap_frozen
 from shared.inbox import Fold as FoldOne
-from shared.inbox import Handler, InboxConsumer, heap_frozen
+from shared.inbox import Handler, InboxConsumer
 from shared.regions import load_region_table
 from shared.runtime import Runtime, count_outcomes, report_lag
 from shared.service import HandlerFactory, ServiceDefinition

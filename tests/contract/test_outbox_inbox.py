@@ -18,7 +18,7 @@ from shared.bus.inprocess import InProcessBus, partition_for
 from shared.db import make_engine, make_session_factory, utcnow
 from shared.events.envelope import CloudEvent
 from shared.events.topics import dead_letter_topic
-from shared.inbox import InboxConsumer, Outcome, heap_frozen
+from shared.inbox import InboxConsumer, Outcome
 from shared.outbox import NOTIFY_CHANNEL, OutboxRelay, advisory_lock_key, write_event
 from shared.uow import UnitOfWork
 from tests.conftest import create_database, need, wait_until
@@ -750,16 +750,6 @@ async def test_a_replay_folds_each_event_once_then_writes_then_commits(sessions)
     c.handlers = {TYPE: lambda session, ev, payload: bump(session, "after")}
     await publish(bus, event("c", 1))
     assert await c.catch_up(0.05) == 1
-
-
-def test_the_heap_stays_frozen_until_the_outermost_block_ends() -> None:
-    """A rebuild freezes the heap around its replay (which freezes it too) and what it
-    computes after: the replay's end must not unfreeze it."""
-    with heap_frozen():
-        with heap_frozen():
-            assert gc.get_freeze_count() > 0
-        assert gc.get_freeze_count() > 0
-    assert gc.get_freeze_count() == 0
 
 
 async def test_a_bulk_insert_is_part_of_its_transaction(sessions) -> None:
