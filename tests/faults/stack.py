@@ -165,6 +165,7 @@ class Process:
     port: int | None = None
     popen: subprocess.Popen[bytes] | None = None
     started_at: float = 0.0
+    killed_at: list[float] = field(default_factory=list)  # time.time() of each kill -9
 
     @property
     def url(self) -> str:
@@ -206,6 +207,7 @@ class Process:
 
     def kill9(self) -> None:
         if self.popen is not None and self.popen.poll() is None:
+            self.killed_at.append(time.time())
             self.popen.send_signal(signal.SIGKILL)
             self.popen.wait()
 
