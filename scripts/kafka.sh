@@ -109,6 +109,9 @@ offsets.topic.replication.factor=1
 offsets.topic.num.partitions=1
 transaction.state.log.replication.factor=1
 transaction.state.log.min.isr=1
+# A transaction past its timeout (a relay killed mid-publish) is aborted within a second of it,
+# not ten: until then it hides its partitions' later events from read_committed consumers.
+transaction.abort.timed.out.transaction.cleanup.interval.ms=1000
 share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0

@@ -34,6 +34,10 @@ MAX_REQUEST_BYTES = 1024 * 1024
 # Every topic keeps its whole history: a read model rebuilt a year later replays from the first
 # event (docs/events.md). Set at creation, and on a topic found with another retention.
 KEEP_FOREVER = {"retention.ms": "-1", "retention.bytes": "-1"}
+# How long the broker lets a transaction stay open (see `_open_producer`). The broker checks
+# every `transaction.abort.timed.out.transaction.cleanup.interval.ms` (10 s by default; 1 s in
+# scripts/kafka.sh and docker-compose.yml).
+TRANSACTION_TIMEOUT_MS = 10_000
 
 
 class KafkaBus(Bus):
@@ -66,9 +70,15 @@ class KafkaBus(Bus):
             producer = AIOKafkaProducer(
                 bootstrap_servers=self.bootstrap,
                 client_id=self.client_id,
-                # Unique per process: batches are atomic; one relay at a time is the
-                # advisory lock's job, not fencing's.
-                transactional_id=f"{self.client_id}-{uuid.uuid4()}",
+                # One per process (one relay at a time is the advisory lock's job, not
+                # fencing's): the replica's name where it has one, so a restarted replica's
+                # first transaction aborts the one its killed predecessor left open at once.
+                transactional_id=f"{self.client_id}-{self.instance_id or uuid.uuid4()}",
+                # A transaction left open (its process killed mid-publish) hides every later
+                # event of its partitions from read_committed consumers until the broker
+                # aborts it: after this long, not Kafka's default minute. A publish is one
+                # batch, done in well under a second.
+                transaction_timeout_ms=TRANSACTION_TIMEOUT_MS,
                 enable_idempotence=True,
                 acks="all",
                 linger_ms=5,

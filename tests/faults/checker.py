@@ -160,11 +160,15 @@ class Checker:
 
     # ----------------------------------------------------------------- draining
     async def drain(self) -> None:
-        """Until every outbox row is published and every consumer group has read its topics
-        to their end."""
+        """Until every outbox row is published, no transaction is open on a domain topic (one
+        a killed relay left hides what follows it from every read_committed reader until the
+        broker aborts it), and every consumer group has read its topics to their end."""
         deadline = time.monotonic() + DRAIN_TIMEOUT
         while True:
             pending = await self.unpublished()
+            if not pending:
+                open_ = await self.open_transactions()
+                pending = [f"{tp.topic}[{tp.partition}]: a transaction open" for tp in open_]
             lag = await self.lag() if not pending else {"(outbox)": len(pending)}
             if not pending and not any(lag.values()):
                 return
@@ -254,6 +258,26 @@ class Checker:
             return records
         finally:
             await reader.stop()
+
+    async def open_transactions(self) -> list[TopicPartition]:
+        """The domain partitions whose last stable offset is behind their end: a transaction
+        on them is neither committed nor aborted yet."""
+        partitions = await self.partitions(list(DOMAIN_TOPICS))
+        ends = {}
+        for isolation in ("read_committed", "read_uncommitted"):
+            reader = AIOKafkaConsumer(
+                bootstrap_servers=self.stack.broker.bootstrap, isolation_level=isolation
+            )
+            await reader.start()
+            try:
+                ends[isolation] = await reader.end_offsets(partitions) if partitions else {}
+            finally:
+                await reader.stop()
+        # a commit or abort marker takes the offset after a transaction's last record: the end
+        # and the last stable offset are equal once every transaction has ended
+        return [
+            tp for tp in partitions if ends["read_committed"][tp] < ends["read_uncommitted"][tp]
+        ]
 
     async def last_events(self) -> dict[TopicPartition, int]:
         """The offset of each domain partition's last event."""

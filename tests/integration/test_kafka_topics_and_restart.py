@@ -167,3 +167,67 @@ async def test_a_killed_worker_resumes_under_its_instance_id(
 
 async def _at_least(bootstrap: str, group: str, n: int) -> bool:
     return await committed(bootstrap, group) >= n
+
+
+# A relay killed inside its Kafka transaction: the process below sends one event in a
+# transaction under the bus's settings, then SIGKILLs itself before the commit.
+_DIES_MID_TRANSACTION = """
+import asyncio, os, signal, sys
+from shared.bus.kafka import KafkaBus
+
+async def main(bootstrap, topic, instance):
+    bus = KafkaBus(bootstrap, client_id="kuaiche-it", instance_id=instance)
+    producer = await bus._open_producer()
+    await producer.begin_transaction()
+    await (await producer.send(topic, value=b"left open", key=b"k"))
+    os.kill(os.getpid(), signal.SIGKILL)
+
+asyncio.run(main(*sys.argv[1:]))
+"""
+
+
+async def end_offsets(bootstrap: str, topic: str, isolation: str) -> dict[int, int]:
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, isolation_level=isolation)
+    await reader.start()
+    try:
+        parts = [TopicPartition(topic, p) for p in range(3)]
+        return {tp.partition: o for tp, o in (await reader.end_offsets(parts)).items()}
+    finally:
+        await reader.stop()
+
+
+async def test_a_replica_restarted_under_its_name_ends_the_transaction_its_predecessor_left_open(
+    kafka_bootstrap: str,
+) -> None:
+    """A transaction left open hides every later event of its partition from read_committed
+    consumers until it ends. The replica started again under the same instance id uses the same
+    transactional id: its first publish fences the dead producer, which aborts that transaction
+    at once (without it, the broker would abort it only at its timeout)."""
+    run = uuid.uuid4().hex[:10]
+    topic, instance = f"kuaiche.it.{run}.open", f"replica-{run}"
+    await KafkaBus(kafka_bootstrap).ensure_topics([topic])
+    dead = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        _DIES_MID_TRANSACTION,
+        kafka_bootstrap,
+        topic,
+        instance,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert await dead.wait() == -signal.SIGKILL
+    stable = await end_offsets(kafka_bootstrap, topic, "read_committed")
+    assert stable != await end_offsets(kafka_bootstrap, topic, "read_uncommitted")  # left open
+
+    restarted = KafkaBus(kafka_bootstrap, client_id="kuaiche-it", instance_id=instance)
+    try:
+        await restarted.publish([OutgoingMessage(topic=topic, key="k", value=b"after")])
+    finally:
+        await restarted.stop()
+    # the open transaction and the new one both ended: the stable offset is the log's end
+    assert await end_offsets(kafka_bootstrap, topic, "read_committed") == await end_offsets(
+        kafka_bootstrap, topic, "read_uncommitted"
+    )
