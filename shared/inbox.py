@@ -254,58 +254,49 @@ class InboxConsumer:
         no event of ours, or whose fold fails, goes to the dead-letter topic as in `handle` (a
         fold does no I/O: it would fail the same way again). Raises TimeoutError past `to_end`
         seconds; whatever was written by then is the caller's to remove."""
-        with heap_frozen():
-            return await self._replay(folds, write, idle_timeout, to_end)
-
-    async def _replay(
-        self,
-        folds: Mapping[str, Fold],
-        write: Callable[[async_sessionmaker[AsyncSession]], Coroutine[Any, Any, None]],
-        idle_timeout: float,
-        to_end: float,
-    ) -> int:
-        consumer = self.bus.consumer(self.name, self.topics)
-        await consumer.start()
-        read = 0
-        writing: set[asyncio.Task[None]] = set()
-        try:
-            marks = await consumer.end_offsets()
-            deadline = asyncio.get_running_loop().time() + to_end
-            last: dict[tuple[str, int], Message] = {}
-            applied: set[str] = set()
-            while not await consumer.reached(marks):
-                messages = await consumer.fetch(timeout=idle_timeout, max_messages=REPLAY_FETCH)
-                now = utcnow()
-                rows: list[tuple[Any, ...]] = []  # the inbox rows of this fetch
-                for index, message in enumerate(messages, start=1):
-                    outcome = await self._fold(folds, message, applied, rows, now)
-                    if self.on_outcome:
-                        self.on_outcome(outcome)
-                    last[(message.topic, message.partition)] = message
-                    if index % REPLAY_YIELD == 0:
-                        await asyncio.sleep(0)  # the bus client reads on meanwhile
-                read += len(messages)
-                if rows:
-                    if len(writing) >= REPLAY_WRITERS:  # the database sets the pace
-                        done, writing = await asyncio.wait(
-                            writing, return_when=asyncio.FIRST_COMPLETED
+        with heap_frozen():  # a replay allocates a read model's worth of objects
+            consumer = self.bus.consumer(self.name, self.topics)
+            await consumer.start()
+            read = 0
+            writing: set[asyncio.Task[None]] = set()
+            try:
+                marks = await consumer.end_offsets()
+                deadline = asyncio.get_running_loop().time() + to_end
+                last: dict[tuple[str, int], Message] = {}
+                applied: set[str] = set()
+                while not await consumer.reached(marks):
+                    messages = await consumer.fetch(timeout=idle_timeout, max_messages=REPLAY_FETCH)
+                    now = utcnow()
+                    rows: list[tuple[Any, ...]] = []  # the inbox rows of this fetch
+                    for index, message in enumerate(messages, start=1):
+                        outcome = await self._fold(folds, message, applied, rows, now)
+                        if self.on_outcome:
+                            self.on_outcome(outcome)
+                        last[(message.topic, message.partition)] = message
+                        if index % REPLAY_YIELD == 0:
+                            await asyncio.sleep(0)  # the bus client reads on meanwhile
+                    read += len(messages)
+                    if rows:
+                        if len(writing) >= REPLAY_WRITERS:  # the database sets the pace
+                            done, writing = await asyncio.wait(
+                                writing, return_when=asyncio.FIRST_COMPLETED
+                            )
+                            for task in done:
+                                task.result()  # a failed insert fails the replay now
+                        writing.add(asyncio.create_task(self._insert_inbox(rows)))
+                    if not messages and asyncio.get_running_loop().time() > deadline:
+                        raise TimeoutError(
+                            f"consumer {self.name}: the log's end not reached within {to_end} s"
                         )
-                        for task in done:
-                            task.result()  # a failed insert fails the replay now
-                    writing.add(asyncio.create_task(self._insert_inbox(rows)))
-                if not messages and asyncio.get_running_loop().time() > deadline:
-                    raise TimeoutError(
-                        f"consumer {self.name}: the log's end not reached within {to_end} s"
-                    )
-            writing.add(asyncio.create_task(write(self.session_factory)))
-            await asyncio.gather(*writing)
-            await consumer.commit_all(list(last.values()))
-        finally:
-            for task in writing:
-                task.cancel()
-            await asyncio.gather(*writing, return_exceptions=True)
-            await consumer.stop()
-        return read
+                writing.add(asyncio.create_task(write(self.session_factory)))
+                await asyncio.gather(*writing)
+                await consumer.commit_all(list(last.values()))
+            finally:
+                for task in writing:
+                    task.cancel()
+                await asyncio.gather(*writing, return_exceptions=True)
+                await consumer.stop()
+            return read
 
     _INBOX_COLUMNS = (
         "consumer",

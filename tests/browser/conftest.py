@@ -20,7 +20,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -35,6 +34,7 @@ import httpx
 import pytest
 
 from kuaiche.services import SERVICES
+from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "build" / "screenshots"
@@ -56,12 +56,6 @@ READY_MS = 60_000
 LAPTOP = {"width": 1366, "height": 768}
 WALL = {"width": 1920, "height": 1080}
 CONSOLE_URL = re.compile(r"(http://[^/\s]+)/#token=(\S+)")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -148,8 +142,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         yield Demo(base=base, data_dir=Path(data), env=env, commander=commander, output=[])
         return
     data_dir = tmp_path_factory.mktemp("console-demo")
-    ports = {name: _free_port() for name in SERVICES}
-    gateway = _free_port()
+    ports = {name: free_port() for name in SERVICES}
+    gateway = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("KUAICHE_")}
     env |= {f"KUAICHE_{name.upper()}_PORT": str(p) for name, p in ports.items()}
     env |= {"KUAICHE_GATEWAY_PORT": str(gateway), "KUAICHE_DATA_DIR": str(data_dir)}

@@ -11,9 +11,10 @@
   killed after the receiver's 2xx and before recording it sends the same id again once its
   lease ends. An id received twice counts as that case only if a notifications worker was
   killed between the two receipts and notifications recorded one successful try of it (the
-  first went unrecorded); any other repeat fails. Notifications holds exactly one delivery for each event of a selected
-  type written after the subscription (in the issues' and factors' outboxes), every one of them
-  `delivered`; what reached the receiver is exactly those events, each body the event itself.
+  first went unrecorded); any other repeat fails. Notifications holds exactly one delivery
+  for each event of a selected type written after the subscription (in the issues' and
+  factors' outboxes), every one of them `delivered`; what reached the receiver is exactly
+  those events, each body the event itself.
 
 The counts it checked come back as a `Report`, one line per fault."""
 
@@ -40,6 +41,7 @@ from shared.migrations import upgrade
 from shared.runtime import open_runtime
 from tests.faults.stack import COMMANDER, SECRET, Stack
 from tests.faults.workload import History
+from tests.support.transactions import still_open
 
 DRAIN_TIMEOUT = 180.0
 # Deliveries still pending after the drain: the dispatcher's lease (300 s by default) may hold
@@ -167,7 +169,9 @@ class Checker:
         while True:
             pending = await self.unpublished()
             if not pending:
-                open_ = await self.open_transactions()
+                open_ = await still_open(
+                    self.stack.broker.bootstrap, await self.partitions(list(DOMAIN_TOPICS))
+                )
                 pending = [f"{tp.topic}[{tp.partition}]: a transaction open" for tp in open_]
             lag = await self.lag() if not pending else {"(outbox)": len(pending)}
             if not pending and not any(lag.values()):
@@ -258,26 +262,6 @@ class Checker:
             return records
         finally:
             await reader.stop()
-
-    async def open_transactions(self) -> list[TopicPartition]:
-        """The domain partitions whose last stable offset is behind their end: a transaction
-        on them is neither committed nor aborted yet."""
-        partitions = await self.partitions(list(DOMAIN_TOPICS))
-        ends = {}
-        for isolation in ("read_committed", "read_uncommitted"):
-            reader = AIOKafkaConsumer(
-                bootstrap_servers=self.stack.broker.bootstrap, isolation_level=isolation
-            )
-            await reader.start()
-            try:
-                ends[isolation] = await reader.end_offsets(partitions) if partitions else {}
-            finally:
-                await reader.stop()
-        # a commit or abort marker takes the offset after a transaction's last record: the end
-        # and the last stable offset are equal once every transaction has ended
-        return [
-            tp for tp in partitions if ends["read_committed"][tp] < ends["read_uncommitted"][tp]
-        ]
 
     async def last_events(self) -> dict[TopicPartition, int]:
         """The offset of each domain partition's last event."""

@@ -15,7 +15,6 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,6 +27,7 @@ import asyncpg
 import httpx
 
 from shared.auth import Role, issue_token
+from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("registry", "factors", "issues", "scoring", "notifications")
@@ -38,23 +38,6 @@ ONE_EACH = dict.fromkeys(SERVICES, 1)
 SECRET = "fault-suite-secret-" + "k" * 40
 COMMANDER = {"Authorization": f"Bearer {issue_token(SECRET, role=Role.COMMANDER)}"}
 START_TIMEOUT = 120.0
-
-
-def free_port(pair: bool = False) -> int:
-    """A free 127.0.0.1 port (and, with `pair`, the next one free too: Kafka's controller)."""
-    for _ in range(200):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if not pair:
-            return port
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port + 1))
-            except OSError:
-                continue
-        return port
-    raise RuntimeError("no free port pair")
 
 
 def _run(script: str, action: str, env: dict[str, str], log: Path) -> None:

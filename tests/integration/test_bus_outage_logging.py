@@ -10,7 +10,6 @@ import asyncio
 import logging
 import os
 import signal
-import socket
 import subprocess
 import uuid
 from collections import Counter
@@ -23,6 +22,7 @@ import pytest
 from services.registry.main import SERVICE as REGISTRY
 from shared.bus.watch import QUIET
 from tests.conftest import COMMANDER, make_settings, start_service, wait_until
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -33,7 +33,7 @@ SHARED_JARS = Path(os.environ.get("KUAICHE_KAFKA_JARS", "/work/main/.local/kafka
 class PrivateBroker:
     def __init__(self, state: Path) -> None:
         self.state = state
-        self.port = _free_port_pair()
+        self.port = free_port(pair=True)
         self.env = {
             **os.environ,
             "KUAICHE_KAFKA_PORT": str(self.port),
@@ -58,21 +58,6 @@ class PrivateBroker:
 
     def stop(self) -> None:
         self._script("stop")
-
-
-def _free_port_pair() -> int:
-    """A port whose successor is free too (the controller listens there)."""
-    for _ in range(50):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = int(s.getsockname()[1])
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port + 1))
-            except OSError:
-                continue
-        return port
-    raise RuntimeError("no two free ports in a row")
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ import os
 import pwd
 import re
 import shutil
-import socket
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping
@@ -42,6 +41,7 @@ from tests.conftest import (
     start_service,
     wait_until,
 )
+from tests.support.ports import free_port
 from tests.support.serving import served
 
 pytestmark = pytest.mark.integration
@@ -69,12 +69,6 @@ def nginx_binary() -> str:
             pytest.fail("nginx is not installed (.ci/run installs Debian's nginx-light)")
         pytest.skip("nginx not installed; apt-get install nginx-light")
     return found
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # --------------------------------------------------------------- the image's template rendering

@@ -14,6 +14,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from services.notifications.main import SERVICE as NOTIFICATIONS
@@ -23,6 +24,7 @@ from shared.events.envelope import CloudEvent
 from shared.events.topics import ALL_TOPICS, dead_letter_topic
 from shared.migrations import upgrade
 from tests.conftest import make_settings, wait_until
+from tests.support.transactions import still_open
 
 pytestmark = pytest.mark.integration
 
@@ -186,18 +188,6 @@ asyncio.run(main(*sys.argv[1:]))
 """
 
 
-async def end_offsets(bootstrap: str, topic: str, isolation: str) -> dict[int, int]:
-    from aiokafka import AIOKafkaConsumer, TopicPartition
-
-    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, isolation_level=isolation)
-    await reader.start()
-    try:
-        parts = [TopicPartition(topic, p) for p in range(3)]
-        return {tp.partition: o for tp, o in (await reader.end_offsets(parts)).items()}
-    finally:
-        await reader.stop()
-
-
 async def test_a_replica_restarted_under_its_name_ends_the_transaction_its_predecessor_left_open(
     kafka_bootstrap: str,
 ) -> None:
@@ -219,8 +209,8 @@ async def test_a_replica_restarted_under_its_name_ends_the_transaction_its_prede
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     assert await dead.wait() == -signal.SIGKILL
-    stable = await end_offsets(kafka_bootstrap, topic, "read_committed")
-    assert stable != await end_offsets(kafka_bootstrap, topic, "read_uncommitted")  # left open
+    partitions = [TopicPartition(topic, p) for p in range(3)]
+    assert await still_open(kafka_bootstrap, partitions)  # left open
 
     restarted = KafkaBus(kafka_bootstrap, client_id="kuaiche-it", instance_id=instance)
     try:
@@ -228,6 +218,4 @@ async def test_a_replica_restarted_under_its_name_ends_the_transaction_its_prede
     finally:
         await restarted.stop()
     # the open transaction and the new one both ended: the stable offset is the log's end
-    assert await end_offsets(kafka_bootstrap, topic, "read_committed") == await end_offsets(
-        kafka_bootstrap, topic, "read_uncommitted"
-    )
+    assert await still_open(kafka_bootstrap, partitions) == []
