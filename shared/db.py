@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import sqlite3
 import threading
@@ -15,6 +16,7 @@ from typing import Any
 import aiosqlite
 from asyncpg.exceptions import ConnectionDoesNotExistError
 from sqlalchemy import (
+    JSON,
     DateTime,
     Select,
     Table,
@@ -175,8 +177,9 @@ async def insert_many(
     """Insert `records` (tuples of `columns`' values, Python types as the columns map them) into
     `table` in the session's transaction, in bulk: PostgreSQL's COPY (asyncpg's
     `copy_records_to_table`, binary), or one executemany on SQLite. For loads of thousands of
-    rows (a rebuilt read model). COPY runs no column type's Python-side conversion, so the
-    values must already be what the database takes (timezone-aware datetimes, Decimals, dates)."""
+    rows (a rebuilt read model). COPY runs no column type's Python-side conversion but JSON's
+    (serialised here as SQLAlchemy would), so the other values must already be what the
+    database takes (timezone-aware datetimes, Decimals, dates)."""
     if not records:
         return
     if is_postgres(session):
@@ -186,11 +189,32 @@ async def insert_many(
             # The adapter begins its transaction at the first statement it runs; COPY goes
             # around it, so begin it here, or COPY would commit on its own.
             await connection.execute(text("SELECT 1"))
+        records = _json_as_text(connection.dialect, table, columns, records)
         await driver.copy_records_to_table(
             table.name, records=records, columns=list(columns), schema_name=table.schema
         )
         return
     await session.execute(insert(table), [dict(zip(columns, r, strict=True)) for r in records])
+
+
+def _json_as_text(
+    dialect: Any, table: Table, columns: Sequence[str], records: Sequence[tuple[Any, ...]]
+) -> Sequence[tuple[Any, ...]]:
+    """The records with their JSON columns' values serialised as SQLAlchemy's JSON type binds
+    them (None as JSON null unless the column says `none_as_null`)."""
+    types = {i: table.c[c].type for i, c in enumerate(columns)}
+    as_json = {i: t for i, t in types.items() if isinstance(t, JSON)}
+    if not as_json:
+        return records
+    dumps = getattr(dialect, "_json_serializer", None) or json.dumps
+
+    def text(i: int, value: Any) -> Any:
+        kind = as_json.get(i)
+        if kind is None or (value is None and kind.none_as_null):
+            return value
+        return dumps(value)
+
+    return [tuple(text(i, v) for i, v in enumerate(r)) for r in records]
 
 
 def utcnow() -> dt.datetime:

@@ -36,7 +36,7 @@ from shared.db import (
 from shared.events.catalogue import EVENT_TYPES
 from shared.events.envelope import CloudEvent
 from shared.events.topics import dead_letter_topic
-from shared.heap import heap_frozen
+from shared.heap import freeze_more, heap_frozen
 from shared.waiting import pause, unless_stopped
 
 log = logging.getLogger(__name__)
@@ -276,6 +276,7 @@ class InboxConsumer:
                         if index % REPLAY_YIELD == 0:
                             await asyncio.sleep(0)  # the bus client reads on meanwhile
                     read += len(messages)
+                    freeze_more()  # what this fetch folded: no collection's concern
                     if rows:
                         if len(writing) >= REPLAY_WRITERS:  # the database sets the pace
                             done, writing = await asyncio.wait(

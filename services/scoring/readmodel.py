@@ -8,9 +8,10 @@ large fetches, each event through the same handlers as the follower's but into a
 memory, the inbox rows of each fetch inserted in bulk while the next is read, then the epoch's
 rows in bulk in one transaction (COPY on PostgreSQL) while its standings are computed from the
 fold, and only then the group's offsets committed past what it read. Then, in one transaction, it
-makes the epoch current and retires the old one. The follower sees the switch and goes on with
-the new epoch's group from where the rebuild stopped, so nothing is skipped and nothing is
-applied twice; the retired epoch's rows are deleted.
+makes the epoch current and retires the old one, and answers. The follower sees the switch and
+goes on with the new epoch's group from where the rebuild stopped, so nothing is skipped and
+nothing is applied twice; it deletes the retired epoch's rows meanwhile (as many as the new
+one's: no caller waits for that).
 """
 
 from __future__ import annotations
@@ -194,11 +195,12 @@ async def _read_current(sessions: async_sessionmaker[AsyncSession]) -> int:
 
 async def follow(runtime: Runtime, feed: Feed, check_interval: float, stop: asyncio.Event) -> None:
     """The worker's job: apply the log to the current epoch until `stop`; when a rebuilt epoch
-    takes over (checked every `check_interval` seconds), clear out the retired one and follow
-    the new one."""
+    takes over (checked every `check_interval` seconds), follow the new one. The rows of
+    retired epochs are deleted meanwhile, beside the consumer (a rebuild leaves its
+    predecessor's to this job)."""
     while not stop.is_set():
         epoch = await _read_current(runtime.session_factory)
-        await _clear_retired(runtime.session_factory, feed, epoch)
+        clearing = asyncio.create_task(_delete_retired_or_log(runtime.session_factory, feed, epoch))
         switched = asyncio.Event()
 
         async def watch(epoch: int = epoch, switched: asyncio.Event = switched) -> None:
@@ -221,7 +223,9 @@ async def follow(runtime: Runtime, feed: Feed, check_interval: float, stop: asyn
             await consumer(runtime, feed, epoch).run(switched)
         finally:
             watcher.cancel()
-            await asyncio.gather(watcher, return_exceptions=True)
+            if stop.is_set():
+                clearing.cancel()  # rolled back: the next start deletes them
+            await asyncio.gather(watcher, clearing, return_exceptions=True)
         if not stop.is_set():
             log.info("scoring: read-model epoch %d retired; following its successor", epoch)
 
@@ -266,7 +270,8 @@ async def rebuild(
     let that epoch take over. One rebuild at a time (the current epoch's row is the lock);
     `force` abandons one still marked as running (its process died): if that one is in fact
     alive, it finds itself abandoned when it tries to take over, and gives up. The feed is the
-    runtime's definition's unless given."""
+    runtime's definition's unless given. The retired epoch's rows are the worker's to delete
+    (`follow`), once it follows the new one."""
     feed = feed or Feed.of(runtime.definition)
     sessions = runtime.session_factory
     async with sessions() as session, session.begin():
@@ -315,7 +320,6 @@ async def rebuild(
             )
         await _delete_epoch(sessions, feed, number)
         raise
-    await _clear_retired(sessions, feed, number)
     assert built is not None
     log.info("scoring: read model rebuilt as epoch %d from %d messages", number, read)
     return built
@@ -353,9 +357,20 @@ async def fill_standings(runtime: Runtime, epoch: int, facts: Facts) -> None:
     )
 
 
-async def _clear_retired(
+async def _delete_retired_or_log(
     sessions: async_sessionmaker[AsyncSession], feed: Feed, current: int
 ) -> None:
+    try:
+        await delete_retired(sessions, feed, current)
+    except Exception as exc:  # kept for the next switch or start; nobody reads them
+        log.warning("scoring: retired read-model epochs not deleted (%r); tried again later", exc)
+
+
+async def delete_retired(
+    sessions: async_sessionmaker[AsyncSession], feed: Feed, current: int
+) -> None:
+    """Delete the rows of every retired or failed epoch before `current` (the worker's job, as
+    it follows `current`)."""
     async with sessions() as session:
         stale = (
             await session.scalars(

@@ -35,6 +35,7 @@ import functools
 import hashlib
 import logging
 import time
+import typing
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
@@ -44,6 +45,7 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     String,
+    Table,
     Text,
     bindparam,
     cast,
@@ -84,7 +86,7 @@ from services.scoring.models import (
     Standing,
 )
 from shared.clock import today_in_shanghai
-from shared.db import OutageLog, is_unavailable
+from shared.db import OutageLog, insert_many, is_unavailable
 from shared.regions import RegionTable, load_region_table
 from shared.runtime import Runtime
 from shared.waiting import pause
@@ -270,7 +272,7 @@ async def _rewrite(
         compute_rows, facts, kept_figures, needed, codes, own, thresholds, schemes
     )
     written = 0
-    new: list[dict[str, Any]] = []  # inserted in one statement (a fill: every row)
+    new: list[dict[str, Any]] = []  # inserted in bulk (a fill: every row)
     for period, values_by_county in computed.items():
         rows = existing[period]
         for county, values in values_by_county.items():
@@ -285,7 +287,9 @@ async def _rewrite(
                 setattr(kept, k, v)
             written += 1
     if new:
-        await session.execute(insert(Standing), new)
+        columns = list(new[0])
+        records = [tuple(r[c] for c in columns) for r in new]
+        await insert_many(session, typing.cast(Table, table), columns, records)
     await session.flush()
     return written + len(new)
 

@@ -3,7 +3,7 @@ handler changes."""
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Integer, MetaData, String, Table, select, update
+from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from shared.events.envelope import CloudEvent
@@ -18,6 +18,13 @@ counters = Table(
     metadata,
     Column("name", String(200), primary_key=True),
     Column("value", Integer, nullable=False),
+)
+documents = Table(  # JSON columns, as a read model's standings have
+    "documents",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("body", JSON),
+    Column("note", JSON(none_as_null=True)),
 )
 
 

@@ -767,3 +767,37 @@ async def test_a_bulk_insert_is_part_of_its_transaction(sessions) -> None:
     async with sessions() as s:
         assert (await counter(s, "lost"), await counter(s, "gone")) == (0, 0)
         assert (await counter(s, "before"), await counter(s, "kept")) == (1, 3)
+
+
+async def test_a_bulk_insert_stores_json_as_an_insert_does(sessions) -> None:
+    """COPY runs no column type's conversion: `insert_many` serialises JSON columns itself,
+    to the text an INSERT stores (None as JSON null, or as NULL where the column says so)."""
+    from sqlalchemy import Text, cast, insert, select
+
+    from shared.db import insert_many
+
+    docs = backbone.documents
+    rows = [
+        ("a", {"figures": {"rate": "81.6", "n": 3}, "等级": "好"}, [[1, "9.5"]]),
+        ("b", None, None),
+        ("c", [], {"x": None}),
+    ]
+    async with sessions() as s, s.begin():
+        await insert_many(s, docs, ("name", "body", "note"), rows)
+        await s.execute(
+            insert(docs), [{"name": f"{n}-insert", "body": b, "note": t} for n, b, t in rows]
+        )
+    async with sessions() as s:
+        found = (await s.execute(select(docs).order_by(docs.c.name))).all()
+        text = {
+            name: (body, note)
+            for name, body, note in (
+                await s.execute(
+                    select(docs.c.name, cast(docs.c.body, Text), cast(docs.c.note, Text))
+                )
+            ).all()
+        }
+    assert [tuple(r) for r in found if "-" not in r.name] == rows
+    for name, *_ in rows:
+        assert text[name] == text[f"{name}-insert"]
+    assert text["b"] == ("null", None)

@@ -5,7 +5,7 @@ import weakref
 
 import pytest
 
-from shared.heap import freeze_startup, heap_frozen, startup_frozen, thaw_startup
+from shared.heap import freeze_more, freeze_startup, heap_frozen, startup_frozen, thaw_startup
 
 
 @pytest.fixture
@@ -37,17 +37,61 @@ def test_a_started_process_keeps_its_start_up_heap_out_of_collections(thawed) ->
 
 
 def test_a_replay_in_a_started_process_leaves_the_start_up_heap_frozen(thawed) -> None:
-    """The end of a replay's block unfreezes what it froze, but not the start-up heap (a
-    rebuild in a running worker must not bring the 70-90 ms full collections back), and what
-    the replay left as garbage is collected, not frozen."""
+    """The end of a replay's block in a started process unfreezes nothing (a rebuild in a
+    running worker must not bring the 70-90 ms full collections back) and does no full
+    collection of its own; what the replay left as garbage is collected as usual, not frozen."""
     freeze_startup()
+    full: list[int] = []
+
+    def count(phase: str, info: dict[str, int]) -> None:
+        if phase == "start" and info["generation"] == 2:
+            full.append(1)
+
+    block = heap_frozen()
+    block.__enter__()
+    garbage = _Node()
+    garbage.me = garbage  # a cycle: only a collection frees it
+    gone = weakref.ref(garbage)
+    del garbage
+    frozen = gc.get_freeze_count()
+    gc.callbacks.append(count)
+    try:
+        block.__exit__(None, None, None)
+    finally:
+        gc.callbacks.remove(count)
+    assert full == [] and gc.get_freeze_count() == frozen
+    gc.collect()
+    assert gone() is None
+
+
+def test_a_replay_in_a_started_process_freezes_no_garbage(thawed) -> None:
+    """What was garbage when the block began is collected, not frozen for good with the heap
+    the block leaves frozen."""
+    freeze_startup()
+    garbage = _Node()
+    garbage.me = garbage
+    gone = weakref.ref(garbage)
+    del garbage
     with heap_frozen():
+        assert gone() is None
+
+
+def test_a_replay_freezes_what_each_fetch_folded_and_collects_its_garbage(thawed) -> None:
+    """`freeze_more` in a block: what the block made so far is frozen too (later collections
+    do not go over it again), what of it was garbage is collected first; outside: nothing."""
+    freeze_more()
+    assert gc.get_freeze_count() == 0
+    with heap_frozen():
+        before = gc.get_freeze_count()
+        folded = [[] for _ in range(1000)]
         garbage = _Node()
-        garbage.me = garbage  # a cycle: only a collection frees it
+        garbage.me = garbage
         gone = weakref.ref(garbage)
         del garbage
-    assert gc.get_freeze_count() > 0
-    assert gone() is None
+        freeze_more()
+        assert gc.get_freeze_count() >= before + len(folded)
+        assert gone() is None
+    assert gc.get_freeze_count() == 0
 
 
 class _Node:

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from services.scoring import readmodel
-from services.scoring.models import READ_MODEL, ProjectView, inbox
+from services.scoring.models import READ_MODEL, ProjectView, Standing, inbox
 from shared.errors import RuleViolation
 from shared.events.envelope import CloudEvent
 from tests.api.scoring.conftest import ScoringApp
@@ -82,6 +82,37 @@ async def test_a_rebuild_gives_the_same_scorecards_from_a_new_epoch(scoring: Sco
         (2, "current"),
         (1, "retired"),
     ]
+
+
+async def _epoch_rows(scoring: ScoringApp, number: int) -> int:
+    """How many rows epoch `number` has: read model, standings, its consumer's inbox."""
+    group = readmodel.Feed.of(scoring.runtime.definition).consumer_name(number)
+    async with scoring.runtime.session_factory() as s:
+        counts = [
+            await s.scalar(select(func.count()).select_from(m).where(m.epoch == number))
+            for m in (*READ_MODEL, Standing)
+        ]
+        counts.append(
+            await s.scalar(select(func.count()).select_from(inbox).where(inbox.c.consumer == group))
+        )
+    return sum(int(c or 0) for c in counts)
+
+
+async def test_the_worker_deletes_the_retired_epoch_once_it_follows_the_new_one(
+    scoring: ScoringApp,
+) -> None:
+    """The rebuild answers once its epoch is current; the worker's follower, switching to it,
+    deletes every row of the retired one."""
+    await _history(scoring)
+    await scoring.settled()
+    assert await _epoch_rows(scoring, 1) > 0
+    await _rebuild(scoring)
+
+    async def retired_gone() -> bool:
+        return await _epoch_rows(scoring, 1) == 0
+
+    await wait_until(retired_gone, what="the retired epoch's rows deleted")
+    assert await _epoch_rows(scoring, 2) > 0
 
 
 async def test_after_a_rebuild_new_events_are_applied_once(scoring: ScoringApp) -> None:
@@ -177,14 +208,6 @@ async def test_only_the_command_office_rebuilds(scoring: ScoringApp, who: str) -
 # ---- one rebuild at a time, and what a forced or failed one leaves
 
 
-async def _epoch_rows(scoring: ScoringApp, number: int) -> int:
-    async with scoring.runtime.session_factory() as s:
-        total = 0
-        for m in READ_MODEL:
-            total += await s.scalar(select(func.count()).select_from(m).where(m.epoch == number))
-        return total
-
-
 async def _states(scoring: ScoringApp) -> list[tuple[int, str]]:
     async with scoring.runtime.session_factory() as s:
         return [(e.number, e.state) for e in await readmodel.epochs(s)]
@@ -228,7 +251,12 @@ async def test_a_second_rebuild_is_refused_while_one_runs_and_force_abandons_it(
     with pytest.raises(RuleViolation, match="abandoned"):
         await first
     assert await _states(scoring) == [(3, "current"), (2, "failed"), (1, "retired")]
-    assert await _epoch_rows(scoring, 2) == 0 and await _epoch_rows(scoring, 1) == 0
+    assert await _epoch_rows(scoring, 2) == 0  # the abandoned one's, by the forced rebuild
+
+    async def retired_gone() -> bool:  # the retired one's, by the worker
+        return await _epoch_rows(scoring, 1) == 0
+
+    await wait_until(retired_gone, what="the retired epoch's rows deleted")
     assert await cards(scoring) == before
 
 
