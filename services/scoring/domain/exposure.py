@@ -114,12 +114,22 @@ def lag(
 ) -> tuple[Colour, Decimal, Decimal, Decimal] | None:
     """A lagging project's colour, completion rate, time target and points behind; None: not
     on the lagging list (a division's count needs no more than this)."""
-    if not live(project, period) or annual_plan <= 0:
+    if not live(project, period):
         return None
     if project.actual_start is None or project.actual_start > period.last_day:
         return None  # not in construction yet: the unstarted list's concern, not a lag
     if project.actual_completion is not None and project.actual_completion <= period.last_day:
         return None  # finished: its spend is what it is
+    return behind_schedule(annual_plan, ytd_investment, period, limits)
+
+
+def behind_schedule(
+    annual_plan: Decimal, ytd_investment: Decimal, period: Period, limits: Thresholds
+) -> tuple[Colour, Decimal, Decimal, Decimal] | None:
+    """`lag` of a project known to be live and in construction at the period's end (an
+    assessment's count, which knows it already)."""
+    if annual_plan <= 0:
+        return None
     rate = percent(ytd_investment, annual_plan)
     assert rate is not None
     target = period.time_target()

@@ -220,9 +220,9 @@ def assess(
         money[p.county]["annual_plan"] += plan.annual_investment
         money[p.county]["ytd_investment"] += done
         if not listing:
-            if p.project_id in building:  # else `exposure.lag` says None
-                lags = exposure.lag(p, plan.annual_investment, done, period, limits) is not None
-                counters[p.county]["lagging_projects"] += lags
+            if p.project_id in building:  # live, in construction: else `exposure.lag` says None
+                lags = exposure.behind_schedule(plan.annual_investment, done, period, limits)
+                counters[p.county]["lagging_projects"] += lags is not None
         elif found := exposure.lagging(p, plan.annual_investment, done, period, limits):
             exposures.append(found)
             counters[p.county]["lagging_projects"] += 1

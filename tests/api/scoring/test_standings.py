@@ -4,8 +4,10 @@ the kept rows against a computation from the facts, and what happens when they c
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
+import threading
 from typing import Any
 
 import pytest
@@ -14,7 +16,9 @@ from sqlalchemy import func, select
 
 from services.scoring import queries, readmodel, standings
 from services.scoring.domain.exposure import Thresholds
+from services.scoring.domain.figures import Facts
 from services.scoring.domain.periods import Period
+from services.scoring.domain.standings import SchemesInEffect
 from services.scoring.models import Standing
 from services.scoring.schemas import RankingPublic, ScorecardList
 from shared.http import conventions
@@ -354,3 +358,59 @@ async def test_a_kept_periods_answers_change_with_its_rows(
     assert all(a != b for a, b in zip(before, after, strict=True))
     assert json.loads(after[1])["figures"]["ytd_investment"] == "900"
     assert len(renders) == 6
+
+
+async def _computed_where(
+    monkeypatch: pytest.MonkeyPatch, on_loop: int
+) -> tuple[Any, set[Any], int]:
+    """`standings._compute` over three periods of no facts with `ON_LOOP_PROJECTS` = `on_loop`
+    (projects: none): its rows, the threads `compute_rows` ran on, and how often another task
+    of the loop ran meanwhile."""
+    monkeypatch.setattr(standings, "ON_LOOP_PROJECTS", on_loop)
+    threads: set[Any] = set()
+    real = standings.compute_rows
+
+    def compute_rows(*args: Any) -> Any:
+        threads.add(threading.get_ident())
+        return real(*args)
+
+    monkeypatch.setattr(standings, "compute_rows", compute_rows)
+    codes = list(load_region_table(None).codes)
+    periods = {Period(2020, m): set(codes) for m in (1, 2, 3)}
+    ticks = 0
+    done = asyncio.Event()
+
+    async def tick() -> None:
+        nonlocal ticks
+        while not done.is_set():
+            ticks += 1
+            await asyncio.sleep(0)
+
+    ticker = asyncio.create_task(tick())
+    await asyncio.sleep(0)
+    ticks = 0
+    rows = await standings._compute(
+        Facts([], [], [], [], [], []),
+        {p: {} for p in periods},
+        periods,
+        codes,
+        "basis",
+        Thresholds(),
+        SchemesInEffect([]),
+    )
+    done.set()
+    await ticker
+    return rows, threads, ticks
+
+
+async def test_a_city_s_standings_are_computed_on_the_loop_a_period_at_a_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Small facts: on the event loop's thread, its other tasks running between periods (no
+    thread contending with the loop for the interpreter); a province's: in a thread. The rows
+    are the same."""
+    on_loop, loop_threads, between = await _computed_where(monkeypatch, 5_000)
+    assert loop_threads == {threading.get_ident()} and between >= 2
+    in_thread, other_threads, _ = await _computed_where(monkeypatch, -1)
+    assert threading.get_ident() not in other_threads and len(other_threads) == 1
+    assert in_thread == on_loop and len(on_loop) == 3
