@@ -8,12 +8,13 @@ not the event's fault, so then the consumer waits and reads the same events agai
 from __future__ import annotations
 
 import asyncio
+import collections
 import dataclasses
 import datetime as dt
 import enum
 import logging
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
 from typing import Any, cast
 
 from pydantic import BaseModel, ValidationError
@@ -75,6 +76,18 @@ class Outcome(enum.StrEnum):
     DEAD_LETTERED = "dead_lettered"
 
 
+# Told how many events had an outcome once they count (their transaction committed; a replay's,
+# folded): a batch's or a replayed fetch's in one call per outcome, an event handled alone with 1.
+OnOutcome = Callable[[Outcome, int], None]
+
+
+def tally(outcomes: Iterable[Outcome], on_outcome: OnOutcome | None) -> None:
+    """Tell `on_outcome` how many of `outcomes` had each outcome, one call per outcome."""
+    if on_outcome is not None:
+        for outcome, count in collections.Counter(outcomes).items():
+            on_outcome(outcome, count)
+
+
 class RetryLater(Exception):
     """Not the event's fault (the database is down, the dead-letter topic cannot be written):
     read the same events again later, commit nothing past them, dead-letter nothing."""
@@ -114,7 +127,7 @@ class InboxConsumer:
         *,
         max_attempts: int = 3,
         retry_backoff: float = 0.1,
-        on_outcome: Callable[[Outcome], None] | None = None,
+        on_outcome: OnOutcome | None = None,
         before_batch: Callable[[AsyncSession, list[tuple[CloudEvent, Any]]], Awaitable[None]]
         | None = None,
         after_batch: Callable[[AsyncSession], Awaitable[None]] | None = None,
@@ -268,13 +281,13 @@ class InboxConsumer:
                     messages = await consumer.fetch(timeout=idle_timeout, max_messages=REPLAY_FETCH)
                     now = utcnow()
                     rows: list[tuple[Any, ...]] = []  # the inbox rows of this fetch
+                    outcomes: list[Outcome] = []
                     for index, message in enumerate(messages, start=1):
-                        outcome = await self._fold(folds, message, applied, rows, now)
-                        if self.on_outcome:
-                            self.on_outcome(outcome)
+                        outcomes.append(await self._fold(folds, message, applied, rows, now))
                         last[(message.topic, message.partition)] = message
                         if index % REPLAY_YIELD == 0:
                             await asyncio.sleep(0)  # the bus client reads on meanwhile
+                    tally(outcomes, self.on_outcome)
                     read += len(messages)
                     freeze_more()  # what this fetch folded: no collection's concern
                     if rows:
@@ -404,9 +417,7 @@ class InboxConsumer:
                 outcomes = await self._transaction(run[: broke.index])
             except _BrokeAt:
                 return 0
-        for outcome in outcomes:
-            if self.on_outcome:
-                self.on_outcome(outcome)
+        tally(outcomes, self.on_outcome)
         return len(outcomes)
 
     async def _transaction(self, run: list[_Decoded]) -> list[Outcome]:
@@ -482,7 +493,7 @@ class InboxConsumer:
     async def handle(self, message: Message) -> Outcome:
         outcome = await self._handle(message)
         if self.on_outcome:
-            self.on_outcome(outcome)
+            self.on_outcome(outcome, 1)
         return outcome
 
     async def _handle(self, message: Message) -> Outcome:

@@ -28,7 +28,7 @@ from shared.db import (
     utcnow,
 )
 from shared.events.topics import ALL_TOPICS, dead_letter_topic
-from shared.inbox import InboxConsumer, Outcome
+from shared.inbox import InboxConsumer, OnOutcome, Outcome
 from shared.metrics import Metrics
 from shared.outbox import OutboxRelay
 from shared.service import ServiceDefinition, WorkerJob
@@ -202,13 +202,13 @@ async def open_runtime(
     return runtime
 
 
-def count_outcomes(metrics: Metrics) -> Callable[[Outcome], None]:
+def count_outcomes(metrics: Metrics) -> OnOutcome:
     """A consumer's `on_outcome` that counts what it did with each event in the metrics."""
 
     counters = {o: metrics.events_consumed.labels(outcome=str(o)) for o in Outcome}
 
-    def on_outcome(outcome: Outcome) -> None:
-        counters[outcome].inc()
+    def on_outcome(outcome: Outcome, count: int) -> None:
+        counters[outcome].inc(count)
 
     return on_outcome
 

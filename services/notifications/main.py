@@ -18,7 +18,7 @@ from services.notifications.models import Base, idempotency, inbox, outbox
 from shared.db import utcnow
 from shared.events.catalogue import factors, issues, registry, scoring
 from shared.events.topics import FACTORS, ISSUES, NOTIFICATIONS, REGISTRY, SCORING
-from shared.inbox import Outcome
+from shared.inbox import OnOutcome, Outcome
 from shared.runtime import Runtime
 from shared.service import ServiceDefinition, WorkerJob
 
@@ -65,12 +65,10 @@ def dispatcher(runtime: Runtime) -> WorkerJob:
     return worker.run
 
 
-def _then_wake(
-    previous: Callable[[Outcome], None] | None, worker: Dispatcher
-) -> Callable[[Outcome], None]:
-    def on_outcome(outcome: Outcome) -> None:  # called once the event's transaction committed
+def _then_wake(previous: OnOutcome | None, worker: Dispatcher) -> OnOutcome:
+    def on_outcome(outcome: Outcome, count: int) -> None:  # once the events' transaction committed
         if previous is not None:
-            previous(outcome)
+            previous(outcome, count)
         if outcome is Outcome.APPLIED:
             worker.wake()
 

@@ -23,6 +23,7 @@ from shared.outbox import OutboxRelay, write_event
 from tests.conftest import COMMANDER, create_database, make_settings, start_service, wait_until
 from tests.contract import backbone
 from tests.contract.backbone import bump, counter
+from tests.support.outcomes import each
 
 pytestmark = pytest.mark.integration
 
@@ -145,7 +146,7 @@ async def test_registry_events_reach_a_consumer_once_even_when_redelivered(
         # Redelivery: the same consumer reads the whole topic again (a lost offset commit).
         outcomes: list[Outcome] = []
         again = projector("projection", kafka, projection, topic)
-        again.on_outcome = outcomes.append
+        again.on_outcome = each(outcomes)
         stop, task = await run_consumer(again, group=f"replay-{uuid.uuid4().hex}")
         await wait_until(lambda: asyncio.sleep(0, result=len(outcomes) >= 4), timeout=60)
         stop.set()
