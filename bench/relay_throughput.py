@@ -263,8 +263,8 @@ async def inbox_consume(
     stop = asyncio.Event()
     finished: list[float] = []
 
-    def tally(outcome: Outcome) -> None:
-        outcomes.update([outcome])
+    def tally(outcome: Outcome, count: int) -> None:
+        outcomes[outcome] += count
         if outcomes.total() >= expected and not finished:
             finished.append(time.perf_counter())
             stop.set()

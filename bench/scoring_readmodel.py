@@ -579,8 +579,8 @@ class Tally:
     outcomes: Counter[Outcome] = field(default_factory=Counter)
     last: float = 0.0
 
-    def __call__(self, outcome: Outcome) -> None:
-        self.outcomes[outcome] += 1
+    def __call__(self, outcome: Outcome, count: int) -> None:
+        self.outcomes[outcome] += count
         self.last = time.perf_counter()
 
     def check(self, read: int, expected: int, what: str) -> None:
@@ -612,9 +612,9 @@ async def apply_ours(backend: str, runtime: Runtime, history: History) -> Throug
     metrics = consumer.on_outcome
     assert metrics is not None
 
-    def count(outcome: Outcome) -> None:
-        metrics(outcome)  # the runtime's counter, as in the worker
-        tally(outcome)
+    def count(outcome: Outcome, n: int) -> None:
+        metrics(outcome, n)  # the runtime's counter, as in the worker
+        tally(outcome, n)
 
     consumer.on_outcome = count
     common.step(f"{backend}: apply, ours: {n} events into epoch 1")
