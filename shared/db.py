@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import sqlite3
 import threading
@@ -200,21 +199,16 @@ async def insert_many(
 def _json_as_text(
     dialect: Any, table: Table, columns: Sequence[str], records: Sequence[tuple[Any, ...]]
 ) -> Sequence[tuple[Any, ...]]:
-    """The records with their JSON columns' values serialised as SQLAlchemy's JSON type binds
-    them (None as JSON null unless the column says `none_as_null`)."""
-    types = {i: table.c[c].type for i, c in enumerate(columns)}
-    as_json = {i: t for i, t in types.items() if isinstance(t, JSON)}
-    if not as_json:
+    """The records with their JSON columns' values as SQLAlchemy's JSON type binds them (its own
+    bind processor: the dialect's serialiser; None as JSON null unless `none_as_null`)."""
+    binds: dict[int, Callable[[Any], Any]] = {}
+    for i, c in enumerate(columns):
+        kind = table.c[c].type
+        if isinstance(kind, JSON) and (bind := kind.dialect_impl(dialect).bind_processor(dialect)):
+            binds[i] = bind
+    if not binds:
         return records
-    dumps = getattr(dialect, "_json_serializer", None) or json.dumps
-
-    def text(i: int, value: Any) -> Any:
-        kind = as_json.get(i)
-        if kind is None or (value is None and kind.none_as_null):
-            return value
-        return dumps(value)
-
-    return [tuple(text(i, v) for i, v in enumerate(r)) for r in records]
+    return [tuple(binds[i](v) if i in binds else v for i, v in enumerate(r)) for r in records]
 
 
 def utcnow() -> dt.datetime:

@@ -492,8 +492,7 @@ class InboxConsumer:
 
     async def handle(self, message: Message) -> Outcome:
         outcome = await self._handle(message)
-        if self.on_outcome:
-            self.on_outcome(outcome, 1)
+        tally([outcome], self.on_outcome)
         return outcome
 
     async def _handle(self, message: Message) -> Outcome:

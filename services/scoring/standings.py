@@ -294,18 +294,20 @@ async def _rewrite(
     return written + len(new)
 
 
-async def _compute(facts: Facts, *rest: Any) -> dict[Period, dict[str, dict[str, Any]]]:
-    """`compute_rows(facts, *rest)` with the event loop going on meanwhile (the consumer, the
-    API in the same process, a rebuild's COPYs). A city's facts: on the loop, a period at a
-    time, the loop's other work in between; a thread would hold the interpreter's lock while
-    the loop waits for it after every answer from the database (a rebuild's COPYs and fill took
-    45 ms longer on bench row 2). A province's (over `ON_LOOP_PROJECTS`): in a thread."""
+async def _compute(
+    facts: Facts, kept: Mapping[Period, Any], needed: Mapping[Period, set[str]], *how: Any
+) -> dict[Period, dict[str, dict[str, Any]]]:
+    """`compute_rows(facts, kept, needed, *how)` with the event loop going on meanwhile (the
+    consumer, the API in the same process, a rebuild's COPYs). A city's facts: on the loop, a
+    period at a time, the loop's other work in between; a thread would hold the interpreter's
+    lock while the loop waits for it after every answer from the database (a rebuild's COPYs
+    and fill took 45 ms longer on bench row 2). A province's (over `ON_LOOP_PROJECTS`): in a
+    thread."""
     if len(facts.projects) > ON_LOOP_PROJECTS:
-        return await asyncio.to_thread(compute_rows, facts, *rest)
-    kept_figures, needed, *more = rest
+        return await asyncio.to_thread(compute_rows, facts, kept, needed, *how)
     computed: dict[Period, dict[str, dict[str, Any]]] = {}
     for period in sorted(needed):
-        computed |= compute_rows(facts, kept_figures, {period: needed[period]}, *more)
+        computed |= compute_rows(facts, kept, {period: needed[period]}, *how)
         await asyncio.sleep(0)
     return computed
 
