@@ -43,6 +43,8 @@ from shared.waiting import pause, unless_stopped
 log = logging.getLogger(__name__)
 
 Handler = Callable[[AsyncSession, CloudEvent, Any], Awaitable[None]]
+# Run in the transaction that applies a batch, before its handlers, with the events they apply.
+BeforeBatch = Callable[[AsyncSession, list[tuple[CloudEvent, Any]]], Awaitable[None]]
 # What a replay does with an event: change something in memory, no I/O (`InboxConsumer.replay`).
 Fold = Callable[[CloudEvent, Any], Awaitable[None]]
 # How many messages a replay asks the bus for at a time.
@@ -128,8 +130,7 @@ class InboxConsumer:
         max_attempts: int = 3,
         retry_backoff: float = 0.1,
         on_outcome: OnOutcome | None = None,
-        before_batch: Callable[[AsyncSession, list[tuple[CloudEvent, Any]]], Awaitable[None]]
-        | None = None,
+        before_batch: BeforeBatch | None = None,
         after_batch: Callable[[AsyncSession], Awaitable[None]] | None = None,
         on_lag: Callable[[str, dict[tuple[str, int], int]], None] | None = None,
     ) -> None:

@@ -193,6 +193,7 @@ async def open_runtime(
                 definition.inbox,
                 list(definition.subscribes),
                 definition.handlers(runtime),
+                before_batch=definition.before_batch,
             )
         ]
     for consumer in runtime.consumers:

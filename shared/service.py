@@ -19,7 +19,7 @@ WorkerJob = Callable[[asyncio.Event], Awaitable[None]]
 
 
 if TYPE_CHECKING:
-    from shared.inbox import Handler
+    from shared.inbox import BeforeBatch, Handler
     from shared.runtime import Runtime
 
 # What a service does with the events of one topic: a factory of its handlers by event type.
@@ -47,6 +47,9 @@ class ServiceDefinition:
     # The consumer group (and inbox name) the runtime follows `subscribes` with; None when the
     # service follows them with consumers of its own (in `jobs`).
     consumer: str | None = None
+    # Reads together what the handlers of a batch will look up (`shared.rows`): a statement per
+    # kind of row, not one per event.
+    before_batch: BeforeBatch | None = None
     load_demo: Callable[[Runtime], Awaitable[str]] | None = None
     # Further worker jobs by name (periodic scans...), supervised like the relay and consumers.
     jobs: Callable[[Runtime], dict[str, WorkerJob]] = field(default=lambda rt: {})

@@ -27,6 +27,7 @@ from shared.events.catalogue import registry as reg
 from shared.events.catalogue import scoring as sco
 from shared.events.envelope import CloudEvent
 from shared.inbox import Handler
+from shared.rows import TransactionRows
 
 CONSUMER = "notifications"
 
@@ -37,12 +38,12 @@ Apply = Callable[[AsyncSession, CloudEvent, Any, Context], Any]
 async def on_project(
     session: AsyncSession, event: CloudEvent, payload: reg.ProjectSnapshot, ctx: Context
 ) -> None:
-    project = await session.get(ProjectView, payload.project_id, with_for_update=True)
+    rows = TransactionRows(session)
+    project = await rows.get(ProjectView, {"id": payload.project_id})
     if project is not None and project.version >= event.sequence:
         return
     if project is None:
-        project = ProjectView(id=payload.project_id)
-        session.add(project)
+        project = rows.new(ProjectView, id=payload.project_id)
     project.name = payload.name
     project.county = payload.county
     project.leader = payload.leader
@@ -60,10 +61,12 @@ _ISSUE_TRIGGERS: dict[str, Trigger] = {
 async def on_issue(
     session: AsyncSession, event: CloudEvent, payload: iss.IssueEvent, ctx: Context
 ) -> None:
-    problem = await session.get(ProblemView, payload.issue_id, with_for_update=True)
+    rows = TransactionRows(session)
+    problem = await rows.get(ProblemView, {"id": payload.issue_id})
     if problem is None:
-        problem = ProblemView(id=payload.issue_id, co_units=[], version=0)
-        session.add(problem)
+        problem = rows.new(ProblemView, id=payload.issue_id)
+        problem.co_units = []
+        problem.version = 0
     if problem.version < payload.version:  # an older event (a replay) moves nothing back
         problem.project_id = payload.project_id
         problem.county = payload.county
@@ -82,7 +85,10 @@ async def on_issue(
         return
     # red is told once per deadline, however often it is flagged; the others once per event
     key = f"{payload.issue_id}@{payload.deadline}" if trigger is Trigger.ISSUE_OVERDUE else event.id
-    occasion = await service.problem_occasion(session, ctx, problem, trigger, key, event.id)
+    project = await rows.get(ProjectView, {"id": problem.project_id})
+    occasion = await service.problem_occasion(
+        session, ctx, problem, trigger, key, event.id, project=project
+    )
     await service.notify(session, ctx, occasion)
 
 
@@ -90,12 +96,12 @@ async def on_issue(
 async def on_calendar(
     session: AsyncSession, event: CloudEvent, payload: iss.CalendarScheduleSet, ctx: Context
 ) -> None:
-    row = await session.get(CalendarYearView, payload.year, with_for_update=True)
+    rows = TransactionRows(session)
+    row = await rows.get(CalendarYearView, {"year": payload.year})
     if row is not None and row.version >= payload.version:
         return
     if row is None:
-        row = CalendarYearView(year=payload.year)
-        session.add(row)
+        row = rows.new(CalendarYearView, year=payload.year)
     row.holidays = sorted(d.isoformat() for d in payload.holidays)
     row.workdays = sorted(d.isoformat() for d in payload.workdays)
     row.version = payload.version
@@ -105,10 +111,11 @@ async def on_calendar(
 async def on_quota(
     session: AsyncSession, event: CloudEvent, payload: fac.QuotaIssued, ctx: Context
 ) -> None:
-    pool = await session.get(PoolView, payload.pool_id, with_for_update=True)
+    rows = TransactionRows(session)
+    pool = await rows.get(PoolView, {"id": payload.pool_id})
     if pool is None:
-        pool = PoolView(id=payload.pool_id, allocated=Decimal(0))
-        session.add(pool)
+        pool = rows.new(PoolView, id=payload.pool_id)
+        pool.allocated = Decimal(0)
     first = not pool.amount  # new, or only known from allocations that came before it
     pool.factor = payload.factor
     pool.pollutant = payload.pollutant
@@ -125,7 +132,8 @@ async def on_allocation(
 ) -> None:
     allocated = isinstance(payload, fac.FactorAllocated)
     trigger = Trigger.FACTOR_ALLOCATED if allocated else Trigger.FACTOR_RELEASED
-    project = await session.get(ProjectView, payload.project_id)
+    rows = TransactionRows(session)
+    project = await rows.get(ProjectView, {"id": payload.project_id})
     values = {
         "project": project.name if project else payload.project_id,
         "county": ctx.county_name(payload.county),
@@ -149,19 +157,16 @@ async def on_allocation(
             leader=project.leader if project else None,
         ),
     )
-    pool = await session.get(PoolView, payload.pool_id, with_for_update=True)
+    pool = await rows.get(PoolView, {"id": payload.pool_id})
     if pool is None:  # its QuotaIssued (keyed by the pool: another partition) is yet to come
-        pool = PoolView(
-            id=payload.pool_id,
-            factor=payload.factor,
-            pollutant=payload.pollutant,
-            year=payload.year,
-            scope=getattr(payload, "scope", ""),
-            unit=payload.unit,
-            amount=Decimal(0),
-            allocated=Decimal(0),
-        )
-        session.add(pool)
+        pool = rows.new(PoolView, id=payload.pool_id)
+        pool.factor = payload.factor
+        pool.pollutant = payload.pollutant
+        pool.year = payload.year
+        pool.scope = getattr(payload, "scope", "")
+        pool.unit = payload.unit
+        pool.amount = Decimal(0)
+        pool.allocated = Decimal(0)
     before = pool.allocated
     pool.allocated = before + payload.charged if allocated else before - payload.charged
     await service.pool_passed(session, ctx, pool, before, event.id)
@@ -192,8 +197,9 @@ async def on_published(
             event_id=event.id,
         ),
     )
+    rows = TransactionRows(session)
     for exposed in payload.exposed_projects:
-        project = await session.get(ProjectView, exposed.project_id)
+        project = await rows.get(ProjectView, {"id": exposed.project_id})
         leader = project.leader if project else None
         await service.notify(
             session,
@@ -216,6 +222,28 @@ async def on_published(
         )
 
 
+async def prefetch(session: AsyncSession, events: list[tuple[CloudEvent, Any]]) -> None:
+    """The consumer's `before_batch`: the projects, problems and pools a batch's events are
+    about, read and locked in a statement each (`shared.rows`), where each event read its own
+    after flushing what the events before it wrote."""
+    projects: set[str] = set()
+    problems: set[str] = set()
+    pools: set[str] = set()
+    for _event, payload in events:
+        if isinstance(payload, (reg.ProjectSnapshot, iss.IssueEvent, fac.AllocationEvent)):
+            projects.add(payload.project_id)
+        if isinstance(payload, iss.IssueEvent):
+            problems.add(payload.issue_id)
+        if isinstance(payload, (fac.QuotaIssued, fac.AllocationEvent)):
+            pools.add(payload.pool_id)
+        if isinstance(payload, sco.RankingPublished):
+            projects.update(e.project_id for e in payload.exposed_projects)
+    rows = TransactionRows(session)
+    for model, ids in ((ProjectView, projects), (ProblemView, problems), (PoolView, pools)):
+        if ids:
+            await rows.load(model, "id", ids)
+
+
 def _bind(apply: Apply, ctx_of: Callable[[], Context]) -> Handler:
     async def handler(session: AsyncSession, event: CloudEvent, payload: Any) -> None:
         ctx = ctx_of()
@@ -234,7 +262,7 @@ async def _units(session: AsyncSession, payload: Any) -> list[str]:
     units = [payload.unit] if payload.unit else []
     if isinstance(payload, iss.IssueAssigned):
         return units + list(payload.co_units)
-    problem = await session.get(ProblemView, payload.issue_id)
+    problem = await TransactionRows(session).get(ProblemView, {"id": payload.issue_id})
     return units + [u for u in (problem.co_units if problem else None) or [] if u not in units]
 
 

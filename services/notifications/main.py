@@ -105,6 +105,7 @@ SERVICE = ServiceDefinition(
         SCORING: _subscribe(scoring),
     },
     consumer=handlers.CONSUMER,
+    before_batch=handlers.prefetch,
     load_demo=load_demo,
     jobs=_jobs,
     load_config=load_config,

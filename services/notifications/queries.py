@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,6 +28,7 @@ from shared.auth import Principal, Role
 from shared.calendar import WorkCalendar, YearSchedule
 from shared.db import paginate
 from shared.errors import NotFound
+from shared.rows import transaction_memo
 
 T = TypeVar("T")
 
@@ -46,14 +47,10 @@ async def once_per_transaction(
     the consumer looks up for every event of a batch (which it applies in one transaction) and
     no transaction that notifies changes: the subscriptions, the recipients' channels, the
     rules in force."""
-    transaction = session.sync_session.get_transaction()
-    memo: tuple[Any, dict[str, Any]] | None = session.info.get("once_per_transaction")
-    if memo is None or memo[0] is not transaction:
-        memo = (transaction, {})
-        session.info["once_per_transaction"] = memo
-    if key not in memo[1]:
-        memo[1][key] = await load()
-    answer: T = memo[1][key]
+    memo = transaction_memo(session, "once_per_transaction")
+    if key not in memo:
+        memo[key] = await load()
+    answer: T = memo[key]
     return answer
 
 

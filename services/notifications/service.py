@@ -223,8 +223,9 @@ async def problem_occasion(
     key: str,
     event_id: str | None,
     extra: dict[str, Any] | None = None,
+    project: ProjectView | None = None,  # the problem's, read here when not given
 ) -> Occasion:
-    project = await session.get(ProjectView, problem.project_id)
+    project = project or await session.get(ProjectView, problem.project_id)
     leader = project.leader if project else None
     return Occasion(
         trigger=trigger,

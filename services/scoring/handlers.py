@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.scoring.models import (
@@ -33,7 +32,8 @@ from shared.events.catalogue import factors as fac
 from shared.events.catalogue import issues as iss
 from shared.events.catalogue import registry as reg
 from shared.events.envelope import CloudEvent
-from shared.inbox import Handler
+from shared.inbox import BeforeBatch, Handler
+from shared.rows import TransactionRows
 
 log = logging.getLogger(__name__)
 
@@ -53,69 +53,15 @@ class Rows(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class SessionRows:
-    """The live path's rows: those of the consumer's transaction, locked as they are read.
+class SessionRows(TransactionRows):
+    """The live path's rows: those of the consumer's transaction (`shared.rows`), locked as
+    they are read, in `epoch`."""
 
-    A row read or made earlier in the transaction (a batch's events of one project) comes from
-    memory; any other is read without flushing first, so the rows the batch makes are inserted
-    together at its commit, not one INSERT (one round trip) before each next event's read. Only
-    rows made here are pending, and each of them is found in memory, never read for."""
-
-    session: AsyncSession
     epoch: int
 
-    def _known(self) -> dict[tuple[type, tuple[tuple[str, Any], ...]], Any]:
-        """The rows this transaction has read or made, by model and key."""
-        transaction = self.session.sync_session.get_transaction()
-        held = self.session.info.get("scoring_rows")
-        if held is None or held[0] is not transaction:
-            held = self.session.info["scoring_rows"] = (transaction, {})
-        known: dict[tuple[type, tuple[tuple[str, Any], ...]], Any] = held[1]
-        return known
-
-    async def get(self, model: type[Row], key: dict[str, Any]) -> Row | None:
-        ident = (model, tuple(sorted(key.items())))
-        known = self._known()
-        if ident in known:
-            row: Row = known[ident]
-            return row
-        with self.session.no_autoflush:
-            found = await self.session.get(model, key, with_for_update=True)
-        if found is not None:
-            known[ident] = found
-        return found
-
-    def new(self, model: type[Row], **key: Any) -> Row:
-        row = model(**key)
-        self.session.add(row)
-        self._known()[(model, tuple(sorted(key.items())))] = row
-        return row
-
     async def load_projects(self, project_ids: Iterable[str]) -> None:
-        """Read and lock the epoch's rows of these projects in one statement, so that `get`
-        finds each in memory: a row, or None for a project without one (as a `get` of it
-        finding nothing would have said)."""
-        known = self._known()
-        wanted = {
-            (ProjectView, (("epoch", self.epoch), ("project_id", p))) for p in set(project_ids)
-        }
-        wanted -= known.keys()
-        if not wanted:
-            return
-        with self.session.no_autoflush:
-            found = await self.session.scalars(
-                select(ProjectView)
-                .where(
-                    ProjectView.epoch == self.epoch,
-                    ProjectView.project_id.in_(sorted(dict(k[1])["project_id"] for k in wanted)),
-                )
-                .order_by(ProjectView.project_id)
-                .with_for_update()
-            )
-            for row in found:
-                known[(ProjectView, (("epoch", self.epoch), ("project_id", row.project_id)))] = row
-        for ident in wanted:
-            known.setdefault(ident, None)
+        """The epoch's rows of these projects, read and locked in one statement."""
+        await self.load(ProjectView, "project_id", project_ids, epoch=self.epoch)
 
 
 async def _newer(
@@ -330,7 +276,7 @@ _READ_THE_PROJECT = frozenset(
 )
 
 
-def prefetch(epoch: int) -> Callable[[AsyncSession, list[tuple[CloudEvent, Any]]], Awaitable[None]]:
+def prefetch(epoch: int) -> BeforeBatch:
     """The live consumer's `before_batch` into `epoch`: the rows of the projects the batch's
     registry events are about, read and locked at once (one statement, not one per event)."""
 
