@@ -43,6 +43,7 @@ SERVICE = ServiceDefinition(
     routers=[api.router],
     subscribes={REGISTRY: lambda runtime: handlers.HANDLERS},
     consumer=handlers.CONSUMER,
+    before_batch=handlers.prefetch,
     load_demo=load_demo,
     jobs=lambda runtime: {"overdue-scan": overdue_scan(runtime)},
     load_config=load_config,

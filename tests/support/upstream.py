@@ -593,3 +593,11 @@ class Upstream:
         message = self.sent[index]
         await self.bus.publish([message])
         self.sent.append(message)
+
+
+def decoded(messages: list[OutgoingMessage]) -> list[tuple[CloudEvent, Any]]:
+    """`messages` (an Upstream's `sent`) as a consumer decodes them: each event and its payload."""
+    from shared.events.catalogue import EVENT_TYPES
+
+    events = [CloudEvent.from_json(m.value) for m in messages]
+    return [(e, EVENT_TYPES[e.type].model_validate(e.data)) for e in events]

@@ -8,17 +8,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import event as sa_event
 from sqlalchemy import select
 
 from services.notifications.handlers import prefetch
 from services.notifications.main import SERVICE
 from services.notifications.models import ProblemView, ProjectView
 from shared.bus.inprocess import InProcessBus
-from shared.events.catalogue import EVENT_TYPES
 from shared.events.envelope import CloudEvent
 from tests.api.notifications.conftest import NotificationsApp
-from tests.support.upstream import Upstream
+from tests.support.statements import tables_read
+from tests.support.upstream import Upstream, decoded
 
 
 async def _events(upstream: Upstream) -> list[tuple[CloudEvent, Any]]:
@@ -27,11 +26,7 @@ async def _events(upstream: Upstream) -> list[tuple[CloudEvent, Any]]:
     await upstream.update(first, name="一号项目(改)")
     problem = await upstream.report_problem(second, dt.date(2020, 4, 1))
     await upstream.assign(problem, dt.date(2020, 4, 2), dt.date(2020, 4, 9), co_units=["市发改委"])
-    decoded = []
-    for message in upstream.sent:
-        event = CloudEvent.from_json(message.value)
-        decoded.append((event, EVENT_TYPES[event.type].model_validate(event.data)))
-    return decoded
+    return decoded(upstream.sent)
 
 
 async def test_a_batch_reads_its_projects_and_problems_once(
@@ -51,22 +46,11 @@ async def _one_batch(notifications: NotificationsApp) -> None:
     # the events as the consumer decodes them, built on a bus nobody follows
     batch = await _events(Upstream(InProcessBus()))
     handlers = SERVICE.handlers(runtime)
-    reads: list[str] = []
-
-    def note(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        words = statement.split()
-        if words[0] == "SELECT" and "FROM" in words:
-            reads.append(words[words.index("FROM") + 1])
-
-    engine = runtime.session_factory.kw["bind"].sync_engine
-    sa_event.listen(engine, "before_cursor_execute", note)
-    try:
+    with tables_read(runtime.session_factory.kw["bind"]) as reads:
         async with runtime.session_factory() as session, session.begin():
             await prefetch(session, batch)
             for event, payload in batch:
                 await handlers[event.type](session, event, payload)
-    finally:
-        sa_event.remove(engine, "before_cursor_execute", note)
     assert reads.count("projects") == 1, reads
     assert reads.count("problems") == 1, reads
     async with runtime.session_factory() as session:
