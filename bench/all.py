@@ -79,6 +79,7 @@ from bench import registry_lists as rlists  # noqa: E402
 from bench import relay_throughput as relay  # noqa: E402
 from bench import scoring_readmodel as sread  # noqa: E402
 from shared.auth import Role, issue_token  # noqa: E402
+from shared.bus.kafka import FETCH_MAX_WAIT_MS  # noqa: E402
 from shared.config import ServiceSettings  # noqa: E402
 from shared.db import make_engine  # noqa: E402
 from shared.events.topics import dead_letter_topic  # noqa: E402
@@ -232,6 +233,7 @@ async def raw_consume(bootstrap: str, topics: list[str], expected: int) -> float
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         isolation_level="read_committed",
+        fetch_max_wait_ms=FETCH_MAX_WAIT_MS,  # as the bus's consumers
     )
     await consumer.start()
     try:
@@ -539,6 +541,7 @@ async def kafka_latency(
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         isolation_level="read_committed",
+        fetch_max_wait_ms=FETCH_MAX_WAIT_MS,  # as the bus's consumers
     )
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap, enable_idempotence=True, acks="all", linger_ms=5

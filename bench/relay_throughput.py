@@ -47,7 +47,7 @@ from sqlalchemy import func, select  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession  # noqa: E402
 
 from bench import common  # noqa: E402
-from shared.bus.kafka import KafkaBus  # noqa: E402
+from shared.bus.kafka import FETCH_MAX_WAIT_MS, KafkaBus  # noqa: E402
 from shared.db import make_engine, make_session_factory  # noqa: E402
 from shared.events.catalogue.registry import SOURCE, ProjectRegistered  # noqa: E402
 from shared.events.envelope import CONTENT_TYPE, CloudEvent  # noqa: E402
@@ -183,6 +183,7 @@ async def bare_consume(bootstrap: str, topic: str, expected: int) -> float:
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         isolation_level="read_committed",
+        fetch_max_wait_ms=FETCH_MAX_WAIT_MS,  # as the bus's consumers
     )
     await consumer.start()
     try:
