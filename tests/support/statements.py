@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from sqlalchemy import event as sa_event
@@ -25,3 +25,16 @@ def tables_read(engine: AsyncEngine) -> Iterator[list[str]]:
         yield tables
     finally:
         sa_event.remove(engine.sync_engine, "before_cursor_execute", note)
+
+
+async def tables_read_by_batch(
+    runtime: Any, batch: list[tuple[Any, Any]], before_batch: Any, handlers: Mapping[str, Any]
+) -> list[str]:
+    """`batch` (events and payloads) applied in one transaction of `runtime`, as its inbox
+    consumer applies a batch (`before_batch`, then each event's handler); the tables read."""
+    with tables_read(runtime.session_factory.kw["bind"]) as reads:
+        async with runtime.session_factory() as session, session.begin():
+            await before_batch(session, batch)
+            for event, payload in batch:
+                await handlers[event.type](session, event, payload)
+    return reads

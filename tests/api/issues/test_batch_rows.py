@@ -12,7 +12,7 @@ from services.issues.handlers import HANDLERS, prefetch
 from services.issues.models import ProjectView
 from shared.bus.inprocess import InProcessBus
 from tests.api.issues.helpers import IssuesApp
-from tests.support.statements import tables_read
+from tests.support.statements import tables_read_by_batch
 from tests.support.upstream import Upstream, decoded
 
 
@@ -24,11 +24,7 @@ async def test_a_batch_reads_its_projects_once(issues: IssuesApp) -> None:
     await upstream.update(second, name="二号项目(改)")
     batch = decoded(upstream.sent)
     runtime = issues.runtime
-    with tables_read(runtime.session_factory.kw["bind"]) as reads:
-        async with runtime.session_factory() as session, session.begin():
-            await prefetch(session, batch)
-            for event, payload in batch:
-                await HANDLERS[event.type](session, event, payload)
+    reads = await tables_read_by_batch(runtime, batch, prefetch, HANDLERS)
     assert reads.count("projects") == 1, reads
     async with runtime.session_factory() as session:
         rows = (await session.scalars(select(ProjectView).order_by(ProjectView.name))).all()

@@ -16,7 +16,7 @@ from services.notifications.models import ProblemView, ProjectView
 from shared.bus.inprocess import InProcessBus
 from shared.events.envelope import CloudEvent
 from tests.api.notifications.conftest import NotificationsApp
-from tests.support.statements import tables_read
+from tests.support.statements import tables_read_by_batch
 from tests.support.upstream import Upstream, decoded
 
 
@@ -45,12 +45,7 @@ async def _one_batch(notifications: NotificationsApp) -> None:
     runtime = notifications.runtime
     # the events as the consumer decodes them, built on a bus nobody follows
     batch = await _events(Upstream(InProcessBus()))
-    handlers = SERVICE.handlers(runtime)
-    with tables_read(runtime.session_factory.kw["bind"]) as reads:
-        async with runtime.session_factory() as session, session.begin():
-            await prefetch(session, batch)
-            for event, payload in batch:
-                await handlers[event.type](session, event, payload)
+    reads = await tables_read_by_batch(runtime, batch, prefetch, SERVICE.handlers(runtime))
     assert reads.count("projects") == 1, reads
     assert reads.count("problems") == 1, reads
     async with runtime.session_factory() as session:
