@@ -1,6 +1,8 @@
 """Kafka bus on aiokafka, with our settings rather than aiokafka's defaults: an idempotent,
-transactional producer (acks=all), consumers that never auto-commit, start from the earliest
-offset and read only committed transactions.
+transactional producer (acks=all) that asks again for a refused transaction after 2 ms, not 20
+(`CONCURRENT_TRANSACTIONS_BACKOFF_S`), and consumers that never auto-commit, start from the
+earliest offset, read only committed transactions and let the broker hold a fetch 100 ms, not
+500 (`FETCH_MAX_WAIT_MS`).
 
 Each `publish` is one Kafka transaction: a batch goes out whole or not at all, so a failure
 halfway (a partition without a leader, a timeout) cannot leave a later event of a project on
